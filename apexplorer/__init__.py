@@ -1,0 +1,25 @@
+"""apexplorer: run, watch and teach Adjoint Propagation (AP) in multi-region RNNs.
+
+The library (this package) never imports Panel; the explorer app and the
+notebook widgets live in :mod:`apexplorer.app` and ``apps/``.
+"""
+
+from .checkpoint import CheckpointError
+from .data import Dataset, dataset_names, load_dataset
+from .dynamics import relax
+from .errors import ApexplorerError, DataError, DivergenceError, WiringError, WiringWarning
+from .network import APConfig, Network, Phase0, Phase1, Plan, init_tensors, make_plan, spectral_radius
+from .optim import SGD, Adam
+from .presets import preset, preset_names
+from .trainer import BatchEvent, EpochEvent, StopEvent, TrainConfig, Trainer
+from .wiring import Module, Path, Port, Task, Wiring, chain
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APConfig", "Adam", "ApexplorerError", "BatchEvent", "CheckpointError", "DataError", "Dataset",
+    "DivergenceError", "EpochEvent", "Module", "Network", "Path", "Phase0", "Phase1", "Plan", "Port", "SGD",
+    "StopEvent", "Task", "TrainConfig", "Trainer", "Wiring", "WiringError", "WiringWarning", "chain",
+    "dataset_names", "init_tensors", "load_dataset", "make_plan", "preset", "preset_names", "relax",
+    "spectral_radius",
+]

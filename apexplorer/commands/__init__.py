@@ -1,0 +1,1 @@
+"""Subcommands of the ``apexplorer`` CLI: each module defines ``register(subparsers)``."""

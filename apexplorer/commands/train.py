@@ -1,0 +1,85 @@
+"""``apexplorer train``: train a network with AP, printing JSON lines or a progress bar."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..cli import add_model_args, build
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a network with AP")
+    add_model_args(p)
+    p.add_argument("--save", metavar="FILE", help="write an atomic checkpoint after every epoch")
+    p.add_argument("--resume", metavar="FILE", help="continue from a checkpoint")
+    p.add_argument("--json", action="store_true", help="print one JSON object per epoch")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args) -> int:
+    from ..trainer import EpochEvent, StopEvent, Trainer
+
+    if args.resume:
+        from ..data import load_dataset
+
+        data = load_dataset(args.dataset, args.data_dir, args.download)
+        over = {k: getattr(args, k) for k in ("epochs",) if getattr(args, k) is not None}
+        trainer = Trainer.load(args.resume, data, device=None if args.device == "auto" else args.device, **over)
+    else:
+        wiring, data, ap, cfg = build(args)
+        trainer = Trainer.create(wiring, data, ap, cfg)
+    net = trainer.net
+    info = {"kind": "start", "dataset": data.name, "wiring": net.wiring.name, "device": str(net.device),
+            "precision": net.config.precision, "epochs": trainer.config.epochs, "batch_size": trainer.config.batch_size,
+            "lr": trainer.config.lr, "t1": net.config.t1, "t2": net.config.t2, "mode": net.config.mode,
+            "start_epoch": trainer.epoch}
+    if args.json:
+        print(json.dumps(info), flush=True)
+    else:
+        print(f"training {net.wiring.name} on {data.name} ({len(data.y_train)} train, {len(data.y_test)} test) "
+              f"on {net.device}", file=sys.stderr)
+    bar = None
+    if not args.json:
+        from tqdm import tqdm
+
+        bar = tqdm(total=trainer.n_batches, unit="batch", file=sys.stderr, dynamic_ncols=True)
+    code = 0
+    last_saved = None
+    try:
+        for ev in trainer.train(batch_events=bar is not None):
+            if isinstance(ev, EpochEvent):
+                if args.save:
+                    last_saved = trainer.save(args.save)
+                if args.json:
+                    d = ev.to_dict()
+                    d.pop("kind")
+                    print(json.dumps(d), flush=True)
+                else:
+                    bar.reset()
+                    bar.write(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.loss:.4f}  train {ev.train_acc:.2%}  "
+                              f"test {ev.test_acc:.2%}  {ev.seconds:.1f}s  {ev.samples_per_s:,.0f} samples/s")
+            elif isinstance(ev, StopEvent):
+                if ev.reason == "diverged":
+                    print(f"apexplorer: {ev.message}", file=sys.stderr)
+                    if args.save:
+                        last_saved = trainer.save(args.save)
+                    code = 2
+                if args.json:
+                    print(json.dumps(ev.to_dict()), flush=True)
+            elif bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{ev.loss:.3f}", acc=f"{ev.acc:.2f}", epoch=ev.epoch)
+    except KeyboardInterrupt:
+        if args.save:
+            last_saved = trainer.save(args.save)
+            print(f"\ninterrupted; checkpoint saved to {last_saved}", file=sys.stderr)
+        else:
+            print("\ninterrupted", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    if last_saved and not args.json:
+        print(f"checkpoint saved to {last_saved}", file=sys.stderr)
+    return code

@@ -1,0 +1,82 @@
+"""Relaxation of one recurrent module: ``h_{t+1} = f(h_t W + b + u)``.
+
+A pure function of explicit tensors; the phases call it once per module.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import ApexplorerError, choices
+
+
+def _identity_(x):
+    return x
+
+
+#: In-place activations (the relax loop owns its pre-activation buffer).
+ACTIVATIONS = {
+    "tanh": torch.Tensor.tanh_,
+    "relu": torch.Tensor.relu_,
+    "sigmoid": torch.Tensor.sigmoid_,
+    "linear": _identity_,
+}
+
+#: Their derivatives as functions of the activation's output y = f(x).
+DERIVATIVES = {
+    "tanh": lambda y: 1 - y * y,
+    "relu": lambda y: (y > 0).to(y.dtype),
+    "sigmoid": lambda y: y * (1 - y),
+    "linear": lambda y: torch.ones_like(y),
+}
+
+
+def activation(name: str):
+    if name not in ACTIVATIONS:
+        raise ApexplorerError(f"unknown activation {name!r}; choices are {choices(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None):
+    """Iterate a module ``steps`` times under a constant drive.
+
+    .. math:: h_{t+1} = f(h_t W + u)
+
+    Parameters
+    ----------
+    W : Tensor (N, N)
+        Fixed recurrent matrix (row-vector convention: ``h @ W``).
+    drive : Tensor (B, N)
+        Constant drive ``u`` (bias included).
+    steps : int
+        Number of iterations T.
+    h0 : Tensor (B, N) or None
+        Initial state; None means zero, which skips the first matmul (0 W = 0).
+    act : str
+        Activation name (see :data:`ACTIVATIONS`).
+    record : list or None
+        If a list, every state ``h_0 .. h_T`` is appended to it.
+    W_low : Tensor (N, N) or None
+        A low-precision (bf16) copy of W: the matmul runs in it, states stay fp32.
+
+    Returns
+    -------
+    Tensor (B, N)
+        The state ``h_T``.
+    """
+    f = ACTIVATIONS[act] if isinstance(act, str) else act
+    h = h0
+    if record is not None:
+        record.append(torch.zeros_like(drive) if h0 is None else h0)
+    for _ in range(steps):
+        if h is None:
+            h = f(drive.clone())
+        elif W_low is not None:
+            h = f(torch.mm(h.to(W_low.dtype), W_low).float().add_(drive))
+        else:
+            h = f(torch.addmm(drive, h, W))
+        if record is not None:
+            record.append(h)
+    if h is None:
+        h = torch.zeros_like(drive) if h0 is None else h0
+    return h

@@ -1,0 +1,368 @@
+"""An MR-RNN with its tensors, its two phases and the local AP update.
+
+* :func:`init_tensors` draws every tensor from one seed (AP_ALGORITHM.md).
+* :class:`Plan` is the order of work for one configuration (a task's active
+  paths), derived from the wiring by the pure functions of :mod:`graph`.
+* :meth:`Network.inference` (phase 0) and :meth:`Network.learning` (phase 1)
+  return plain dataclasses of tensors; :meth:`Network.updates` gives
+  ``dA = (1/B) a^T (z0 - z1)`` per learnable path.  No autograd anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from . import graph
+from .dynamics import activation, relax
+from .errors import ApexplorerError, choices
+from .wiring import Task, Wiring
+
+MODES = ("ste", "epe")
+PRECISIONS = ("fp32", "tf32", "bf16")
+
+
+@dataclass(frozen=True)
+class APConfig:
+    """Settings of the two phases.
+
+    t1, t2 : iterations of the inference and learning phases.
+    mode : ``"ste"`` (learning phase restarts from h0 = 0) or ``"epe"``
+        (continues from the inference state z0).
+    beta : strength of the injected error.
+    precision : ``fp32``, ``tf32`` (TF32 matmuls on CUDA) or ``bf16`` (bf16
+        matmuls, fp32 states and errors).
+    """
+
+    t1: int = 8
+    t2: int = 8
+    mode: str = "ste"
+    beta: float = 1.0
+    activation: str = "tanh"
+    precision: str = "fp32"
+
+    def validate(self) -> "APConfig":
+        for k in ("t1", "t2"):
+            v = getattr(self, k)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ApexplorerError(f"{k} = {v!r}: iteration counts must be integers >= 1")
+        if self.mode not in MODES:
+            raise ApexplorerError(f"unknown mode {self.mode!r}; choices are {choices(MODES)}")
+        if not isinstance(self.beta, (int, float)) or self.beta != self.beta:
+            raise ApexplorerError(f"beta = {self.beta!r} must be a number")
+        if self.precision not in PRECISIONS:
+            raise ApexplorerError(f"unknown precision {self.precision!r}; choices are {choices(PRECISIONS)}")
+        activation(self.activation)
+        return self
+
+
+# ---------------------------------------------------------------------------
+# initialisation
+# ---------------------------------------------------------------------------
+def spectral_radius(W: torch.Tensor) -> float:
+    """Largest |eigenvalue| of a square matrix (computed in float64)."""
+    if W.numel() == 0:
+        return 0.0
+    return float(torch.linalg.eigvals(W.double().cpu()).abs().max())
+
+
+def random_reservoir(n: int, rho: float, rate: float, gen: torch.Generator) -> torch.Tensor:
+    """Sparse random W: round(c n^2) entries U(-1, 1) at random places, scaled to radius rho."""
+    nnz = int(round(rate * n * n))
+    W = torch.zeros(n * n, dtype=torch.float64)
+    idx = torch.randperm(n * n, generator=gen)[:nnz]
+    W[idx] = torch.rand(nnz, generator=gen, dtype=torch.float64) * 2 - 1
+    W = W.view(n, n)
+    r = spectral_radius(W)
+    if r > 0:
+        W *= rho / r
+    elif rho > 0:
+        W.zero_()
+    return W.float()
+
+
+def _uniform(shape, scale, gen):
+    return (torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1).mul_(scale).float()
+
+
+def init_tensors(wiring: Wiring, seed: int) -> dict:
+    """Every tensor of the network, drawn in a fixed order from one CPU generator.
+
+    Returns a dict with ``reservoirs``, ``biases`` (modules, zero),
+    ``weights`` (feedforward, learnable), ``feedback`` (fixed) and
+    ``readout_bias`` (outputs, fixed).
+    """
+    gen = torch.Generator().manual_seed(int(seed))
+    out = {"reservoirs": {}, "biases": {}, "weights": {}, "feedback": {}, "readout_bias": {}}
+    for m in wiring.modules:
+        out["reservoirs"][m.name] = random_reservoir(m.size, m.spectral_radius, m.connection_rate, gen)
+        out["biases"][m.name] = torch.zeros(m.size)
+    for p in wiring.feedforward:
+        s, t = wiring.endpoint(p.source), wiring.endpoint(p.target)
+        out["weights"][p.name] = _uniform((s.size, t.size), s.size ** -0.5, gen)
+    for q in wiring.feedback:
+        s, t = wiring.endpoint(q.source), wiring.endpoint(q.target)
+        scale = s.size ** -0.5 if s.kind == "output" else 1.0
+        out["feedback"][q.name] = _uniform((s.size, t.size), scale, gen)
+    for o in wiring.outputs:
+        srcs = [wiring.endpoint(p.source).size for p in wiring.feedforward if p.target == o.name]
+        out["readout_bias"][o.name] = _uniform((o.size,), (srcs[0] if srcs else o.size) ** -0.5, gen)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# plan: the order of work for one configuration
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Plan:
+    """What each phase visits, in order, for a set of active paths.
+
+    ``inference``: ``[(module, [(path, source endpoint, target slice)])]`` in
+    topological order of the active feedforward paths reached from the inputs.
+    ``readout``: ``{output: [(path, source endpoint)]}``.
+    ``learning``: ``[(module, [(path, source endpoint, target slice)])]`` in
+    topological order of the active feedback paths reached from the outputs.
+    ``learn``: ``[(path, source endpoint, target endpoint)]`` learnable paths.
+    """
+
+    inputs: tuple
+    outputs: tuple
+    inference: tuple
+    readout: dict
+    learning: tuple
+    learn: tuple
+    active: frozenset
+
+
+def make_plan(wiring: Wiring, tasks) -> Plan:
+    """Plan the phases for one task or several tasks run together (their paths united)."""
+    tasks = [tasks] if isinstance(tasks, Task) else list(tasks)
+    inputs = tuple(dict.fromkeys(t.input for t in tasks))
+    outputs = tuple(dict.fromkeys(t.output for t in tasks))
+    active = set()
+    learnable = set()
+    for t in tasks:
+        active |= set(wiring.active_paths(t))
+        learnable |= set(wiring.learnable_paths(t))
+    ep = wiring.endpoint
+    ff = [p for p in wiring.feedforward if p.name in active]
+    fb = [q for q in wiring.feedback if q.name in active]
+    mods = wiring.module_names
+
+    ff_edges = [(ep(p.source).node, ep(p.target).node) for p in ff]
+    reached = graph.reachable(inputs, ff_edges)
+    inf_mods = graph.topological_order([m for m in mods if m in reached], ff_edges)
+    inference = tuple(
+        (m, tuple((p.name, ep(p.source), ep(p.target).slice) for p in ff if ep(p.target).node == m and ep(p.source).node in reached))
+        for m in inf_mods
+    )
+    readout = {
+        o: tuple((p.name, ep(p.source)) for p in ff if p.target == o and ep(p.source).node in reached) for o in outputs
+    }
+
+    fb_edges = [(ep(q.source).node, ep(q.target).node) for q in fb]
+    err = graph.reachable(outputs, fb_edges)
+    err_mods = graph.topological_order([m for m in mods if m in err], fb_edges)
+    learning = tuple(
+        (m, tuple((q.name, ep(q.source), ep(q.target).slice) for q in fb if ep(q.target).node == m and ep(q.source).node in err))
+        for m in err_mods
+    )
+    learn = tuple(
+        (p.name, ep(p.source), ep(p.target))
+        for p in ff
+        if p.name in learnable and ep(p.source).node in reached
+    )
+    return Plan(inputs, outputs, inference, readout, learning, learn, frozenset(active))
+
+
+# ---------------------------------------------------------------------------
+# phase results
+# ---------------------------------------------------------------------------
+@dataclass
+class Phase0:
+    """Inference phase: final states z0, drives u0, output probabilities, optional trajectories."""
+
+    inputs: dict
+    z: dict
+    u: dict
+    logits: dict
+    probs: dict
+    trajectory: dict | None = None  # module -> (T1 + 1, B, N)
+
+
+@dataclass
+class Phase1:
+    """Learning phase: states z1, local errors e = z0 - z1, output errors, optional trajectories."""
+
+    z: dict
+    e: dict
+    e_out: dict
+    trajectory: dict | None = None  # module -> (T2 + 1, B, N)
+
+
+@dataclass
+class Network:
+    """A wiring with its tensors on one device.
+
+    Parameters
+    ----------
+    wiring : Wiring
+    config : APConfig
+    seed : int
+        Seed of every random tensor.
+    device : str or torch.device
+    """
+
+    wiring: Wiring
+    config: APConfig = field(default_factory=APConfig)
+    seed: int = 0
+    device: str = "cpu"
+    tensors: dict | None = None
+
+    def __post_init__(self):
+        self.config = self.config.validate()
+        self.device = torch.device(self.device)
+        if self.tensors is None:
+            self.tensors = init_tensors(self.wiring, self.seed)
+        self.tensors = {k: {n: t.to(self.device) for n, t in d.items()} for k, d in self.tensors.items()}
+        self._plans = {}
+        self._low = {}
+
+    # -------------------------------------------------------------- access
+    @property
+    def weights(self) -> dict:
+        """Learnable feedforward weights A_p (readouts included), by path name."""
+        return self.tensors["weights"]
+
+    @property
+    def feedback(self) -> dict:
+        return self.tensors["feedback"]
+
+    @property
+    def reservoirs(self) -> dict:
+        return self.tensors["reservoirs"]
+
+    def plan(self, tasks=None) -> Plan:
+        """The cached plan of a task (name or Task), a list of tasks, or the first task."""
+        if tasks is None:
+            tasks = self.wiring.tasks[0]
+        if isinstance(tasks, (str, Task)):
+            tasks = [tasks]
+        tasks = tuple(self.wiring.task(t) if isinstance(t, str) else t for t in tasks)
+        key = tasks
+        if key not in self._plans:
+            self._plans[key] = make_plan(self.wiring, tasks)
+        return self._plans[key]
+
+    def _low_precision(self, m):
+        if self.config.precision != "bf16":
+            return None
+        if m not in self._low:
+            self._low[m] = self.reservoirs[m].to(torch.bfloat16)
+        return self._low[m]
+
+    # -------------------------------------------------------------- phases
+    @torch.no_grad()
+    def inference(self, inputs, plan: Plan | None = None, record: bool = False) -> Phase0:
+        """Phase 0: relax modules in topological order from h0 = 0 for T1 steps.
+
+        Parameters
+        ----------
+        inputs : Tensor (B, n_in) or dict {input port: Tensor}
+        plan : Plan, default the first task's
+        record : bool
+            Keep every step's state (module -> (T1 + 1, B, N)).
+        """
+        plan = plan or self.plan()
+        if not isinstance(inputs, dict):
+            inputs = {plan.inputs[0]: inputs}
+        T = self.tensors
+        cfg = self.config
+        B = next(iter(inputs.values())).shape[0]
+        z, u, traj = {}, {}, ({} if record else None)
+        for m, incoming in plan.inference:
+            drive = T["biases"][m].expand(B, -1).clone()
+            for name, src, dst in incoming:
+                a = inputs[src.node] if src.kind == "input" else z[src.node][:, src.slice]
+                drive[:, dst].addmm_(a, T["weights"][name])
+            rec = [] if record else None
+            z[m] = relax(T["reservoirs"][m], drive, cfg.t1, None, cfg.activation, rec, self._low_precision(m))
+            u[m] = drive
+            if record:
+                traj[m] = torch.stack(rec)
+        logits, probs = {}, {}
+        for o, incoming in plan.readout.items():
+            lo = T["readout_bias"][o].expand(B, -1).clone()
+            for name, src in incoming:
+                lo.addmm_(z[src.node][:, src.slice], T["weights"][name])
+            logits[o] = lo
+            probs[o] = torch.softmax(lo, dim=1)
+        return Phase0(inputs, z, u, logits, probs, traj)
+
+    @torch.no_grad()
+    def learning(self, phase0: Phase0, targets, plan: Plan | None = None, record: bool = False) -> Phase1:
+        """Phase 1: inject ``-beta * error`` along feedback paths and relax again for T2 steps.
+
+        Parameters
+        ----------
+        phase0 : Phase0
+        targets : Tensor (B,) of class indices, or dict {output port: Tensor}
+        """
+        plan = plan or self.plan()
+        if not isinstance(targets, dict):
+            targets = {plan.outputs[0]: targets}
+        T = self.tensors
+        cfg = self.config
+        e_out = {}
+        for o in plan.outputs:
+            p = phase0.probs[o]
+            onehot = torch.zeros_like(p).scatter_(1, targets[o].long().view(-1, 1), 1.0)
+            e_out[o] = p - onehot
+        B = next(iter(e_out.values())).shape[0]
+        z1, e, traj = {}, {}, ({} if record else None)
+        for m, incoming in plan.learning:
+            z0 = phase0.z.get(m)
+            if z0 is None:  # not reached in inference: initial state, drive = bias
+                z0 = torch.zeros(B, T["reservoirs"][m].shape[0], device=self.device)
+                drive = T["biases"][m].expand(B, -1).clone()
+            else:
+                drive = phase0.u[m].clone()
+            for name, src, dst in incoming:
+                eps = e_out[src.node] if src.kind == "output" else e[src.node][:, src.slice]
+                drive[:, dst].addmm_(eps, T["feedback"][name], alpha=-cfg.beta)
+            h0 = None if cfg.mode == "ste" else z0
+            rec = [] if record else None
+            z1[m] = relax(T["reservoirs"][m], drive, cfg.t2, h0, cfg.activation, rec, self._low_precision(m))
+            e[m] = z0 - z1[m]
+            if record:
+                traj[m] = torch.stack(rec)
+        return Phase1(z1, e, e_out, traj)
+
+    @torch.no_grad()
+    def updates(self, phase0: Phase0, phase1: Phase1, plan: Plan | None = None) -> dict:
+        """Local updates ``dA_p = (1/B) a^T e[target block]`` for every learnable active path.
+
+        The readout's "error" is the output error ``o - y``.  A path whose target
+        module no error reaches gets no entry (it does not learn).
+        """
+        plan = plan or self.plan()
+        out = {}
+        for name, src, dst in plan.learn:
+            if dst.kind == "output":
+                err = phase1.e_out.get(dst.node)
+            else:
+                err = phase1.e.get(dst.node)
+                err = None if err is None else err[:, dst.slice]
+            if err is None:
+                continue
+            a = phase0.inputs[src.node] if src.kind == "input" else phase0.z[src.node][:, src.slice]
+            out[name] = a.t().mm(err).div_(a.shape[0])
+        return out
+
+    def forward(self, inputs, plan: Plan | None = None):
+        """Output probabilities of the inference phase (dict by output port)."""
+        return self.inference(inputs, plan).probs
+
+    def __repr__(self):
+        return f"Network({self.wiring.name!r}, modules={list(self.wiring.module_names)}, device={self.device})"

@@ -1,0 +1,93 @@
+"""Optimisers that apply AP's local updates: Adam (the paper's default) and plain SGD.
+
+They take the update ``dA`` directly (no ``.grad``, no autograd) and step only
+the weights they are given, so a suppressed path never moves.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .errors import ApexplorerError, choices
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) with per-weight step counts.
+
+    ``A <- A - lr * m_hat / (sqrt(v_hat) + eps)``.
+    """
+
+    name = "adam"
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        self.lr, self.betas, self.eps = float(lr), tuple(betas), float(eps)
+        self.m, self.v, self.t = {}, {}, {}
+
+    @torch.no_grad()
+    def step(self, weights: dict, updates: dict) -> None:
+        b1, b2 = self.betas
+        for name, g in updates.items():
+            w = weights[name]
+            if name not in self.m:
+                self.m[name] = torch.zeros_like(w)
+                self.v[name] = torch.zeros_like(w)
+                self.t[name] = 0
+            self.t[name] += 1
+            t = self.t[name]
+            m, v = self.m[name], self.v[name]
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            bc1 = 1 - b1**t
+            bc2 = 1 - b2**t
+            denom = (v.sqrt() / math.sqrt(bc2)).add_(self.eps)
+            w.addcdiv_(m, denom, value=-self.lr / bc1)
+
+    def state_dict(self) -> dict:
+        return {"name": self.name, "lr": self.lr, "betas": self.betas, "eps": self.eps,
+                "m": dict(self.m), "v": dict(self.v), "t": dict(self.t)}
+
+    def load_state_dict(self, d: dict, device=None) -> None:
+        self.lr, self.betas, self.eps = d["lr"], tuple(d["betas"]), d["eps"]
+        self.m = {k: t.to(device) if device else t for k, t in d["m"].items()}
+        self.v = {k: t.to(device) if device else t for k, t in d["v"].items()}
+        self.t = dict(d["t"])
+
+    def tensors(self):
+        return list(self.m.values()) + list(self.v.values())
+
+
+class SGD:
+    """Plain gradient descent ``A <- A - lr * dA`` (the paper's batch-size-1 run)."""
+
+    name = "sgd"
+
+    def __init__(self, lr=1e-3):
+        self.lr = float(lr)
+
+    @torch.no_grad()
+    def step(self, weights: dict, updates: dict) -> None:
+        for name, g in updates.items():
+            weights[name].add_(g, alpha=-self.lr)
+
+    def state_dict(self) -> dict:
+        return {"name": self.name, "lr": self.lr}
+
+    def load_state_dict(self, d: dict, device=None) -> None:
+        self.lr = d["lr"]
+
+    def tensors(self):
+        return []
+
+
+def make_optimizer(name: str, lr: float):
+    if not isinstance(lr, (int, float)) or not (lr > 0) or lr == float("inf"):
+        raise ApexplorerError(f"learning rate {lr!r} must be a positive number")
+    if name == "adam":
+        return Adam(lr)
+    if name == "sgd":
+        return SGD(lr)
+    raise ApexplorerError(f"unknown optimizer {name!r}; choices are {choices(OPTIMIZERS)}")

@@ -1,0 +1,84 @@
+"""Datasets: tiny IDX files, corrupt and missing files, the embedded digits and 2AFC."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from apexplorer import DataError, load_dataset
+from apexplorer.data import gabor, make_2afc, read_idx, write_idx
+
+
+def _make_idx_dir(root, n_train=20, n_test=10):
+    rng = np.random.default_rng(0)
+    root.mkdir(parents=True, exist_ok=True)
+    write_idx(root / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (n_train, 28, 28)))
+    write_idx(root / "train-labels-idx1-ubyte.gz", rng.integers(0, 10, n_train))
+    write_idx(root / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (n_test, 28, 28)))
+    write_idx(root / "t10k-labels-idx1-ubyte", np.arange(n_test) % 10)  # plain, not gzipped
+    return root
+
+
+def test_mnist_loads_from_data_dir(tmp_path):
+    _make_idx_dir(tmp_path / "mnist")
+    d = load_dataset("mnist", data_dir=tmp_path)
+    assert d.x_train.shape == (20, 784) and d.x_test.shape == (10, 784)
+    assert 0 <= float(d.x_train.min()) and float(d.x_train.max()) <= 1
+    assert d.n_classes == 10
+
+
+def test_data_dir_from_environment(tmp_path, monkeypatch):
+    _make_idx_dir(tmp_path)
+    monkeypatch.setenv("APEXPLORER_DATA", str(tmp_path))
+    assert load_dataset("mnist").x_train.shape == (20, 784)
+
+
+def test_missing_dataset_says_where_it_looked_and_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("apexplorer.data.CACHE", tmp_path / "cache")
+    monkeypatch.delenv("APEXPLORER_DATA", raising=False)
+    with pytest.raises(DataError) as e:
+        load_dataset("mnist", data_dir=tmp_path / "nowhere")
+    msg = str(e.value)
+    assert "nowhere" in msg and "train-images-idx3-ubyte" in msg and "--download" in msg
+
+
+def test_truncated_idx_file_is_a_clear_error(tmp_path):
+    root = _make_idx_dir(tmp_path)
+    raw = gzip.decompress((root / "train-images-idx3-ubyte.gz").read_bytes())
+    (root / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(raw[:-100]))
+    with pytest.raises(DataError, match="corrupt or truncated"):
+        load_dataset("mnist", data_dir=tmp_path)
+
+
+def test_garbage_file_is_a_clear_error(tmp_path):
+    p = tmp_path / "x-idx3-ubyte"
+    p.write_bytes(b"hello world")
+    with pytest.raises(DataError, match="bad magic number"):
+        read_idx(p)
+
+
+def test_unknown_dataset_lists_choices():
+    with pytest.raises(DataError, match=r"unknown dataset 'imagenet'; datasets are digits, 2afc"):
+        load_dataset("imagenet")
+
+
+def test_digits_split_is_fixed_and_stratified():
+    a, b = load_dataset("digits"), load_dataset("digits")
+    assert a.x_train.shape == (1437, 64) and a.x_test.shape == (360, 64)
+    assert (a.y_test == b.y_test).all()
+    counts = np.bincount(a.y_test.numpy())
+    assert counts.min() >= 35
+
+
+def test_2afc_has_the_appendix_sizes_and_range():
+    d = load_dataset("2afc")
+    assert d.x_train.shape == (1000, 1024) and d.x_test.shape == (400, 1024)
+    assert float(d.x_train.min()) >= -1 and float(d.x_train.max()) <= 1
+    assert set(d.y_train.unique().tolist()) == {0, 1}
+
+
+def test_2afc_tilt_sign_is_mirror_symmetric():
+    left, right = gabor([-6.0, 6.0])
+    np.testing.assert_allclose(left, right[:, ::-1], atol=1e-12)
+    x, y, levels = make_2afc(10, noise=0.0, jitter=0.0)
+    assert np.all(levels == 0)

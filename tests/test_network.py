@@ -1,0 +1,148 @@
+"""The phases and the AP update against an independent computation."""
+
+import numpy as np
+import pytest
+import torch
+
+from apexplorer import APConfig, Network, chain, relax, spectral_radius
+from apexplorer.network import init_tensors, random_reservoir
+
+
+def _hand_ap(net, x, y, mode, beta, t1, t2):
+    """The two-module AP update written out in float64 numpy, step by step, for a chain x->L1->L2->y."""
+    T = {k: {n: t.double().numpy() for n, t in d.items()} for k, d in net.tensors.items()}
+    W1, W2 = T["reservoirs"]["L1"], T["reservoirs"]["L2"]
+    A_in, A_12, A_out = T["weights"]["x->L1.RI"], T["weights"]["L1.SI->L2.RI"], T["weights"]["L2.SI->y"]
+    G_out, G_21 = T["feedback"]["y->L2.RE"], T["feedback"]["L2.SE->L1.RE"]
+    c = T["readout_bias"]["y"]
+    m1, m2 = net.wiring.module("L1"), net.wiring.module("L2")
+    RI, SI, RE, SE = (m1.block_slice(b) for b in ("RI", "SI", "RE", "SE"))
+    x = x.double().numpy()
+    B = x.shape[0]
+
+    def run(W, u, h, steps):
+        for _ in range(steps):
+            h = np.tanh(h @ W + u)
+        return h
+
+    u1 = np.zeros((B, m1.size)); u1[:, RI] = x @ A_in
+    z1 = run(W1, u1, np.zeros((B, m1.size)), t1)
+    u2 = np.zeros((B, m2.size)); u2[:, RI] = z1[:, SI] @ A_12
+    z2 = run(W2, u2, np.zeros((B, m2.size)), t1)
+    logits = z2[:, SI] @ A_out + c
+    o = np.exp(logits - logits.max(1, keepdims=True)); o /= o.sum(1, keepdims=True)
+    e_out = o - np.eye(o.shape[1])[y.numpy()]
+    v2 = u2.copy(); v2[:, RE] += -beta * e_out @ G_out
+    h0 = np.zeros_like(z2) if mode == "ste" else z2
+    e2 = z2 - run(W2, v2, h0, t2)
+    v1 = u1.copy(); v1[:, RE] += -beta * e2[:, SE] @ G_21
+    h0 = np.zeros_like(z1) if mode == "ste" else z1
+    e1 = z1 - run(W1, v1, h0, t2)
+    return {
+        "x->L1.RI": x.T @ e1[:, RI] / B,
+        "L1.SI->L2.RI": z1[:, SI].T @ e2[:, RI] / B,
+        "L2.SI->y": z2[:, SI].T @ e_out / B,
+    }
+
+
+@pytest.mark.parametrize("mode", ["ste", "epe"])
+@pytest.mark.parametrize("t1,t2,beta", [(8, 8, 1.0), (5, 3, 0.5)], ids=["default", "uneven"])
+def test_update_matches_hand_computation(tiny_wiring, mode, t1, t2, beta):
+    net = Network(tiny_wiring, APConfig(t1=t1, t2=t2, mode=mode, beta=beta), seed=3)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(6, 3, generator=g)
+    y = torch.tensor([0, 1, 1, 0, 1, 0])
+    # make the readout strong enough that errors are not tiny
+    for k in net.weights:
+        net.weights[k].mul_(4)
+    p0 = net.inference(x)
+    p1 = net.learning(p0, y)
+    got = net.updates(p0, p1)
+    want = _hand_ap(net, x, y, mode, beta, t1, t2)
+    assert set(got) == set(want)
+    for k in want:
+        assert np.abs(want[k]).max() > 1e-6, k
+        np.testing.assert_allclose(got[k].double().numpy(), want[k], rtol=1e-4, atol=1e-7, err_msg=k)
+
+
+def test_no_autograd_graph_is_built(tiny_wiring):
+    net = Network(tiny_wiring, seed=0)
+    for t in net.weights.values():
+        t.requires_grad_(True)  # even with grad-requiring weights, AP builds no graph
+    x = torch.rand(4, 3)
+    p0 = net.inference(x)
+    p1 = net.learning(p0, torch.tensor([0, 1, 0, 1]))
+    ups = net.updates(p0, p1)
+    tensors = list(p0.z.values()) + list(p0.probs.values()) + list(p1.e.values()) + list(ups.values())
+    assert all(t.grad_fn is None and not t.requires_grad for t in tensors)
+
+
+def test_beta_zero_gives_zero_module_errors_under_ste(tiny_wiring):
+    net = Network(tiny_wiring, APConfig(beta=0.0), seed=0)
+    p0 = net.inference(torch.rand(5, 3))
+    p1 = net.learning(p0, torch.tensor([0, 1, 0, 1, 1]))
+    for e in p1.e.values():
+        assert torch.equal(e, torch.zeros_like(e))
+
+
+@pytest.mark.parametrize("rho", [0.1, 0.25, 1.0, 1.5])
+def test_reservoir_spectral_radius_is_exact(rho):
+    W = random_reservoir(200, rho, 0.25, torch.Generator().manual_seed(0))
+    assert abs(spectral_radius(W) - rho) < 1e-4
+
+
+def test_reservoir_has_the_connection_rate():
+    W = random_reservoir(100, 0.25, 0.25, torch.Generator().manual_seed(0))
+    assert int((W != 0).sum()) == 2500
+
+
+def test_initialisation_is_a_function_of_the_seed(tiny_wiring):
+    a, b, c = init_tensors(tiny_wiring, 7), init_tensors(tiny_wiring, 7), init_tensors(tiny_wiring, 8)
+    for group in a:
+        for k in a[group]:
+            assert torch.equal(a[group][k], b[group][k])
+    assert not torch.equal(a["weights"]["x->L1.RI"], c["weights"]["x->L1.RI"])
+
+
+def test_initial_scales_follow_the_paper():
+    w = chain([64, 64], 100, 10)
+    t = init_tensors(w, 0)
+    assert t["weights"]["x->L1.RI"].abs().max() <= 100 ** -0.5
+    assert t["weights"]["x->L1.RI"].abs().max() > 0.9 * 100 ** -0.5
+    assert t["weights"]["L1.SI->L2.RI"].abs().max() <= 16 ** -0.5
+    assert t["feedback"]["L2.SE->L1.RE"].abs().max() > 0.9  # unscaled U(-1, 1)
+    assert t["feedback"]["y->L2.RE"].abs().max() <= 10 ** -0.5
+    assert t["readout_bias"]["y"].abs().max() <= 16 ** -0.5
+
+
+def test_relax_records_every_step_and_skips_nothing():
+    W = torch.eye(3) * 0.5
+    u = torch.ones(2, 3)
+    rec = []
+    h = relax(W, u, 3, record=rec)
+    assert len(rec) == 4 and torch.equal(rec[0], torch.zeros(2, 3))
+    ref = torch.zeros(2, 3)
+    for _ in range(3):
+        ref = torch.tanh(ref @ W + u)
+    torch.testing.assert_close(h, ref)
+
+
+def test_recording_gives_both_phase_trajectories(tiny_wiring):
+    net = Network(tiny_wiring, APConfig(t1=5, t2=3, mode="epe"), seed=0)
+    x = torch.rand(4, 3)
+    p0 = net.inference(x, record=True)
+    p1 = net.learning(p0, torch.tensor([0, 1, 0, 1]), record=True)
+    assert p0.trajectory["L1"].shape == (6, 4, 8)
+    assert p1.trajectory["L2"].shape == (4, 4, 8)
+    torch.testing.assert_close(p0.trajectory["L2"][-1], p0.z["L2"])
+    torch.testing.assert_close(p1.trajectory["L2"][0], p0.z["L2"])  # EPE continues from z0
+    plain = net.inference(x)
+    torch.testing.assert_close(plain.z["L2"], p0.z["L2"])
+    assert plain.trajectory is None
+
+
+def test_bf16_precision_stays_close_to_fp32(tiny_wiring):
+    x = torch.rand(16, 3)
+    a = Network(tiny_wiring, APConfig(precision="fp32"), seed=0).inference(x).z["L2"]
+    b = Network(tiny_wiring, APConfig(precision="bf16"), seed=0).inference(x).z["L2"]
+    assert (a - b).abs().max() < 2e-2

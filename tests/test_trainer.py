@@ -1,0 +1,153 @@
+"""Training loop: learning, event stream, control from another thread, divergence, checkpoints."""
+
+import threading
+import time
+
+import pytest
+import torch
+
+from apexplorer import APConfig, BatchEvent, CheckpointError, EpochEvent, StopEvent, TrainConfig, Trainer, chain
+
+
+def _trainer(data, **kw):
+    w = chain([32, 32], data.n_features, data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
+    cfg = TrainConfig(**{"epochs": 3, "batch_size": 16, "lr": 2e-2, "device": "cpu", **kw})
+    return Trainer.create(w, data, APConfig(), cfg)
+
+
+def test_training_learns_blobs(blob_data):
+    tr = _trainer(blob_data, epochs=10)
+    hist = tr.run()
+    assert hist[-1]["test_acc"] > 0.9
+    assert hist[-1]["loss"] < hist[0]["loss"]
+
+
+def test_event_stream_has_batches_epochs_and_a_stop(blob_data):
+    tr = _trainer(blob_data, epochs=2)
+    events = list(tr.train())
+    kinds = [type(e) for e in events]
+    assert kinds.count(EpochEvent) == 2
+    assert kinds.count(BatchEvent) == 2 * tr.n_batches
+    assert isinstance(events[-1], StopEvent) and events[-1].reason == "completed"
+    b = next(e for e in events if isinstance(e, BatchEvent))
+    assert set(b.error) == {"L1", "L2", "y"} and b.samples_per_s > 0
+    ep = next(e for e in events if isinstance(e, EpochEvent))
+    assert ep.seconds > 0 and 0 <= ep.test_acc <= 1 and set(ep.tasks) == {"main"}
+
+
+def test_stop_and_pause_from_another_thread(blob_data):
+    tr = _trainer(blob_data, epochs=1000)
+    seen = []
+
+    def consume():
+        for ev in tr.train():
+            seen.append(ev)
+
+    th = threading.Thread(target=consume)
+    th.start()
+    while len(seen) < 3:
+        time.sleep(0.01)
+    tr.pause()
+    time.sleep(0.2)
+    n = len(seen)
+    time.sleep(0.3)
+    assert len(seen) <= n + 1  # at most the batch in flight
+    assert tr.paused
+    tr.resume()
+    time.sleep(0.2)
+    assert len(seen) > n + 1
+    tr.stop()
+    th.join(5)
+    assert not th.is_alive()
+    assert isinstance(seen[-1], StopEvent) and seen[-1].reason == "stopped"
+
+
+def test_early_stop_at_train_accuracy(blob_data):
+    tr = _trainer(blob_data, epochs=50, early_stop=0.5)
+    events = list(tr.train(batch_events=False))
+    assert events[-1].reason == "early_stop"
+    assert tr.epoch < 50
+
+
+def test_divergence_stops_with_a_message_and_keeps_last_good_weights(blob_data):
+    tr = _trainer(blob_data, epochs=5, lr=50.0, max_loss=20.0)
+    tr.net.wiring  # noqa: B018
+    good = None
+    events = []
+    for ev in tr.train():
+        events.append(ev)
+        if isinstance(ev, BatchEvent):
+            good = ev
+    stop = events[-1]
+    assert stop.reason == "diverged" and "diverged" in stop.message and "--lr" in stop.message
+    for w in tr.net.weights.values():
+        assert torch.isfinite(w).all()
+    # the kept weights are the ones that produced the last good batch's loss
+    assert good is not None
+
+
+def test_checkpoint_resume_gives_the_same_next_epoch(tmp_path, blob_data):
+    straight = _trainer(blob_data, epochs=3)
+    straight.run()
+    first = _trainer(blob_data, epochs=3)
+    first.run(epochs=1)
+    first.save(tmp_path / "ck.pt")
+    resumed = Trainer.load(tmp_path / "ck.pt", blob_data)
+    hist = resumed.run()
+    assert hist[-1]["epoch"] == 3
+    for k in straight.net.weights:
+        assert torch.equal(straight.net.weights[k], resumed.net.weights[k]), k
+    assert [h["test_acc"] for h in straight.history] == [h["test_acc"] for h in resumed.history]
+
+
+def test_checkpoint_mid_epoch_resumes_exactly(tmp_path, blob_data):
+    straight = _trainer(blob_data, epochs=1)
+    straight.run()
+    part = _trainer(blob_data, epochs=1)
+    for _ in range(5):
+        part.step()
+    part.save(tmp_path / "mid.pt")
+    resumed = Trainer.load(tmp_path / "mid.pt", blob_data)
+    resumed.run()
+    for k in straight.net.weights:
+        assert torch.equal(straight.net.weights[k], resumed.net.weights[k]), k
+
+
+def test_checkpoint_write_is_atomic(tmp_path, blob_data, monkeypatch):
+    tr = _trainer(blob_data, epochs=1)
+    path = tmp_path / "ck.pt"
+    tr.save(path)
+    before = path.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("os.replace", boom)
+    tr.step()
+    with pytest.raises(OSError):
+        tr.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path, blob_data):
+    p = tmp_path / "bad.pt"
+    p.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        Trainer.load(p, blob_data)
+
+
+def test_input_size_mismatch_names_both_sizes(blob_data):
+    w = chain([32], 99, 3, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
+    with pytest.raises(Exception, match=r"input 'x' has size 99, but dataset 'blobs' has 16 features"):
+        Trainer.create(w, blob_data, APConfig(), TrainConfig(device="cpu"))
+
+
+def test_sgd_trains_at_batch_size_one():
+    from apexplorer import load_dataset, preset
+
+    d = load_dataset("digits")
+    tr = Trainer.create(preset("digits", 64, 10), d, APConfig(),
+                        TrainConfig(epochs=2, batch_size=1, lr=0.5, optimizer="sgd", device="cpu"))
+    hist = tr.run()
+    assert hist[-1]["test_acc"] >= 0.85
