@@ -20,9 +20,10 @@ import torch
 from . import checkpoint
 from .data import Dataset
 from .errors import ApexplorerError, choices
+from .learner import APLearner
 from .network import APConfig, Network
 from .optim import OPTIMIZERS, make_optimizer
-from .wiring import Wiring
+from .wiring import Task, Wiring
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -80,7 +81,8 @@ class BatchEvent:
     acc: float
     error: dict  # module or output -> mean |e|
     samples_per_s: float
-    task: str
+    task: str  # the task(s) trained on this batch, joined by '+'
+    tasks: dict = field(default_factory=dict)  # task -> {loss, acc}
     kind: str = "batch"
 
     def to_dict(self):
@@ -123,60 +125,125 @@ class StopEvent:
 # ---------------------------------------------------------------------------
 # trainer
 # ---------------------------------------------------------------------------
+SCHEDULES = ("alternating", "simultaneous", "sequential")
+
+
 class Trainer:
-    """Train a :class:`Network` with AP on one task's dataset.
+    """Train a learner (AP on a :class:`Network` by default) on one or several tasks.
 
     Parameters
     ----------
-    network : Network
-    data : Dataset
+    learner : Network or a learner (see :mod:`learner`)
+        A Network is wrapped in an :class:`APLearner` with the configured optimiser.
+    data : Dataset, or dict {task name: Dataset}
     config : TrainConfig
-    task : str, optional
-        Task name (default: the wiring's first task).
+    task : str or list of str, optional
+        The task(s) to train (default: every task that has a dataset; with a
+        single Dataset, the wiring's first task).
+    schedule : ``alternating`` | ``simultaneous`` | ``sequential``
+        How several tasks share training (Appendix 1, Algorithms 2-3):
+        one pass per task in turn each epoch; both tasks' batches together;
+        or each task for ``epochs`` epochs, one after another.
     """
 
-    def __init__(self, network: Network, data: Dataset, config: TrainConfig = TrainConfig(), task=None):
+    def __init__(self, learner, data, config: TrainConfig = TrainConfig(), task=None, schedule: str = "alternating"):
         self.config = config.validate()
-        self.net = network
-        self.data = data
-        self.task = network.wiring.task(task)
-        self.plan = network.plan(self.task)
-        w = network.wiring
-        n_in = next(p.size for p in w.inputs if p.name == self.task.input)
-        n_out = next(p.size for p in w.outputs if p.name == self.task.output)
-        if data.n_features != n_in:
-            raise ApexplorerError(
-                f"input {self.task.input!r} has size {n_in}, but dataset {data.name!r} has {data.n_features} features"
-            )
-        if data.n_classes > n_out:
-            raise ApexplorerError(
-                f"output {self.task.output!r} has size {n_out}, but dataset {data.name!r} has {data.n_classes} classes"
-            )
-        dev = network.device
-        self.x_train, self.y_train = data.x_train.to(dev), data.y_train.to(dev)
-        self.x_test, self.y_test = data.x_test.to(dev), data.y_test.to(dev)
-        n_cls = max(data.n_classes, 2)
+        if isinstance(learner, Network):
+            learner = APLearner(learner, make_optimizer(self.config.optimizer, self.config.lr))
+        self.learner = learner
+        wiring = getattr(learner, "wiring", None)
+        # tasks and their datasets
+        if isinstance(data, Dataset):
+            if wiring is not None:
+                names = [wiring.task(task if isinstance(task, str) else None).name] if not isinstance(task, (list, tuple)) else list(task)
+            else:
+                names = ["main"]
+            if len(names) != 1:
+                raise ApexplorerError(f"{len(names)} tasks given but one dataset; pass a dict {{task: dataset}}")
+            data = {names[0]: data}
+        else:
+            data = dict(data)
+            names = list(task) if isinstance(task, (list, tuple)) else ([task] if task else list(data))
+        for n in names:
+            if n not in data:
+                raise ApexplorerError(f"task {n!r} has no dataset; datasets are given for {choices(data)}")
+        self.tasks = [wiring.task(n) for n in names] if wiring is not None else [Task(n, "x", "y") for n in names]
+        if schedule not in SCHEDULES:
+            raise ApexplorerError(f"unknown schedule {schedule!r}; choices are {choices(SCHEDULES)}")
+        self.schedule = schedule
+        if schedule == "simultaneous" and len(self.tasks) > 1 and hasattr(learner, "check_together"):
+            learner.check_together(self.tasks)
+        self.data = {n: data[n] for n in names}
+        if wiring is not None:
+            for t in self.tasks:
+                self._check_sizes(wiring, t, self.data[t.name])
+        dev = learner.device
+        self._x = {n: (d.x_train.to(dev), d.y_train.to(dev), d.x_test.to(dev), d.y_test.to(dev)) for n, d in self.data.items()}
+        n_cls = max(max(d.n_classes for d in self.data.values()), 2)
         self.max_loss = self.config.max_loss if self.config.max_loss is not None else 15 * math.log(n_cls)
-        self.opt = make_optimizer(self.config.optimizer, self.config.lr)
         self.gen = torch.Generator().manual_seed(int(self.config.seed) + 1)
         self.epoch = 0  # completed epochs
-        self.position = 0  # batches done in the current epoch
-        self.perm = None  # permutation of the current epoch
+        self.segment = 0  # segment of the current epoch's schedule
+        self.position = 0  # batches done in the current segment
+        self.streams = {}  # task -> [permutation, next index]
         self.history = []  # EpochEvent dicts
+        self.summary = {}  # e.g. sequential: accuracy of earlier tasks before/after later ones
         self._acc = self._new_acc()
         self._pause = threading.Event()
         self._stop = threading.Event()
         self.stopped_reason = None
-        if network.config.precision == "tf32":
+        net = getattr(learner, "net", None)
+        if net is not None and net.config.precision == "tf32":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
 
+    @staticmethod
+    def _check_sizes(wiring, task, data):
+        n_in = next(p.size for p in wiring.inputs if p.name == task.input)
+        n_out = next(p.size for p in wiring.outputs if p.name == task.output)
+        if data.n_features != n_in:
+            raise ApexplorerError(
+                f"task {task.name!r}: input {task.input!r} has size {n_in}, but dataset {data.name!r} has "
+                f"{data.n_features} features"
+            )
+        if data.n_classes > n_out:
+            raise ApexplorerError(
+                f"task {task.name!r}: output {task.output!r} has size {n_out}, but dataset {data.name!r} has "
+                f"{data.n_classes} classes"
+            )
+
     @classmethod
-    def create(cls, wiring: Wiring, data: Dataset, ap: APConfig = APConfig(), config: TrainConfig = TrainConfig(), task=None):
+    def create(cls, wiring: Wiring, data, ap: APConfig = APConfig(), config: TrainConfig = TrainConfig(), task=None,
+               schedule: str = "alternating"):
         """Build the network on the configured device and a trainer for it."""
         config = config.validate()
         net = Network(wiring, ap, seed=config.seed, device=resolve_device(config.device))
-        return cls(net, data, config, task)
+        return cls(net, data, config, task, schedule)
+
+    # ---------------------------------------------------------- attributes
+    @property
+    def net(self) -> Network | None:
+        """The AP network (None for baseline learners)."""
+        return getattr(self.learner, "net", None)
+
+    @property
+    def opt(self):
+        return self.learner.optimizer
+
+    @property
+    def task(self) -> Task:
+        """The first task (the only one in single-task runs)."""
+        return self.tasks[0]
+
+    @property
+    def plan(self):
+        return self.net.plan(self.task) if self.net is not None else None
+
+    @property
+    def total_epochs(self) -> int:
+        """Epochs of the whole run (sequential: ``epochs`` per task)."""
+        k = len(self.tasks) if self.schedule == "sequential" else 1
+        return self.config.epochs * k
 
     # ------------------------------------------------------------- control
     def pause(self):
@@ -193,129 +260,178 @@ class Trainer:
     def paused(self) -> bool:
         return self._pause.is_set()
 
+    def _task_batches(self, name) -> int:
+        return math.ceil(len(self._x[name][1]) / self.config.batch_size)
+
+    def segments(self, epoch: int | None = None) -> list:
+        """The schedule of an epoch (0-based): a list of (tasks trained together, number of batches)."""
+        epoch = self.epoch if epoch is None else epoch
+        if len(self.tasks) == 1:
+            return [((self.tasks[0],), self._task_batches(self.tasks[0].name))]
+        if self.schedule == "alternating":
+            return [((t,), self._task_batches(t.name)) for t in self.tasks]
+        if self.schedule == "simultaneous":
+            return [(tuple(self.tasks), max(self._task_batches(t.name) for t in self.tasks))]
+        t = self.tasks[min(epoch // self.config.epochs, len(self.tasks) - 1)]
+        return [((t,), self._task_batches(t.name))]
+
     @property
     def n_batches(self) -> int:
-        return math.ceil(len(self.y_train) / self.config.batch_size)
+        """Batches in the current epoch."""
+        return sum(n for _, n in self.segments())
 
     def _new_acc(self):
-        return {"loss": 0.0, "correct": 0.0, "n": 0, "err": {}, "batches": 0, "seconds": 0.0}
+        return {"loss": {}, "correct": {}, "n": {}, "err": {}, "batches": 0, "seconds": 0.0}
 
     # ---------------------------------------------------------------- core
     def _sync(self):
-        if self.net.device.type == "cuda":
-            torch.cuda.synchronize(self.net.device)
+        if self.learner.device.type == "cuda":
+            torch.cuda.synchronize(self.learner.device)
 
     def _backup(self):
-        self._saved = (
-            {k: v.clone() for k, v in self.net.weights.items()},
-            self.opt.state_dict() if self.opt.name == "sgd" else
-            {**self.opt.state_dict(), "m": {k: v.clone() for k, v in self.opt.m.items()},
-             "v": {k: v.clone() for k, v in self.opt.v.items()}, "t": dict(self.opt.t)},
-        )
+        opt = self.opt.state_dict()
+        opt = {k: ({n: t.clone() for n, t in v.items()} if k in ("m", "v") else (dict(v) if isinstance(v, dict) else v))
+               for k, v in opt.items()}
+        self._saved = ({k: v.clone() for k, v in self.learner.params.items()}, opt)
 
     def _restore(self):
         weights, opt = self._saved
         for k, v in weights.items():
-            self.net.weights[k].copy_(v)
+            self.learner.params[k].copy_(v)
         self.opt.load_state_dict(opt)
 
+    def _next(self, name):
+        """The next batch of task ``name``, reshuffling when its stream runs out."""
+        x, y = self._x[name][:2]
+        st = self.streams.get(name)
+        if st is None or st[1] >= len(y):
+            st = self.streams[name] = [torch.randperm(len(y), generator=self.gen).to(y.device), 0]
+        idx = st[0][st[1] : st[1] + self.config.batch_size]
+        st[1] += self.config.batch_size
+        return x[idx], y[idx]
+
     def step(self) -> BatchEvent | StopEvent:
-        """Train on the next batch (starting a new epoch's permutation if needed)."""
-        cfg = self.config
-        if self.perm is None:
-            self.perm = torch.randperm(len(self.y_train), generator=self.gen).to(self.net.device)
-            self.position = 0
+        """Train on the next batch of the schedule."""
+        segs = self.segments()
+        if self.segment == 0 and self.position == 0:
             self._acc = self._new_acc()
+        if self.position == 0:  # a segment starts a fresh pass over its tasks' data
+            for t in segs[self.segment][0]:
+                self.streams.pop(t.name, None)
+        tasks, n_seg = segs[self.segment]
         t0 = time.perf_counter()
-        idx = self.perm[self.position * cfg.batch_size : (self.position + 1) * cfg.batch_size]
-        x, y = self.x_train[idx], self.y_train[idx]
-        net, plan = self.net, self.plan
-        p0 = net.inference(x, plan)
-        probs = p0.probs[self.task.output]
-        loss_t = -torch.log(probs.gather(1, y.view(-1, 1)).clamp_min(1e-30)).mean()
-        correct_t = (probs.argmax(1) == y).sum()
-        p1 = net.learning(p0, y, plan)
-        err_t = {m: v.abs().mean() for m, v in p1.e.items()}
-        err_t.update({o: v.abs().mean() for o, v in p1.e_out.items()})
-        names = list(err_t)
-        vals = torch.stack([loss_t, correct_t.float(), *err_t.values()]).tolist()  # the one host sync
-        loss, correct = vals[0], vals[1]
-        if not math.isfinite(loss) or loss > self.max_loss:
+        batch = {t.name: self._next(t.name) for t in tasks}
+        res = self.learner.train_batch(batch, tasks)
+        names = [t.name for t in tasks]
+        errs = list(res.error)
+        vals = torch.stack([*(res.loss[n] for n in names), *(res.correct[n].float() for n in names),
+                            *(res.error[k] for k in errs)]).tolist()  # the one host sync of a step
+        k = len(names)
+        losses, corrects, errv = vals[:k], vals[k : 2 * k], vals[2 * k :]
+        total = sum(losses)
+        if not math.isfinite(total) or max(losses) > self.max_loss:
             if hasattr(self, "_saved"):
                 self._restore()
-            what = "NaN/inf" if not math.isfinite(loss) else f"{loss:.3g} (above {self.max_loss:.3g})"
+            what = "NaN/inf" if not math.isfinite(total) else f"{max(losses):.3g} (above {self.max_loss:.3g})"
             msg = (f"training diverged at epoch {self.epoch + 1}, batch {self.position + 1}: loss is {what}. "
                    "The last good weights were kept. Try a smaller learning rate (--lr) or spectral radius (--sr).")
             return self._finish("diverged", msg)
         self._backup()
-        self.opt.step(net.weights, net.updates(p0, p1, plan))
+        self.learner.apply()
         self._sync()
         dt = time.perf_counter() - t0
-        B = len(y)
         a = self._acc
-        a["loss"] += loss * B
-        a["correct"] += correct
-        a["n"] += B
+        B = 0
+        per_task = {}
+        for n, l, c in zip(names, losses, corrects):
+            b = len(batch[n][1])
+            B += b
+            a["loss"][n] = a["loss"].get(n, 0.0) + l * b
+            a["correct"][n] = a["correct"].get(n, 0.0) + c
+            a["n"][n] = a["n"].get(n, 0) + b
+            per_task[n] = {"loss": l, "acc": c / b}
         a["batches"] += 1
         a["seconds"] += dt
-        err = dict(zip(names, vals[2:]))
-        for k, v in err.items():
-            a["err"][k] = a["err"].get(k, 0.0) + v
+        err = dict(zip(errs, errv))
+        for key, v in err.items():
+            a["err"][key] = a["err"].get(key, 0.0) + v
         self.position += 1
-        ev = BatchEvent(self.epoch + 1, self.position, self.n_batches, loss, correct / B, err, B / max(dt, 1e-9),
-                        self.task.name)
+        done_in_epoch = sum(n for _, n in segs[: self.segment]) + self.position
+        if self.position >= n_seg:
+            self.segment += 1
+            self.position = 0
+        ev = BatchEvent(self.epoch + 1, done_in_epoch, sum(n for _, n in segs), total / k,
+                        sum(corrects) / max(B, 1), err, B / max(dt, 1e-9), "+".join(names), per_task)
         return ev
 
     def _finish(self, reason, message):
         self.stopped_reason = reason
         return StopEvent(reason, message, self.epoch)
 
+    @property
+    def epoch_done(self) -> bool:
+        return self.segment >= len(self.segments())
+
     def _end_epoch(self) -> EpochEvent:
         a = self._acc
-        test_acc, test_loss = self.evaluate("test")
+        trained = [n for n in a["n"]]
+        tasks = {}
+        for t in self.tasks:
+            test_acc, test_loss = self.evaluate("test", t.name)
+            d = {"test_acc": test_acc, "test_loss": test_loss}
+            if t.name in a["n"]:
+                d["train_acc"] = a["correct"][t.name] / a["n"][t.name]
+                d["loss"] = a["loss"][t.name] / a["n"][t.name]
+            tasks[t.name] = d
+        if self.schedule == "sequential" and len(self.tasks) > 1 and (self.epoch + 1) % self.config.epochs == 0:
+            stage = (self.epoch + 1) // self.config.epochs - 1
+            for t in self.tasks:
+                self.summary.setdefault(t.name, {})[f"test_acc_after_{self.tasks[stage].name}"] = tasks[t.name]["test_acc"]
         self.epoch += 1
-        self.perm = None
+        self.segment = 0
         self.position = 0
+        n = sum(a["n"].values())
         ev = EpochEvent(
             epoch=self.epoch,
-            epochs=self.config.epochs,
-            train_acc=a["correct"] / max(a["n"], 1),
-            test_acc=test_acc,
-            loss=a["loss"] / max(a["n"], 1),
-            test_loss=test_loss,
+            epochs=self.total_epochs,
+            train_acc=sum(a["correct"].values()) / max(n, 1),
+            test_acc=sum(tasks[t]["test_acc"] for t in trained) / max(len(trained), 1),
+            loss=sum(a["loss"].values()) / max(n, 1),
+            test_loss=sum(tasks[t]["test_loss"] for t in trained) / max(len(trained), 1),
             seconds=a["seconds"],
-            samples_per_s=a["n"] / max(a["seconds"], 1e-9),
+            samples_per_s=n / max(a["seconds"], 1e-9),
             error={k: v / max(a["batches"], 1) for k, v in a["err"].items()},
-            tasks={self.task.name: {"train_acc": a["correct"] / max(a["n"], 1), "test_acc": test_acc,
-                                    "loss": a["loss"] / max(a["n"], 1)}},
+            tasks=tasks,
         )
         self.history.append(ev.to_dict())
         return ev
 
     @torch.no_grad()
-    def evaluate(self, split: str = "test") -> tuple:
-        """(accuracy, mean cross-entropy) of the inference phase on ``split``."""
-        x, y = (self.x_test, self.y_test) if split == "test" else (self.x_train, self.y_train)
+    def evaluate(self, split: str = "test", task: str | None = None) -> tuple:
+        """(accuracy, mean cross-entropy) of ``task`` alone (default the first) on ``split``."""
+        t = self.task if task is None else next(t for t in self.tasks if t.name == task)
+        xtr, ytr, xte, yte = self._x[t.name]
+        x, y = (xte, yte) if split == "test" else (xtr, ytr)
         correct, loss = 0.0, 0.0
         bs = self.config.eval_batch_size
         for i in range(0, len(y), bs):
-            p = self.net.inference(x[i : i + bs], self.plan).probs[self.task.output]
+            p = self.learner.predict(x[i : i + bs], t)
             yy = y[i : i + bs]
             correct += float((p.argmax(1) == yy).sum())
             loss += float(-torch.log(p.gather(1, yy.view(-1, 1)).clamp_min(1e-30)).sum())
         return correct / max(len(y), 1), loss / max(len(y), 1)
 
     def train(self, epochs: int | None = None, batch_events: bool = True):
-        """Train up to ``epochs`` total epochs (default: the config's), yielding events.
+        """Train up to ``epochs`` total epochs (default: the whole run), yielding events.
 
         Ends with a StopEvent whose reason is ``completed``, ``early_stop``,
         ``stopped`` (``stop()`` was called) or ``diverged``.
         """
-        epochs = self.config.epochs if epochs is None else epochs
+        epochs = self.total_epochs if epochs is None else epochs
         self._stop.clear()
         self.stopped_reason = None
         while self.epoch < epochs:
-            while self.position < self.n_batches:
+            while not self.epoch_done:
                 while self._pause.is_set() and not self._stop.is_set():
                     time.sleep(0.02)
                 if self._stop.is_set():
@@ -329,7 +445,7 @@ class Trainer:
                     yield ev
             ev = self._end_epoch()
             yield ev
-            if ev.train_acc >= self.config.early_stop:
+            if ev.train_acc >= self.config.early_stop and self.schedule != "sequential":
                 yield self._finish("early_stop", f"train accuracy {ev.train_acc:.4%} reached {self.config.early_stop:.2%}")
                 return
         yield self._finish("completed", f"trained {self.epoch} epochs")
@@ -346,26 +462,25 @@ class Trainer:
 
     # --------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
-        """Everything needed to continue exactly: wiring, settings, tensors, optimiser, RNG, position."""
-        cpu = lambda d: {k: v.detach().cpu().clone() for k, v in d.items()}  # noqa: E731
+        """Everything needed to continue exactly: learner, settings, optimiser, RNG, position."""
         opt = self.opt.state_dict()
-        if self.opt.name == "adam":
-            opt = {**opt, "m": cpu(opt["m"]), "v": cpu(opt["v"]), "betas": list(opt["betas"])}
+        opt = {k: ({n: t.detach().cpu().clone() for n, t in v.items()} if k in ("m", "v") else
+                   (list(v) if isinstance(v, tuple) else v)) for k, v in opt.items()}
         return {
-            "wiring": self.net.wiring.to_dict(),
-            "ap_config": asdict(self.net.config),
+            "learner": self.learner.state_dict(),
             "train_config": asdict(self.config),
-            "seed": self.net.seed,
-            "task": self.task.name,
-            "dataset": self.data.name,
-            "tensors": {k: cpu(d) for k, d in self.net.tensors.items()},
+            "tasks": [t.name for t in self.tasks],
+            "schedule": self.schedule,
+            "datasets": {n: d.name for n, d in self.data.items()},
             "optimizer": opt,
             "rng": self.gen.get_state(),
             "epoch": self.epoch,
+            "segment": self.segment,
             "position": self.position,
-            "perm": None if self.perm is None else self.perm.cpu(),
-            "acc": {k: v for k, v in self._acc.items()},
+            "streams": {n: [p.cpu(), i] for n, (p, i) in self.streams.items()},
+            "acc": self._acc,
             "history": list(self.history),
+            "summary": self.summary,
         }
 
     def save(self, path):
@@ -373,22 +488,45 @@ class Trainer:
         return checkpoint.save_atomic(self.state_dict(), path)
 
     @classmethod
-    def load(cls, path, data: Dataset, device: str | None = None, **overrides) -> "Trainer":
-        """Restore a trainer from a checkpoint; ``overrides`` change TrainConfig fields (e.g. epochs)."""
+    def load(cls, path, data, device: str | None = None, **overrides) -> "Trainer":
+        """Restore a trainer from a checkpoint; ``overrides`` change TrainConfig fields (e.g. epochs).
+
+        ``data`` is the Dataset (single task) or the dict {task: Dataset} it was trained on.
+        """
         st = checkpoint.load(path)
-        if st["dataset"] != data.name:
-            raise ApexplorerError(f"checkpoint {str(path)!r} was trained on {st['dataset']!r}, not {data.name!r}")
-        wiring = Wiring.from_dict(st["wiring"], warn=False)
-        ap = APConfig(**st["ap_config"])
+        given = {st["tasks"][0]: data} if isinstance(data, Dataset) else dict(data)
+        for n, name in st["datasets"].items():
+            if n not in given:
+                raise ApexplorerError(f"checkpoint {str(path)!r} needs a dataset for task {n!r} ({name})")
+            if given[n].name != name:
+                raise ApexplorerError(f"checkpoint {str(path)!r}: task {n!r} was trained on {name!r}, not {given[n].name!r}")
         cfg = replace(TrainConfig(**st["train_config"]), **overrides)
         if device is not None:
             cfg = replace(cfg, device=device)
-        net = Network(wiring, ap, seed=st["seed"], device=resolve_device(cfg.device), tensors=st["tensors"])
-        tr = cls(net, data, cfg, st["task"])
-        tr.opt.load_state_dict(st["optimizer"], device=net.device)
+        dev = resolve_device(cfg.device)
+        opt = make_optimizer(cfg.optimizer, cfg.lr)
+        kind = st["learner"]["kind"]
+        learner = learner_class(kind).from_state(st["learner"], dev, opt)
+        tr = cls(learner, given, cfg, st["tasks"], st["schedule"])
+        tr.opt.load_state_dict(st["optimizer"], device=dev)
         tr.gen.set_state(st["rng"])
-        tr.epoch, tr.position = st["epoch"], st["position"]
-        tr.perm = None if st["perm"] is None else st["perm"].to(net.device)
-        tr._acc = dict(st["acc"])
+        tr.epoch, tr.segment, tr.position = st["epoch"], st["segment"], st["position"]
+        tr.streams = {n: [p.to(dev), i] for n, (p, i) in st["streams"].items()}
+        tr._acc = st["acc"]
         tr.history = list(st["history"])
+        tr.summary = st["summary"]
         return tr
+
+
+def learner_class(kind: str):
+    """The learner class for ``kind`` (``ap``, and the baselines once imported)."""
+    from .learner import LEARNERS
+
+    if kind not in LEARNERS:
+        try:
+            from . import baselines  # noqa: F401 - registers bp, fa, ep
+        except ImportError:
+            pass
+    if kind not in LEARNERS:
+        raise ApexplorerError(f"unknown method {kind!r}; choices are {choices(LEARNERS)}")
+    return LEARNERS[kind]
