@@ -38,7 +38,12 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     from .data import dataset_names
     from .presets import preset_names
 
-    p.add_argument("--dataset", default="digits", help=f"one of {', '.join(dataset_names())} (default digits)")
+    p.add_argument("--dataset", default=None, help=f"one of {', '.join(dataset_names())} (default digits)")
+    p.add_argument("--tasks", metavar="D1,D2", help="one dataset per task of a multi-task wiring, in task order "
+                   "(fig5a/b/c default: fashion-mnist,mnist)")
+    p.add_argument("--schedule", choices=["alternating", "simultaneous", "sequential"], default="alternating",
+                   help="how several tasks share training (default alternating)")
+    p.add_argument("--only", metavar="TASK", help="train only this task of a multi-task wiring (a solo run)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--preset", help=f"one of {', '.join(preset_names())} (default: the dataset's, else paper-2layer)")
     g.add_argument("--wiring", metavar="FILE.json", help="a wiring JSON file")
@@ -61,21 +66,45 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def build(args):
-    """(wiring, dataset, APConfig, TrainConfig) from parsed arguments, with preset defaults filled in."""
+    """(wiring, {task: dataset}, APConfig, TrainConfig) from parsed arguments, with preset defaults filled in."""
     from .data import load_dataset
     from .network import APConfig
     from .presets import DEFAULT_PRESET, SETTINGS, preset
     from .trainer import TrainConfig
     from .wiring import Wiring
 
-    data = load_dataset(args.dataset, args.data_dir, args.download)
-    if args.wiring:
-        wiring = Wiring.from_json(args.wiring)
-        defaults = {}
+    from .presets import MULTITASK
+
+    name = None if args.wiring else (args.preset or DEFAULT_PRESET.get(args.dataset or "digits", "paper-2layer"))
+    wiring = Wiring.from_json(args.wiring) if args.wiring else None
+    n_tasks = len(wiring.tasks) if wiring else len(MULTITASK.get(name, (None,)))
+    if args.tasks:
+        names = [n.strip() for n in args.tasks.split(",") if n.strip()]
+    elif n_tasks > 1 and not args.dataset:
+        names = list(MULTITASK.get(name, ()))
     else:
-        name = args.preset or DEFAULT_PRESET.get(args.dataset, "paper-2layer")
-        wiring = preset(name, data.n_features, data.n_classes)
+        names = [args.dataset or "digits"] * n_tasks
+    if len(names) != n_tasks:
+        raise ApexplorerError(f"--tasks names {len(names)} dataset(s) ({', '.join(names)}), but the wiring has "
+                              f"{n_tasks} task(s)")
+    loaded = {}
+    for n in names:
+        if n not in loaded:
+            loaded[n] = load_dataset(n, args.data_dir, args.download)
+    datasets = [loaded[n] for n in names]
+    if wiring is None:
+        if n_tasks > 1:
+            wiring = preset(name, [d.n_features for d in datasets], [d.n_classes for d in datasets])
+        else:
+            wiring = preset(name, datasets[0].n_features, datasets[0].n_classes)
         defaults = SETTINGS.get(name, {})
+    else:
+        defaults = {}
+    data = {t.name: d for t, d in zip(wiring.tasks, datasets)}
+    if args.only:
+        if args.only not in data:
+            raise ApexplorerError(f"--only {args.only!r}: no such task; tasks are {', '.join(data)}")
+        data = {args.only: data[args.only]}
     if args.sr is not None:
         wiring = wiring.with_spectral_radius(args.sr)
     if args.rate is not None:

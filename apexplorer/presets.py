@@ -8,7 +8,7 @@ training settings (the paper's where it gives them).
 from __future__ import annotations
 
 from .errors import WiringError, choices
-from .wiring import Wiring, chain
+from .wiring import Module, Path, Port, Task, Wiring, chain
 
 
 def _paper(n_layers):
@@ -29,13 +29,80 @@ def _digits(n_in, n_out):
     return chain([256, 256], n_in, n_out, name="digits")
 
 
+def _fig5a(n_in, n_out, size=256):
+    """Fig. 5a: two tasks reuse two modules, each through its own paths (6 blocks of ``size``).
+
+    Task A: xA -> L1.RI1 -> L1.SI1 -> L2.RI1 -> L2.SI1 -> yA, error yA -> L2.RE, L2.SE -> L1.RE.
+    Task B: the same through RI2/SI2 and its own error weights.  The tasks
+    share modules and blocks but no path, so training B leaves A untouched.
+    """
+    (ia, ib), (oa, ob) = n_in, n_out
+    blocks = (("RI1", size), ("RI2", size), ("SI1", size), ("SI2", size), ("RE", size), ("SE", size))
+    mods = [Module("L1", 6 * size, blocks), Module("L2", 6 * size, blocks)]
+    ff, fb, tasks = [], [], []
+    for k, (t, i, o) in enumerate((("A", ia, oa), ("B", ib, ob)), 1):
+        own = [Path(f"x{t}", f"L1.RI{k}"), Path(f"L1.SI{k}", f"L2.RI{k}"), Path(f"L2.SI{k}", f"y{t}")]
+        err = [Path(f"y{t}", "L2.RE"), Path("L2.SE", "L1.RE", f"{t}:L2.SE->L1.RE")]
+        ff += own
+        fb += err
+        tasks.append(Task(t, f"x{t}", f"y{t}", tuple(p.name for p in own + err)))
+    ports_in = [Port("xA", ia), Port("xB", ib)]
+    ports_out = [Port("yA", oa), Port("yB", ob)]
+    return Wiring.create(mods, ports_in, ports_out, ff, fb, tasks, name="fig5a")
+
+
+def _fig5b_paths(n_in, n_out, size):
+    (ia, ib), (oa, ob) = n_in, n_out
+    mods = [Module(f"L{i}", size) for i in range(1, 5)]
+    ff_a = [Path("xA", "L1.RI"), Path("L1.SI", "L2.RI"), Path("L2.SI", "yA")]
+    ff_b = [Path("xB", "L3.RI"), Path("L3.SI", "L4.RI"), Path("L4.SI", "yB")]
+    fb_b = [Path("yB", "L4.RE"), Path("L4.SE", "L3.RE")]
+    fb_a = [Path("yA", "L2.RE"), Path("L2.SE", "L4.RE"), Path("L3.SE", "L1.RE")]
+    ports = [Port("xA", ia), Port("xB", ib)], [Port("yA", oa), Port("yB", ob)]
+    return mods, ports, ff_a, ff_b, fb_a, fb_b
+
+
+def _fig5b(n_in, n_out, size=1024):
+    """Fig. 5b: four modules; task A (L1 -> L2) routes its error through B's modules.
+
+    A's error goes yA -> L2 -> L4 -> L3 -> L1 and shares B's error path
+    L4.SE -> L3.RE.  L3 and L4 are not in A's inference: under A alone they
+    stay at their initial state and relax from it under A's error.
+    """
+    mods, (pin, pout), ff_a, ff_b, fb_a, fb_b = _fig5b_paths(n_in, n_out, size)
+    shared = "L4.SE->L3.RE"
+    tasks = [Task("A", "xA", "yA", tuple(p.name for p in ff_a + fb_a) + (shared,)),
+             Task("B", "xB", "yB", tuple(p.name for p in ff_b + fb_b))]
+    return Wiring.create(mods, pin, pout, ff_a + ff_b, fb_a + fb_b, tasks, name="fig5b")
+
+
+def _fig5c(n_in, n_out, size=1024):
+    """Fig. 5c: as 5b, and task A also recruits L3 and L4 for inference.
+
+    A adds L1.SI -> L3.RI and L4.SI -> yA (learned by A) and uses B's path
+    L3.SI -> L4.RI without learning it (frozen for A).
+    """
+    mods, (pin, pout), ff_a, ff_b, fb_a, fb_b = _fig5b_paths(n_in, n_out, size)
+    recruit = [Path("L1.SI", "L3.RI"), Path("L4.SI", "yA")]
+    shared = ("L4.SE->L3.RE", "L3.SI->L4.RI")
+    tasks = [Task("A", "xA", "yA", tuple(p.name for p in ff_a + recruit + fb_a) + shared, frozen=("L3.SI->L4.RI",)),
+             Task("B", "xB", "yB", tuple(p.name for p in ff_b + fb_b))]
+    return Wiring.create(mods, pin, pout, ff_a + recruit + ff_b, fb_a + fb_b, tasks, name="fig5c")
+
+
 PRESETS = {
     "paper-1layer": _paper(1),
     "paper-2layer": _paper(2),
     "paper-3layer": _paper(3),
     "2afc": _2afc,
     "digits": _digits,
+    "fig5a": _fig5a,
+    "fig5b": _fig5b,
+    "fig5c": _fig5c,
 }
+
+#: Presets with several tasks: their builders take a list of input and output sizes, one per task.
+MULTITASK = {"fig5a": ("fashion-mnist", "mnist"), "fig5b": ("fashion-mnist", "mnist"), "fig5c": ("fashion-mnist", "mnist")}
 
 #: Recommended settings per preset (used when the user gives none).
 SETTINGS = {
@@ -44,6 +111,9 @@ SETTINGS = {
     "paper-3layer": dict(batch_size=500, lr=1e-3, t1=8, t2=8, mode="ste"),
     "2afc": dict(batch_size=50, lr=2e-2, t1=8, t2=4, mode="epe", epochs=20),
     "digits": dict(batch_size=32, lr=5e-3, t1=8, t2=8, mode="ste", epochs=30),
+    "fig5a": dict(batch_size=500, lr=1e-3, t1=8, t2=8, mode="ste"),
+    "fig5b": dict(batch_size=500, lr=1e-3, t1=8, t2=8, mode="ste"),
+    "fig5c": dict(batch_size=500, lr=1e-3, t1=8, t2=8, mode="ste"),
 }
 
 #: The preset used for each dataset when none is named.
@@ -54,8 +124,20 @@ def preset_names() -> list:
     return list(PRESETS)
 
 
-def preset(name: str, n_in: int, n_out: int) -> Wiring:
-    """Build preset ``name`` for ``n_in`` input features and ``n_out`` classes."""
+def preset(name: str, n_in, n_out) -> Wiring:
+    """Build preset ``name`` for ``n_in`` input features and ``n_out`` classes.
+
+    Multi-task presets (:data:`MULTITASK`) take one size per task, e.g.
+    ``preset("fig5b", [784, 64], [10, 10])``; a single int is used for every task.
+    """
     if name not in PRESETS:
         raise WiringError(f"unknown preset {name!r}; presets are {choices(PRESETS)}")
+    if name in MULTITASK:
+        k = len(MULTITASK[name])
+        n_in = [n_in] * k if isinstance(n_in, int) else list(n_in)
+        n_out = [n_out] * k if isinstance(n_out, int) else list(n_out)
+        if len(n_in) != k or len(n_out) != k:
+            raise WiringError(f"preset {name!r} has {k} tasks; give {k} input and output sizes")
+    elif not isinstance(n_in, int) or not isinstance(n_out, int):
+        raise WiringError(f"preset {name!r} has one task; give one input and one output size")
     return PRESETS[name](n_in, n_out)

@@ -21,24 +21,32 @@ def cmd_train(args) -> int:
     from ..trainer import EpochEvent, StopEvent, Trainer
 
     if args.resume:
+        from .. import checkpoint
         from ..data import load_dataset
 
-        data = load_dataset(args.dataset, args.data_dir, args.download)
+        st = checkpoint.load(args.resume)
+        loaded = {}
+        for n in st["datasets"].values():
+            if n not in loaded:
+                loaded[n] = load_dataset(n, args.data_dir, args.download)
+        data = {t: loaded[n] for t, n in st["datasets"].items()}
         over = {k: getattr(args, k) for k in ("epochs",) if getattr(args, k) is not None}
         trainer = Trainer.load(args.resume, data, device=None if args.device == "auto" else args.device, **over)
     else:
         wiring, data, ap, cfg = build(args)
-        trainer = Trainer.create(wiring, data, ap, cfg)
+        trainer = Trainer.create(wiring, data, ap, cfg, task=list(data), schedule=args.schedule)
     net = trainer.net
-    info = {"kind": "start", "dataset": data.name, "wiring": net.wiring.name, "device": str(net.device),
-            "precision": net.config.precision, "epochs": trainer.config.epochs, "batch_size": trainer.config.batch_size,
+    names = ",".join(d.name for d in trainer.data.values())
+    info = {"kind": "start", "dataset": names, "tasks": {t: d.name for t, d in trainer.data.items()},
+            "schedule": trainer.schedule, "wiring": net.wiring.name, "device": str(net.device),
+            "precision": net.config.precision, "epochs": trainer.total_epochs, "batch_size": trainer.config.batch_size,
             "lr": trainer.config.lr, "t1": net.config.t1, "t2": net.config.t2, "mode": net.config.mode,
             "start_epoch": trainer.epoch}
     if args.json:
         print(json.dumps(info), flush=True)
     else:
-        print(f"training {net.wiring.name} on {data.name} ({len(data.y_train)} train, {len(data.y_test)} test) "
-              f"on {net.device}", file=sys.stderr)
+        sizes = ", ".join(f"{t}: {d.name} ({len(d.y_train)} train, {len(d.y_test)} test)" for t, d in trainer.data.items())
+        print(f"training {net.wiring.name} on {sizes} on {net.device}", file=sys.stderr)
     bar = None
     if not args.json:
         from tqdm import tqdm
@@ -56,9 +64,11 @@ def cmd_train(args) -> int:
                     d.pop("kind")
                     print(json.dumps(d), flush=True)
                 else:
-                    bar.reset()
+                    bar.reset(total=trainer.n_batches)
+                    per = "" if len(ev.tasks) < 2 else "  (" + ", ".join(
+                        f"{t} {d['test_acc']:.2%}" for t, d in ev.tasks.items()) + ")"
                     bar.write(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.loss:.4f}  train {ev.train_acc:.2%}  "
-                              f"test {ev.test_acc:.2%}  {ev.seconds:.1f}s  {ev.samples_per_s:,.0f} samples/s")
+                              f"test {ev.test_acc:.2%}{per}  {ev.seconds:.1f}s  {ev.samples_per_s:,.0f} samples/s")
             elif isinstance(ev, StopEvent):
                 if ev.reason == "diverged":
                     print(f"apexplorer: {ev.message}", file=sys.stderr)
@@ -80,6 +90,12 @@ def cmd_train(args) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if trainer.summary:
+        if args.json:
+            print(json.dumps({"kind": "summary", "sequential": trainer.summary}), flush=True)
+        else:
+            for t, d in trainer.summary.items():
+                print(f"task {t}: " + ", ".join(f"{k} {v:.2%}" for k, v in d.items()), file=sys.stderr)
     if last_saved and not args.json:
         print(f"checkpoint saved to {last_saved}", file=sys.stderr)
     return code
