@@ -1,0 +1,323 @@
+"""Train one network in a worker thread (no Panel): the explorer's engine.
+
+A :class:`Runner` owns one :class:`Trainer` and one daemon thread.  Every
+operation on the trainer (build, train, step, probe, save, load, live
+settings) runs on that thread, so the weights are only ever touched by it.
+The thread pulls the library's own event generator (:meth:`Trainer.train`)
+one event at a time: Pause simply stops pulling, Step pulls up to the next
+batch, Train pulls until paused or finished.
+
+What the thread produces goes into a bounded deque (``maxlen``): the app
+drains it from a periodic callback on the server's event loop; a notebook
+may drain it too, or iterate a trainer itself and feed the views directly.
+Items are ``(kind, payload)`` with kind ``reset``, ``batch``, ``epoch``,
+``stop``, ``probe``, ``alignment``, ``saved``, ``loaded``, ``error`` or
+``info``.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import queue
+import threading
+import time
+import traceback
+from dataclasses import replace
+
+import param
+
+from ..errors import ApexplorerError
+from ..probe import probe
+from ..trainer import StopEvent, Trainer
+
+try:  # the analysis package lands separately; the runner works without it
+    from ..analysis import alignment as _alignment_mod  # type: ignore
+except Exception:  # noqa: BLE001
+    _alignment_mod = None
+
+
+def task_data(trainer) -> dict:
+    """{task name: Dataset} of a trainer (single-task trainers hold one Dataset)."""
+    d = trainer.data
+    return dict(d) if isinstance(d, dict) else {trainer.task.name: d}
+
+
+def task_names(trainer) -> list:
+    return [t.name for t in getattr(trainer, "tasks", [trainer.task])]
+
+
+class Runner(param.Parameterized):
+    """One trainer, one worker thread, one bounded buffer of events.
+
+    Parameters
+    ----------
+    maxlen : int
+        Capacity of the event buffer; when a reader falls behind, the oldest
+        batch events are dropped (epochs, stops and resets are kept apart).
+    probe_every : float
+        Seconds between two recorded samples (trajectories, PCA, player) while training.
+    """
+
+    state = param.Selector(default="empty", objects=["empty", "building", "ready", "running", "paused", "finished"],
+                           doc="empty: no network; ready: built, not trained; finished: the run ended.")
+    delay = param.Number(0.0, bounds=(0, 2), doc="Seconds to wait between batches (slow motion for demos).")
+    probe_task = param.String(default="", doc="Task of the recorded sample ('' = first task).")
+    probe_index = param.Integer(default=0, bounds=(0, None), doc="Index of the recorded test sample.")
+
+    def __init__(self, maxlen: int = 4096, probe_every: float = 0.5, **params):
+        super().__init__(**params)
+        self.trainer: Trainer | None = None
+        self.events = collections.deque(maxlen=maxlen)  # batch events (and probes): may drop the oldest
+        self.important = collections.deque(maxlen=1024)  # resets, epochs, stops, errors: small and never crowded out
+        self._seq = 0
+        self.probe_every = probe_every
+        self._cmd = queue.Queue()
+        self._run = threading.Event()
+        self._alive = True
+        self._gen = None
+        self._last_probe = 0.0
+        self.meta = {}  # what the app needs to know of the current network (rho, c, dataset names)
+        self._thread = threading.Thread(target=self._loop, name="apexplorer-runner", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ commands
+    def build(self, factory, meta: dict | None = None) -> None:
+        """Replace the trainer by ``factory()`` (called on the worker thread)."""
+        self._run.clear()
+        self.state = "building"
+        self._cmd.put(("build", (factory, dict(meta or {}))))
+
+    def attach(self, trainer: Trainer, meta: dict | None = None) -> None:
+        """Use an existing trainer (a notebook user's own run)."""
+        self.build(lambda: trainer, meta)
+
+    def train(self) -> None:
+        if self.trainer is None and self.state != "building":
+            return
+        self._run.set()
+        self._cmd.put(("train", None))
+
+    def pause(self) -> None:
+        """Stop pulling events after the current batch."""
+        self._run.clear()
+        self._cmd.put(("pause", None))
+
+    def step(self, n: int = 1) -> None:
+        """Train ``n`` batches (when paused or ready)."""
+        self._run.clear()
+        self._cmd.put(("step", n))
+
+    def call(self, fn, label: str = "") -> None:
+        """Run ``fn(trainer)`` on the worker between two batches (live settings, save, load)."""
+        self._cmd.put(("call", (fn, label)))
+
+    def request_probe(self) -> None:
+        self._cmd.put(("probe", None))
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the worker thread (on session end).  Safe to call twice."""
+        self._alive = False
+        self._run.clear()
+        tr = self.trainer
+        if tr is not None:
+            tr.stop()
+        self._cmd.put(("quit", None))
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def drain(self, limit: int | None = None) -> list:
+        """Take every buffered item, oldest first (important items keep their order)."""
+        out = []
+        for dq in (self.important, self.events):
+            while dq and (limit is None or len(out) < limit):
+                try:
+                    out.append(dq.popleft())
+                except IndexError:
+                    break
+        out.sort(key=lambda it: it[0])
+        return [(k, v) for _, k, v in out]
+
+    # -------------------------------------------------------------- worker
+    def _emit(self, kind, payload, important=False):
+        self._seq += 1
+        (self.important if important else self.events).append((self._seq, kind, payload))
+
+    def _loop(self):
+        while self._alive:
+            try:
+                if self._run.is_set() and self.trainer is not None:
+                    if self._gen is None:
+                        self._gen = self.trainer.train()
+                        self.state = "running"
+                    try:
+                        cmd = self._cmd.get_nowait()
+                    except queue.Empty:
+                        cmd = None
+                    if cmd is not None:
+                        self._handle(*cmd)
+                    else:
+                        self._pull()
+                        if self.delay:
+                            time.sleep(self.delay)
+                        else:
+                            time.sleep(0.0005)  # let the server thread take the GIL between batches
+                else:
+                    cmd = self._cmd.get()
+                    self._handle(*cmd)
+            except Exception as e:  # noqa: BLE001 - the worker must survive anything
+                self._run.clear()
+                self._gen = None
+                msg = str(e) if isinstance(e, ApexplorerError) else f"{type(e).__name__}: {e}"
+                self._emit("error", msg, important=True)
+                if not isinstance(e, ApexplorerError):
+                    self._emit("info", traceback.format_exc(limit=3), important=True)
+                self.state = "ready" if self.trainer is not None else "empty"
+
+    def _handle(self, cmd, arg):
+        if cmd == "quit":
+            self._alive = False
+        elif cmd == "build":
+            factory, meta = arg
+            self._gen = None
+            old = self.trainer
+            self.trainer = None
+            if old is not None:
+                old.stop()
+            try:
+                tr = factory()
+            except ApexplorerError as e:
+                self.state = "empty"
+                self._emit("error", str(e), important=True)
+                return
+            self.trainer = tr
+            self.meta = meta
+            self._emit("reset", {"tasks": task_names(tr), "meta": meta, "history": list(tr.history),
+                                 "epoch": tr.epoch, "epochs": tr.total_epochs if hasattr(tr, "total_epochs")
+                                 else tr.config.epochs}, important=True)
+            self.state = "ready" if tr.epoch == 0 and not tr.history else "paused"
+            self._probe()
+        elif cmd == "train":
+            if self.trainer is None:
+                self._run.clear()
+                return
+            if self._gen is None:
+                self._gen = self.trainer.train()
+            if self._run.is_set():
+                self.state = "running"
+        elif cmd == "pause":
+            if self.state == "running":
+                self.state = "paused"
+            self._probe()
+        elif cmd == "step":
+            if self.trainer is None:
+                return
+            if self._gen is None:
+                self._gen = self.trainer.train()
+            for _ in range(arg):
+                if self._gen is None or not self._pull():
+                    break
+            if self.state not in ("finished",):
+                self.state = "paused"
+            self._probe()
+        elif cmd == "call":
+            fn, label = arg
+            if self.trainer is None:
+                self._emit("error", f"{label or 'that'} needs a network: press Reset first", important=True)
+                return
+            try:
+                out = fn(self.trainer)
+            except ApexplorerError as e:
+                self._emit("error", str(e), important=True)
+                return
+            self._gen = None  # the next pull starts a fresh generator that reads the changed settings
+            if isinstance(out, Trainer):  # a loaded checkpoint replaces the trainer
+                self._handle("build", (lambda: out, dict(self.meta, loaded=True)))
+                self._emit("loaded", label, important=True)
+            elif label:
+                self._emit("info", label, important=True)
+        elif cmd == "probe":
+            self._probe(force=True)
+
+    def _pull(self) -> bool:
+        """Pull events up to the next batch; returns False when the run ended."""
+        while True:
+            try:
+                ev = next(self._gen)
+            except StopIteration:
+                self._gen = None
+                self._run.clear()
+                self.state = "finished"
+                return False
+            kind = getattr(ev, "kind", "batch")
+            if kind == "batch":
+                self._emit("batch", ev)
+                if time.monotonic() - self._last_probe > self.probe_every:
+                    self._probe()
+                return True
+            elif kind == "epoch":
+                self._emit("epoch", ev, important=True)
+                self._probe()
+                self._alignment()
+            else:  # stop
+                self._emit("stop", ev, important=True)
+                self._gen = None
+                self._run.clear()
+                self.state = "finished"
+                self._probe()
+                return False
+
+    def _probe(self, force=False):
+        tr = self.trainer
+        net = getattr(tr, "net", None) if tr is not None else None
+        if net is None:
+            return
+        self._last_probe = time.monotonic()
+        data = task_data(tr)
+        task = self.probe_task if self.probe_task in data else next(iter(data))
+        d = data[task]
+        i = min(self.probe_index, len(d.y_test) - 1)
+        self._emit("probe", probe(net, d.x_test[i], int(d.y_test[i]), task))
+
+    def _alignment(self):
+        """AP-vs-BP alignment per path, where the analysis package provides it."""
+        fn = getattr(_alignment_mod, "alignment", None) if _alignment_mod is not None else None
+        tr = self.trainer
+        if fn is None or tr is None or getattr(tr, "net", None) is None:
+            return
+        data = task_data(tr)
+        task = self.probe_task if self.probe_task in data else next(iter(data))
+        d = data[task]
+        n = min(256, len(d.y_test))
+        try:
+            res = fn(tr.net, d.x_test[:n].to(tr.net.device), d.y_test[:n].to(tr.net.device), task=task)
+        except TypeError:
+            res = fn(tr.net, d.x_test[:n].to(tr.net.device), d.y_test[:n].to(tr.net.device))
+        except ApexplorerError as e:
+            self._emit("info", f"alignment: {e}", important=True)
+            return
+        self._emit("alignment", {"epoch": tr.epoch, "values": res})
+
+
+# ---------------------------------------------------------------------------
+# live settings: what can change between two batches of a running network
+# ---------------------------------------------------------------------------
+def apply_live(trainer: Trainer, ap=None, lr=None, epochs=None) -> None:
+    """Change the phases' settings, the learning rate or the number of epochs of a trainer in place."""
+    net = trainer.net
+    if ap is not None and net is not None:
+        net.config = replace(ap, precision=net.config.precision).validate()
+    if lr is not None:
+        if not isinstance(lr, (int, float)) or not (lr > 0) or not math.isfinite(lr):
+            raise ApexplorerError(f"learning rate {lr!r} must be a positive number")
+        trainer.opt.lr = float(lr)
+        trainer.config = replace(trainer.config, lr=float(lr))
+    if epochs is not None:
+        trainer.config = replace(trainer.config, epochs=int(epochs)).validate()
+
+
+__all__ = ["Runner", "StopEvent", "apply_live", "task_data", "task_names"]
