@@ -203,15 +203,19 @@ def settings_row(ns: argparse.Namespace, built=None) -> dict:
     return row
 
 
-def reservoir_ftmle(net, steps: int = 8):
-    """Mean FTMLE over the network's reservoirs, or None without the analysis module."""
+def reservoir_ftmle(net, steps: int = 8, seed: int = 0):
+    """Mean FTMLE over the network's reservoirs (zero drive, ``steps`` steps), or None.
+
+    None where the learner has no reservoirs or :mod:`apexplorer.analysis` is missing.
+    """
     try:
         from .analysis.lyapunov import ftmle
     except ImportError:
         return None
     if net is None:
         return None
-    vals = [float(ftmle(W, steps=steps)) for W in net.reservoirs.values() if W.numel()]
+    act = net.config.activation
+    vals = [float(ftmle(W, steps=steps, activation=act, seed=seed)) for W in net.reservoirs.values() if W.numel()]
     return sum(vals) / len(vals) if vals else None
 
 
@@ -247,7 +251,7 @@ def train_run(ns: argparse.Namespace, point: str, ftmle: bool = True, on_epoch=N
         built = wiring, data, ap, cfg = build(ns)
         trainer = Trainer.create(wiring, data, ap, cfg, task=list(data), schedule=ns.schedule)
         base = {"point": point, **settings_row(ns, built), "device": str(resolve_device(cfg.device))}
-        lam = reservoir_ftmle(trainer.net) if ftmle else None
+        lam = reservoir_ftmle(trainer.net, seed=ns.seed) if ftmle else None
         rows, stop = [], None
         for ev in trainer.train(batch_events=False):
             if isinstance(ev, EpochEvent):
