@@ -44,9 +44,9 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None):
 
     Parameters
     ----------
-    W : Tensor (N, N)
+    W : Tensor (N, N), or (E, N, N) for an ensemble
         Fixed recurrent matrix (row-vector convention: ``h @ W``).
-    drive : Tensor (B, N)
+    drive : Tensor (B, N), or (E, B, N)
         Constant drive ``u`` (bias included).
     steps : int
         Number of iterations T.
@@ -72,9 +72,11 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None):
         if h is None:
             h = f(drive.clone())
         elif W_low is not None:
-            h = f(torch.mm(h.to(W_low.dtype), W_low).float().add_(drive))
-        else:
+            h = f(torch.matmul(h.to(W_low.dtype), W_low).float().add_(drive))
+        elif h.dim() == 2:
             h = f(torch.addmm(drive, h, W))
+        else:  # an ensemble: (E, B, N) states, (E, N, N) matrices
+            h = f(torch.baddbmm(drive, h, W))
         if record is not None:
             record.append(h)
     if h is None:

@@ -33,7 +33,14 @@ class BatchResult:
 
 
 def cross_entropy(probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return -torch.log(probs.gather(1, y.view(-1, 1)).clamp_min(1e-30)).mean()
+    """Mean cross-entropy over the batch; probs (..., B, C) gives a (...) tensor."""
+    idx = y.view(-1, 1).expand(*probs.shape[:-1], 1)
+    return -torch.log(probs.gather(-1, idx).clamp_min(1e-30)).squeeze(-1).mean(-1)
+
+
+def n_correct(probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Correct predictions over the batch; probs (..., B, C) gives a (...) tensor."""
+    return (probs.argmax(-1) == y).sum(-1)
 
 
 class APLearner:
@@ -52,6 +59,10 @@ class APLearner:
     @property
     def params(self) -> dict:
         return self.net.weights
+
+    @property
+    def members(self) -> int | None:
+        return self.net.members
 
     @property
     def wiring(self) -> Wiring:
@@ -78,7 +89,7 @@ class APLearner:
         for t in tasks:
             p, y = p0.probs[t.output], batch[t.name][1]
             loss[t.name] = cross_entropy(p, y)
-            correct[t.name] = (p.argmax(1) == y).sum()
+            correct[t.name] = n_correct(p, y)
         p1 = net.learning(p0, targets, plan)
         error = {m: v.abs().mean() for m, v in p1.e.items()}
         error.update({o: v.abs().mean() for o, v in p1.e_out.items()})
@@ -101,13 +112,16 @@ class APLearner:
             "wiring": self.net.wiring.to_dict(),
             "ap_config": asdict(self.net.config),
             "seed": self.net.seed,
+            "seeds": None if self.net.seeds is None else list(self.net.seeds),
+            "radii": None if self.net.radii is None else list(self.net.radii),
             "tensors": {k: cpu(d) for k, d in self.net.tensors.items()},
         }
 
     @classmethod
     def from_state(cls, d: dict, device, optimizer) -> "APLearner":
         wiring = Wiring.from_dict(d["wiring"], warn=False)
-        net = Network(wiring, APConfig(**d["ap_config"]), seed=d["seed"], device=device, tensors=d["tensors"])
+        net = Network(wiring, APConfig(**d["ap_config"]), seed=d["seed"], device=device, tensors=d["tensors"],
+                      seeds=d.get("seeds"), radii=d.get("radii"))
         return cls(net, optimizer)
 
 

@@ -111,6 +111,35 @@ def init_tensors(wiring: Wiring, seed: int) -> dict:
     return out
 
 
+def init_ensemble(wiring: Wiring, seeds, radii=None) -> dict:
+    """Tensors of several independent members stacked on a leading axis (E, ...).
+
+    Member k is drawn from ``seeds[k]``; with ``radii`` its modules are scaled
+    to spectral radius ``radii[k]`` (a spectral-radius sweep in one run).
+    """
+    seeds = list(seeds)
+    if radii is not None and len(radii) != len(seeds):
+        raise ApexplorerError(f"{len(radii)} spectral radii for {len(seeds)} seeds; give one per member")
+    parts = []
+    for k, sd in enumerate(seeds):
+        w = wiring if radii is None else wiring.with_spectral_radius(float(radii[k]))
+        parts.append(init_tensors(w, sd))
+    return {g: {n: torch.stack([p[g][n] for p in parts]) for n in parts[0][g]} for g in parts[0]}
+
+
+def _rows(v: torch.Tensor, B: int) -> torch.Tensor:
+    """Repeat a (..., N) vector over a batch: a new (..., B, N) tensor."""
+    return v.unsqueeze(-2).expand(*v.shape[:-1], B, v.shape[-1]).clone()
+
+
+def _acc(out: torch.Tensor, a: torch.Tensor, A: torch.Tensor, alpha: float = 1.0) -> None:
+    """``out += alpha * a @ A`` in place (fused for plain matrices, broadcast for ensembles)."""
+    if out.dim() == 2 and a.dim() == 2 and A.dim() == 2:
+        out.addmm_(a, A, alpha=alpha)
+    else:
+        out.add_(torch.matmul(a, A), alpha=alpha)
+
+
 # ---------------------------------------------------------------------------
 # plan: the order of work for one configuration
 # ---------------------------------------------------------------------------
@@ -212,6 +241,12 @@ class Network:
     seed : int
         Seed of every random tensor.
     device : str or torch.device
+    seeds : sequence of int, optional
+        Train an ensemble: one independent member per seed, every tensor
+        stacked on a leading axis E, states (E, B, N).  The members share
+        each batch of data.
+    radii : sequence of float, optional
+        With ``seeds``: each member's spectral radius.
     """
 
     wiring: Wiring
@@ -219,12 +254,20 @@ class Network:
     seed: int = 0
     device: str = "cpu"
     tensors: dict | None = None
+    seeds: tuple | None = None
+    radii: tuple | None = None
 
     def __post_init__(self):
         self.config = self.config.validate()
         self.device = torch.device(self.device)
+        if self.seeds is not None:
+            self.seeds = tuple(int(s) for s in self.seeds)
+            self.radii = None if self.radii is None else tuple(float(r) for r in self.radii)
         if self.tensors is None:
-            self.tensors = init_tensors(self.wiring, self.seed)
+            if self.seeds is not None:
+                self.tensors = init_ensemble(self.wiring, self.seeds, self.radii)
+            else:
+                self.tensors = init_tensors(self.wiring, self.seed)
         self.tensors = {k: {n: t.to(self.device) for n, t in d.items()} for k, d in self.tensors.items()}
         self._plans = {}
         self._low = {}
@@ -242,6 +285,11 @@ class Network:
     @property
     def reservoirs(self) -> dict:
         return self.tensors["reservoirs"]
+
+    @property
+    def members(self) -> int | None:
+        """Ensemble size E, or None for a single network."""
+        return None if self.seeds is None else len(self.seeds)
 
     def plan(self, tasks=None) -> Plan:
         """The cached plan of a task (name or Task), a list of tasks, or the first task."""
@@ -273,19 +321,21 @@ class Network:
         plan : Plan, default the first task's
         record : bool
             Keep every step's state (module -> (T1 + 1, B, N)).
+
+        Ensembles give every state and output a leading axis E.
         """
         plan = plan or self.plan()
         if not isinstance(inputs, dict):
             inputs = {plan.inputs[0]: inputs}
         T = self.tensors
         cfg = self.config
-        B = next(iter(inputs.values())).shape[0]
+        B = next(iter(inputs.values())).shape[-2]
         z, u, traj = {}, {}, ({} if record else None)
         for m, incoming in plan.inference:
-            drive = T["biases"][m].expand(B, -1).clone()
+            drive = _rows(T["biases"][m], B)
             for name, src, dst in incoming:
-                a = inputs[src.node] if src.kind == "input" else z[src.node][:, src.slice]
-                drive[:, dst].addmm_(a, T["weights"][name])
+                a = inputs[src.node] if src.kind == "input" else z[src.node][..., src.slice]
+                _acc(drive[..., dst], a, T["weights"][name])
             rec = [] if record else None
             z[m] = relax(T["reservoirs"][m], drive, cfg.t1, None, cfg.activation, rec, self._low_precision(m))
             u[m] = drive
@@ -293,11 +343,11 @@ class Network:
                 traj[m] = torch.stack(rec)
         logits, probs = {}, {}
         for o, incoming in plan.readout.items():
-            lo = T["readout_bias"][o].expand(B, -1).clone()
+            lo = _rows(T["readout_bias"][o], B)
             for name, src in incoming:
-                lo.addmm_(z[src.node][:, src.slice], T["weights"][name])
+                _acc(lo, z[src.node][..., src.slice], T["weights"][name])
             logits[o] = lo
-            probs[o] = torch.softmax(lo, dim=1)
+            probs[o] = torch.softmax(lo, dim=-1)
         return Phase0(inputs, z, u, logits, probs, traj)
 
     @torch.no_grad()
@@ -317,20 +367,20 @@ class Network:
         e_out = {}
         for o in plan.outputs:
             p = phase0.probs[o]
-            onehot = torch.zeros_like(p).scatter_(1, targets[o].long().view(-1, 1), 1.0)
-            e_out[o] = p - onehot
-        B = next(iter(e_out.values())).shape[0]
+            e_out[o] = p - torch.nn.functional.one_hot(targets[o].long(), p.shape[-1]).to(p.dtype)
+        B = next(iter(e_out.values())).shape[-2]
         z1, e, traj = {}, {}, ({} if record else None)
         for m, incoming in plan.learning:
             z0 = phase0.z.get(m)
             if z0 is None:  # not reached in inference: initial state, drive = bias
-                z0 = torch.zeros(B, T["reservoirs"][m].shape[0], device=self.device)
-                drive = T["biases"][m].expand(B, -1).clone()
+                W = T["reservoirs"][m]
+                z0 = torch.zeros(*W.shape[:-2], B, W.shape[-1], device=self.device)
+                drive = _rows(T["biases"][m], B)
             else:
                 drive = phase0.u[m].clone()
             for name, src, dst in incoming:
-                eps = e_out[src.node] if src.kind == "output" else e[src.node][:, src.slice]
-                drive[:, dst].addmm_(eps, T["feedback"][name], alpha=-cfg.beta)
+                eps = e_out[src.node] if src.kind == "output" else e[src.node][..., src.slice]
+                _acc(drive[..., dst], eps, T["feedback"][name], alpha=-cfg.beta)
             h0 = None if cfg.mode == "ste" else z0
             rec = [] if record else None
             z1[m] = relax(T["reservoirs"][m], drive, cfg.t2, h0, cfg.activation, rec, self._low_precision(m))
@@ -353,11 +403,11 @@ class Network:
                 err = phase1.e_out.get(dst.node)
             else:
                 err = phase1.e.get(dst.node)
-                err = None if err is None else err[:, dst.slice]
+                err = None if err is None else err[..., dst.slice]
             if err is None:
                 continue
-            a = phase0.inputs[src.node] if src.kind == "input" else phase0.z[src.node][:, src.slice]
-            out[name] = a.t().mm(err).div_(a.shape[0])
+            a = phase0.inputs[src.node] if src.kind == "input" else phase0.z[src.node][..., src.slice]
+            out[name] = torch.matmul(a.transpose(-1, -2), err).div_(a.shape[-2])
         return out
 
     def forward(self, inputs, plan: Plan | None = None):

@@ -20,12 +20,17 @@ import torch
 from . import checkpoint
 from .data import Dataset
 from .errors import ApexplorerError, choices
-from .learner import APLearner
+from .learner import APLearner, cross_entropy, n_correct
 from .network import APConfig, Network
 from .optim import OPTIMIZERS, make_optimizer
 from .wiring import Task, Wiring
 
 DEVICES = ("auto", "cpu", "cuda")
+
+
+def _mean(v) -> float:
+    v = list(v)
+    return sum(v) / max(len(v), 1)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -102,7 +107,8 @@ class EpochEvent:
     seconds: float
     samples_per_s: float
     error: dict
-    tasks: dict = field(default_factory=dict)
+    tasks: dict = field(default_factory=dict)  # task -> {train_acc, test_acc, loss, test_loss}
+    members: dict = field(default_factory=dict)  # ensembles: task -> {test_acc: [...], train_acc: [...], loss: [...]}
     kind: str = "epoch"
 
     def to_dict(self):
@@ -214,10 +220,14 @@ class Trainer:
 
     @classmethod
     def create(cls, wiring: Wiring, data, ap: APConfig = APConfig(), config: TrainConfig = TrainConfig(), task=None,
-               schedule: str = "alternating"):
-        """Build the network on the configured device and a trainer for it."""
+               schedule: str = "alternating", seeds=None, radii=None):
+        """Build the network on the configured device and a trainer for it.
+
+        ``seeds`` (and optionally ``radii``) train an ensemble of independent
+        members in one batched run; events then carry per-member figures.
+        """
         config = config.validate()
-        net = Network(wiring, ap, seed=config.seed, device=resolve_device(config.device))
+        net = Network(wiring, ap, seed=config.seed, device=resolve_device(config.device), seeds=seeds, radii=radii)
         return cls(net, data, config, task, schedule)
 
     # ---------------------------------------------------------- attributes
@@ -324,15 +334,20 @@ class Trainer:
         res = self.learner.train_batch(batch, tasks)
         names = [t.name for t in tasks]
         errs = list(res.error)
-        vals = torch.stack([*(res.loss[n] for n in names), *(res.correct[n].float() for n in names),
-                            *(res.error[k] for k in errs)]).tolist()  # the one host sync of a step
-        k = len(names)
-        losses, corrects, errv = vals[:k], vals[k : 2 * k], vals[2 * k :]
-        total = sum(losses)
-        if not math.isfinite(total) or max(losses) > self.max_loss:
+        L = torch.stack([res.loss[n].reshape(-1) for n in names])  # (tasks, members)
+        C = torch.stack([res.correct[n].float().reshape(-1) for n in names])
+        E = torch.stack([res.error[k].float().mean() for k in errs]) if errs else L.new_zeros(0)
+        vals = torch.cat([L.flatten(), C.flatten(), E]).tolist()  # the one host sync of a step
+        k, M = L.shape
+        losses = [vals[i * M : (i + 1) * M] for i in range(k)]  # per task, per member
+        corrects = [vals[k * M + i * M : k * M + (i + 1) * M] for i in range(k)]
+        errv = vals[2 * k * M :]
+        flat = [v for row in losses for v in row]
+        if not all(math.isfinite(v) for v in flat) or max(flat) > self.max_loss:
             if hasattr(self, "_saved"):
                 self._restore()
-            what = "NaN/inf" if not math.isfinite(total) else f"{max(losses):.3g} (above {self.max_loss:.3g})"
+            bad = max(flat) if all(math.isfinite(v) for v in flat) else float("nan")
+            what = "NaN/inf" if not math.isfinite(bad) else f"{bad:.3g} (above {self.max_loss:.3g})"
             msg = (f"training diverged at epoch {self.epoch + 1}, batch {self.position + 1}: loss is {what}. "
                    "The last good weights were kept. Try a smaller learning rate (--lr) or spectral radius (--sr).")
             return self._finish("diverged", msg)
@@ -346,10 +361,10 @@ class Trainer:
         for n, l, c in zip(names, losses, corrects):
             b = len(batch[n][1])
             B += b
-            a["loss"][n] = a["loss"].get(n, 0.0) + l * b
-            a["correct"][n] = a["correct"].get(n, 0.0) + c
+            a["loss"][n] = [x + v * b for x, v in zip(a["loss"].get(n, [0.0] * M), l)]
+            a["correct"][n] = [x + v for x, v in zip(a["correct"].get(n, [0.0] * M), c)]
             a["n"][n] = a["n"].get(n, 0) + b
-            per_task[n] = {"loss": l, "acc": c / b}
+            per_task[n] = {"loss": sum(l) / M, "acc": sum(c) / M / b}
         a["batches"] += 1
         a["seconds"] += dt
         err = dict(zip(errs, errv))
@@ -360,8 +375,9 @@ class Trainer:
         if self.position >= n_seg:
             self.segment += 1
             self.position = 0
-        ev = BatchEvent(self.epoch + 1, done_in_epoch, sum(n for _, n in segs), total / k,
-                        sum(corrects) / max(B, 1), err, B / max(dt, 1e-9), "+".join(names), per_task)
+        ev = BatchEvent(self.epoch + 1, done_in_epoch, sum(n for _, n in segs),
+                        sum(d["loss"] for d in per_task.values()) / k,
+                        sum(sum(c) for c in corrects) / M / max(B, 1), err, B / max(dt, 1e-9), "+".join(names), per_task)
         return ev
 
     def _finish(self, reason, message):
@@ -374,15 +390,20 @@ class Trainer:
 
     def _end_epoch(self) -> EpochEvent:
         a = self._acc
-        trained = [n for n in a["n"]]
-        tasks = {}
+        trained = list(a["n"])
+        M = self.learner_members
+        tasks, members = {}, {}
         for t in self.tasks:
-            test_acc, test_loss = self.evaluate("test", t.name)
-            d = {"test_acc": test_acc, "test_loss": test_loss}
+            accs, losses = self.evaluate_members("test", t.name)
+            d = {"test_acc": _mean(accs), "test_loss": _mean(losses)}
+            m = {"test_acc": accs}
             if t.name in a["n"]:
-                d["train_acc"] = a["correct"][t.name] / a["n"][t.name]
-                d["loss"] = a["loss"][t.name] / a["n"][t.name]
+                tr_acc = [c / a["n"][t.name] for c in a["correct"][t.name]]
+                tr_loss = [v / a["n"][t.name] for v in a["loss"][t.name]]
+                d["train_acc"], d["loss"] = _mean(tr_acc), _mean(tr_loss)
+                m.update(train_acc=tr_acc, loss=tr_loss)
             tasks[t.name] = d
+            members[t.name] = m
         if self.schedule == "sequential" and len(self.tasks) > 1 and (self.epoch + 1) % self.config.epochs == 0:
             stage = (self.epoch + 1) // self.config.epochs - 1
             for t in self.tasks:
@@ -391,35 +412,49 @@ class Trainer:
         self.segment = 0
         self.position = 0
         n = sum(a["n"].values())
+        per_member_train = [sum(a["correct"][t][i] for t in trained) / max(n, 1) for i in range(M)]
         ev = EpochEvent(
             epoch=self.epoch,
             epochs=self.total_epochs,
-            train_acc=sum(a["correct"].values()) / max(n, 1),
+            train_acc=_mean(per_member_train),
             test_acc=sum(tasks[t]["test_acc"] for t in trained) / max(len(trained), 1),
-            loss=sum(a["loss"].values()) / max(n, 1),
+            loss=sum(sum(a["loss"][t]) / M for t in trained) / max(n, 1),
             test_loss=sum(tasks[t]["test_loss"] for t in trained) / max(len(trained), 1),
             seconds=a["seconds"],
             samples_per_s=n / max(a["seconds"], 1e-9),
             error={k: v / max(a["batches"], 1) for k, v in a["err"].items()},
             tasks=tasks,
+            members=members if M > 1 else {},
         )
         self.history.append(ev.to_dict())
         return ev
 
+    @property
+    def learner_members(self) -> int:
+        """Ensemble size (1 for a single network)."""
+        return getattr(self.learner, "members", None) or 1
+
     @torch.no_grad()
-    def evaluate(self, split: str = "test", task: str | None = None) -> tuple:
-        """(accuracy, mean cross-entropy) of ``task`` alone (default the first) on ``split``."""
+    def evaluate_members(self, split: str = "test", task: str | None = None) -> tuple:
+        """Per-member lists (accuracies, mean cross-entropies) of ``task`` alone on ``split``."""
         t = self.task if task is None else next(t for t in self.tasks if t.name == task)
         xtr, ytr, xte, yte = self._x[t.name]
         x, y = (xte, yte) if split == "test" else (xtr, ytr)
-        correct, loss = 0.0, 0.0
+        correct = loss = 0.0
         bs = self.config.eval_batch_size
         for i in range(0, len(y), bs):
             p = self.learner.predict(x[i : i + bs], t)
             yy = y[i : i + bs]
-            correct += float((p.argmax(1) == yy).sum())
-            loss += float(-torch.log(p.gather(1, yy.view(-1, 1)).clamp_min(1e-30)).sum())
-        return correct / max(len(y), 1), loss / max(len(y), 1)
+            correct = correct + n_correct(p, yy).double()
+            loss = loss + cross_entropy(p, yy).double() * len(yy)
+        n = max(len(y), 1)
+        acc = (torch.as_tensor(correct) / n).reshape(-1).tolist()
+        return acc, (torch.as_tensor(loss) / n).reshape(-1).tolist()
+
+    def evaluate(self, split: str = "test", task: str | None = None) -> tuple:
+        """(accuracy, mean cross-entropy) of ``task`` alone (default the first) on ``split``; ensembles: means."""
+        acc, loss = self.evaluate_members(split, task)
+        return _mean(acc), _mean(loss)
 
     def train(self, epochs: int | None = None, batch_events: bool = True):
         """Train up to ``epochs`` total epochs (default: the whole run), yielding events.

@@ -146,3 +146,26 @@ def test_bf16_precision_stays_close_to_fp32(tiny_wiring):
     a = Network(tiny_wiring, APConfig(precision="fp32"), seed=0).inference(x).z["L2"]
     b = Network(tiny_wiring, APConfig(precision="bf16"), seed=0).inference(x).z["L2"]
     assert (a - b).abs().max() < 2e-2
+
+
+def test_ensemble_members_equal_separate_networks(tiny_wiring):
+    ens = Network(tiny_wiring, APConfig(mode="epe"), seeds=(3, 5))
+    x = torch.rand(6, 3)
+    y = torch.tensor([0, 1, 1, 0, 1, 0])
+    p0 = ens.inference(x)
+    p1 = ens.learning(p0, y)
+    ups = ens.updates(p0, p1)
+    for k, sd in enumerate((3, 5)):
+        one = Network(tiny_wiring, APConfig(mode="epe"), seed=sd)
+        q0 = one.inference(x)
+        q1 = one.learning(q0, y)
+        torch.testing.assert_close(p0.probs["y"][k], q0.probs["y"])
+        torch.testing.assert_close(p1.e["L1"][k], q1.e["L1"])
+        for name, u in one.updates(q0, q1).items():
+            torch.testing.assert_close(ups[name][k], u)
+
+
+def test_ensemble_of_spectral_radii(tiny_wiring):
+    ens = Network(tiny_wiring, seeds=(0, 0), radii=(0.1, 0.9))
+    assert abs(spectral_radius(ens.reservoirs["L1"][0]) - 0.1) < 1e-4
+    assert abs(spectral_radius(ens.reservoirs["L1"][1]) - 0.9) < 1e-4

@@ -151,3 +151,33 @@ def test_sgd_trains_at_batch_size_one():
                         TrainConfig(epochs=2, batch_size=1, lr=0.5, optimizer="sgd", device="cpu"))
     hist = tr.run()
     assert hist[-1]["test_acc"] >= 0.85
+
+
+def test_ensemble_training_matches_separate_runs(blob_data):
+    w = chain([32, 32], blob_data.n_features, blob_data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
+    cfg = TrainConfig(epochs=2, batch_size=16, lr=2e-2, device="cpu", seed=0)
+    ens = Trainer.create(w, blob_data, APConfig(), cfg, seeds=(1, 2))
+    hist = ens.run()
+    assert len(hist[-1]["members"]["main"]["test_acc"]) == 2
+    for k, sd in enumerate((1, 2)):
+        from apexplorer import Network
+
+        solo = Trainer(Network(w, APConfig(), seed=sd), blob_data, cfg)
+        h = solo.run()
+        assert hist[-1]["members"]["main"]["test_acc"][k] == pytest.approx(h[-1]["test_acc"], abs=0.02)
+        for name, wt in solo.net.weights.items():
+            torch.testing.assert_close(ens.net.weights[name][k], wt, rtol=1e-3, atol=1e-4)
+
+
+def test_ensemble_checkpoint_resumes(tmp_path, blob_data):
+    w = chain([32], blob_data.n_features, blob_data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
+    cfg = TrainConfig(epochs=2, batch_size=16, lr=2e-2, device="cpu")
+    a = Trainer.create(w, blob_data, APConfig(), cfg, seeds=(1, 2, 3))
+    a.run(epochs=1)
+    a.save(tmp_path / "e.pt")
+    b = Trainer.load(tmp_path / "e.pt", blob_data)
+    assert b.net.seeds == (1, 2, 3)
+    a.run()
+    b.run()
+    for name in a.net.weights:
+        assert torch.equal(a.net.weights[name], b.net.weights[name])
