@@ -55,14 +55,23 @@ def final_rows(df):
 
 
 def varying_axes(df) -> list:
-    """Settings columns that take more than one value in ``df``: the sweep's grid axes."""
+    """Settings columns that take more than one value in ``df``: the sweep's grid axes.
+
+    A column that only mirrors an earlier one (t1 and t2 under a steps axis) is left out.
+    """
     out = []
     for c in df.columns:
-        if c in NOT_AXES or "_acc" in c:
+        if c in NOT_AXES or "_acc" in c or df[c].nunique(dropna=True) < 2:
             continue
-        if df[c].nunique(dropna=True) > 1:
+        if not any(_mirrors(df, a, c) for a in out):
             out.append(c)
     return out
+
+
+def _mirrors(df, a, b) -> bool:
+    """True when columns a and b determine each other (a one-to-one map)."""
+    pairs = df[[a, b]].astype(str).drop_duplicates()
+    return len(pairs) == pairs[a].nunique() == pairs[b].nunique()
 
 
 def seed_stats(df, by, metric: str = "test_acc"):
