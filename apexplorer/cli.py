@@ -60,6 +60,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beta", type=_number)
     p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=_positive_int, default=1, metavar="K",
+                   help="train K seeds (seed, seed+1, ...) as one batched ensemble; reports each and mean ± sd")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--data-dir", help="folder with dataset files")
     p.add_argument("--download", action="store_true", help="download a missing dataset where the network allows")
@@ -124,6 +126,7 @@ def build(args):
         optimizer=args.optimizer,
         seed=args.seed,
         device=args.device,
+        ensemble=getattr(args, "seeds", 1) or 1,
     )
     return wiring, data, ap.validate(), cfg.validate()
 

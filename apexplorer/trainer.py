@@ -59,9 +59,10 @@ class TrainConfig:
     early_stop: float = 0.9999
     max_loss: float | None = None  # divergence threshold; None: 15 x the chance-level loss ln(C)
     eval_batch_size: int = 2000
+    ensemble: int = 1  # > 1: train seeds seed, seed+1, ... as one batched ensemble
 
     def validate(self) -> "TrainConfig":
-        for k in ("epochs", "batch_size", "eval_batch_size"):
+        for k in ("epochs", "batch_size", "eval_batch_size", "ensemble"):
             v = getattr(self, k)
             if not isinstance(v, int) or isinstance(v, bool) or v < (0 if k == "epochs" else 1):
                 raise ApexplorerError(f"{k.replace('_', ' ')} {v!r} must be a positive integer")
@@ -227,6 +228,8 @@ class Trainer:
         members in one batched run; events then carry per-member figures.
         """
         config = config.validate()
+        if seeds is None and config.ensemble > 1:
+            seeds = tuple(range(config.seed, config.seed + config.ensemble))
         net = Network(wiring, ap, seed=config.seed, device=resolve_device(config.device), seeds=seeds, radii=radii)
         return cls(net, data, config, task, schedule)
 

@@ -27,8 +27,7 @@ def register(sub) -> None:
     add_model_args(p)
     p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
                    help="a grid axis: a train setting and its values (repeat for more axes)")
-    p.add_argument("--seeds", type=_positive_int, default=1,
-                   help="seeds per point: --seed, --seed+1, ... (the paper uses 5; default 1)")
+    # --seeds K (seeds per point) comes from add_model_args, shared with train
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="an existing Dask scheduler (tcp://HOST:8786); its workers need apexplorer and the data")
     p.add_argument("--workers", type=int, metavar="N",
@@ -101,7 +100,7 @@ def cmd_sweep(args) -> int:
 
     sweep = _sweep_from_args(args)
     points = sweep.points()
-    build(sweep.namespace(points[0], sweep.seeds[0]))  # fail fast on a missing dataset or bad wiring
+    build(sweep.namespace(points[0]))  # fail fast on a missing dataset or bad wiring
     table, tasks, skipped, dropped = prepare(sweep, args.out)
     n_runs = sum(len(t.seeds) for t in tasks)
 

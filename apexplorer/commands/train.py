@@ -90,6 +90,21 @@ def cmd_train(args) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if trainer.learner_members > 1 and trainer.history:
+        seeds = list(getattr(net, "seeds", None) or range(trainer.learner_members))
+        last = trainer.history[-1]["members"]
+        stats = {}
+        for t, d in last.items():
+            accs = d["test_acc"]
+            mean = sum(accs) / len(accs)
+            sd = (sum((a - mean) ** 2 for a in accs) / max(len(accs) - 1, 1)) ** 0.5
+            stats[t] = {"seeds": seeds, "test_acc": accs, "mean": mean, "sd": sd}
+        if args.json:
+            print(json.dumps({"kind": "ensemble", "tasks": stats}), flush=True)
+        else:
+            for t, d in stats.items():
+                each = ", ".join(f"seed {s}: {a:.2%}" for s, a in zip(d["seeds"], d["test_acc"]))
+                print(f"task {t}: test accuracy {d['mean']:.2%} ± {d['sd']:.2%} ({each})", file=sys.stderr)
     if trainer.summary:
         if args.json:
             print(json.dumps({"kind": "summary", "sequential": trainer.summary}), flush=True)
