@@ -141,3 +141,21 @@ def test_pca_variance_ratios_lie_in_unit_interval_and_sum_to_at_most_one(steps0,
     assert len(r) == min(k, steps0 + steps1, n) == p.inference.shape[1]
     assert np.all(r >= 0) and np.all(r <= 1 + 1e-12)
     assert r.sum() <= 1 + 1e-9
+
+
+def test_ensembles_are_analysed_one_member_at_a_time():
+    from apexplorer.analysis import member
+
+    w = chain([8, 8], 3, 2, blocks={"RI": 2, "SI": 2, "RE": 2, "SE": 2}, spectral_radius=0.5, connection_rate=0.5)
+    ens = Network(w, APConfig(t1=4, t2=4), seeds=(3, 4))
+    x, y = _batch()
+    with pytest.raises(ApexplorerError, match="ensemble of 2 members.*member"):
+        phase_trajectories(ens, x, y, "L1")
+    one = member(ens, 1)
+    alone = Network(w, APConfig(t1=4, t2=4), seed=4)
+    for k in alone.weights:
+        torch.testing.assert_close(one.weights[k], alone.weights[k])
+    t0, _ = phase_trajectories(one, x, y, "L1")
+    torch.testing.assert_close(t0, phase_trajectories(alone, x, y, "L1")[0])
+    with pytest.raises(ApexplorerError, match="members 0..1"):
+        member(ens, 2)

@@ -6,6 +6,7 @@
 * :mod:`.alignment`: AP update vs true gradient, feedback vs feedforward angles.
 """
 
+from ._common import member
 from .alignment import alignment, cosine, feedback_angles, sign_agreement, true_gradients, update_alignment
 from .errors import ErrorHistory, ErrorMeter, error_magnitudes, si_slices
 from .lyapunov import ftmle, lyapunov_exponents, mle, network_ftmle, spectral_radius_sweep
@@ -15,7 +16,7 @@ from .trajectories import (
 
 __all__ = [
     "EPETrajectory", "ErrorHistory", "ErrorMeter", "PCATrajectory", "alignment", "cosine", "epe_trajectory",
-    "epe_vectors", "error_magnitudes", "feedback_angles", "ftmle", "lyapunov_exponents", "mle", "network_ftmle",
+    "epe_vectors", "error_magnitudes", "feedback_angles", "ftmle", "member", "lyapunov_exponents", "mle", "network_ftmle",
     "pca_trajectory", "phase_trajectories", "si_slices", "sign_agreement", "spectral_radius_sweep", "ste_vectors",
     "true_gradients", "update_alignment",
 ]

@@ -22,6 +22,7 @@ import math
 import torch
 
 from ..network import Network, Plan
+from ._common import single
 
 __all__ = ["alignment", "cosine", "differentiable_inference", "feedback_angles", "sign_agreement",
            "true_gradients", "update_alignment"]
@@ -102,6 +103,7 @@ def true_gradients(net: Network, inputs, targets, plan: Plan | None = None) -> d
     dict {path: Tensor}, each the shape of its weight
         With several outputs the losses are summed.
     """
+    single(net)
     plan = plan or net.plan()
     if not isinstance(inputs, dict):
         inputs = {plan.inputs[0]: inputs}
@@ -180,7 +182,7 @@ def feedback_angles(net: Network) -> dict:
     dict {feedback path: {feedforward path: float}}
         Feedback paths with no pairable feedforward path are left out.
     """
-    w = net.wiring
+    w = single(net).wiring
     out = {}
     for q in w.feedback:
         qs, qt = w.endpoint(q.source), w.endpoint(q.target)

@@ -20,6 +20,7 @@ import torch
 
 from ..errors import ApexplorerError, choices
 from ..network import Network, Phase1, Plan
+from ._common import single
 
 __all__ = ["ErrorHistory", "ErrorMeter", "error_magnitudes", "si_slices"]
 
@@ -40,6 +41,7 @@ def si_slices(net: Network, plan: Plan | None = None, block: str | None = None) 
         By default the union of the source blocks of the module's outgoing
         feedforward paths (``SI``, or ``SI1``, ``SI2``... in multitask wirings).
     """
+    single(net)
     plan = plan or net.plan()
     w = net.wiring
     out = {}

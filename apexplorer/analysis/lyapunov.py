@@ -26,6 +26,7 @@ import torch
 from ..dynamics import ACTIVATIONS, DERIVATIVES
 from ..errors import ApexplorerError, choices
 from ..network import Network, Plan, random_reservoir
+from ._common import single
 
 __all__ = ["ftmle", "lyapunov_exponents", "mle", "network_ftmle", "spectral_radius_sweep"]
 
@@ -174,6 +175,7 @@ def network_ftmle(net: Network, inputs, plan: Plan | None = None, steps: int | N
     -------
     dict {module: float}
     """
+    single(net)
     plan = plan or net.plan()
     if not isinstance(inputs, dict):
         inputs = {plan.inputs[0]: inputs}

@@ -22,6 +22,7 @@ import torch
 from ..dynamics import relax
 from ..errors import ApexplorerError, choices
 from ..network import Network, Plan
+from ._common import single
 
 __all__ = [
     "EPETrajectory", "PCATrajectory", "epe_trajectory", "epe_vectors", "pca_trajectory",
@@ -70,6 +71,7 @@ def phase_trajectories(net: Network, inputs, targets, module: str, plan: Plan | 
     traj1 : Tensor (T2 + 1, B, N)
         Learning states ``z1_0 .. z1_T2`` (``z1_0 = 0`` under STE, ``z0_T1`` under EPE).
     """
+    single(net)
     plan = plan or net.plan()
     inputs, targets = _as_inputs(net, plan, inputs, targets)
     _check_module(net, plan, module, "learning")
@@ -161,6 +163,7 @@ def epe_trajectory(net: Network, inputs, targets, module: str, inject_at: int, p
     """
     if not isinstance(inject_at, int) or isinstance(inject_at, bool) or inject_at < 1:
         raise ApexplorerError(f"inject_at = {inject_at!r} must be an integer >= 1")
+    single(net)
     plan = plan or net.plan()
     inputs, targets = _as_inputs(net, plan, inputs, targets)
     _check_module(net, plan, module, "inference")
