@@ -101,6 +101,80 @@ class APLearner:
         self.optimizer.step(self.net.weights, self._pending)
         self._pending = None
 
+    # ------------------------------------------------- fused step (CUDA graphs)
+    @property
+    def fused(self) -> bool:
+        """On CUDA the trainer calls :meth:`train_step` (one captured graph per step) instead."""
+        return (self.device.type == "cuda" and self.graphs) or self.force_fused
+
+    graphs = True  # set False to keep CUDA steps eager
+    force_fused = False  # run the fused step eagerly on any device (tests of its roll-back logic)
+
+    def _state_tensors(self) -> list:
+        opt = self.optimizer
+        extra = [] if not hasattr(opt, "m") else [*opt.m.values(), *opt.v.values(), *opt.t.values()]
+        return [*self.net.weights.values(), *extra]
+
+    def _fused_body(self, batch, tasks) -> BatchResult:
+        res = self.train_batch(batch, tasks)
+        # keep the last two states: a bad loss means the weights that produced it are bad too
+        for prev, cur, live in zip(self._prev, self._cur, self._state_tensors()):
+            prev.copy_(cur)
+            cur.copy_(live)
+        self.apply()
+        return res
+
+    def train_step(self, batch: dict, tasks) -> BatchResult:
+        """Train batch, keep a roll-back copy and apply the update, with no host sync.
+
+        The first steps of a shape run eagerly on a side stream (CUDA's warm-up);
+        then the whole step is captured once as a CUDA graph and replayed.
+        """
+        key = (tuple(t.name for t in tasks), tuple(tuple(batch[t.name][0].shape) for t in tasks))
+        if not hasattr(self, "_graphs"):
+            self._graphs, self._seen = {}, {}
+        if key in self._graphs:
+            g, static, out = self._graphs[key]
+            for t in tasks:
+                static[t.name][0].copy_(batch[t.name][0])
+                static[t.name][1].copy_(batch[t.name][1])
+            g.replay()
+            return out
+        if not hasattr(self, "_cur") or len(self._cur) != len(self._state_tensors()):
+            # the optimiser's moments exist after its first step; take one eager step first
+            if not getattr(self.optimizer, "m", None) and hasattr(self.optimizer, "m"):
+                res = self.train_batch(batch, tasks)
+                self._last_good = [t.clone() for t in self._state_tensors()]
+                self.apply()
+                return res
+            self._cur = [t.clone() for t in self._state_tensors()]
+            self._prev = [t.clone() for t in self._state_tensors()]
+        self._seen[key] = self._seen.get(key, 0) + 1
+        if self.device.type != "cuda":
+            return self._fused_body(batch, tasks)
+        if self._seen[key] < 3:  # warm-up: real steps, eager, on a side stream
+            stream = torch.cuda.Stream(self.device)
+            stream.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(stream):
+                res = self._fused_body(batch, tasks)
+            torch.cuda.current_stream(self.device).wait_stream(stream)
+            return res
+        static = {t.name: (batch[t.name][0].clone(), batch[t.name][1].clone()) for t in tasks}
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            out = self._fused_body(static, tasks)
+        self._graphs[key] = (g, static, out)
+        g.replay()
+        return out
+
+    def rollback(self) -> None:
+        """Restore the state before the previous fused step (its loss was the last good one)."""
+        src = getattr(self, "_prev", None) or getattr(self, "_last_good", None)
+        if src is None:
+            return
+        for live, saved in zip(self._state_tensors(), src):
+            live.copy_(saved)
+
     @torch.no_grad()
     def predict(self, x: torch.Tensor, task: Task) -> torch.Tensor:
         return self.net.inference({task.input: x}, self.net.plan(task)).probs[task.output]

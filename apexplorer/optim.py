@@ -6,8 +6,6 @@ the weights they are given, so a suppressed path never moves.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .errors import ApexplorerError, choices
@@ -18,7 +16,8 @@ OPTIMIZERS = ("adam", "sgd")
 class Adam:
     """Adam (Kingma & Ba 2015) with per-weight step counts.
 
-    ``A <- A - lr * m_hat / (sqrt(v_hat) + eps)``.
+    ``A <- A - lr * m_hat / (sqrt(v_hat) + eps)``.  Step counts are tensors on
+    the weights' device, so a step can be captured in a CUDA graph.
     """
 
     name = "adam"
@@ -35,26 +34,32 @@ class Adam:
             if name not in self.m:
                 self.m[name] = torch.zeros_like(w)
                 self.v[name] = torch.zeros_like(w)
-                self.t[name] = 0
-            self.t[name] += 1
+                self.t[name] = torch.zeros((), dtype=torch.float64, device=w.device)
             t = self.t[name]
+            t.add_(1)
             m, v = self.m[name], self.v[name]
             m.mul_(b1).add_(g, alpha=1 - b1)
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            bc1 = 1 - b1**t
-            bc2 = 1 - b2**t
-            denom = (v.sqrt() / math.sqrt(bc2)).add_(self.eps)
-            w.addcdiv_(m, denom, value=-self.lr / bc1)
+            bc1 = (1 - b1**t).to(w.dtype)
+            bc2 = (1 - b2**t).to(w.dtype)
+            denom = (v / bc2).sqrt_().add_(self.eps)
+            w.addcdiv_(m / bc1, denom, value=-self.lr)
 
     def state_dict(self) -> dict:
         return {"name": self.name, "lr": self.lr, "betas": self.betas, "eps": self.eps,
                 "m": dict(self.m), "v": dict(self.v), "t": dict(self.t)}
 
     def load_state_dict(self, d: dict, device=None) -> None:
+        """Load state; tensors are copied into existing buffers where they exist (CUDA graphs keep pointers)."""
         self.lr, self.betas, self.eps = d["lr"], tuple(d["betas"]), d["eps"]
-        self.m = {k: t.to(device) if device else t for k, t in d["m"].items()}
-        self.v = {k: t.to(device) if device else t for k, t in d["v"].items()}
-        self.t = dict(d["t"])
+        for key in ("m", "v", "t"):
+            mine = getattr(self, key)
+            for k, t in d[key].items():
+                t = torch.as_tensor(t, dtype=torch.float64) if key == "t" else t
+                if k in mine and mine[k].shape == t.shape:
+                    mine[k].copy_(t)
+                else:
+                    mine[k] = t.to(device).clone() if device else t.clone()
 
     def tensors(self):
         return list(self.m.values()) + list(self.v.values())

@@ -303,8 +303,7 @@ class Trainer:
 
     def _backup(self):
         opt = self.opt.state_dict()
-        opt = {k: ({n: t.clone() for n, t in v.items()} if k in ("m", "v") else (dict(v) if isinstance(v, dict) else v))
-               for k, v in opt.items()}
+        opt = {k: ({n: t.clone() for n, t in v.items()} if k in ("m", "v", "t") else v) for k, v in opt.items()}
         self._saved = ({k: v.clone() for k, v in self.learner.params.items()}, opt)
 
     def _restore(self):
@@ -334,7 +333,8 @@ class Trainer:
         tasks, n_seg = segs[self.segment]
         t0 = time.perf_counter()
         batch = {t.name: self._next(t.name) for t in tasks}
-        res = self.learner.train_batch(batch, tasks)
+        fused = getattr(self.learner, "fused", False)
+        res = self.learner.train_step(batch, tasks) if fused else self.learner.train_batch(batch, tasks)
         names = [t.name for t in tasks]
         errs = list(res.error)
         L = torch.stack([res.loss[n].reshape(-1) for n in names])  # (tasks, members)
@@ -347,15 +347,18 @@ class Trainer:
         errv = vals[2 * k * M :]
         flat = [v for row in losses for v in row]
         if not all(math.isfinite(v) for v in flat) or max(flat) > self.max_loss:
-            if hasattr(self, "_saved"):
+            if fused:
+                self.learner.rollback()
+            elif hasattr(self, "_saved"):
                 self._restore()
             bad = max(flat) if all(math.isfinite(v) for v in flat) else float("nan")
             what = "NaN/inf" if not math.isfinite(bad) else f"{bad:.3g} (above {self.max_loss:.3g})"
             msg = (f"training diverged at epoch {self.epoch + 1}, batch {self.position + 1}: loss is {what}. "
                    "The last good weights were kept. Try a smaller learning rate (--lr) or spectral radius (--sr).")
             return self._finish("diverged", msg)
-        self._backup()
-        self.learner.apply()
+        if not fused:
+            self._backup()
+            self.learner.apply()
         self._sync()
         dt = time.perf_counter() - t0
         a = self._acc
@@ -502,7 +505,7 @@ class Trainer:
     def state_dict(self) -> dict:
         """Everything needed to continue exactly: learner, settings, optimiser, RNG, position."""
         opt = self.opt.state_dict()
-        opt = {k: ({n: t.detach().cpu().clone() for n, t in v.items()} if k in ("m", "v") else
+        opt = {k: ({n: t.detach().cpu().clone() for n, t in v.items()} if k in ("m", "v", "t") else
                    (list(v) if isinstance(v, tuple) else v)) for k, v in opt.items()}
         return {
             "learner": self.learner.state_dict(),

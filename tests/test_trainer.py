@@ -181,3 +181,18 @@ def test_ensemble_checkpoint_resumes(tmp_path, blob_data):
     b.run()
     for name in a.net.weights:
         assert torch.equal(a.net.weights[name], b.net.weights[name])
+
+
+@pytest.mark.parametrize("lr,expect", [(2e-2, "completed"), (50.0, "diverged")], ids=["normal", "divergent"])
+def test_fused_step_trains_like_the_plain_step_and_rolls_back(blob_data, lr, expect):
+    from apexplorer.learner import APLearner
+
+    plain = _trainer(blob_data, epochs=2, lr=lr, max_loss=20.0)
+    fused = _trainer(blob_data, epochs=2, lr=lr, max_loss=20.0)
+    fused.learner.force_fused = True
+    ev_plain = list(plain.train(batch_events=False))
+    ev_fused = list(fused.train(batch_events=False))
+    assert ev_plain[-1].reason == ev_fused[-1].reason == expect
+    for k in plain.net.weights:
+        torch.testing.assert_close(plain.net.weights[k], fused.net.weights[k])
+    assert isinstance(fused.learner, APLearner)

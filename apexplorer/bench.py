@@ -1,0 +1,227 @@
+"""Benchmarks: our AP engine against the literal formulation and autograd backprop.
+
+* **ours**: :class:`~apexplorer.learner.APLearner` as the trainer runs it
+  (contiguous block slices, fused matmul-add, in-place activations, the
+  first step from h0 = 0 without a matmul, one CUDA graph per step on GPU).
+* **literal**: AP as the paper describes it, written plainly: one relax loop
+  per module from the first step, blocks as index lists, eager, with
+  ``torch.optim.Adam`` on ``.grad`` set to the local updates.
+* **bp-autograd**: backprop through the same unrolled inference phase with
+  torch autograd and ``torch.optim.Adam``, which a user would pick instead.
+
+All three start from the same tensors and see the same batches.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from .errors import ApexplorerError
+from .learner import APLearner
+from .network import Network
+from .optim import make_optimizer
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _chain(net: Network):
+    """Modules of a layered (paper-style) wiring in order, or an error naming why not."""
+    w = net.wiring
+    plan = net.plan()
+    mods = [m for m, _ in plan.inference]
+    for m, incoming in plan.inference:
+        if len(incoming) != 1:
+            raise ApexplorerError(f"the literal and autograd baselines need a layered wiring; module {m!r} has "
+                                  f"{len(incoming)} incoming paths")
+    if [m for m, _ in plan.learning] != mods[::-1] or net.members:
+        raise ApexplorerError("the literal and autograd baselines need a single layered network")
+    return w, plan, mods
+
+
+class LiteralAP:
+    """AP written as the paper describes it (see the module docstring)."""
+
+    def __init__(self, net: Network, lr: float):
+        w, plan, mods = _chain(net)
+        self.net, self.plan, self.mods = net, plan, mods
+        dev = net.device
+        self.A = {n: t.clone() for n, t in net.weights.items()}
+        self.opt = torch.optim.Adam(list(self.A.values()), lr=lr, betas=(0.9, 0.999), eps=1e-8)
+        self.idx = {}
+        for m in mods:
+            mod = w.module(m)
+            for b in mod.block_names:
+                sl = mod.block_slice(b)
+                self.idx[(m, b)] = torch.arange(sl.start, sl.stop, device=dev)
+
+    def _index(self, ep):
+        return self.idx[(ep.node, ep.block)]
+
+    @torch.no_grad()
+    def step(self, x, y):
+        cfg, T = self.net.config, self.net.tensors
+        B = x.shape[0]
+        z, u = {}, {}
+        for m, ((name, src, dst),) in self.plan.inference:
+            a = x if src.kind == "input" else z[src.node][:, self._index(src)]
+            N = T["reservoirs"][m].shape[0]
+            u[m] = torch.zeros(B, N, device=x.device)
+            u[m][:, self.idx[(m, self.net.wiring.endpoint(self.net.wiring.path(name).target).block)]] = a @ self.A[name]
+            h = torch.zeros(B, N, device=x.device)
+            for _ in range(cfg.t1):
+                h = torch.tanh(h @ T["reservoirs"][m] + u[m])
+            z[m] = h
+        out = self.plan.outputs[0]
+        (name, src), = self.plan.readout[out]
+        pre = z[src.node][:, self._index(src)]
+        o = torch.softmax(pre @ self.A[name] + T["readout_bias"][out], dim=1)
+        e_out = o - torch.eye(o.shape[1], device=x.device)[y]
+        grads = {name: pre.t() @ e_out / B}
+        e = {}
+        for m, incoming in self.plan.learning:
+            u1 = u[m].clone()
+            for qname, src, dst in incoming:
+                eps = e_out if src.kind == "output" else e[src.node][:, self._index(src)]
+                tgt = self.net.wiring.endpoint(self.net.wiring.path(qname).target)
+                u1[:, self._index(tgt)] += -cfg.beta * eps @ T["feedback"][qname]
+            h = torch.zeros_like(z[m]) if cfg.mode == "ste" else z[m]
+            for _ in range(cfg.t2):
+                h = torch.tanh(h @ T["reservoirs"][m] + u1)
+            e[m] = z[m] - h
+        for name, src, dst in self.plan.learn:
+            if dst.kind == "output":
+                continue
+            a = x if src.kind == "input" else z[src.node][:, self._index(src)]
+            grads[name] = a.t() @ e[dst.node][:, self._index(dst)] / B
+        for name, g in grads.items():
+            self.A[name].grad = g
+        self.opt.step()
+
+
+class AutogradBP:
+    """Backprop through the unrolled inference phase of the same network (torch autograd + Adam)."""
+
+    def __init__(self, net: Network, lr: float):
+        w, plan, mods = _chain(net)
+        self.net, self.plan = net, plan
+        self.A = {n: t.clone().requires_grad_(True) for n, t in net.weights.items()}
+        self.opt = torch.optim.Adam(list(self.A.values()), lr=lr)
+
+    def step(self, x, y):
+        cfg, T = self.net.config, self.net.tensors
+        B = x.shape[0]
+        z = {}
+        for m, ((name, src, dst),) in self.plan.inference:
+            a = x if src.kind == "input" else z[src.node][:, src.slice]
+            W = T["reservoirs"][m]
+            drive = torch.nn.functional.pad(a @ self.A[name], (dst.start, W.shape[0] - dst.stop))
+            h = torch.tanh(drive)
+            for _ in range(cfg.t1 - 1):
+                h = torch.tanh(torch.addmm(drive, h, W))
+            z[m] = h
+        out = self.plan.outputs[0]
+        (name, src), = self.plan.readout[out]
+        logits = z[src.node][:, src.slice] @ self.A[name] + T["readout_bias"][out]
+        loss = torch.nn.functional.cross_entropy(logits, y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return loss.detach()
+
+
+def _time(fn, n, device):
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    _sync(device)
+    return (time.perf_counter() - t0) / n
+
+
+def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baselines=True, epochs=0,
+          eval_batch_size=2000) -> dict:
+    """Time steady-state training steps of our engine and the two baselines; optionally train ``epochs``.
+
+    Returns a JSON-ready dict (times in seconds).
+    """
+    dev = net.device
+    x = data.x_train.to(dev)
+    y = data.y_train.to(dev)
+    n_batches = -(-len(y) // batch_size)
+    gen = torch.Generator().manual_seed(0)
+    order = torch.randperm(len(y), generator=gen).to(dev)
+    cursor = [0]
+
+    def batch():
+        i = cursor[0] % n_batches
+        cursor[0] += 1
+        idx = order[i * batch_size : (i + 1) * batch_size]
+        return x[idx], y[idx]
+
+    out = {"device": str(dev), "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+           "precision": net.config.precision, "batch_size": batch_size, "steps_per_epoch": n_batches,
+           "members": net.members or 1, "timed_steps": steps}
+    if dev.type == "cpu":
+        out["threads"] = torch.get_num_threads()
+    task = net.wiring.tasks[0]
+    if net.config.precision == "tf32":
+        torch.backends.cuda.matmul.allow_tf32 = True
+
+    def ours_runner(learner):
+        def run():
+            xb, yb = batch()
+            b = {task.name: (xb, yb)}
+            if learner.fused:
+                learner.train_step(b, (task,))
+            else:
+                learner.train_batch(b, (task,))
+                learner.apply()
+        return run
+
+    fresh = Network(net.wiring, net.config, seed=net.seed, device=dev, seeds=net.seeds, radii=net.radii,
+                    tensors={k: {n: t.clone() for n, t in d.items()} for k, d in net.tensors.items()})
+    ours = APLearner(fresh, make_optimizer("adam", lr))
+    run = ours_runner(ours)
+    for _ in range(warmup + (3 if ours.fused else 0)):  # CUDA graphs capture on the third step of a shape
+        run()
+    t = _time(run, steps, dev)
+    out["ours"] = {"step_s": t, "samples_per_s": batch_size * (net.members or 1) / t, "epoch_s_est": t * n_batches}
+    if baselines:
+        single = Network(net.wiring, net.config, seed=net.seed, device=dev) if net.members else fresh
+        for key, cls in (("literal", LiteralAP), ("bp_autograd", AutogradBP)):
+            try:
+                m = cls(single, lr)
+            except ApexplorerError as e:
+                out[key] = {"skipped": str(e)}
+                continue
+
+            def r(m=m):
+                xb, yb = batch()
+                m.step(xb, yb)
+
+            for _ in range(warmup):
+                r()
+            tb = _time(r, steps, dev)
+            # an ensemble is compared with K runs of the baseline
+            k = net.members or 1
+            out[key] = {"step_s": tb, "samples_per_s": batch_size / tb, "epoch_s_est": tb * n_batches * k}
+            out[f"speedup_vs_{key}"] = tb * k / t
+    if epochs:
+        from .trainer import TrainConfig, Trainer
+
+        tr = Trainer(Network(net.wiring, net.config, seed=net.seed, device=dev, seeds=net.seeds, radii=net.radii),
+                     data, TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, device=str(dev),
+                                       eval_batch_size=eval_batch_size))
+        hist = tr.run()
+        out["epochs"] = [{"epoch": h["epoch"], "seconds": h["seconds"], "train_acc": h["train_acc"],
+                          "test_acc": h["test_acc"], **({"members": h["members"]} if h.get("members") else {})}
+                         for h in hist]
+        steady = [h["seconds"] for h in hist[1:]] or [hist[0]["seconds"]]
+        out["epoch_s"] = min(steady)
+        out["test_acc"] = hist[-1]["test_acc"]
+    return out

@@ -1,0 +1,84 @@
+"""``apexplorer bench``: time AP training steps and epochs against the literal formulation and autograd BP."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(sub) -> None:
+    from ..cli import _positive_int
+
+    p = sub.add_parser("bench", help="time training steps against the literal formulation and autograd backprop")
+    p.add_argument("--preset", default="paper-2layer", help="wiring preset (default paper-2layer)")
+    p.add_argument("--dataset", default=None,
+                   help="dataset (default fashion-mnist; random data of its shape if it is not installed)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32")
+    p.add_argument("--seeds", type=_positive_int, default=1, metavar="K", help="time a K-seed ensemble")
+    p.add_argument("--batch-size", type=_positive_int, default=500)
+    p.add_argument("--steps", type=_positive_int, default=None, help="timed steps (default 3 on CPU, 50 on GPU)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="also train this many real epochs and report their time and accuracy "
+                        "(default 0 on CPU, 3 on GPU)")
+    p.add_argument("--no-baselines", action="store_true", help="time only our engine")
+    p.add_argument("--eager", action="store_true", help="on CUDA, do not capture steps as CUDA graphs")
+    p.add_argument("--mode", choices=["ste", "epe"], default="ste")
+    p.add_argument("--data-dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args) -> int:
+    import torch
+
+    from ..data import Dataset, load_dataset
+    from ..errors import DataError
+    from ..network import APConfig, Network
+    from ..presets import preset
+    from ..trainer import resolve_device
+    from ..bench import bench
+
+    from ..learner import APLearner
+
+    dev = resolve_device(args.device)
+    APLearner.graphs = not args.eager
+    synthetic = False
+    try:
+        data = load_dataset(args.dataset or "fashion-mnist", args.data_dir)
+    except DataError:
+        if args.dataset:
+            raise
+        g = torch.Generator().manual_seed(0)
+        data = Dataset("random-784", torch.rand(60000, 784, generator=g), torch.randint(0, 10, (60000,), generator=g),
+                       torch.rand(10000, 784, generator=g), torch.randint(0, 10, (10000,), generator=g), 10)
+        synthetic = True
+    wiring = preset(args.preset, data.n_features, data.n_classes)
+    seeds = tuple(range(args.seeds)) if args.seeds > 1 else None
+    net = Network(wiring, APConfig(mode=args.mode, precision=args.precision), seed=0, device=dev, seeds=seeds)
+    gpu = dev.type == "cuda"
+    steps = args.steps or (50 if gpu else 3)
+    epochs = args.epochs if args.epochs is not None else (3 if gpu else 0)
+    out = bench(net, data, batch_size=args.batch_size, steps=steps, baselines=not args.no_baselines, epochs=epochs)
+    out.update(preset=args.preset, dataset=data.name, synthetic_data=synthetic, cuda_graphs=gpu and not args.eager)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        o = out["ours"]
+        print(f"{args.preset} on {data.name} · {out['device_name']} · {args.precision} · batch {args.batch_size}"
+              f"{' · ' + str(args.seeds) + ' seeds' if args.seeds > 1 else ''}")
+        print(f"  ours        {o['step_s'] * 1e3:9.2f} ms/step  {o['samples_per_s']:12,.0f} samples/s  "
+              f"{o['epoch_s_est']:8.3f} s/epoch (from steps)")
+        for key in ("literal", "bp_autograd"):
+            b = out.get(key)
+            if b and "step_s" in b:
+                print(f"  {key:<11} {b['step_s'] * 1e3:9.2f} ms/step  {b['samples_per_s']:12,.0f} samples/s  "
+                      f"{b['epoch_s_est']:8.3f} s/epoch   ours is {out['speedup_vs_' + key]:.2f}x faster")
+            elif b:
+                print(f"  {key:<11} skipped: {b['skipped']}")
+        for e in out.get("epochs", []):
+            print(f"  epoch {e['epoch']}: {e['seconds']:.3f} s, test accuracy {e['test_acc']:.2%}")
+        if synthetic:
+            print("  (random data of Fashion-MNIST's shape: install dataset-fashion-mnist for real accuracy)",
+                  file=sys.stderr)
+    return 0
