@@ -91,8 +91,8 @@ def parse_axis(text: str, parser: argparse.ArgumentParser | None = None) -> tupl
 
 
 def point_id(settings: dict) -> str:
-    """A short stable id for a point: a hash of its settings, seed and placement left out."""
-    key = {k: v for k, v in sorted(settings.items()) if k not in PLACEMENT and k != "seed"}
+    """A short stable id for a point: a hash of its settings (``seed``, the data order, included), placement left out."""
+    key = {k: v for k, v in sorted(settings.items()) if k not in PLACEMENT}
     return hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -174,9 +174,9 @@ class Sweep:
         """Every (point, seed) pair."""
         return [(p, s) for p in self.points() for s in self.seeds]
 
-    def namespace(self, point: Point, seed: int) -> argparse.Namespace:
-        """The ``train`` arguments of one run."""
-        return argparse.Namespace(**{**point.settings, "seed": seed})
+    def namespace(self, point: Point) -> argparse.Namespace:
+        """The ``train`` arguments of a point (its ``seed`` seeds the data order)."""
+        return argparse.Namespace(**point.settings)
 
 
 # ---------------------------------------------------------------------------
@@ -203,20 +203,26 @@ def settings_row(ns: argparse.Namespace, built=None) -> dict:
     return row
 
 
-def reservoir_ftmle(net, steps: int = 8, seed: int = 0):
-    """Mean FTMLE over the network's reservoirs (zero drive, ``steps`` steps), or None.
+def reservoir_ftmle(net, steps: int = 8, seed: int = 0) -> list | None:
+    """FTMLE of every member, each the mean over its reservoirs (zero drive, ``steps`` steps).
 
+    A list with one value per ensemble member (one for a single network), or
     None where the learner has no reservoirs or :mod:`apexplorer.analysis` is missing.
     """
     try:
         from .analysis.lyapunov import ftmle
     except ImportError:
         return None
-    if net is None:
+    if net is None or not net.reservoirs:
         return None
     act = net.config.activation
-    vals = [float(ftmle(W, steps=steps, activation=act, seed=seed)) for W in net.reservoirs.values() if W.numel()]
-    return sum(vals) / len(vals) if vals else None
+    members = net.members or 1
+    out = []
+    for k in range(members):
+        Ws = [W[k] if net.members else W for W in net.reservoirs.values()]
+        vals = [float(ftmle(W, steps=steps, activation=act, seed=seed)) for W in Ws if W.numel()]
+        out.append(sum(vals) / len(vals) if vals else None)
+    return out
 
 
 def _worker_device(device: str) -> str:
@@ -234,61 +240,88 @@ def _worker_device(device: str) -> str:
     return f"cuda:{int(name) % torch.cuda.device_count()}" if isinstance(name, int) else device
 
 
-def train_run(ns: argparse.Namespace, point: str, ftmle: bool = True, on_epoch=None) -> list:
-    """Train one run (a point with one seed) and return its rows, one per epoch.
+def _member_rows(ev, members: int) -> list:
+    """One metrics dict per ensemble member from an EpochEvent."""
+    if members == 1 or not ev.members:
+        rows = [{"train_acc": ev.train_acc, "test_acc": ev.test_acc, "loss": ev.loss, "test_loss": ev.test_loss}]
+        per = [{t: d for t, d in ev.tasks.items()}]
+    else:
+        per = [{t: {k: v[i] for k, v in d.items()} for t, d in ev.members.items()} for i in range(members)]
+        rows = []
+        for m in per:
+            trained = [d for d in m.values() if "train_acc" in d] or list(m.values())
 
-    Every row carries the run's final status: ``completed``, ``early_stop``,
+            def mean(key, ds=trained):
+                vals = [d[key] for d in ds if key in d]
+                return sum(vals) / len(vals) if vals else math.nan
+
+            rows.append({"train_acc": mean("train_acc"), "test_acc": mean("test_acc"), "loss": mean("loss"),
+                         "test_loss": mean("test_loss")})
+    if len(ev.tasks) > 1:  # multi-task: each task's accuracy as well
+        for r, m in zip(rows, per):
+            for t, d in m.items():
+                r.update({f"{t}_{k}": d.get(k) for k in ("train_acc", "test_acc")})
+    return rows
+
+
+def _error_rows(base: dict, seeds, msg: str) -> list:
+    return [{**base, "seed": s, "epoch": math.nan, "train_acc": math.nan, "test_acc": math.nan, "loss": math.nan,
+             "test_loss": math.nan, "seconds": math.nan, "status": "error", "message": msg, "ftmle": None}
+            for s in seeds]
+
+
+def train_point(settings: dict, seeds, point: str, threads: int | None = None, ftmle: bool = True,
+                on_epoch=None) -> list:
+    """Train the ``seeds`` of one point as one batched ensemble; return their rows.
+
+    This is the unit of work sent to a Dask worker: plain data in, plain
+    rows out, one per seed and epoch.  ``settings["seed"]`` seeds the order
+    of the data, shared by the members (column ``shuffle_seed``); each seed
+    of ``seeds`` draws one member's network (column ``seed``).
+
+    Every row carries its run's final status: ``completed``, ``early_stop``,
     ``diverged`` (the diverging epoch's row has the test accuracy of the
     last good weights, which the trainer keeps) or ``error`` (one row, the
-    message says why).  Never raises for a bad point, so a sweep goes on.
+    message says why).  An ensemble stops as a whole when one member
+    diverges, so such a point is trained again one seed at a time to give
+    each seed its own status.  Never raises for a bad point, so a sweep goes on.
     """
     from .cli import build
     from .trainer import EpochEvent, StopEvent, Trainer, resolve_device
 
-    ns = argparse.Namespace(**{**vars(ns), "device": _worker_device(ns.device)})
-    base = {"point": point, **settings_row(ns)}
-    try:
-        built = wiring, data, ap, cfg = build(ns)
-        trainer = Trainer.create(wiring, data, ap, cfg, task=list(data), schedule=ns.schedule)
-        base = {"point": point, **settings_row(ns, built), "device": str(resolve_device(cfg.device))}
-        lam = reservoir_ftmle(trainer.net, seed=ns.seed) if ftmle else None
-        rows, stop = [], None
-        for ev in trainer.train(batch_events=False):
-            if isinstance(ev, EpochEvent):
-                rows.append({"epoch": ev.epoch, "train_acc": ev.train_acc, "test_acc": ev.test_acc, "loss": ev.loss,
-                             "test_loss": ev.test_loss, "seconds": ev.seconds})
-                if len(ev.tasks) > 1:  # multi-task: each task's accuracy as well
-                    for t, d in ev.tasks.items():
-                        rows[-1].update({f"{t}_{k}": d.get(k) for k in ("train_acc", "test_acc")})
-                if on_epoch is not None:
-                    on_epoch(ev)
-            elif isinstance(ev, StopEvent):
-                stop = ev
-        if stop.reason == "diverged":
-            acc, _ = trainer.evaluate("test")
-            rows.append({"epoch": trainer.epoch + 1, "train_acc": math.nan, "test_acc": acc, "loss": math.nan,
-                         "test_loss": math.nan, "seconds": math.nan})
-        status = "completed" if stop.reason == "completed" else stop.reason
-        return [{**base, **r, "status": status, "message": stop.message, "ftmle": lam} for r in rows]
-    except Exception as e:  # noqa: BLE001 - one bad point must not stop a sweep; the row says why
-        msg = str(e) if isinstance(e, ApexplorerError) else f"{type(e).__name__}: {e}"
-        return [{**base, "epoch": math.nan, "train_acc": math.nan, "test_acc": math.nan, "loss": math.nan,
-                 "test_loss": math.nan, "seconds": math.nan, "status": "error", "message": msg, "ftmle": None}]
-
-
-def train_point(settings: dict, seeds, point: str, threads: int | None = None, ftmle: bool = True) -> list:
-    """Train the given seeds of one point, one after another; the rows of all of them.
-
-    This is the unit of work sent to a Dask worker: plain data in, plain rows out.
-    """
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    rows = []
-    for s in seeds:
-        rows += train_run(argparse.Namespace(**{**settings, "seed": s}), point, ftmle)
-    return rows
+    seeds = tuple(int(s) for s in seeds)
+    ns = argparse.Namespace(**{**settings, "device": _worker_device(settings["device"])})
+    base = {"point": point, **settings_row(ns), "shuffle_seed": ns.seed}
+    try:
+        built = wiring, data, ap, cfg = build(ns)
+        trainer = Trainer.create(wiring, data, ap, cfg, task=list(data), schedule=ns.schedule, seeds=seeds)
+        base = {"point": point, **settings_row(ns, built), "shuffle_seed": ns.seed,
+                "device": str(resolve_device(cfg.device)), "members": len(seeds)}
+        lam = reservoir_ftmle(trainer.net, seed=ns.seed) if ftmle else None
+        rows, stop = [[] for _ in seeds], None
+        for ev in trainer.train(batch_events=False):
+            if isinstance(ev, EpochEvent):
+                for r, m in zip(rows, _member_rows(ev, len(seeds))):
+                    r.append({"epoch": ev.epoch, **m, "seconds": ev.seconds})
+                if on_epoch is not None:
+                    on_epoch(ev)
+            elif isinstance(ev, StopEvent):
+                stop = ev
+    except Exception as e:  # noqa: BLE001 - one bad point must not stop a sweep; the row says why
+        return _error_rows(base, seeds, str(e) if isinstance(e, ApexplorerError) else f"{type(e).__name__}: {e}")
+    if stop.reason == "diverged":
+        if len(seeds) > 1:
+            return [r for s in seeds for r in train_point(settings, (s,), point, None, ftmle, on_epoch)]
+        acc, _ = trainer.evaluate("test")
+        rows[0].append({"epoch": trainer.epoch + 1, "train_acc": math.nan, "test_acc": acc, "loss": math.nan,
+                        "test_loss": math.nan, "seconds": math.nan})
+    return [{**base, "seed": s, **r, "status": stop.reason, "message": stop.message,
+             "ftmle": lam[k] if lam else None}
+            for k, s in enumerate(seeds) for r in rows[k]]
 
 
 # ---------------------------------------------------------------------------
@@ -296,7 +329,7 @@ def train_point(settings: dict, seeds, point: str, threads: int | None = None, f
 # ---------------------------------------------------------------------------
 @dataclass
 class Task:
-    """Runs of one point to train together (one seed unless an ensemble trains several)."""
+    """The unfinished seeds of one point, trained together as one batched ensemble."""
 
     point: Point
     seeds: tuple
@@ -312,18 +345,15 @@ def plan(sweep: Sweep, finished=frozenset()) -> tuple:
     for p in sweep.points():
         todo = tuple(s for s in sweep.seeds if (p.id, s) not in finished)
         skipped += len(sweep.seeds) - len(todo)
-        tasks += [Task(p, (s,)) for s in todo]
+        if todo:
+            tasks.append(Task(p, todo))
     return tasks, skipped
 
 
 def run_in_process(tasks, ftmle: bool = True, on_epoch=None):
     """Train ``tasks`` one after another here; yield ``(task, rows)`` as each finishes."""
     for t in tasks:
-        rows = []
-        for s in t.seeds:
-            ns = argparse.Namespace(**{**t.point.settings, "seed": s})
-            rows += train_run(ns, t.point.id, ftmle, on_epoch=on_epoch)
-        yield t, rows
+        yield t, train_point(t.point.settings, t.seeds, t.point.id, None, ftmle, on_epoch)
 
 
 def run_on_dask(tasks, client, threads: int | None = None, ftmle: bool = True):
@@ -345,9 +375,8 @@ def run_on_dask(tasks, client, threads: int | None = None, ftmle: bool = True):
             try:
                 rows = f.result()
             except Exception as e:  # noqa: BLE001 - KilledWorker, lost data: record and go on
-                msg = f"{type(e).__name__}: {e}"
-                rows = [{"point": t.point.id, **settings_row(argparse.Namespace(**{**t.point.settings, "seed": s})),
-                         "epoch": math.nan, "status": "error", "message": msg} for s in t.seeds]
+                base = {"point": t.point.id, **settings_row(argparse.Namespace(**t.point.settings))}
+                rows = _error_rows(base, t.seeds, f"{type(e).__name__}: {e}")
             f.release()
             yield t, rows
     finally:
@@ -436,4 +465,4 @@ def summary(rows) -> dict:
 
 
 __all__ = ["Point", "Sweep", "Task", "default_settings", "execute", "local_cluster", "parse_axis", "plan",
-           "point_id", "prepare", "run", "run_in_process", "run_on_dask", "train_point", "train_run"]
+           "point_id", "prepare", "run", "run_in_process", "run_on_dask", "train_point"]
