@@ -196,7 +196,9 @@ class Runner(param.Parameterized):
                 return
             self.trainer = tr
             self.meta = meta
+            net = getattr(tr, "net", None)
             self._emit("reset", {"tasks": task_names(tr), "meta": meta, "history": list(tr.history),
+                                 "wiring": getattr(net, "wiring", None),
                                  "epoch": tr.epoch, "epochs": tr.total_epochs if hasattr(tr, "total_epochs")
                                  else tr.config.epochs}, important=True)
             self.state = "ready" if tr.epoch == 0 and not tr.history else "paused"

@@ -1,0 +1,40 @@
+"""The explorer app and its parts, for ``panel serve apps/explorer.py`` and notebooks.
+
+>>> from apexplorer.app import Explorer
+>>> Explorer()          # the last expression of a notebook cell shows the whole explorer
+
+The parts work alone too: :class:`NetworkGraph` and :class:`NetworkEditor`
+(the wiring), :class:`TasksView`, :class:`SettingsView`, :class:`RunControls`,
+and the live views :class:`CurvesView`, :class:`ErrorView`,
+:class:`TrajectoryView`, :class:`PCAView`, :class:`ErrorFlowPlayer`.  A live
+view takes events from your own loop (``view.push(event)``) or follows a
+trainer in the background (``runner = view.follow(trainer); runner.train()``).
+
+In a notebook run ``pn.extension("plotly", "tabulator")`` first.  This package
+imports Panel; the rest of apexplorer never does.
+"""
+
+import holoviews as _hv
+import holoviews.plotting.bokeh  # noqa: F401 - registers the Bokeh backend for the views' options
+
+_hv.Store.set_current_backend("bokeh")
+
+from .alignment_view import AlignmentView
+from .explorer import Explorer, explorer
+from .live import CurvesView, ErrorView, LiveView
+from .network_view import NetworkEditor, NetworkGraph, graph_overlay
+from .player import ErrorFlowPlayer, flow_frames
+from .run_view import RunControls
+from .runner import Runner
+from .session import ExplorerState
+from .settings import Settings
+from .settings_view import SettingsView
+from .tasks_view import TasksView
+from .trajectory import PCAView, TrajectoryView
+from .wiring_model import WiringModel
+
+__all__ = [
+    "AlignmentView", "CurvesView", "ErrorFlowPlayer", "ErrorView", "Explorer", "ExplorerState", "LiveView",
+    "NetworkEditor", "NetworkGraph", "PCAView", "RunControls", "Runner", "Settings", "SettingsView", "TasksView",
+    "TrajectoryView", "WiringModel", "explorer", "flow_frames", "graph_overlay",
+]

@@ -1,0 +1,202 @@
+"""The whole explorer: controls on the left, the network and the live views on the right.
+
+``Explorer()`` is one session: its own :class:`ExplorerState` (wiring, tasks,
+settings, a :class:`Runner` with one worker thread) and its own views.  A
+periodic callback on the event loop drains the runner's bounded buffer
+(about 7 Hz) and hands the items to every view inside ``pn.io.hold()``; the
+worker thread never touches a Bokeh model.  When the browser session ends,
+the worker thread is stopped.
+"""
+
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from ..trainer import Trainer
+from .live import CurvesView, ErrorView
+from .network_view import NetworkEditor, NetworkGraph
+from .player import ErrorFlowPlayer
+from .run_view import RunControls
+from .session import ExplorerState
+from .settings_view import SettingsView
+from .tasks_view import TasksView
+from .trajectory import PCAView, TrajectoryView
+
+INTRO = (
+    "**Adjoint Propagation** trains only the *feedforward* paths between fixed random recurrent modules. "
+    "Phase 0 relaxes every module under its input; in phase 1 the output error enters through fixed *feedback* "
+    "paths and the modules relax again. Each module's local error is e = z⁰ − z¹ and each path learns "
+    "ΔA = aᵀe, with no backpropagation."
+)
+
+
+def _extra_tabs() -> list:
+    """Tabs from other parts of the project, where installed (alignment, sweeps)."""
+    tabs = []
+    try:
+        from .alignment_view import AlignmentView, alignment_available
+
+        if alignment_available():
+            tabs.append(("AP vs BP alignment", AlignmentView))
+    except ImportError:
+        pass
+    try:
+        from .sweeps import SweepsView  # written by the sweeps work; optional
+    except Exception:  # noqa: BLE001 - a broken optional tab must not break the explorer
+        SweepsView = None
+    if SweepsView is not None:
+        tabs.append(("Sweeps", SweepsView))
+    return tabs
+
+
+class Explorer(pn.viewable.Viewer):
+    """The explorer app: ``Explorer()`` in a notebook cell, or served by ``apps/explorer.py``.
+
+    Parameters
+    ----------
+    dataset : str
+        Dataset of the default network (``digits``: embedded, trains in seconds).
+    preset : str, optional
+        Preset wiring (default: the dataset's).
+    trainer : Trainer, optional
+        Follow an existing trainer instead of building one.
+    live : bool
+        Start the periodic drain (tests pass False and call :meth:`tick`).
+    period : int
+        Milliseconds between two drains.
+    """
+
+    period = param.Integer(150, bounds=(50, 1000))
+
+    def __init__(self, dataset: str = "digits", preset: str | None = None, trainer: Trainer | None = None,
+                 live: bool = True, **params):
+        super().__init__(**params)
+        self.state = st = ExplorerState(dataset, preset)
+        self.run = RunControls(st)
+        self.settings = SettingsView(st)
+        self.editor = NetworkEditor(st.wiring, load_preset=st.load_preset)
+        self.tasks = TasksView(st)
+        self.graph = NetworkGraph(st.wiring.wiring, st.task)
+        self.curves = CurvesView()
+        self.errors = ErrorView()
+        self.trajectory = TrajectoryView()
+        self.pca = PCAView()
+        self.player = ErrorFlowPlayer()
+        self.player.use_runner(st.runner)
+        self.extra = [(title, cls()) for title, cls in _extra_tabs()]
+        self.views = [self.curves, self.errors, self.trajectory, self.pca, self.player] + \
+            [v for _, v in self.extra if hasattr(v, "consume")]
+        st.wiring.param.watch(self._redraw_graph, "spec")
+        st.param.watch(self._on_task, "task")
+        self._callback = None
+        if trainer is not None:
+            self.attach(trainer)
+        else:
+            st.reset()
+        if live:
+            self.start()
+
+    # -------------------------------------------------------------- wiring
+    def attach(self, trainer: Trainer) -> None:
+        """Follow an existing trainer (its wiring, settings and weights)."""
+        st = self.state
+        net = trainer.net
+        if net is not None:
+            st.wiring.set_wiring(net.wiring)
+        names = [t.name for t in trainer.tasks]
+        data = trainer.data if isinstance(trainer.data, dict) else {names[0]: trainer.data}
+        st.datasets = {n: d.name for n, d in data.items()}
+        st.built = {"spec": st.wiring.spec, "settings": st.settings.values(), "datasets": dict(st.datasets),
+                    "schedule": st.schedule}
+        st.runner.attach(trainer, {"datasets": dict(st.datasets)})
+
+    def _redraw_graph(self, *events):
+        w = self.state.wiring.wiring
+        if w is not None:
+            self.graph.show(w, self.state.task)
+
+    def _on_task(self, event):
+        self._redraw_graph()
+        r = self.state.runner
+        r.probe_task = event.new
+        r.request_probe()
+
+    # --------------------------------------------------------------- drain
+    def tick(self) -> int:
+        """Drain the runner into the status line and the views; returns the number of items."""
+        items = self.state.runner.drain()
+        with pn.io.hold():
+            self.state.observe(items)
+            for v in self.views:
+                v.consume(items)
+            self.run.refresh()
+        return len(items)
+
+    def start(self) -> None:
+        """Start draining periodically, and stop the worker when the browser session ends."""
+        if self._callback is None:
+            self._callback = pn.state.add_periodic_callback(self.tick, period=self.period)
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.on_session_destroyed(self._destroyed)
+
+    def _destroyed(self, session_context):
+        self.close()
+
+    def close(self) -> None:
+        """Stop the periodic drain and the worker thread."""
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+        self.state.close()
+
+    # -------------------------------------------------------------- layout
+    def __panel__(self):
+        left = pn.Column(
+            pn.pane.Markdown("## Run", margin=(0, 10)),
+            self.run,
+            self.settings._confirm,
+            pn.Tabs(("Network", self.editor), ("Tasks", self.tasks), ("Settings", self.settings),
+                    dynamic=False, sizing_mode="stretch_width"),
+            width=440, margin=(0, 10),
+        )
+        tabs = pn.Tabs(
+            ("Curves", self.curves),
+            ("Trajectories", self.trajectory),
+            ("PCA 3-D", self.pca),
+            ("Errors", self.errors),
+            ("Error flow", self.player),
+            *[(t, v) for t, v in self.extra],
+            dynamic=False, sizing_mode="stretch_width",
+        )
+        main = pn.Column(
+            pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10)),
+            pn.pane.Markdown("### Network (task shown on the Tasks tab; hover a path or a block for details)",
+                             margin=(0, 10)),
+            self.graph, tabs, sizing_mode="stretch_width",
+        )
+        return pn.Row(left, main, sizing_mode="stretch_width")
+
+
+def configure_torch_threads(n: int | None = None) -> int:
+    """Give torch ``n`` CPU threads (default ``$APEXPLORER_THREADS``, else half the cores, 1 to 4).
+
+    Every session's worker thread trains on its own; OpenMP threads that
+    spin against the web server and each other make small networks many
+    times slower on a busy 2-core machine (seconds instead of milliseconds
+    for one ``eigvals`` of a 256 x 256 matrix), so the served app uses few.
+    """
+    import os
+
+    import torch
+
+    if n is None:
+        env = os.environ.get("APEXPLORER_THREADS", "")
+        n = int(env) if env.isdigit() and int(env) > 0 else max(1, min(4, (os.cpu_count() or 2) // 2))
+    torch.set_num_threads(n)
+    return n
+
+
+def explorer(**kwargs) -> Explorer:
+    """A one-line factory: the whole explorer."""
+    return Explorer(**kwargs)

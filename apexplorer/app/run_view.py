@@ -1,0 +1,88 @@
+"""The Run panel: Train, Pause, Step and Reset, the status line, slow motion, and saving
+or loading a whole session through the library's atomic checkpoints."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import panel as pn
+
+from .session import ExplorerState
+
+
+class RunControls(pn.viewable.Viewer):
+    """Buttons and status line of an :class:`ExplorerState`."""
+
+    def __init__(self, state: ExplorerState, **params):
+        super().__init__(**params)
+        self.state = state
+        self.train = pn.widgets.Button(label="▶ Train", color="success", width=90)
+        self.pause = pn.widgets.Button(label="❚❚ Pause", width=90)
+        self.step = pn.widgets.Button(label="Step", width=70, description="Train one batch")
+        self.reset = pn.widgets.Button(label="Reset", color="warning", variant="outline", width=70,
+                                       description="A fresh, untrained network from the current settings")
+        self.train.on_click(lambda e: self.state.train())
+        self.pause.on_click(lambda e: self.state.pause())
+        self.step.on_click(lambda e: self.state.step())
+        self.reset.on_click(lambda e: self.state.reset())
+        self.status = pn.pane.Markdown("", css_classes=["ap-status"], sizing_mode="stretch_width",
+                                       styles={"font-family": "monospace", "font-size": "13px"})
+        self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self.info = pn.pane.Markdown("", styles={"color": "#555"}, sizing_mode="stretch_width")
+        self.slow = pn.widgets.FloatSlider(label="Slow motion (s per batch)", start=0.0, end=1.0, step=0.05,
+                                           value=0.0, sizing_mode="stretch_width")
+        self.slow.param.watch(lambda e: setattr(self.state.runner, "delay", float(e.new)), "value")
+        self.path = pn.widgets.TextInput(label="Session file (on the server)", value="explorer-session.pt",
+                                         sizing_mode="stretch_width")
+        self.save = pn.widgets.Button(label="Save session", width=110)
+        self.load = pn.widgets.Button(label="Load session", width=110)
+        self.save.on_click(lambda e: self.state.save(self.path.value))
+        self.load.on_click(lambda e: self.state.load(self.path.value))
+        self.download = pn.widgets.FileDownload(callback=self._download, filename="explorer-session.pt",
+                                                label="Download saved file", width=180)
+        self.upload = pn.widgets.FileInput(accept=".pt", multiple=False, width=220)
+        self.upload.param.watch(self._on_upload, "value")
+        state.param.watch(self._on_state, ["status", "message", "info"])
+        # runner.state changes on the worker thread: read it from the drain (refresh), never watch it
+        self._on_state()
+        self.refresh()
+
+    def _download(self):
+        path = self.path.value
+        if not os.path.isfile(path):
+            self.state.message = f"no saved session at {path!r}: press Save session first"
+            return None
+        return open(path, "rb")
+
+    def _on_upload(self, event):
+        if not event.new:
+            return
+        fd, tmp = tempfile.mkstemp(suffix=".pt", prefix="apexplorer-upload-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(event.new)
+        self.state.load(tmp)
+
+    def _on_state(self, *events):
+        st = self.state
+        self.status.object = st.status
+        self.error.object = st.message
+        self.error.visible = bool(st.message)
+        self.info.object = st.info
+
+    def refresh(self):
+        """Enable the buttons that make sense now (called on the event loop)."""
+        s = self.state.runner.state
+        self.train.disabled = s in ("running", "building")
+        self.pause.disabled = s != "running"
+        self.step.disabled = s in ("running", "building")
+
+    def __panel__(self):
+        return pn.Column(
+            pn.Row(self.train, self.pause, self.step, self.reset),
+            self.status, self.error, self.info, self.slow,
+            pn.Card(self.path, pn.Row(self.save, self.load), self.download,
+                    pn.Row("Or upload a session file:", self.upload),
+                    title="Save / load session", collapsed=True, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )

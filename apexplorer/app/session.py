@@ -1,0 +1,305 @@
+"""The state of one explorer session (no Panel): wiring, tasks, settings and the runner.
+
+:class:`ExplorerState` ties a :class:`WiringModel`, :class:`Settings`, the
+datasets of the tasks and a :class:`Runner` together.  It builds trainers with
+the library (``Trainer.create``), asks before a structural change throws a
+trained network away (``pending``), applies the other settings live, and
+writes the status line from the event stream.  Datasets are cached for the
+whole process: they are read-only tensors, never Bokeh objects.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import param
+
+from ..checkpoint import load as load_checkpoint
+from ..data import dataset_names, load_dataset
+from ..errors import ApexplorerError, WiringWarning
+from ..presets import MULTITASK, SETTINGS, preset
+from ..trainer import SCHEDULES, Trainer
+from ..wiring import Wiring
+from .runner import Runner, apply_live
+from .settings import LIVE, Settings
+from .wiring_model import WiringModel
+
+_DATA = {}
+_DATA_LOCK = threading.Lock()
+
+
+def get_dataset(name: str):
+    """Load a dataset once per process (datasets are shared read-only between sessions)."""
+    with _DATA_LOCK:
+        if name not in _DATA:
+            _DATA[name] = load_dataset(name)
+        return _DATA[name]
+
+
+def available(name: str) -> bool:
+    try:
+        get_dataset(name)
+    except ApexplorerError:
+        return False
+    return True
+
+
+class ExplorerState(param.Parameterized):
+    """Everything one explorer session knows, apart from its views."""
+
+    task = param.String(default="main", doc="The task shown on the graph and recorded by the probes.")
+    datasets = param.Dict(default={}, doc="Dataset name of every task.")
+    schedule = param.Selector(default="alternating", objects=list(SCHEDULES), doc="How several tasks share training.")
+    message = param.String(default="", doc="The latest error, in the library's words.")
+    info = param.String(default="", doc="The latest notice (saved, loaded, settings applied).")
+    pending = param.List(default=[], doc="Changed structural settings awaiting confirmation.")
+    status = param.String(default="no network yet: press Train")
+    built = param.Dict(default={}, doc="What the current network was built from (spec, settings).")
+
+    def __init__(self, dataset: str = "digits", preset_name: str | None = None, runner: Runner | None = None,
+                 **params):
+        super().__init__(**params)
+        self.settings = Settings()
+        self.wiring = WiringModel()
+        self.runner = runner or Runner()
+        self._last = {}
+        name = preset_name or ("digits" if dataset == "digits" else "paper-2layer")
+        self.load_preset(name, [dataset])
+        self.settings.param.watch(self._on_settings, list(self.settings.values()))
+        self.wiring.param.watch(self._on_wiring, "spec")
+
+    # --------------------------------------------------------------- setup
+    def load_preset(self, name: str, datasets: list | None = None) -> bool:
+        """Load a preset for the given datasets (one per task), with its recommended settings."""
+        n_tasks = len(MULTITASK.get(name, (None,)))
+        if datasets is None or len(datasets) != n_tasks:
+            datasets = self._default_datasets(name, n_tasks)
+        try:
+            ds = [get_dataset(d) for d in datasets]
+        except ApexplorerError as e:
+            self.message = str(e)
+            return False
+        sizes_in = [d.n_features for d in ds]
+        sizes_out = [d.n_classes for d in ds]
+        try:
+            w = preset(name, sizes_in if n_tasks > 1 else sizes_in[0], sizes_out if n_tasks > 1 else sizes_out[0])
+        except ApexplorerError as e:
+            self.message = str(e)
+            return False
+        self.wiring.set_wiring(w)
+        self.datasets = {t.name: d for t, d in zip(w.tasks, datasets)}
+        self.task = w.tasks[0].name
+        self.settings.apply_preset(name)
+        if w.modules:
+            self.settings.param.update(spectral_radius=w.modules[0].spectral_radius,
+                                       connection_rate=w.modules[0].connection_rate)
+        self.message = ""
+        return True
+
+    def _default_datasets(self, name, n_tasks):
+        wanted = list(MULTITASK.get(name, ()))
+        cur = list(self.datasets.values())
+        if not wanted:
+            return [cur[0] if cur else "digits"]
+        out = []
+        for d in wanted:  # the paper's pair where present, else what this machine has
+            out.append(d if available(d) else "digits")
+        return out
+
+    def set_dataset(self, task: str, name: str) -> None:
+        """Give ``task`` a dataset and fit its ports to it."""
+        try:
+            d = get_dataset(name)
+        except ApexplorerError as e:
+            self.message = str(e)
+            return
+        self.datasets = dict(self.datasets, **{task: name})
+        self.wiring.fit_ports(task, d.n_features, d.n_classes)
+        self.message = ""
+
+    def _on_wiring(self, event):
+        names = self.wiring.task_names
+        if names and self.task not in names:
+            self.task = names[0]
+        ds = {t: self.datasets.get(t, next(iter(self.datasets.values()), "digits")) for t in names}
+        if ds != self.datasets:
+            self.datasets = ds
+
+    # ------------------------------------------------------------ settings
+    def _on_settings(self, *events):
+        names = [e.name for e in events]
+        if any(n in ("spectral_radius", "connection_rate") for n in names):
+            for n in names:
+                if n in ("spectral_radius", "connection_rate"):
+                    self.wiring.set_all_modules(n, getattr(self.settings, n))
+        err = self.settings.check()
+        self.message = err
+        if err or not self.built:
+            return
+        live = [n for n in names if n in LIVE]
+        if live and self.runner.trainer is not None:
+            ap, tc = self.settings.configs()
+            self.runner.call(lambda tr: apply_live(tr, ap=ap, lr=tc.lr, epochs=tc.epochs),
+                             f"applied {', '.join(live)} to the running network")
+        self._update_pending()
+
+    def _update_pending(self):
+        """Structural changes since the network was built (they need a fresh network)."""
+        b = self.built
+        if not b:
+            self.pending = []
+            return
+        out = [k for k, v in self.settings.values().items() if k not in LIVE and b["settings"].get(k) != v]
+        if self.wiring.spec != b["spec"]:
+            out.append("wiring")
+        if self.datasets != b["datasets"] or self.schedule != b["schedule"]:
+            out.append("tasks")
+        self.pending = out
+
+    def structural_changes(self) -> list:
+        self._update_pending()
+        return list(self.pending)
+
+    # ---------------------------------------------------------------- run
+    def problems(self) -> str:
+        """What stops a network from being built ('' when nothing)."""
+        if self.wiring.error:
+            return self.wiring.error
+        return self.settings.check()
+
+    def reset(self) -> bool:
+        """Build a fresh network from the current wiring, tasks and settings."""
+        err = self.problems()
+        if err:
+            self.message = err
+            return False
+        wiring: Wiring = self.wiring.wiring
+        ap, tc = self.settings.configs()
+        names = [t.name for t in wiring.tasks]
+        try:
+            data = {n: get_dataset(self.datasets.get(n, "digits")) for n in names}
+        except ApexplorerError as e:
+            self.message = str(e)
+            return False
+        schedule = self.schedule
+
+        def factory():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", WiringWarning)
+                return Trainer.create(wiring, data, ap, tc, task=names, schedule=schedule)
+
+        self.built = {"spec": self.wiring.spec, "settings": self.settings.values(), "datasets": dict(self.datasets),
+                      "schedule": schedule}
+        self.pending = []
+        self.message = ""
+        self._last = {}
+        self.runner.build(factory, {"datasets": dict(self.datasets), "wiring": wiring})
+        return True
+
+    def train(self) -> bool:
+        """Train (building a network first when there is none or the old one finished)."""
+        if self.runner.trainer is None and self.runner.state != "building" or self.runner.state == "finished":
+            if not self.reset():
+                return False
+        elif self.structural_changes():
+            return False  # the app asks first
+        self.runner.train()
+        return True
+
+    def pause(self):
+        self.runner.pause()
+
+    def step(self) -> bool:
+        if self.runner.trainer is None and self.runner.state != "building":
+            if not self.reset():
+                return False
+        self.runner.step(1)
+        return True
+
+    def save(self, path: str) -> None:
+        """Write the session (wiring, settings, weights, optimiser, position) as an atomic checkpoint."""
+        self.runner.call(lambda tr: tr.save(path) and None, f"saved the session to {path}")
+
+    def load(self, path: str) -> bool:
+        """Restore a saved session: its datasets, wiring, settings and trained weights."""
+        try:
+            st = load_checkpoint(path)
+        except ApexplorerError as e:
+            self.message = str(e)
+            return False
+        try:
+            data = {n: get_dataset(d) for n, d in st["datasets"].items()}
+            lw = st["learner"]
+            wiring = Wiring.from_dict(lw["wiring"], warn=False)
+        except (ApexplorerError, KeyError) as e:
+            self.message = f"cannot load {path!r}: {e}"
+            return False
+        self.wiring.set_wiring(wiring)
+        self.datasets = {n: d for n, d in st["datasets"].items()}
+        self.schedule = st.get("schedule", "alternating")
+        tc = st["train_config"]
+        apc = lw.get("ap_config", {})
+        with param.parameterized.discard_events(self.settings):
+            self.settings.param.update(
+                **{k: v for k, v in {**apc, **tc}.items() if k in self.settings.param and k != "name"})
+            if wiring.modules:
+                self.settings.param.update(spectral_radius=wiring.modules[0].spectral_radius,
+                                           connection_rate=wiring.modules[0].connection_rate)
+        self.built = {"spec": self.wiring.spec, "settings": self.settings.values(), "datasets": dict(self.datasets),
+                      "schedule": self.schedule}
+        self.pending = []
+        self.message = ""
+        self.runner.build(lambda: Trainer.load(path, data), {"datasets": dict(self.datasets), "wiring": wiring,
+                                                              "loaded": path})
+        return True
+
+    def close(self):
+        self.runner.close()
+
+    # -------------------------------------------------------------- status
+    def observe(self, items) -> None:
+        """Update the status line and messages from drained runner items."""
+        for kind, ev in items:
+            if kind == "reset":
+                self._last = {"epochs": ev["epochs"], "epoch": ev["epoch"]}
+                if ev["history"]:
+                    self._last["test_acc"] = ev["history"][-1]["test_acc"]
+                self.message = ""
+            elif kind == "batch":
+                self._last.update(epoch=ev.epoch, batch=ev.batch, n_batches=ev.n_batches, sps=ev.samples_per_s)
+            elif kind == "epoch":
+                self._last.update(test_acc=ev.test_acc, epochs=ev.epochs, tasks=ev.tasks)
+            elif kind == "stop":
+                if ev.reason == "diverged":
+                    self.message = ev.message
+                else:
+                    self.info = ev.message
+            elif kind == "error":
+                self.message = ev
+            elif kind in ("info", "loaded") and ev and not ev.startswith("Traceback"):
+                self.info = ev if kind == "info" else f"loaded {ev}"
+        if self._last or self.runner.state != "empty":
+            self.status = status_line(self._last, self.runner.state, getattr(self.runner.trainer, "total_epochs", None))
+
+
+def status_line(last: dict, state: str, total_epochs=None) -> str:
+    """``epoch e/E · batch b/B · test acc x% · n samples/s`` (and the run's state)."""
+    E = last.get("epochs") or total_epochs or "?"
+    e = last.get("epoch", 0)
+    parts = [f"epoch {e}/{E}"]
+    if "batch" in last:
+        parts.append(f"batch {last['batch']}/{last['n_batches']}")
+    tasks = last.get("tasks") or {}
+    if len(tasks) > 1:
+        parts.append("test acc " + ", ".join(f"{t} {v['test_acc']:.1%}" for t, v in tasks.items()))
+    elif "test_acc" in last:
+        parts.append(f"test acc {last['test_acc']:.1%}")
+    else:
+        parts.append("test acc –")
+    if "sps" in last:
+        parts.append(f"{last['sps']:,.0f} samples/s")
+    return " · ".join(parts) + f"  ({state})"
+
+
+__all__ = ["ExplorerState", "SETTINGS", "available", "dataset_names", "get_dataset", "status_line"]

@@ -1,0 +1,100 @@
+"""The Settings panel: the run's settings as widgets, the library's message when one is
+invalid, and a question before a structural change resets a trained network."""
+
+from __future__ import annotations
+
+import panel as pn
+
+from .session import ExplorerState
+
+WIDGETS = {
+    "spectral_radius": pn.widgets.FloatInput,
+    "connection_rate": pn.widgets.FloatInput,
+    "t1": pn.widgets.IntInput,
+    "t2": pn.widgets.IntInput,
+    "mode": pn.widgets.RadioButtonGroup,
+    "beta": pn.widgets.FloatInput,
+    "lr": pn.widgets.FloatInput,
+    "batch_size": pn.widgets.IntInput,
+    "epochs": pn.widgets.IntInput,
+    "seed": pn.widgets.IntInput,
+    "device": pn.widgets.Select,
+    "precision": pn.widgets.Select,
+}
+
+LABELS = {"spectral_radius": "Spectral radius ρ", "connection_rate": "Connection rate c",
+          "t1": "T1 (inference steps)", "t2": "T2 (learning steps)", "mode": "Error mode (STE / EPE)",
+          "beta": "β (error strength)", "lr": "Learning rate", "batch_size": "Batch size", "epochs": "Epochs",
+          "seed": "Seed", "device": "Device", "precision": "Precision"}
+
+
+class SettingsView(pn.viewable.Viewer):
+    """Widgets bound to ``state.settings``; structural changes ask before a reset."""
+
+    def __init__(self, state: ExplorerState, **params):
+        super().__init__(**params)
+        self.state = state
+        s = state.settings
+        self.widgets = {}
+        for name, cls in WIDGETS.items():
+            kw = {"width": 150} if cls is not pn.widgets.RadioButtonGroup else {}
+            if cls in (pn.widgets.Select,):
+                kw["options"] = list(s.param[name].objects)
+            if cls is pn.widgets.RadioButtonGroup:
+                kw["options"] = list(s.param[name].objects)
+            if name == "lr":
+                kw["step"] = 1e-4
+                kw["format"] = "0.[00000]"
+            w = cls.from_param(s.param[name], label=LABELS[name], **kw) if cls is not pn.widgets.RadioButtonGroup \
+                else cls.from_param(s.param[name], **kw)
+            self.widgets[name] = w
+        self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self.ask = pn.pane.Alert("", alert_type="warning", sizing_mode="stretch_width")
+        self.apply = pn.widgets.Button(label="Reset and apply", color="warning")
+        self.revert = pn.widgets.Button(label="Keep the trained network", variant="outline")
+        self.apply.on_click(lambda e: self.state.reset())
+        self.revert.on_click(self._on_revert)
+        self._confirm = pn.Column(self.ask, pn.Row(self.apply, self.revert), visible=False,
+                                  sizing_mode="stretch_width")
+        state.param.watch(self._on_state, ["message", "pending"])
+        self._on_state()
+
+    def _on_revert(self, event=None):
+        b = self.state.built
+        if not b:
+            return
+        self.state.settings.param.update(**{k: v for k, v in b["settings"].items() if k in self.state.settings.param})
+        if self.state.wiring.spec != b["spec"]:
+            self.state.wiring.set_spec(b["spec"])
+        self.state.param.update(datasets=dict(b["datasets"]), schedule=b["schedule"])
+        self.state.structural_changes()
+
+    def _on_state(self, *events):
+        st = self.state
+        err = st.settings.check()
+        self.error.object = err
+        self.error.visible = bool(err)
+        pend = st.pending
+        trained = st.runner.trainer is not None
+        self._confirm.visible = bool(pend) and trained
+        if pend:
+            self.ask.object = (f"Changed: **{', '.join(p.replace('_', ' ') for p in pend)}**. These change the "
+                               "network itself: applying them starts a fresh, untrained network.")
+
+    def __panel__(self):
+        w = self.widgets
+        return pn.Column(
+            self._confirm,
+            self.error,
+            pn.pane.Markdown("**Modules** (every module; per-module values in the Network table)", margin=(0, 5)),
+            pn.Row(w["spectral_radius"], w["connection_rate"]),
+            pn.pane.Markdown("**Phases**", margin=(0, 5)),
+            pn.Row(w["t1"], w["t2"]),
+            pn.Row(w["beta"], pn.Column(pn.pane.Markdown("Error mode", margin=(0, 5)), w["mode"])),
+            pn.pane.Markdown("**Training** (ρ, c, batch size, seed, device and precision rebuild the network)",
+                             margin=(0, 5)),
+            pn.Row(w["lr"], w["batch_size"]),
+            pn.Row(w["epochs"], w["seed"]),
+            pn.Row(w["device"], w["precision"]),
+            sizing_mode="stretch_width",
+        )

@@ -1,0 +1,229 @@
+"""Trajectory views of the recorded sample (a :class:`Probe`).
+
+* :class:`TrajectoryView`: chosen neurons of a chosen module across the
+  iteration steps, inference phase and learning phase side by side.
+* :class:`PCAView`: the module's states over both phases projected on their
+  top three principal components (``analysis.trajectories.pca_trajectory``),
+  with the error vectors ``z1_t - z0_t`` between them, in 3-D (plotly).
+"""
+
+from __future__ import annotations
+
+import time
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from ..probe import Probe
+from .live import PALETTE, LiveView
+
+STEP = hv.Dimension("t", label="iteration step t")
+STATE = hv.Dimension("h", label="state h (tanh units)")
+
+
+def pick_neurons(p: Probe, module: str, block: str, count: int) -> list:
+    """``count`` neurons spread evenly over ``block`` of ``module`` ('all' = the whole module)."""
+    rows = dict((b, (s, e)) for b, s, e in p.blocks.get(module, ()))
+    if block in rows:
+        s, e = rows[block]
+    else:
+        n = (p.traj0.get(module) if module in p.traj0 else p.traj1[module]).shape[1]
+        s, e = 0, n
+    if e <= s:
+        return []
+    count = max(1, min(count, e - s))
+    return sorted(set(int(round(v)) for v in np.linspace(s, e - 1, count)))
+
+
+class TrajectoryView(LiveView):
+    """Neurons of one module across the steps of phase 0 and phase 1 of the recorded sample."""
+
+    module = param.Selector(default=None, objects=[], allow_None=True, label="Module")
+    block = param.Selector(default="all", objects=["all"], label="Block")
+    count = param.Integer(5, bounds=(1, 12), label="Neurons")
+    height = param.Integer(260)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.probe: Probe | None = None
+        self._pipe = hv.streams.Pipe(data=None)
+        common = dict(responsive=True, height=self.height, show_grid=True, toolbar="above",
+                      legend_position="right", default_tools=["pan", "wheel_zoom", "reset", "save", "hover"])
+        p0 = hv.DynamicMap(lambda data: self._phase(data, 0), streams=[self._pipe]).opts(
+            hv.opts.Overlay(title="Inference phase (phase 0)", show_legend=False, **common))
+        p1 = hv.DynamicMap(lambda data: self._phase(data, 1), streams=[self._pipe]).opts(
+            hv.opts.Overlay(title="Learning phase (phase 1)", **common))
+        self.caption = pn.pane.Markdown("Train or step to record a sample.", margin=(0, 10))
+        self._controls = pn.Row(
+            pn.widgets.Select.from_param(self.param.module, width=120),
+            pn.widgets.Select.from_param(self.param.block, width=100),
+            pn.widgets.IntSlider.from_param(self.param.count, width=180))
+        self._row = pn.Row(pn.pane.HoloViews(p0, sizing_mode="stretch_width"),
+                           pn.pane.HoloViews(p1, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+
+    def _phase(self, data, phase):
+        if not data:
+            return hv.Overlay([hv.Curve([], STEP, STATE).relabel("no sample yet")])
+        trajs, neurons, lim = data["traj"][phase], data["neurons"], data["lim"]
+        layers = []
+        for i, n in enumerate(neurons):
+            if trajs is None:
+                ys = np.full(2, np.nan)
+                xs = np.arange(2)
+            else:
+                ys = trajs[:, n]
+                xs = np.arange(len(ys))
+            layers.append(hv.Curve((xs, ys), STEP, STATE).relabel(f"neuron {n}").opts(
+                color=PALETTE[i % len(PALETTE)], line_width=2) *
+                hv.Scatter((xs, ys), STEP, STATE).relabel(f"neuron {n}").opts(color=PALETTE[i % len(PALETTE)],
+                                                                              size=5))
+        return hv.Overlay(layers).redim.range(h=lim)
+
+    def on_reset(self, info):
+        self.probe = None
+
+    def on_probe(self, p: Probe):
+        self.probe = p
+        mods = [m for m in p.blocks if m in p.traj0 or m in p.traj1]
+        if list(self.param.module.objects) != mods:
+            self.param.module.objects = mods
+        if self.module not in mods:
+            self.module = mods[0] if mods else None
+        blocks = ["all"] + [b for b, s, e in p.blocks.get(self.module, ()) if e > s]
+        if list(self.param.block.objects) != blocks:
+            self.param.block.objects = blocks
+            if self.block not in blocks:
+                self.block = "all"
+
+    @param.depends("module", "block", "count", watch=True)
+    def flush(self):
+        p = self.probe
+        if p is None or self.module is None:
+            self._pipe.send(None)
+            return
+        m = self.module
+        blocks = ["all"] + [b for b, s, e in p.blocks.get(m, ()) if e > s]
+        if list(self.param.block.objects) != blocks:
+            self.param.block.objects = blocks
+        neurons = pick_neurons(p, m, self.block if self.block in blocks else "all", self.count)
+        t0, t1 = p.traj0.get(m), p.traj1.get(m)
+        vals = np.concatenate([t[:, neurons].ravel() for t in (t0, t1) if t is not None] or [np.zeros(1)])
+        lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
+        pad = max(0.05, 0.1 * (hi - lo))
+        self._pipe.send({"traj": (t0, t1), "neurons": neurons, "lim": (lo - pad, hi + pad)})
+        note = []
+        if t0 is None:
+            note.append(f"{m} is not in this task's inference: it stays at its initial state")
+        if t1 is None:
+            note.append(f"no error reaches {m}: it has no learning phase")
+        start = "restarts from 0 (STE)" if p.mode == "ste" else "continues from the inference state (EPE)"
+        self.caption.object = (f"Test sample {p.y!r} (predicted {p.predicted}) · module **{m}** · the learning "
+                               f"phase {start} with −β·error injected (β = {p.beta:g}). "
+                               + ("; ".join(note)))
+
+    def __panel__(self):
+        return pn.Column(self._controls, self._row, self.caption, sizing_mode="stretch_width")
+
+
+def _pca():
+    try:
+        from ..analysis.trajectories import pca_trajectory
+    except ImportError:
+        return None
+    return pca_trajectory
+
+
+class PCAView(LiveView):
+    """3-D PCA trajectory of one module's states through both phases, with the error vectors."""
+
+    module = param.Selector(default=None, objects=[], allow_None=True, label="Module")
+    every = param.Number(2.0, bounds=(0, None), doc="Seconds between two redraws while training.")
+    height = param.Integer(430)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.probe: Probe | None = None
+        self._last = 0.0
+        self._fresh = False
+        self.caption = pn.pane.Markdown("", margin=(0, 10))
+        self.plot = pn.pane.Plotly(self._figure(None), sizing_mode="stretch_width", height=self.height)
+
+    def on_reset(self, info):
+        self.probe = None
+        self._fresh = True
+
+    def on_probe(self, p: Probe):
+        self.probe = p
+        mods = [m for m in p.blocks if m in p.traj0 and m in p.traj1]
+        if list(self.param.module.objects) != mods:
+            self.param.module.objects = mods
+        if self.module not in mods:
+            self.module = mods[-1] if mods else None
+        self._fresh = True
+
+    def flush(self):
+        if not self._fresh or time.monotonic() - self._last < self.every:
+            return
+        self.redraw()
+
+    @param.depends("module", watch=True)
+    def redraw(self):
+        self._last = time.monotonic()
+        self._fresh = False
+        self.plot.object = self._figure(self.probe)
+
+    def _figure(self, p: Probe | None):
+        import plotly.graph_objects as go
+
+        fig = go.Figure()
+        fig.update_layout(margin=dict(l=0, r=0, t=40, b=0), height=self.height, legend=dict(x=0, y=1),
+                          uirevision="keep")
+        pca = _pca()
+        m = self.module
+        if p is None or m is None or m not in p.traj0 or m not in p.traj1:
+            fig.update_layout(title="PCA trajectory: train or step to record a sample")
+            self.caption.object = ""
+            return fig
+        if pca is None:
+            fig.update_layout(title="PCA trajectory needs apexplorer.analysis (not installed)")
+            return fig
+        res = pca(p.traj0[m], p.traj1[m], n_components=3)
+        a, b, v = res.inference, res.learning, res.vectors
+        k = a.shape[1]
+        pad = lambda arr: np.pad(arr, ((0, 0), (0, 3 - k))) if k < 3 else arr  # noqa: E731
+        a, b = pad(a), pad(b)
+        ratio = list(res.explained_variance_ratio) + [0.0] * (3 - k)
+        steps0 = [f"phase 0, t={t}" for t in range(len(a))]
+        steps1 = [f"phase 1, t={t}" for t in range(len(b))]
+        fig.add_trace(go.Scatter3d(x=a[:, 0], y=a[:, 1], z=a[:, 2], mode="lines+markers", name="inference (z⁰)",
+                                   text=steps0, line=dict(color="#2166ac", width=5), marker=dict(size=4)))
+        fig.add_trace(go.Scatter3d(x=b[:, 0], y=b[:, 1], z=b[:, 2], mode="lines+markers", name="learning (z¹)",
+                                   text=steps1, line=dict(color="#d6604d", width=5), marker=dict(size=4)))
+        n = min(len(a), len(b))
+        xs, ys, zs = [], [], []
+        for t in range(n):
+            xs += [a[t, 0], b[t, 0], None]
+            ys += [a[t, 1], b[t, 1], None]
+            zs += [a[t, 2], b[t, 2], None]
+        label = "error vectors z¹ₜ − z⁰ₜ (STE)" if p.mode == "ste" else "error vectors z¹ₜ − z⁰ₜ"
+        fig.add_trace(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", name=label,
+                                   line=dict(color="#666666", width=2, dash="dash")))
+        fig.add_trace(go.Scatter3d(x=[a[-1, 0]], y=[a[-1, 1]], z=[a[-1, 2]], mode="markers+text", text=["z⁰"],
+                                   marker=dict(size=7, color="#2166ac", symbol="diamond"), showlegend=False))
+        fig.add_trace(go.Scatter3d(x=[b[-1, 0]], y=[b[-1, 1]], z=[b[-1, 2]], mode="markers+text", text=["z¹"],
+                                   marker=dict(size=7, color="#d6604d", symbol="diamond"), showlegend=False))
+        fig.update_layout(
+            title=f"Module {m}: states of both phases on their top principal components",
+            scene=dict(xaxis_title=f"PC1 ({ratio[0]:.0%} var.)", yaxis_title=f"PC2 ({ratio[1]:.0%} var.)",
+                       zaxis_title=f"PC3 ({ratio[2]:.0%} var.)"))
+        mode = "STE: phase 1 restarts from 0" if p.mode == "ste" else "EPE: phase 1 continues from z⁰"
+        self.caption.object = (f"Test sample of class {p.y} · {mode} · explained variance "
+                               f"{sum(res.explained_variance_ratio):.0%} · the local error is e = z⁰ − z¹ "
+                               "(the last dashed segment).")
+        return fig
+
+    def __panel__(self):
+        return pn.Column(pn.widgets.Select.from_param(self.param.module, width=140), self.plot, self.caption,
+                         sizing_mode="stretch_width")

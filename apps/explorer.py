@@ -1,0 +1,24 @@
+"""The AP explorer: ``panel serve apps/explorer.py --show``.
+
+Each browser session gets its own Explorer (its own network, worker thread
+and plots).  Importing this file (tests, notebooks) serves nothing.
+"""
+
+import holoviews as hv
+import panel as pn
+
+from apexplorer.app import Explorer
+from apexplorer.app.explorer import configure_torch_threads
+
+pn.extension("plotly", "tabulator", notifications=False, sizing_mode="stretch_width")
+hv.extension("bokeh")
+configure_torch_threads()
+
+
+def app() -> pn.viewable.Viewable:
+    header = pn.pane.Markdown("# apexplorer · Adjoint Propagation explorer", margin=(5, 10))
+    return pn.Column(header, Explorer(), sizing_mode="stretch_width")
+
+
+if __name__.startswith("bokeh"):  # run by `panel serve`
+    app().servable(title="apexplorer · AP explorer")
