@@ -65,7 +65,7 @@ def parse_axis(text: str, parser: argparse.ArgumentParser | None = None) -> tupl
         raise ApexplorerError(f"grid axis {text!r} must look like NAME=v1,v2 (e.g. sr=0.1,0.25,0.5)")
     name, _, vals = text.partition("=")
     dest = name.strip().lstrip("-").replace("-", "_")
-    if dest == "seed":
+    if dest in ("seed", "seeds"):
         raise ApexplorerError("seeds are not a grid axis: use --seeds K (seeds --seed ... --seed+K-1)")
     if dest not in actions:
         names = sorted(d.replace("_", "-") for d in actions if d not in ("seed", "download"))
@@ -123,12 +123,13 @@ class Sweep:
     seeds: tuple = (0,)
 
     @classmethod
-    def create(cls, settings: dict | None = None, grid: dict | None = None, seeds=1) -> "Sweep":
+    def create(cls, settings: dict | None = None, grid: dict | None = None, seeds=None) -> "Sweep":
         """Build a sweep from plain values.
 
         ``settings`` overrides :func:`default_settings` (``{"dataset": "digits"}``),
         ``grid`` maps setting names to value lists (``{"sr": [0.1, 1]}``), and
-        ``seeds`` is a count K (seeds ``seed .. seed + K - 1``) or a list.
+        ``seeds`` is a count K (seeds ``seed .. seed + K - 1``; default the
+        ``seeds`` setting, 1) or a list.
         """
         parser = settings_parser()
         base = vars(parser.parse_args([]))
@@ -137,6 +138,8 @@ class Sweep:
         if unknown:
             raise ApexplorerError(f"unknown setting(s) {sorted(unknown)}; settings are {choices(sorted(base))}")
         base.update(settings)
+        seeds = base.pop("seeds", 1) if seeds is None else seeds
+        base.pop("seeds", None)  # the seeds of a point are rows, not a setting of it
         axes = [parse_axis(f"{k}={','.join(str(v) for v in vals)}", parser) for k, vals in (grid or {}).items()]
         if isinstance(seeds, int):
             if seeds < 1:
@@ -189,7 +192,7 @@ def _uniform(values):
 
 def settings_row(ns: argparse.Namespace, built=None) -> dict:
     """The settings columns of a row: the values ``train`` actually used where known."""
-    row = {k: v for k, v in vars(ns).items() if k not in ("data_dir", "download")}
+    row = {k: v for k, v in vars(ns).items() if k not in ("data_dir", "download", "seeds")}
     if built is not None:
         wiring, data, ap, cfg = built
         row.update(
@@ -294,7 +297,7 @@ def train_point(settings: dict, seeds, point: str, threads: int | None = None, f
 
         torch.set_num_threads(threads)
     seeds = tuple(int(s) for s in seeds)
-    ns = argparse.Namespace(**{**settings, "device": _worker_device(settings["device"])})
+    ns = argparse.Namespace(**{**settings, "seeds": len(seeds), "device": _worker_device(settings["device"])})
     base = {"point": point, **settings_row(ns), "shuffle_seed": ns.seed}
     try:
         built = wiring, data, ap, cfg = build(ns)

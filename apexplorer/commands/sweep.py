@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from ..cli import _positive_int, add_model_args
+from ..cli import add_model_args
 
 EXAMPLE = """example (Fig. 2c and 3c of the paper, on 2 local worker processes):
   apexplorer sweep --preset paper-2layer --dataset fashion-mnist --grid sr=0.01,0.1,0.25,0.5,1,2 \\
@@ -44,7 +44,7 @@ def _sweep_from_args(args):
     from ..sweep import Sweep, default_settings, parse_axis, settings_parser
 
     defaults = default_settings()
-    base = {k: getattr(args, k) for k in defaults}
+    base = {k: getattr(args, k) for k in defaults if k != "seeds"}  # a point's seeds are rows, not a setting
     parser = settings_parser()
     axes = [parse_axis(text, parser) for text in args.grid]
     for dest, _ in axes:
