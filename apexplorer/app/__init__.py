@@ -22,7 +22,7 @@ _hv.Store.set_current_backend("bokeh")
 from .alignment_view import AlignmentView
 from .explorer import Explorer, explorer
 from .live import CurvesView, ErrorView, LiveView
-from .network_view import NetworkEditor, NetworkGraph, graph_overlay
+from .network_view import NetworkEditor, NetworkGraph, graph_data
 from .player import ErrorFlowPlayer, flow_frames
 from .run_view import RunControls
 from .runner import Runner
@@ -36,5 +36,5 @@ from .wiring_model import WiringModel
 __all__ = [
     "AlignmentView", "CurvesView", "ErrorFlowPlayer", "ErrorView", "Explorer", "ExplorerState", "LiveView",
     "NetworkEditor", "NetworkGraph", "PCAView", "RunControls", "Runner", "Settings", "SettingsView", "TasksView",
-    "TrajectoryView", "WiringModel", "explorer", "flow_frames", "graph_overlay",
+    "TrajectoryView", "WiringModel", "explorer", "flow_frames", "graph_data",
 ]

@@ -1,79 +1,88 @@
-"""AP-vs-BP alignment per path over training (where ``apexplorer.analysis.alignment`` exists).
+"""AP-vs-BP alignment per path over training (``apexplorer.analysis.alignment``).
 
-The runner computes it on the worker thread after every epoch with the
-analysis package's ``alignment`` function and sends ``("alignment", {"epoch",
-"values"})``; this view draws the cosine of every path against epochs.
+After every epoch the runner calls the analysis package's ``alignment`` on a
+batch of test samples, on the worker thread, and sends ``("alignment",
+{"epoch", "values"})`` with ``values = {path: {"cosine", "sign_agreement",
+...}}``; this view draws each path's cosine against epochs.
 """
 
 from __future__ import annotations
 
-import holoviews as hv
-import numpy as np
 import panel as pn
 import param
+from bokeh.models import Range1d
 
-from .live import PALETTE, LiveView
+from .live import LiveView
+from .plots import PALETTE, hover, make_figure, place_legend, source
 
 
 def alignment_available() -> bool:
     try:
-        from ..analysis import alignment as mod  # noqa: F401
+        from ..analysis import alignment  # noqa: F401
     except ImportError:
         return False
-    return hasattr(mod, "alignment")
+    return True
 
 
-def _per_path(values) -> dict:
-    """{path: cosine} from the analysis result (a dict, or an object with a per-path dict)."""
-    if isinstance(values, dict):
-        out = {}
-        for k, v in values.items():
-            try:
-                out[str(k)] = float(np.mean(np.asarray(v, dtype=float)))
-            except (TypeError, ValueError):
-                continue
-        return out
-    for attr in ("cosine", "per_path", "paths", "values"):
-        if hasattr(values, attr):
-            return _per_path(getattr(values, attr))
-    return {}
+def per_path(values) -> dict:
+    """{path: cosine} from the analysis result ({path: {"cosine": ...}} or {path: float})."""
+    out = {}
+    for k, v in (values or {}).items():
+        if isinstance(v, dict):
+            v = v.get("cosine")
+        try:
+            out[str(k)] = float(v)
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
 class AlignmentView(LiveView):
-    """Cosine between the AP update and the backprop gradient of every learnable path."""
+    """Cosine between AP's update and the backprop gradient, for every learnable path."""
 
     height = param.Integer(300)
 
     def __init__(self, **params):
         super().__init__(**params)
         self.history: dict = {}
-        self._pipe = hv.streams.Pipe(data={})
-        dmap = hv.DynamicMap(self._element, streams=[self._pipe])
-        self._pane = pn.pane.HoloViews(dmap.opts(hv.opts.Overlay(
-            responsive=True, height=self.height, show_grid=True, legend_position="right", toolbar="above",
-            title="AP update vs backprop gradient, per path")), sizing_mode="stretch_width")
-
-    def _element(self, data):
-        ep = hv.Dimension("epoch", label="epoch")
-        cos = hv.Dimension("cos", label="cosine(ΔA_AP, ΔA_BP)", range=(-1, 1))
-        layers = [hv.Curve((xs, ys), ep, cos).relabel(k).opts(color=PALETTE[i % len(PALETTE)], line_width=2)
-                  * hv.Scatter((xs, ys), ep, cos).relabel(k).opts(color=PALETTE[i % len(PALETTE)], size=6)
-                  for i, (k, (xs, ys)) in enumerate(sorted(data.items()))]
-        return hv.Overlay(layers or [hv.Curve([], ep, cos).relabel("computed after each epoch")])
+        self.src = source(xs=[], ys=[], color=[], path=[])
+        self.pts = source(x=[], y=[], color=[], path=[])
+        f = make_figure("AP update vs backprop gradient, per learnable path (after each epoch)", "epoch",
+                        "cosine(ΔA_AP, ∇_A loss)", self.height, y_range=Range1d(-1.05, 1.05))
+        r = f.multi_line("xs", "ys", source=self.src, line_color="color", line_width=2, legend_field="path")
+        f.scatter("x", "y", source=self.pts, color="color", size=6)
+        f.add_tools(hover([r], [("path", "@path")]))
+        place_legend(f, "bottom_right")
+        self.figure = f
+        self.caption = pn.pane.Markdown(
+            "1: AP's local update points exactly down the true gradient; 0: unrelated; below 0: uphill. "
+            "Computed on 256 test samples of the task shown.", margin=(0, 10))
 
     def on_reset(self, info):
         self.history = {}
 
     def on_alignment(self, item):
-        for k, v in _per_path(item["values"]).items():
+        for k, v in per_path(item["values"]).items():
             xs, ys = self.history.setdefault(k, ([], []))
             xs.append(item["epoch"])
             ys.append(v)
 
     def flush(self):
-        self._pipe.send({k: (list(x), list(y)) for k, (x, y) in self.history.items()})
+        d = {"xs": [], "ys": [], "color": [], "path": []}
+        q = {"x": [], "y": [], "color": [], "path": []}
+        for i, (k, (xs, ys)) in enumerate(sorted(self.history.items())):
+            c = PALETTE[i % len(PALETTE)]
+            d["xs"].append(list(xs))
+            d["ys"].append(list(ys))
+            d["color"].append(c)
+            d["path"].append(k)
+            q["x"] += xs
+            q["y"] += ys
+            q["color"] += [c] * len(xs)
+            q["path"] += [k] * len(xs)
+        self.src.data = d
+        self.pts.data = q
 
     def __panel__(self):
-        return pn.Column(self._pane, pn.pane.Markdown(
-            "1 means AP's local update points where backpropagation's gradient points; 0 means unrelated.",
-            margin=(0, 10)), sizing_mode="stretch_width")
+        return pn.Column(pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), self.caption,
+                         sizing_mode="stretch_width")

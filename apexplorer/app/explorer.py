@@ -87,6 +87,11 @@ class Explorer(pn.viewable.Viewer):
         self.extra = [(title, cls()) for title, cls in _extra_tabs()]
         self.views = [self.curves, self.errors, self.trajectory, self.pca, self.player] + \
             [v for _, v in self.extra if hasattr(v, "consume")]
+        tabs = [("Curves", self.curves), ("Trajectories", self.trajectory), ("PCA 3-D", self.pca),
+                ("Errors", self.errors), ("Error flow", self.player), *self.extra]
+        self._tab_views = [v for _, v in tabs]
+        self.tabs = pn.Tabs(*tabs, dynamic=False, sizing_mode="stretch_width")
+        self.tabs.param.watch(self._on_tab, "active")
         st.wiring.param.watch(self._redraw_graph, "spec")
         st.param.watch(self._on_task, "task")
         self._callback = None
@@ -126,12 +131,23 @@ class Explorer(pn.viewable.Viewer):
     def tick(self) -> int:
         """Drain the runner into the status line and the views; returns the number of items."""
         items = self.state.runner.drain()
+        shown = self.shown()
         with pn.io.hold():
             self.state.observe(items)
             for v in self.views:
-                v.consume(items)
+                v.consume(items, draw=v is shown)
             self.run.refresh()
         return len(items)
+
+    def shown(self):
+        """The live view on the visible tab (hidden views keep their data and redraw when shown)."""
+        i = self.tabs.active
+        return self._tab_views[i] if 0 <= i < len(self._tab_views) else None
+
+    def _on_tab(self, event):
+        v = self.shown()
+        if v is not None and hasattr(v, "refresh"):
+            v.refresh()
 
     def start(self) -> None:
         """Start draining periodically, and stop the worker when the browser session ends."""
@@ -160,15 +176,7 @@ class Explorer(pn.viewable.Viewer):
                     dynamic=False, sizing_mode="stretch_width"),
             width=440, margin=(0, 10),
         )
-        tabs = pn.Tabs(
-            ("Curves", self.curves),
-            ("Trajectories", self.trajectory),
-            ("PCA 3-D", self.pca),
-            ("Errors", self.errors),
-            ("Error flow", self.player),
-            *[(t, v) for t, v in self.extra],
-            dynamic=False, sizing_mode="stretch_width",
-        )
+        tabs = self.tabs
         main = pn.Column(
             pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10)),
             pn.pane.Markdown("### Network (task shown on the Tasks tab; hover a path or a block for details)",

@@ -3,8 +3,8 @@
 Every live view is a :class:`LiveView`: it consumes the runner's items
 ``(kind, payload)`` (``reset``, ``batch``, ``epoch``, ``probe``...) with
 :meth:`LiveView.consume`, or single events and probes with
-:meth:`LiveView.push`, and redraws once per call through its own
-``hv.streams.Pipe``.  Keeping data is bounded: curves and heatmap columns
+:meth:`LiveView.push`, and redraws once per call by swapping the data of
+its own Bokeh sources (a hidden view keeps its data and skips the redraw).  Keeping data is bounded: curves and heatmap columns
 are halved (averaged in pairs) when they pass their limit, so a long run
 keeps its whole history at a coarser grain.
 
@@ -14,21 +14,27 @@ or let it follow a trainer in the background (``view.follow(trainer)``).
 
 from __future__ import annotations
 
-import holoviews as hv
+import math
+
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import ColorBar, FactorRange, FixedTicker, LinearColorMapper, Range1d
+from bokeh.palettes import Viridis256
 
 from ..probe import Probe
-
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+from .plots import PALETTE, hover, make_figure, place_legend, source
 
 
 class LiveView(pn.viewable.Viewer):
     """Base of the live views: dispatch items to ``on_<kind>`` handlers, then ``flush``."""
 
-    def consume(self, items) -> None:
-        """Take drained runner items, oldest first, and redraw once."""
+    def consume(self, items, draw: bool = True) -> None:
+        """Take drained runner items, oldest first; keep them (``collect``) and redraw once.
+
+        A hidden view passes ``draw=False``: it keeps its data at the same grain
+        and redraws when it is shown again (:meth:`refresh`).
+        """
         touched = False
         for kind, payload in items:
             fn = getattr(self, f"on_{kind}", None)
@@ -36,7 +42,16 @@ class LiveView(pn.viewable.Viewer):
                 fn(payload)
                 touched = True
         if touched:
-            self.flush()
+            self.collect()
+            if draw:
+                self.flush()
+
+    def collect(self) -> None:
+        """Close the current tick's aggregate (subclasses that aggregate batches)."""
+
+    def refresh(self) -> None:
+        """Redraw now (the view has just been shown)."""
+        self.flush()
 
     def push(self, obj) -> None:
         """Feed one library event (BatchEvent, EpochEvent, StopEvent) or a Probe."""
@@ -83,14 +98,6 @@ class Series:
         self.x, self.y = [], []
 
 
-EPOCH_DIM = hv.Dimension("epoch", label="epoch")
-LOSS_DIM = hv.Dimension("loss", label="cross-entropy (nats)")
-ACC_DIM = hv.Dimension("acc", label="accuracy (%)", range=(0, 100))
-
-
-LOG_ERR = hv.Dimension("log_err", label="log₁₀ mean |e|")
-
-
 def progress(ev) -> float:
     """Training progress of a batch event in epochs (epoch 1, batch 5 of 10 -> 0.5)."""
     return (ev.epoch - 1) + ev.batch / max(ev.n_batches, 1)
@@ -105,7 +112,7 @@ def batch_tasks(ev) -> dict:
 
 
 class CurvesView(LiveView):
-    """Loss and accuracy against epochs, per task: batches (thin) and test set (dots)."""
+    """Loss and accuracy against epochs, per task: training batches (thin) and the test set (dots)."""
 
     height = param.Integer(260)
 
@@ -113,48 +120,39 @@ class CurvesView(LiveView):
         super().__init__(**params)
         self.tasks: list = []
         self.series: dict = {}
+        self.sources: dict = {}
         self._tick: dict = {}
-        self._pipe = hv.streams.Pipe(data={})
         self._row = pn.Row(sizing_mode="stretch_width")
         self._build(["main"])
 
-    # ---------------------------------------------------------------- data
     def _build(self, tasks):
+        """New figures for a set of tasks (one colour per task)."""
         self.tasks = list(tasks)
         self.series = {(q, kind, t): Series() for q in ("loss", "acc") for kind in ("train", "test")
                        for t in self.tasks}
+        self.sources = {k: source(x=[], y=[]) for k in self.series}
         self._tick = {}
-        self._pipe = hv.streams.Pipe(data={})
-        loss = hv.DynamicMap(lambda data: self._overlay(data, "loss"), streams=[self._pipe])
-        acc = hv.DynamicMap(lambda data: self._overlay(data, "acc"), streams=[self._pipe])
-        common = dict(responsive=True, height=self.height, show_grid=True, legend_position="top_right",
-                      toolbar="above", default_tools=["pan", "wheel_zoom", "box_zoom", "reset", "save", "hover"])
-        self._row.objects = [
-            pn.pane.HoloViews(loss.opts(hv.opts.Overlay(title="Loss (cross-entropy)", **common)),
-                              sizing_mode="stretch_width"),
-            pn.pane.HoloViews(acc.opts(hv.opts.Overlay(title="Accuracy", **common)), sizing_mode="stretch_width"),
-        ]
-
-    def _overlay(self, data, q):
-        layers = {}
-        for i, t in enumerate(self.tasks):
-            color = PALETTE[i % len(PALETTE)]
-            name = "" if len(self.tasks) == 1 else f" · {t}"
-            xs, ys = data.get((q, "train", t), ([], []))
+        figs = []
+        for q, title, ylab in (("loss", "Loss", "cross-entropy (nats)"), ("acc", "Accuracy", "accuracy (%)")):
+            f = make_figure(title, "epoch", ylab, self.height)
             if q == "acc":
-                ys = [100 * y for y in ys]
-            ylab = LOSS_DIM if q == "loss" else ACC_DIM
-            layers[f"train batches{name}"] = hv.Curve((xs, ys), EPOCH_DIM, ylab).opts(color=color, alpha=0.55,
-                                                                                     line_width=1.5)
-            xs, ys = data.get((q, "test", t), ([], []))
-            if q == "acc":
-                ys = [100 * y for y in ys]
-            layers[f"test set{name}"] = hv.Curve((xs, ys), EPOCH_DIM, ylab).opts(
-                color=color, line_width=2.5, line_dash="dashed") * hv.Scatter((xs, ys), EPOCH_DIM, ylab).opts(
-                color=color, size=6)
-        return hv.Overlay([v.relabel(k) for k, v in layers.items()])
+                f.y_range = Range1d(0, 100)
+            rs = []
+            for i, t in enumerate(self.tasks):
+                c = PALETTE[i % len(PALETTE)]
+                name = "" if len(self.tasks) == 1 else f" · task {t}"
+                r1 = f.line("x", "y", source=self.sources[(q, "train", t)], color=c, alpha=0.5, line_width=1.5,
+                            legend_label=f"training batches{name}")
+                r2 = f.line("x", "y", source=self.sources[(q, "test", t)], color=c, line_width=2.5,
+                            line_dash="dashed", legend_label=f"test set{name}")
+                f.scatter("x", "y", source=self.sources[(q, "test", t)], color=c, size=7,
+                          legend_label=f"test set{name}")
+                rs += [r1, r2]
+            f.add_tools(hover(rs, [("epoch", "@x{0.00}"), (ylab, "@y{0.000}")]))
+            place_legend(f, "top_right" if q == "loss" else "bottom_right")
+            figs.append(pn.pane.Bokeh(f, sizing_mode="stretch_width"))
+        self._row.objects = figs
 
-    # ------------------------------------------------------------- events
     def on_reset(self, info):
         tasks = info.get("tasks") or ["main"]
         if list(tasks) != self.tasks:
@@ -181,16 +179,20 @@ class CurvesView(LiveView):
             tasks = {self.tasks[0]: {"test_acc": d["test_acc"], "test_loss": d["test_loss"]}}
         for t, v in tasks.items():
             if ("acc", "test", t) in self.series:
-                self.series[("acc", "test", t)].add(d["epoch"], v["test_acc"])
+                self.series[("acc", "test", t)].add(d["epoch"], 100 * v["test_acc"])
                 self.series[("loss", "test", t)].add(d["epoch"], v["test_loss"])
 
-    def flush(self):
+    def collect(self):
         for t, (loss, acc, n, x) in self._tick.items():
             if n and ("loss", "train", t) in self.series:
                 self.series[("loss", "train", t)].add(x, loss / n)
-                self.series[("acc", "train", t)].add(x, acc / n)
+                self.series[("acc", "train", t)].add(x, 100 * acc / n)
         self._tick = {}
-        self._pipe.send({k: (list(s.x), list(s.y)) for k, s in self.series.items()})
+
+    def flush(self):
+        for k, s in self.series.items():
+            if len(self.sources[k].data["x"]) != len(s.x) or (s.x and self.sources[k].data["x"][-1:] != s.x[-1:]):
+                self.sources[k].data = {"x": list(s.x), "y": list(s.y)}
 
     def n_points(self) -> int:
         return sum(len(s.x) for s in self.series.values())
@@ -199,55 +201,49 @@ class CurvesView(LiveView):
         return self._row
 
 
+MOD_COLOR = "#d6604d"  # a module's local error e = z0 - z1
+OUT_COLOR = "#fd8d3c"  # an output's error o - y
+
+
 class ErrorView(LiveView):
     """Per-module error magnitude mean |e|: bars now, and a heatmap over training."""
 
-    height = param.Integer(250)
+    height = param.Integer(260)
     columns = param.Integer(300, doc="Heatmap columns kept (older ones are merged in pairs).")
 
     def __init__(self, **params):
         super().__init__(**params)
         self.names: list = []
+        self.outputs: list = []
         self.xs: list = []
         self.cols: list = []  # one dict name -> mean |e| per column
         self.now: dict = {}
         self._tick: dict = {}
         self._tick_n = 0
         self._tick_x = 0.0
-        self._bars = hv.streams.Pipe(data={})
-        self._heat = hv.streams.Pipe(data=None)
-        bars = hv.DynamicMap(self._bar_element, streams=[self._bars]).opts(
-            hv.opts.Bars(responsive=True, height=self.height, title="Error magnitude now",
-                         color="#d6604d", tools=["hover"], toolbar="above", show_grid=True))
-        heat = hv.DynamicMap(self._heat_element, streams=[self._heat]).opts(
-            hv.opts.QuadMesh(responsive=True, height=self.height, title="Error magnitude over training",
-                             cmap="viridis", colorbar=True, tools=["hover"], toolbar="above",
-                             clabel="log₁₀ mean |e|"))
-        self._row = pn.Row(pn.pane.HoloViews(bars, sizing_mode="stretch_width"),
-                           pn.pane.HoloViews(heat, sizing_mode="stretch_width"), sizing_mode="stretch_width")
-
-    def _bar_element(self, data):
-        items = [(k, v) for k, v in (data or {}).items()]
-        return hv.Bars(items, hv.Dimension("module", label="module / output"),
-                       hv.Dimension("err", label="mean |e| (state units)"))
-
-    def _heat_element(self, data):
-        if not data or not data["x"]:
-            return hv.QuadMesh((np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.full((1, 1), np.nan)),
-                               ["epoch", "module"], LOG_ERR).opts(yticks=[(0.5, "")], xlabel="epoch",
-                                                                  ylabel="module / output")
-        x = np.asarray(data["x"], dtype=float)
-        edges = np.concatenate([[0.0 if len(x) == 1 else max(0.0, x[0] - (x[1] - x[0]))], x])
-        names = data["names"]
-        z = np.array([[c.get(n, np.nan) for c in data["cols"]] for n in names], dtype=float)
-        z[~(z > 0)] = np.nan
-        z = np.log10(z)
-        y = np.arange(len(names) + 1, dtype=float)
-        return hv.QuadMesh((edges, y, z), ["epoch", "module"], LOG_ERR).opts(
-            yticks=[(i + 0.5, n) for i, n in enumerate(names)], ylabel="module / output", xlabel="epoch")
+        self.bar_source = source(name=[], err=[], color=[])
+        self.heat_source = source(left=[], right=[], bottom=[], top=[], v=[], name=[], epoch=[], err=[])
+        b = make_figure("Error magnitude now (modules: e = z⁰ − z¹; outputs: o − y)", "module / output",
+                        "mean |e| (state units)", self.height, x_range=FactorRange())
+        r = b.vbar(x="name", top="err", width=0.7, source=self.bar_source, color="color")
+        b.add_tools(hover([r], [("", "@name"), ("mean |e|", "@err{0.0000}")]))
+        b.y_range.start = 0
+        self.bars = b
+        h = make_figure("Error magnitude over training", "epoch", "module / output", self.height)
+        self.mapper = LinearColorMapper(palette=Viridis256, low=-3, high=0, nan_color="#f0f0f0")
+        r = h.quad(left="left", right="right", bottom="bottom", top="top", source=self.heat_source,
+                   fill_color={"field": "v", "transform": self.mapper}, line_color=None)
+        h.add_tools(hover([r], [("", "@name"), ("epoch", "@epoch{0.00}"), ("mean |e|", "@err{0.0000}")]))
+        h.add_layout(ColorBar(color_mapper=self.mapper, title="log₁₀ mean |e|", width=10), "right")
+        h.yaxis.ticker = FixedTicker(ticks=[])
+        self.heat = h
+        self._row = pn.Row(pn.pane.Bokeh(b, sizing_mode="stretch_width"),
+                           pn.pane.Bokeh(h, sizing_mode="stretch_width"), sizing_mode="stretch_width")
 
     def on_reset(self, info):
         self.names, self.xs, self.cols, self.now, self._tick, self._tick_n = [], [], [], {}, {}, 0
+        w = info.get("wiring")
+        self.outputs = [o.name for o in w.outputs] if w is not None else []
 
     def on_batch(self, ev):
         for k, v in ev.error.items():
@@ -258,10 +254,13 @@ class ErrorView(LiveView):
         self._tick_x = progress(ev)
 
     def on_probe(self, p: Probe):
-        if not self._tick_n and not self.now:  # before any batch: show the recorded sample's errors
+        if not self._tick_n and not self.cols:  # before any batch: the recorded sample's errors
             self.now = p.error_magnitudes()
+            for k in self.now:
+                if k not in self.names:
+                    self.names.append(k)
 
-    def flush(self):
+    def collect(self):
         if self._tick_n:
             col = {k: v / self._tick_n for k, v in self._tick.items()}
             self.now = col
@@ -276,8 +275,36 @@ class ErrorView(LiveView):
                     cols.append({k: (a.get(k, b.get(k)) + b.get(k, a.get(k))) / 2 for k in set(a) | set(b)})
                 self.xs, self.cols = xs + self.xs[n:], cols + self.cols[n:]
             self._tick, self._tick_n = {}, 0
-        self._bars.send(dict(self.now))
-        self._heat.send({"x": list(self.xs), "cols": list(self.cols), "names": list(self.names)})
+
+    def flush(self):
+        names = [n for n in self.names if n in self.now]
+        if list(self.bars.x_range.factors) != names:
+            self.bars.x_range.factors = names
+        self.bar_source.data = {"name": names, "err": [self.now[n] for n in names],
+                                "color": [OUT_COLOR if n in self.outputs else MOD_COLOR for n in names]}
+        self._draw_heat()
+
+    def _draw_heat(self):
+        names, xs = self.names, self.xs
+        d = {k: [] for k in ("left", "right", "bottom", "top", "v", "name", "epoch", "err")}
+        vals = []
+        for j, x in enumerate(xs):
+            left = 0.0 if j == 0 else xs[j - 1]
+            for i, n in enumerate(names):
+                e = self.cols[j].get(n)
+                if e is None:
+                    continue
+                v = math.log10(e) if e > 0 else float("nan")
+                for k, val in zip(d, (left, x, i, i + 1, v, n, x, e)):
+                    d[k].append(val)
+                if v == v:
+                    vals.append(v)
+        self.heat_source.data = d
+        if vals:
+            lo, hi = min(vals), max(vals)
+            self.mapper.low, self.mapper.high = lo, hi if hi > lo else lo + 1e-6
+        self.heat.yaxis.ticker = FixedTicker(ticks=[i + 0.5 for i in range(len(names))])
+        self.heat.yaxis.major_label_overrides = {i + 0.5: n for i, n in enumerate(names)}
 
     def __panel__(self):
         return self._row

@@ -1,12 +1,12 @@
 """The Network panel: a drawing of the wiring and the widgets that edit it.
 
-:func:`graph_overlay` draws a wiring (HoloViews, Bokeh backend): module
+:func:`graph_data` lays a wiring out for drawing: module
 blocks coloured by role, input and output ports, feedforward paths solid
 (learnable), feedback paths dashed (fixed), paths suppressed in the shown
 task grey.  An optional ``highlight`` (from the error-flow player) marks the
 module at work, thickens the paths in use and writes each module's |e|.
 
-:class:`NetworkGraph` redraws through an ``hv.streams.Pipe``;
+:class:`NetworkGraph` draws it with Bokeh and redraws by swapping the data of its sources;
 :class:`NetworkEditor` edits a :class:`WiringModel` with widgets: presets,
 a table of modules (size, blocks, rho, c), adding and removing modules and
 paths, JSON import and export.  Validation errors show in the library's words.
@@ -17,8 +17,6 @@ from __future__ import annotations
 import io
 import math
 
-import holoviews as hv
-import numpy as np
 import panel as pn
 import param
 
@@ -33,117 +31,160 @@ FB_COLOR = "#d6604d"
 OFF_COLOR = "#cccccc"
 
 
-def _empty_overlay():
-    return graph_overlay(None)
+SOURCES = ("blocks", "frames", "focus", "ff_on", "ff_off", "fb_on", "fb_off", "heads", "labels", "titles", "notes")
 
 
-def graph_overlay(wiring: Wiring | None, task: str | None = None, highlight: dict | None = None) -> hv.Overlay:
-    """The wiring as one HoloViews overlay with a fixed set of layers (so it can stream).
+def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict | None = None) -> dict:
+    """The columns of every layer of the drawing, and the extent (pure; no Bokeh).
 
     Parameters
     ----------
     wiring : Wiring or None
     task : str, optional
-        Paths inactive in this task are grey.
+        Paths inactive in this task go grey (default: the first task).
     highlight : dict, optional
-        ``module``: module at work; ``paths``: {path: width} to thicken;
-        ``labels``: {module or port: text} written under it.
+        ``module``: the module at work (orange frame); ``paths``: {path: line
+        width} for the paths in use; ``notes``: [(x, y, text)] written in red.
+
+    Returns
+    -------
+    dict
+        One column dict per layer in :data:`SOURCES`, and ``extent`` (x0, y0, x1, y1).
     """
     hl = highlight or {}
-    rect_cols = ["x0", "y0", "x1", "y1", "ref", "label", "size", "color", "role"]
-    rows, frames, labels, titles = [], [], [], []
-    ff_rows = {True: [], False: []}
-    fb_rows = {True: [], False: []}
-    heads = []
-    if wiring is not None:
-        bxs = L.boxes(wiring)
-        t = wiring.task(task) if task in [t.name for t in wiring.tasks] else wiring.tasks[0]
-        active = set(wiring.active_paths(t))
-        frozen = set(t.frozen)
-        for b in bxs:
-            color = L.role_color(b.block) if b.kind == "block" else L.PORT_COLORS[b.kind]
-            role = b.kind if b.kind != "block" else f"block of {b.node}"
-            rows.append((b.x0, b.y0, b.x1, b.y1, b.ref, b.label, b.size, color, role))
-            labels.append(((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2, b.label))
-            if b.kind != "block":
-                titles.append(((b.x0 + b.x1) / 2, b.y1 + 0.25, "input" if b.kind == "input" else "output"))
-        for name, (x0, y0, x1, y1) in L.module_frames(wiring, bxs).items():
-            frames.append((x0, y0, x1, y1, name))
-            titles.append(((x0 + x1) / 2, y1 + 0.25, name))
-        for e in L.edges(wiring, bxs):
-            on = e.name in active
-            learn = e.kind == "feedforward" and e.name not in frozen
-            width = float(hl.get("paths", {}).get(e.name, 2.0 if on else 1.2))
-            status = ("active" if on else "suppressed") + ("" if e.kind == "feedback" or learn or not on else ", frozen")
-            rec = {"x": np.array(e.xs), "y": np.array(e.ys), "path": e.name,
-                   "kind": "feedforward (learnable)" if e.kind == "feedforward" else "feedback (fixed)",
-                   "status": status, "width": width}
-            (ff_rows if e.kind == "feedforward" else fb_rows)[on].append(rec)
-            heads.append((e.xs[-1], e.ys[-1], e.angle - math.pi / 2,
-                          (FF_COLOR if e.kind == "feedforward" else FB_COLOR) if on else OFF_COLOR))
-    rects = hv.Rectangles(rows, kdims=["x0", "y0", "x1", "y1"], vdims=rect_cols[4:]).opts(
-        color="color", line_color="white", line_width=1, tools=["hover"],
-        hover_tooltips=[("", "@ref"), ("neurons", "@size"), ("", "@role")])
-    outline = hv.Rectangles(frames, kdims=["x0", "y0", "x1", "y1"], vdims=["module"]).opts(
-        fill_alpha=0, line_color="#444444", line_width=1.5)
-    active_mod = [f for f in frames if f[4] == hl.get("module")]
-    focus = hv.Rectangles(active_mod, kdims=["x0", "y0", "x1", "y1"], vdims=["module"]).opts(
-        fill_alpha=0, line_color="#ff7f00", line_width=5)
-
-    def paths(recs, color, dash, label):
-        if not recs:  # an empty Path cannot be drawn; a NaN one draws nothing and keeps the legend
-            recs = [{"x": np.array([np.nan, np.nan]), "y": np.array([np.nan, np.nan]), "path": "", "kind": "",
-                     "status": "", "width": 1.0}]
-        return hv.Path(recs, vdims=["path", "kind", "status", "width"]).opts(
-            color=color, line_width="width", line_dash=dash, tools=["hover"],
-            hover_tooltips=[("path", "@path"), ("", "@kind"), ("", "@status")])
-
-    def proxy(color, dash, label):  # hv.Path draws no legend entry: a NaN curve carries it
-        return hv.Curve([(np.nan, np.nan)], "x", "y", label=label).opts(color=color, line_dash=dash, line_width=2.5)
-
-    layers = [
-        proxy(FF_COLOR, "solid", "feedforward path (learnable)"),
-        proxy(FB_COLOR, "dashed", "feedback path (fixed)"),
-        proxy(OFF_COLOR, "solid", "suppressed in this task"),
-        paths(ff_rows[False], OFF_COLOR, "solid", "suppressed in this task"),
-        paths(fb_rows[False], OFF_COLOR, "dashed", "suppressed in this task"),
-        paths(ff_rows[True], FF_COLOR, "solid", "feedforward (learnable)"),
-        paths(fb_rows[True], FB_COLOR, "dashed", "feedback (fixed)"),
-        hv.Points(heads, vdims=["angle", "color"]).opts(marker="triangle", angle="angle", color="color", size=9),
-        rects, outline, focus,
-        hv.Labels(labels, vdims=["text"]).opts(text_font_size="8pt", text_color="#222222"),
-        hv.Labels(titles, vdims=["text"]).opts(text_font_size="10pt", text_font_style="bold", text_color="#222222"),
-        hv.Labels([(x, y, s) for (x, y, s) in hl.get("notes", [])], vdims=["text"]).opts(
-            text_font_size="9pt", text_color="#b2182b"),
-    ]
-    ov = hv.Overlay(layers)
-    if rows:
-        x0, y0, x1, y1 = L.extent(L.boxes(wiring))
-        ov = ov.redim.range(x=(x0, x1), y=(y0, y1))
-    return ov
+    out = {
+        "blocks": {k: [] for k in ("left", "right", "bottom", "top", "ref", "label", "size", "color", "role")},
+        "frames": {k: [] for k in ("left", "right", "bottom", "top", "module")},
+        "focus": {k: [] for k in ("left", "right", "bottom", "top")},
+        "heads": {k: [] for k in ("x", "y", "angle", "color")},
+        "labels": {k: [] for k in ("x", "y", "text")},
+        "titles": {k: [] for k in ("x", "y", "text")},
+        "notes": {k: [] for k in ("x", "y", "text")},
+        "extent": (-1.0, -1.0, 1.0, 1.0),
+    }
+    for k in ("ff_on", "ff_off", "fb_on", "fb_off"):
+        out[k] = {c: [] for c in ("xs", "ys", "path", "kind", "status", "width")}
+    if wiring is None:
+        return out
+    bxs = L.boxes(wiring)
+    names = [t.name for t in wiring.tasks]
+    t = wiring.task(task) if task in names else wiring.tasks[0]
+    active = set(wiring.active_paths(t))
+    frozen = set(t.frozen)
+    B = out["blocks"]
+    for b in bxs:
+        color = L.role_color(b.block) if b.kind == "block" else L.PORT_COLORS[b.kind]
+        role = f"block of module {b.node}" if b.kind == "block" else f"{b.kind} port"
+        for k, v in zip(("left", "bottom", "right", "top", "ref", "label", "size", "color", "role"),
+                        (b.x0, b.y0, b.x1, b.y1, b.ref, b.label, b.size, color, role)):
+            B[k].append(v)
+        out["labels"]["x"].append((b.x0 + b.x1) / 2)
+        out["labels"]["y"].append((b.y0 + b.y1) / 2)
+        out["labels"]["text"].append(b.label)
+        if b.kind != "block":
+            out["titles"]["x"].append((b.x0 + b.x1) / 2)
+            out["titles"]["y"].append(b.y1 + 0.12)
+            out["titles"]["text"].append("input" if b.kind == "input" else "output")
+    for name, (x0, y0, x1, y1) in L.module_frames(wiring, bxs).items():
+        for k, v in zip(("left", "bottom", "right", "top", "module"), (x0, y0, x1, y1, name)):
+            out["frames"][k].append(v)
+        out["titles"]["x"].append((x0 + x1) / 2)
+        out["titles"]["y"].append(y1 + 0.12)
+        out["titles"]["text"].append(name)
+        if name == hl.get("module"):
+            for k, v in zip(("left", "bottom", "right", "top"), (x0 - 0.06, y0 - 0.06, x1 + 0.06, y1 + 0.06)):
+                out["focus"][k].append(v)
+    widths = hl.get("paths") or {}
+    for e in L.edges(wiring, bxs):
+        on = e.name in active
+        learn = e.kind == "feedforward" and e.name not in frozen
+        status = ("active" if on else "suppressed in this task") + (", frozen in this task" if on and
+                                                                    e.kind == "feedforward" and not learn else "")
+        key = ("ff" if e.kind == "feedforward" else "fb") + ("_on" if on else "_off")
+        col = out[key]
+        col["xs"].append(list(e.xs))
+        col["ys"].append(list(e.ys))
+        col["path"].append(e.name)
+        col["kind"].append("feedforward, learnable" if e.kind == "feedforward" else "feedback, fixed")
+        col["status"].append(status)
+        col["width"].append(float(widths.get(e.name, 2.2 if on else 1.4)) if not widths or e.name in widths
+                            else 1.0)
+        out["heads"]["x"].append(e.xs[-1])
+        out["heads"]["y"].append(e.ys[-1])
+        out["heads"]["angle"].append(e.angle - math.pi / 2)
+        out["heads"]["color"].append((FF_COLOR if e.kind == "feedforward" else FB_COLOR) if on else OFF_COLOR)
+    for x, y, text in hl.get("notes", []):
+        out["notes"]["x"].append(x)
+        out["notes"]["y"].append(y)
+        out["notes"]["text"].append(text)
+    out["extent"] = L.extent(bxs)
+    return out
 
 
 class NetworkGraph(pn.viewable.Viewer):
-    """A live drawing of a wiring; call :meth:`show` to redraw."""
+    """A drawing of a wiring (Bokeh); call :meth:`show` to redraw it."""
 
     height = param.Integer(330)
 
     def __init__(self, wiring: Wiring | None = None, task: str | None = None, **params):
         super().__init__(**params)
-        self._pipe = hv.streams.Pipe(data={"wiring": wiring, "task": task, "highlight": None})
-        dmap = hv.DynamicMap(lambda data: graph_overlay(**data), streams=[self._pipe])
-        self._pane = pn.pane.HoloViews(dmap.opts(
-            hv.opts.Overlay(xaxis=None, yaxis=None, show_grid=False, toolbar="above", responsive=True,
-                            height=self.height, legend_position="top_left", show_legend=True,
-                            active_tools=[], default_tools=["pan", "wheel_zoom", "reset", "save"],
-                            show_frame=False)), sizing_mode="stretch_width", min_height=self.height)
+        from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Range1d
+        from bokeh.plotting import figure
+
+        self.data = {}
+        self.sources = {k: ColumnDataSource(data=v) for k, v in graph_data(None).items() if k != "extent"}
+        S = self.sources
+        f = figure(height=self.height, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save",
+                   toolbar_location="above", x_range=Range1d(-1, 1), y_range=Range1d(-1, 1))
+        f.axis.visible = False
+        f.grid.visible = False
+        f.outline_line_color = None
+        f.toolbar.logo = None
+        lines = {}
+        for key, color, dash in (("ff_off", OFF_COLOR, "solid"), ("fb_off", OFF_COLOR, "dashed"),
+                                 ("ff_on", FF_COLOR, "solid"), ("fb_on", FB_COLOR, "dashed")):
+            lines[key] = f.multi_line("xs", "ys", source=S[key], line_color=color, line_dash=dash,
+                                      line_width="width", line_alpha=0.9)
+        f.scatter("x", "y", source=S["heads"], marker="triangle", angle="angle", color="color", size=10)
+        rects = f.quad(left="left", right="right", bottom="bottom", top="top", source=S["blocks"],
+                       fill_color="color", line_color="white", line_width=1)
+        f.quad(left="left", right="right", bottom="bottom", top="top", source=S["frames"], fill_alpha=0,
+               line_color="#444444", line_width=1.5)
+        f.quad(left="left", right="right", bottom="bottom", top="top", source=S["focus"], fill_alpha=0,
+               line_color="#ff7f00", line_width=5)
+        f.text("x", "y", "text", source=S["labels"], text_align="center", text_baseline="middle",
+               text_font_size="11px", text_color="#222222")
+        f.text("x", "y", "text", source=S["titles"], text_align="center", text_baseline="bottom",
+               text_font_size="13px", text_font_style="bold", text_color="#222222")
+        f.text("x", "y", "text", source=S["notes"], text_align="center", text_baseline="top",
+               text_font_size="12px", text_color="#b2182b", text_font_style="bold")
+        f.add_tools(HoverTool(renderers=list(lines.values()), tooltips=[("path", "@path"), ("", "@kind"),
+                                                                         ("", "@status")], line_policy="interp"))
+        f.add_tools(HoverTool(renderers=[rects], tooltips=[("", "@ref"), ("neurons", "@size"), ("", "@role")]))
+        # legend swatches drawn by off-screen proxies: an empty renderer draws no swatch
+        far = [[-1e6, -1e6 + 1]]
+        proxies = [f.multi_line(far, [[-1e6, -1e6]], line_color=c, line_dash=d, line_width=2.5)
+                   for c, d in ((FF_COLOR, "solid"), (FB_COLOR, "dashed"), (OFF_COLOR, "solid"))]
+        legend = Legend(items=[LegendItem(label="feedforward path (learnable)", renderers=[proxies[0]]),
+                               LegendItem(label="feedback path (fixed)", renderers=[proxies[1]]),
+                               LegendItem(label="suppressed in this task", renderers=[proxies[2]])],
+                        location="top_left", orientation="horizontal", label_text_font_size="11px",
+                        background_fill_alpha=0.8, padding=2, margin=2)
+        f.add_layout(legend, "above")
+        self.figure = f
+        self._pane = pn.pane.Bokeh(f, sizing_mode="stretch_width", min_height=self.height)
+        self.show(wiring, task)
 
     def show(self, wiring: Wiring | None, task: str | None = None, highlight: dict | None = None) -> None:
-        self._pipe.send({"wiring": wiring, "task": task, "highlight": highlight})
-
-    @property
-    def data(self) -> dict:
-        return self._pipe.data
+        """Redraw for ``wiring`` with ``task``'s suppressed paths grey and an optional highlight."""
+        d = graph_data(wiring, task, highlight)
+        self.data = d
+        for k, src in self.sources.items():
+            src.data = d[k]
+        x0, y0, x1, y1 = d["extent"]
+        f = self.figure
+        f.x_range.start, f.x_range.end = x0, x1
+        f.y_range.start, f.y_range.end = y0, y1
 
     def __panel__(self):
         return pn.Column(self._pane, pn.pane.HTML(BLOCK_LEGEND, margin=(0, 10)), sizing_mode="stretch_width")
@@ -356,4 +397,4 @@ def _num(v):
         return v
 
 
-__all__ = ["MULTITASK", "NetworkEditor", "NetworkGraph", "format_blocks", "graph_overlay", "parse_blocks"]
+__all__ = ["NetworkEditor", "NetworkGraph", "format_blocks", "graph_data", "parse_blocks"]

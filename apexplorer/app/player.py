@@ -14,19 +14,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
+from bokeh.core.properties import value
+from bokeh.models import ColorBar, DataRange1d, FactorRange, LinearColorMapper, Range1d
+from bokeh.palettes import Greys256
+from bokeh.plotting import figure
 
 from ..probe import Probe
 from ..wiring import Wiring
 from . import layout as L
 from .live import LiveView
 from .network_view import NetworkGraph
-
-NEURON = hv.Dimension("neuron", label="neuron index")
-VALUE = hv.Dimension("value", label="state h (tanh units)")
+from .plots import hover, make_figure, place_legend, source
 
 
 @dataclass
@@ -112,8 +113,8 @@ class ErrorFlowPlayer(LiveView):
         self.title = pn.pane.Markdown("### Error-flow player\nTrain or step once to record a sample.",
                                       margin=(0, 10))
         self.text = pn.pane.Markdown("", margin=(0, 10), sizing_mode="stretch_width")
-        # the detail plot changes type from frame to frame (states, bars, image): a plain pane, not a DynamicMap
-        self.detail = pn.pane.HoloViews(self._detail(None), sizing_mode="stretch_width")
+        self._build_detail()
+        self.detail = pn.Column(self._detail_panes["image"], sizing_mode="stretch_width")
         self.sample = pn.widgets.IntInput(label="Test sample index", value=0, start=0, width=140)
         self.record = pn.widgets.Button(label="Record this sample", width=150, align="end")
         self._runner = None
@@ -184,62 +185,117 @@ class ErrorFlowPlayer(LiveView):
                     continue
                 notes.append(((x0 + x1) / 2, y0 - 0.3, txt))
         self.graph.show(self.wiring, self.probe.task, {"module": f.module, "paths": f.paths, "notes": notes})
-        self.detail.object = self._detail({"frame": f, "probe": self.probe})
+        self._draw_detail(f, self.probe)
 
-    def _detail(self, data):
-        opts = dict(responsive=True, height=self.height, show_grid=True, toolbar="above")
-        if not data:
-            return hv.Curve([], NEURON, VALUE).opts(title="", **opts)
-        f, p = data["frame"], data["probe"]
-        if f.phase in ("inference", "learning") and f.module:
+    # ------------------------------------------------------------- detail
+    def _build_detail(self):
+        """Four small figures; each frame shows the one that fits it."""
+        h = self.height
+        self.state_src = source(x=[], y=[])
+        self.ref_src = source(x=[], y=[])
+        self.block_src = source(left=[], right=[], color=[], block=[])
+        f = make_figure("", "neuron index", "state h (tanh units)", h)
+        f.quad(left="left", right="right", bottom=-1e3, top=1e3, source=self.block_src, fill_color="color",
+               fill_alpha=0.22, line_color=None, legend_field="block")
+        ref = f.line("x", "y", source=self.ref_src, color="#8c8c8c", line_width=1.5, legend_label="z⁰ (end of phase 0)")
+        cur = f.line("x", "y", source=self.state_src, color="#2166ac", line_width=1.5, legend_label="h")
+        f.y_range = DataRange1d(renderers=[ref, cur])
+        place_legend(f, "top_right")
+        self.state_fig, self.ref_line, self.cur_line = f, ref, cur
+        self.out_src = source(x=[], v=[], color=[])
+        g = make_figure("", "class · quantity", "probability / error", h, x_range=FactorRange())
+        g.vbar(x="x", top="v", width=0.8, source=self.out_src, color="color")
+        g.xaxis.major_label_orientation = 0.9
+        g.xaxis.group_text_font_size = "11px"
+        self.out_fig = g
+        self.upd_src = source(path=[], norm=[])
+        u = make_figure("Size of each learnable path's update for this sample", "learnable path",
+                        "‖ΔA‖ (Frobenius norm)", h, x_range=FactorRange())
+        r = u.vbar(x="path", top="norm", width=0.7, source=self.upd_src, color="#2166ac")
+        u.add_tools(hover([r], [("path", "@path"), ("‖ΔA‖", "@norm{0.0000}")]))
+        u.xaxis.major_label_orientation = 0.5
+        u.y_range.start = 0
+        self.upd_fig = u
+        self.img_src = source(image=[], dw=[], dh=[])
+        self.img_mapper = LinearColorMapper(palette=Greys256[::-1], low=0, high=1)  # dark ink on light paper
+        im = figure(title="", height=h, width=h + 60, tools="save", toolbar_location="above",
+                    x_axis_label="pixel column", y_axis_label="pixel row", x_range=Range1d(0, 8),
+                    y_range=Range1d(0, 8))
+        im.toolbar.logo = None
+        im.image(image="image", x=0, y=0, dw="dw", dh="dh", source=self.img_src, color_mapper=self.img_mapper)
+        im.add_layout(ColorBar(color_mapper=self.img_mapper, title="input value", width=10), "right")
+        self.img_fig = im
+        self.feat_src = source(x=[], y=[])
+        ft = make_figure("", "input feature", "input value", h)
+        ft.line("x", "y", source=self.feat_src, color="#238b45")
+        self.feat_fig = ft
+        self._detail_panes = {k: pn.pane.Bokeh(fig, sizing_mode="stretch_width" if k != "image" else "fixed")
+                              for k, fig in (("state", f), ("out", g), ("update", u), ("image", im),
+                                             ("feature", ft))}
+
+    def _draw_detail(self, f: Frame, p: Probe):
+        show = None
+        if f.phase in ("inference", "learning", "local") and f.module:
             m = f.module
-            z0 = p.traj0.get(m)
-            z1 = p.traj1.get(m)
+            z0, z1 = p.traj0.get(m), p.traj1.get(m)
             n = (z0 if z0 is not None else z1).shape[1]
-            x = np.arange(n)
-            layers = _block_spans(p, m, hv.Dimension("value", label="state h (tanh units)"))
+            x = list(range(n))
+            self.block_src.data = {"left": [s - 0.5 for _, s, e in p.blocks[m] if e > s],
+                                   "right": [e - 0.5 for _, s, e in p.blocks[m] if e > s],
+                                   "color": [L.role_color(b) for b, s, e in p.blocks[m] if e > s],
+                                   "block": [b for b, s, e in p.blocks[m] if e > s]}
             if f.phase == "inference":
-                layers.append(hv.Curve((x, z0[f.step]), NEURON, VALUE).relabel(f"h at step {f.step} (phase 0)")
-                              .opts(color="#2166ac", line_width=1.5))
+                self.ref_src.data = {"x": [], "y": []}
+                cur, color, label = z0[f.step], "#2166ac", f"h at step {f.step} of phase 0"
+                ylab = "state h (tanh units)"
+                title = f"Module {m}, phase 0: every neuron's state"
+            elif f.phase == "learning":
+                self.ref_src.data = {"x": x, "y": list(map(float, z0[-1]))} if z0 is not None else {"x": [], "y": []}
+                cur, color, label = z1[f.step], "#d6604d", f"h at step {f.step} of phase 1"
+                ylab = "state h (tanh units)"
+                title = f"Module {m}, phase 1: states with the error injected"
             else:
-                if z0 is not None:
-                    layers.append(hv.Curve((x, z0[-1]), NEURON, VALUE).relabel("z⁰ (end of phase 0)")
-                                  .opts(color="#9e9e9e", line_width=1.5))
-                layers.append(hv.Curve((x, z1[f.step]), NEURON, VALUE).relabel(f"h at step {f.step} (phase 1)")
-                              .opts(color="#d6604d", line_width=1.5))
-            return hv.Overlay(layers).opts(title=f"Module {m}: every neuron's state (blocks {_block_text(p, m)})",
-                                           legend_position="top_right", **opts)
-        if f.phase == "local" and f.module:
-            m = f.module
-            edim = hv.Dimension("e", label="e = z⁰ − z¹")
-            layers = _block_spans(p, m, edim)
-            layers.append(hv.Curve((np.arange(len(p.e[m])), p.e[m]), NEURON, edim).relabel("local error e")
-                          .opts(color="#b2182b", line_width=1.5))
-            return hv.Overlay(layers).opts(title=f"Local error of {m}", legend_position="top_right", **opts)
-        if f.phase in ("readout", "error", "input") and f.phase != "input":
-            cls = hv.Dimension("class", label="class")
-            val = hv.Dimension("v", label="probability / error")
-            rows = [(str(c), "o (probability)", float(p.probs[c])) for c in range(len(p.probs))]
-            rows += [(str(c), "e_out = o − y", float(p.e_out[c])) for c in range(len(p.e_out))]
-            return hv.Bars(rows, [cls, hv.Dimension("what", label="")], val).opts(
-                title=f"Output {p.output}: the right class is {p.y}", multi_level=False, tools=["hover"],
-                cmap=["#fd8d3c", "#b2182b"], legend_position="bottom_right", xlabel="class", **opts)
-        if f.phase == "update":
-            pdim = hv.Dimension("path", label="learnable path")
-            ndim = hv.Dimension("norm", label="‖ΔA‖ (Frobenius norm)")
+                self.ref_src.data = {"x": [], "y": []}
+                cur, color, label = p.e[m], "#b2182b", "local error e = z⁰ − z¹"
+                ylab = "e = z⁰ − z¹ (state units)"
+                title = f"Module {m}: local error of every neuron"
+            self.state_src.data = {"x": x, "y": list(map(float, cur))}
+            self.cur_line.glyph.line_color = color
+            self.state_fig.legend.items[-1].label = value(label)
+            self.state_fig.yaxis.axis_label = ylab
+            self.state_fig.title.text = title
+            show = "state"
+        elif f.phase in ("readout", "error"):
+            keys, vals, cols = [], [], []
+            for c in range(len(p.probs)):
+                keys += [(str(c), "o"), (str(c), "o−y")]
+                vals += [float(p.probs[c]), float(p.e_out[c])]
+                cols += ["#fd8d3c", "#b2182b"]
+            self.out_fig.x_range.factors = keys
+            self.out_src.data = {"x": keys, "v": vals, "color": cols}
+            self.out_fig.title.text = (f"Output {p.output}: o = probabilities (orange), o − y = error (red); "
+                                       f"the right class is {p.y}")
+            show = "out"
+        elif f.phase == "update":
             rows = sorted(p.update_norms().items(), key=lambda kv: -kv[1])
-            return hv.Bars(rows, pdim, ndim).opts(title="Size of each path's update for this sample",
-                                                  color="#2166ac", tools=["hover"], xrotation=20, **opts)
-        img = p.x
-        side = int(round(np.sqrt(len(img))))
-        if side * side == len(img):
-            return hv.Image(img.reshape(side, side)[::-1], bounds=(0, 0, side, side),
-                            kdims=[hv.Dimension("px", label="pixel x"), hv.Dimension("py", label="pixel y")],
-                            vdims=[hv.Dimension("x", label="input value")]).opts(
-                cmap="gray_r", title=f"Input sample (class {p.y})", colorbar=True, data_aspect=1,
-                height=self.height, responsive=True)
-        return hv.Curve((np.arange(len(img)), img), hv.Dimension("i", label="input feature"),
-                        hv.Dimension("x", label="input value")).opts(title=f"Input sample (class {p.y})", **opts)
+            self.upd_fig.x_range.factors = [k for k, _ in rows]
+            self.upd_src.data = {"path": [k for k, _ in rows], "norm": [v for _, v in rows]}
+            show = "update"
+        else:
+            img = np.asarray(p.x, dtype=float)
+            side = int(round(np.sqrt(len(img))))
+            if side * side == len(img):
+                self.img_src.data = {"image": [img.reshape(side, side)[::-1]], "dw": [side], "dh": [side]}
+                self.img_fig.x_range.end = self.img_fig.y_range.end = side
+                self.img_mapper.low, self.img_mapper.high = float(img.min()), float(max(img.max(), img.min() + 1e-6))
+                self.img_fig.title.text = f"Input sample (class {p.y})"
+                show = "image"
+            else:
+                self.feat_src.data = {"x": list(range(len(img))), "y": list(map(float, img))}
+                self.feat_fig.title.text = f"Input sample (class {p.y})"
+                show = "feature"
+        if show and self.detail.objects != [self._detail_panes[show]]:
+            self.detail.objects = [self._detail_panes[show]]
 
     def __panel__(self):
         return pn.Column(
@@ -250,12 +306,3 @@ class ErrorFlowPlayer(LiveView):
                    pn.Column(self.detail, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             pn.Row(self.sample, self.record),
             sizing_mode="stretch_width")
-
-
-def _block_spans(p: Probe, m: str, vdim) -> list:
-    """Shaded neuron ranges of each block, coloured by role, labelled in the legend."""
-    out = []
-    for b, s, e in p.blocks.get(m, ()):
-        if e > s:
-            out.append(hv.VSpan(s - 0.5, e - 0.5).opts(color=L.role_color(b), alpha=0.18))
-    return out

@@ -31,10 +31,10 @@ from ..errors import ApexplorerError
 from ..probe import probe
 from ..trainer import StopEvent, Trainer
 
-try:  # the analysis package lands separately; the runner works without it
-    from ..analysis import alignment as _alignment_mod  # type: ignore
-except Exception:  # noqa: BLE001
-    _alignment_mod = None
+try:  # the analysis package is optional for the runner
+    from ..analysis import alignment as _alignment
+except ImportError:
+    _alignment = None
 
 
 def task_data(trainer) -> dict:
@@ -286,23 +286,23 @@ class Runner(param.Parameterized):
         self._emit("probe", probe(net, d.x_test[i], int(d.y_test[i]), task))
 
     def _alignment(self):
-        """AP-vs-BP alignment per path, where the analysis package provides it."""
-        fn = getattr(_alignment_mod, "alignment", None) if _alignment_mod is not None else None
+        """AP-vs-BP alignment per path on up to 256 test samples (analysis.alignment)."""
         tr = self.trainer
-        if fn is None or tr is None or getattr(tr, "net", None) is None:
+        net = getattr(tr, "net", None) if tr is not None else None
+        if _alignment is None or net is None:
             return
         data = task_data(tr)
         task = self.probe_task if self.probe_task in data else next(iter(data))
         d = data[task]
+        t = net.wiring.task(task)
         n = min(256, len(d.y_test))
+        x, y = d.x_test[:n].to(net.device), d.y_test[:n].to(net.device)
         try:
-            res = fn(tr.net, d.x_test[:n].to(tr.net.device), d.y_test[:n].to(tr.net.device), task=task)
-        except TypeError:
-            res = fn(tr.net, d.x_test[:n].to(tr.net.device), d.y_test[:n].to(tr.net.device))
+            res = _alignment(net, {t.input: x}, {t.output: y}, net.plan(t))
         except ApexplorerError as e:
             self._emit("info", f"alignment: {e}", important=True)
             return
-        self._emit("alignment", {"epoch": tr.epoch, "values": res})
+        self._emit("alignment", {"epoch": tr.epoch, "task": task, "values": res}, important=True)
 
 
 # ---------------------------------------------------------------------------

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import time
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import Range1d
 
 from ..probe import Probe
-from .live import PALETTE, LiveView
-
-STEP = hv.Dimension("t", label="iteration step t")
-STATE = hv.Dimension("h", label="state h (tanh units)")
+from .live import LiveView
+from .plots import PALETTE, hover, make_figure, place_legend, source
 
 
 def pick_neurons(p: Probe, module: str, block: str, count: int) -> list:
@@ -43,43 +41,32 @@ class TrajectoryView(LiveView):
     module = param.Selector(default=None, objects=[], allow_None=True, label="Module")
     block = param.Selector(default="all", objects=["all"], label="Block")
     count = param.Integer(5, bounds=(1, 12), label="Neurons")
-    height = param.Integer(260)
+    every = param.Number(1.0, bounds=(0, None), doc="Seconds between two redraws while training.")
+    height = param.Integer(270)
 
     def __init__(self, **params):
         super().__init__(**params)
         self.probe: Probe | None = None
-        self._pipe = hv.streams.Pipe(data=None)
-        common = dict(responsive=True, height=self.height, show_grid=True, toolbar="above",
-                      legend_position="right", default_tools=["pan", "wheel_zoom", "reset", "save", "hover"])
-        p0 = hv.DynamicMap(lambda data: self._phase(data, 0), streams=[self._pipe]).opts(
-            hv.opts.Overlay(title="Inference phase (phase 0)", show_legend=False, **common))
-        p1 = hv.DynamicMap(lambda data: self._phase(data, 1), streams=[self._pipe]).opts(
-            hv.opts.Overlay(title="Learning phase (phase 1)", **common))
+        self._last = 0.0
+        self.sources = [source(xs=[], ys=[], color=[], neuron=[]), source(xs=[], ys=[], color=[], neuron=[])]
+        self.points = [source(x=[], y=[], color=[], neuron=[]), source(x=[], y=[], color=[], neuron=[])]
+        self.y_range = Range1d(-1, 1)
+        self.figures = []
+        for i, title in enumerate(("Inference phase (phase 0)", "Learning phase (phase 1)")):
+            f = make_figure(title, "iteration step t", "state h (tanh units)", self.height, y_range=self.y_range)
+            r = f.multi_line("xs", "ys", source=self.sources[i], line_color="color", line_width=2,
+                             legend_field="neuron")
+            f.scatter("x", "y", source=self.points[i], color="color", size=5)
+            f.add_tools(hover([r], [("", "@neuron")]))
+            place_legend(f, "top_left")
+            self.figures.append(f)
         self.caption = pn.pane.Markdown("Train or step to record a sample.", margin=(0, 10))
         self._controls = pn.Row(
             pn.widgets.Select.from_param(self.param.module, width=120),
             pn.widgets.Select.from_param(self.param.block, width=100),
             pn.widgets.IntSlider.from_param(self.param.count, width=180))
-        self._row = pn.Row(pn.pane.HoloViews(p0, sizing_mode="stretch_width"),
-                           pn.pane.HoloViews(p1, sizing_mode="stretch_width"), sizing_mode="stretch_width")
-
-    def _phase(self, data, phase):
-        if not data:
-            return hv.Overlay([hv.Curve([], STEP, STATE).relabel("no sample yet")])
-        trajs, neurons, lim = data["traj"][phase], data["neurons"], data["lim"]
-        layers = []
-        for i, n in enumerate(neurons):
-            if trajs is None:
-                ys = np.full(2, np.nan)
-                xs = np.arange(2)
-            else:
-                ys = trajs[:, n]
-                xs = np.arange(len(ys))
-            layers.append(hv.Curve((xs, ys), STEP, STATE).relabel(f"neuron {n}").opts(
-                color=PALETTE[i % len(PALETTE)], line_width=2) *
-                hv.Scatter((xs, ys), STEP, STATE).relabel(f"neuron {n}").opts(color=PALETTE[i % len(PALETTE)],
-                                                                              size=5))
-        return hv.Overlay(layers).redim.range(h=lim)
+        self._row = pn.Row(*[pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in self.figures],
+                           sizing_mode="stretch_width")
 
     def on_reset(self, info):
         self.probe = None
@@ -91,37 +78,63 @@ class TrajectoryView(LiveView):
             self.param.module.objects = mods
         if self.module not in mods:
             self.module = mods[0] if mods else None
-        blocks = ["all"] + [b for b, s, e in p.blocks.get(self.module, ()) if e > s]
-        if list(self.param.block.objects) != blocks:
-            self.param.block.objects = blocks
-            if self.block not in blocks:
-                self.block = "all"
+        self._fresh = True
+
+    def flush(self):
+        if getattr(self, "_fresh", False) and time.monotonic() - self._last >= self.every:
+            self.redraw()
+
+    def refresh(self):
+        self.redraw()
 
     @param.depends("module", "block", "count", watch=True)
-    def flush(self):
+    def redraw(self):
+        self._last = time.monotonic()
+        self._fresh = False
         p = self.probe
         if p is None or self.module is None:
-            self._pipe.send(None)
+            for s in self.sources:
+                s.data = {"xs": [], "ys": [], "color": [], "neuron": []}
             return
         m = self.module
         blocks = ["all"] + [b for b, s, e in p.blocks.get(m, ()) if e > s]
         if list(self.param.block.objects) != blocks:
             self.param.block.objects = blocks
-        neurons = pick_neurons(p, m, self.block if self.block in blocks else "all", self.count)
+        if self.block not in blocks:
+            self.block = "all"
+        neurons = pick_neurons(p, m, self.block, self.count)
         t0, t1 = p.traj0.get(m), p.traj1.get(m)
-        vals = np.concatenate([t[:, neurons].ravel() for t in (t0, t1) if t is not None] or [np.zeros(1)])
-        lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
+        lo, hi = 0.0, 0.0
+        for i, traj in enumerate((t0, t1)):
+            d = {"xs": [], "ys": [], "color": [], "neuron": []}
+            q = {"x": [], "y": [], "color": [], "neuron": []}
+            if traj is not None:
+                steps = list(range(traj.shape[0]))
+                for j, n in enumerate(neurons):
+                    ys = [float(v) for v in traj[:, n]]
+                    c = PALETTE[j % len(PALETTE)]
+                    d["xs"].append(steps)
+                    d["ys"].append(ys)
+                    d["color"].append(c)
+                    d["neuron"].append(f"neuron {n}")
+                    q["x"] += steps
+                    q["y"] += ys
+                    q["color"] += [c] * len(steps)
+                    q["neuron"] += [f"neuron {n}"] * len(steps)
+                    lo, hi = min(lo, min(ys)), max(hi, max(ys))
+            self.sources[i].data = d
+            self.points[i].data = q
         pad = max(0.05, 0.1 * (hi - lo))
-        self._pipe.send({"traj": (t0, t1), "neurons": neurons, "lim": (lo - pad, hi + pad)})
+        self.y_range.start, self.y_range.end = lo - pad, hi + pad
         note = []
         if t0 is None:
             note.append(f"{m} is not in this task's inference: it stays at its initial state")
         if t1 is None:
             note.append(f"no error reaches {m}: it has no learning phase")
         start = "restarts from 0 (STE)" if p.mode == "ste" else "continues from the inference state (EPE)"
-        self.caption.object = (f"Test sample {p.y!r} (predicted {p.predicted}) · module **{m}** · the learning "
-                               f"phase {start} with −β·error injected (β = {p.beta:g}). "
-                               + ("; ".join(note)))
+        self.caption.object = (f"Test sample of class {p.y} (the network says {p.predicted}) · module **{m}** · "
+                               f"the learning phase {start} with −β·error injected (β = {p.beta:g}). "
+                               + "; ".join(note))
 
     def __panel__(self):
         return pn.Column(self._controls, self._row, self.caption, sizing_mode="stretch_width")
@@ -168,6 +181,9 @@ class PCAView(LiveView):
             return
         self.redraw()
 
+    def refresh(self):
+        self.redraw()
+
     @param.depends("module", watch=True)
     def redraw(self):
         self._last = time.monotonic()
@@ -198,9 +214,10 @@ class PCAView(LiveView):
         steps0 = [f"phase 0, t={t}" for t in range(len(a))]
         steps1 = [f"phase 1, t={t}" for t in range(len(b))]
         fig.add_trace(go.Scatter3d(x=a[:, 0], y=a[:, 1], z=a[:, 2], mode="lines+markers", name="inference (z⁰)",
-                                   text=steps0, line=dict(color="#2166ac", width=5), marker=dict(size=4)))
+                                   text=steps0, line=dict(color="#2166ac", width=9), marker=dict(size=6),
+                                   opacity=0.45))
         fig.add_trace(go.Scatter3d(x=b[:, 0], y=b[:, 1], z=b[:, 2], mode="lines+markers", name="learning (z¹)",
-                                   text=steps1, line=dict(color="#d6604d", width=5), marker=dict(size=4)))
+                                   text=steps1, line=dict(color="#d6604d", width=3), marker=dict(size=3)))
         n = min(len(a), len(b))
         xs, ys, zs = [], [], []
         for t in range(n):

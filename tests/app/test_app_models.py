@@ -1,0 +1,240 @@
+"""The explorer's state without Panel rendering: wiring edits, settings, layout, probe, runner."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import apexplorer as ap
+from apexplorer.app import layout as L
+from apexplorer.app.network_view import graph_data, parse_blocks
+from apexplorer.app.player import flow_frames
+from apexplorer.app.runner import Runner
+from apexplorer.app.settings import Settings
+from apexplorer.app.wiring_model import WiringModel
+from apexplorer.probe import probe
+
+
+
+# --------------------------------------------------------------- wiring model
+def test_adding_a_module_and_its_paths_gives_a_valid_wiring(small_wiring):
+    m = WiringModel(small_wiring)
+    assert m.add_module("L3", 16)
+    assert m.wiring.module("L3").blocks == (("RI", 4), ("SI", 4), ("RE", 4), ("SE", 4))
+    assert m.add_path("feedforward", "L2.SI", "L3.RI")
+    assert m.add_path("feedforward", "L3.SI", "y")
+    assert m.add_path("feedback", "y", "L3.RE")
+    assert m.error == "" and m.wiring is not None
+    assert "L3.SI->y" in m.wiring.path_names
+
+
+def test_bad_json_keeps_the_wiring_and_reports_the_library_message(small_wiring):
+    m = WiringModel(small_wiring)
+    before = m.spec
+    assert not m.load_json("{not json")
+    assert "not valid JSON" in m.error
+    assert m.spec == before and m.wiring is not None
+    bad = dict(before, feedforward=before["feedforward"] + [{"source": "L9.SI", "target": "y"}])
+    assert not m.load_json(json.dumps(bad))
+    assert "module 'L9' does not exist; modules are L1, L2" in m.error
+    assert m.spec == before
+
+
+def test_a_negative_module_size_is_reported_in_the_library_words(small_wiring):
+    m = WiringModel(small_wiring)
+    assert not m.resize_module("L1", size=-4)
+    assert "size -4 must be a positive integer" in m.error
+    assert m.wiring is None  # the edit is kept so the user can fix it
+    assert m.resize_module("L1", size=32)
+    assert m.wiring is not None and m.error == ""
+
+
+def test_suppressing_a_path_removes_it_from_the_task_only(small_wiring):
+    m = WiringModel(small_wiring)
+    assert m.set_active("main", "L2.SE->L1.RE", False)
+    assert "L2.SE->L1.RE" not in m.wiring.active_paths(m.wiring.task("main"))
+    assert "L2.SE->L1.RE" in m.wiring.path_names
+    assert m.set_active("main", "L2.SE->L1.RE", True)
+    assert "L2.SE->L1.RE" in m.wiring.active_paths(m.wiring.task("main"))
+
+
+def test_removing_a_module_removes_every_path_that_touches_it(small_wiring):
+    m = WiringModel(small_wiring)
+    m.add_module("L3", 16)
+    m.add_path("feedforward", "L2.SI", "L3.RI")
+    m.add_path("feedback", "L3.SE", "L2.RE")
+    assert m.remove_module("L3")
+    assert not any("L3" in p for p in m.path_names)
+    assert m.wiring is not None
+
+
+@pytest.mark.parametrize("text, blocks", [("RI 4, SI 4, RE 0, SE 8", {"RI": 4, "SI": 4, "RE": 0, "SE": 8}),
+                                          ("RI:2;SI:6", {"RI": 2, "SI": 6})], ids=["comma", "colon"])
+def test_block_text_parses_to_sizes(text, blocks):
+    assert parse_blocks(text) == blocks
+
+
+def test_block_text_errors_name_the_bad_part():
+    with pytest.raises(ap.ApexplorerError, match="'RI x y' must look like 'RI 64'"):
+        parse_blocks("RI x y")
+
+
+# ------------------------------------------------------------------- settings
+def test_settings_map_back_to_the_library_configs():
+    s = Settings()
+    s.param.update(t1=5, t2=3, mode="epe", beta=0.5, lr=1e-3, batch_size=16, epochs=2, seed=7, device="cpu")
+    apc, tc = s.configs()
+    assert (apc.t1, apc.t2, apc.mode, apc.beta) == (5, 3, "epe", 0.5)
+    assert (tc.lr, tc.batch_size, tc.epochs, tc.seed, tc.device) == (1e-3, 16, 2, 7, "cpu")
+
+
+@pytest.mark.parametrize("change, words", [({"t1": 0}, "t1 = 0: iteration counts must be integers >= 1"),
+                                           ({"lr": -1.0}, "learning rate -1.0 must be a positive number"),
+                                           ({"batch_size": -5}, "batch size -5 must be a positive integer")],
+                         ids=["t1-zero", "negative-lr", "negative-batch"])
+def test_bad_settings_report_the_library_message(change, words):
+    s = Settings()
+    s.param.update(**change)
+    assert words in s.check()
+
+
+def test_presets_recommended_settings_are_taken():
+    s = Settings()
+    s.apply_preset("2afc")
+    assert (s.batch_size, s.lr, s.t2, s.mode) == (50, 2e-2, 4, "epe")
+
+
+# --------------------------------------------------------------------- layout
+def test_columns_follow_the_feedforward_depth(small_wiring):
+    col = L.columns(small_wiring)
+    assert col == {"x": 0, "L1": 1, "L2": 2, "y": 3}
+
+
+def test_graph_greys_the_paths_suppressed_in_the_task(small_wiring):
+    m = WiringModel(small_wiring)
+    m.set_active("main", "L2.SE->L1.RE", False)
+    d = graph_data(m.wiring, "main")
+    assert d["fb_off"]["path"] == ["L2.SE->L1.RE"]
+    assert "y->L2.RE" in d["fb_on"]["path"]
+    assert set(d["ff_on"]["path"]) == {p.name for p in small_wiring.feedforward}
+    assert d["ff_off"]["path"] == []
+    assert len(d["blocks"]["ref"]) == 8 + 2  # 4 blocks x 2 modules + 2 ports
+
+
+def test_every_path_ends_at_its_target_block(small_wiring):
+    bxs = {b.ref: b for b in L.boxes(small_wiring)}
+    for e in L.edges(small_wiring):
+        t = bxs[small_wiring.path(e.name).target]
+        assert t.y0 <= e.ys[-1] <= t.y1
+        assert min(abs(e.xs[-1] - t.x0), abs(e.xs[-1] - t.x1)) < 1e-9
+
+
+# ---------------------------------------------------------------------- probe
+def test_probe_records_the_same_errors_and_updates_as_the_network(small_wiring, digits):
+    net = ap.Network(small_wiring, ap.APConfig(t1=4, t2=3), seed=3)
+    x, y = digits.x_test[:1], digits.y_test[:1]
+    p = probe(net, x[0], int(y[0]))
+    p0 = net.inference(x)
+    p1 = net.learning(p0, y)
+    for m, e in p1.e.items():
+        np.testing.assert_allclose(p.e[m], e[0].numpy(), atol=1e-6)
+    for k, dA in net.updates(p0, p1).items():
+        np.testing.assert_allclose(p.updates[k], dA.numpy(), atol=1e-6)
+    assert p.traj0["L1"].shape == (5, 32) and p.traj1["L1"].shape == (4, 32)
+    np.testing.assert_allclose(p.traj0["L2"][-1] - p.traj1["L2"][-1], p.e["L2"], atol=1e-6)
+
+
+def test_flow_frames_follow_both_phases_in_order(small_wiring, digits):
+    net = ap.Network(small_wiring, ap.APConfig(t1=3, t2=2), seed=0)
+    p = probe(net, digits.x_test[0], int(digits.y_test[0]))
+    frames = flow_frames(p, small_wiring)
+    phases = [f.phase for f in frames]
+    assert phases[0] == "input" and phases[-1] == "update"
+    assert phases.count("inference") == 2 * 3 and phases.count("learning") == 2 * 2
+    assert phases.index("readout") < phases.index("error") < phases.index("learning")
+    learning = [f.module for f in frames if f.phase == "learning"]
+    assert learning[0] == "L2" and learning[-1] == "L1"  # the error flows back down
+    assert frames[phases.index("error")].paths == {"y->L2.RE": 5.0}
+
+
+# --------------------------------------------------------------------- runner
+def _tiny_trainer(wiring, data, **cfg):
+    c = dict(epochs=2, batch_size=64, lr=5e-3, device="cpu")
+    c.update(cfg)
+    return ap.Trainer.create(wiring, data, ap.APConfig(t1=3, t2=3), ap.TrainConfig(**c))
+
+
+def test_runner_steps_one_batch_at_a_time_and_closes(small_wiring, digits, wait):
+    r = Runner()
+    try:
+        r.build(lambda: _tiny_trainer(small_wiring, digits))
+        items = []
+        assert wait(lambda: (items.extend(r.drain()) or any(k == "probe" for k, _ in items)))
+        r.step()
+        assert wait(lambda: (items.extend(r.drain()) or any(k == "batch" for k, _ in items)))
+        time.sleep(0.2)
+        items.extend(r.drain())
+        kinds = [k for k, _ in items]
+        assert kinds[0] == "reset" and kinds.count("batch") == 1
+        assert r.state == "paused" and r.trainer.position == 1
+    finally:
+        r.close()
+    assert not r.alive
+
+
+def test_runner_trains_to_the_end_and_pause_stops_between_batches(small_wiring, digits, wait):
+    r = Runner()
+    try:
+        r.build(lambda: _tiny_trainer(small_wiring, digits, epochs=3))
+        r.train()
+        items = []
+        assert wait(lambda: (items.extend(r.drain()) or any(k == "stop" for k, _ in items)), timeout=60)
+        stop = [v for k, v in items if k == "stop"][0]
+        assert stop.reason == "completed"
+        assert [v.epoch for k, v in items if k == "epoch"] == [1, 2, 3]
+        assert r.state == "finished"
+    finally:
+        r.close()
+
+
+def test_a_diverging_run_stops_with_the_library_message(small_wiring, digits, wait):
+    r = Runner()
+    try:
+        r.build(lambda: _tiny_trainer(small_wiring, digits, lr=1e4, max_loss=2.5))
+        r.train()
+        items = []
+        assert wait(lambda: (items.extend(r.drain()) or any(k == "stop" for k, _ in items)), timeout=60)
+        stop = [v for k, v in items if k == "stop"][0]
+        assert stop.reason == "diverged" and "training diverged" in stop.message
+        r.step()  # the runner keeps working after a divergence
+        assert wait(lambda: r.state in ("paused", "finished"))
+    finally:
+        r.close()
+
+
+def test_a_failing_build_reports_and_leaves_the_runner_usable(small_wiring, digits, wait):
+    r = Runner()
+    try:
+        def bad():
+            raise ap.ApexplorerError("boom: the library's words")
+        r.build(bad)
+        items = []
+        assert wait(lambda: (items.extend(r.drain()) or any(k == "error" for k, _ in items)))
+        assert ("error", "boom: the library's words") in items
+        r.build(lambda: _tiny_trainer(small_wiring, digits))
+        assert wait(lambda: r.trainer is not None)
+    finally:
+        r.close()
+
+
+def test_the_buffer_is_bounded(small_wiring, digits, wait):
+    r = Runner(maxlen=5)
+    try:
+        r.build(lambda: _tiny_trainer(small_wiring, digits, epochs=1, batch_size=8))
+        r.train()
+        assert wait(lambda: r.state == "finished", timeout=60)
+        assert len(r.events) <= 5
+    finally:
+        r.close()
