@@ -22,6 +22,9 @@ ACTIVATIONS = {
     "linear": _identity_,
 }
 
+#: Out-of-place versions (the first step from h0 = 0 reads the drive, which it must not change).
+FUNCTIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": torch.clone}
+
 #: Their derivatives as functions of the activation's output y = f(x).
 DERIVATIVES = {
     "tanh": lambda y: 1 - y * y,
@@ -70,7 +73,7 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None):
         record.append(torch.zeros_like(drive) if h0 is None else h0)
     for _ in range(steps):
         if h is None:
-            h = f(drive.clone())
+            h = FUNCTIONS[act](drive) if isinstance(act, str) else f(drive.clone())
         elif W_low is not None:
             h = f(torch.matmul(h.to(W_low.dtype), W_low).float().add_(drive))
         elif h.dim() == 2:

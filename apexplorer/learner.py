@@ -112,24 +112,53 @@ class APLearner:
 
     def _state_tensors(self) -> list:
         opt = self.optimizer
+        if hasattr(opt, "prepare"):
+            opt.prepare(self.net.weights)
         extra = [] if not hasattr(opt, "m") else [*opt.m.values(), *opt.v.values(), *opt.t.values()]
         return [*self.net.weights.values(), *extra]
 
-    def _fused_body(self, batch, tasks) -> BatchResult:
-        res = self.train_batch(batch, tasks)
-        # keep the last two states: a bad loss means the weights that produced it are bad too
-        for prev, cur, live in zip(self._prev, self._cur, self._state_tensors()):
-            prev.copy_(cur)
-            cur.copy_(live)
-        self.apply()
-        return res
+    def set_guard(self, max_loss: float) -> None:
+        """Arm the on-device divergence guard of fused steps (and clear a tripped one)."""
+        self._max_loss = torch.tensor(float(max_loss), device=self.device)
+        if not hasattr(self, "_bad"):
+            self._bad = torch.zeros((), dtype=torch.bool, device=self.device)
+        self._bad.zero_()
 
-    def train_step(self, batch: dict, tasks) -> BatchResult:
-        """Train batch, keep a roll-back copy and apply the update, with no host sync.
+    def _fused_body(self, batch, tasks):
+        """One whole step on the device: phases, loss check, guarded update, packed results.
 
-        The first steps of a shape run eagerly on a side stream (CUDA's warm-up);
-        then the whole step is captured once as a CUDA graph and replayed.
+        A loss that is not finite or above the guard (or any step after one) restores the
+        state before the last update, the last one whose loss was good, and keeps it.
         """
+        res = self.train_batch(batch, tasks)
+        L = torch.stack([res.loss[t.name].reshape(-1) for t in tasks])
+        C = torch.stack([res.correct[t.name].float().reshape(-1) for t in tasks])
+        E = [res.error[k].float().mean().reshape(1) for k in res.error]
+        ok = torch.isfinite(L).all() & (L <= self._max_loss).all() & ~self._bad
+        self._bad.logical_or_(~ok)
+        live = self._state_tensors()
+        for saved, now in zip(self._saved, live):
+            torch.where(ok, now, saved, out=saved)
+        self.apply()
+        for now, saved in zip(live, self._saved):
+            torch.where(ok, now, saved, out=now)
+        packed = torch.cat([L.flatten(), C.flatten(), *E, (~ok).float().reshape(1)])
+        return list(res.error), packed
+
+    def train_step(self, batch: dict, tasks):
+        """A fused step with no host sync: returns (error names, packed device tensor).
+
+        ``packed`` holds the tasks' losses and correct counts (tasks x members each),
+        the mean |e| of each error name and a last entry that is 1 if the guard tripped.
+        On CUDA the first two steps of a shape run eagerly on a side stream (CUDA's
+        warm-up); then the step is captured once as a CUDA graph and replayed.
+        """
+        if not hasattr(self, "_max_loss"):
+            self.set_guard(float("inf"))
+        if not hasattr(self, "_saved"):
+            self._saved = [t.clone() for t in self._state_tensors()]
+        if self.device.type != "cuda":
+            return self._fused_body(batch, tasks)
         key = (tuple(t.name for t in tasks), tuple(tuple(batch[t.name][0].shape) for t in tasks))
         if not hasattr(self, "_graphs"):
             self._graphs, self._seen = {}, {}
@@ -139,41 +168,22 @@ class APLearner:
                 static[t.name][0].copy_(batch[t.name][0])
                 static[t.name][1].copy_(batch[t.name][1])
             g.replay()
-            return out
-        if not hasattr(self, "_cur") or len(self._cur) != len(self._state_tensors()):
-            # the optimiser's moments exist after its first step; take one eager step first
-            if not getattr(self.optimizer, "m", None) and hasattr(self.optimizer, "m"):
-                res = self.train_batch(batch, tasks)
-                self._last_good = [t.clone() for t in self._state_tensors()]
-                self.apply()
-                return res
-            self._cur = [t.clone() for t in self._state_tensors()]
-            self._prev = [t.clone() for t in self._state_tensors()]
+            return out[0], out[1].clone()
         self._seen[key] = self._seen.get(key, 0) + 1
-        if self.device.type != "cuda":
-            return self._fused_body(batch, tasks)
         if self._seen[key] < 3:  # warm-up: real steps, eager, on a side stream
             stream = torch.cuda.Stream(self.device)
             stream.wait_stream(torch.cuda.current_stream(self.device))
             with torch.cuda.stream(stream):
-                res = self._fused_body(batch, tasks)
+                out = self._fused_body(batch, tasks)
             torch.cuda.current_stream(self.device).wait_stream(stream)
-            return res
+            return out
         static = {t.name: (batch[t.name][0].clone(), batch[t.name][1].clone()) for t in tasks}
         g = torch.cuda.CUDAGraph()
         with torch.cuda.graph(g):
             out = self._fused_body(static, tasks)
         self._graphs[key] = (g, static, out)
         g.replay()
-        return out
-
-    def rollback(self) -> None:
-        """Restore the state before the previous fused step (its loss was the last good one)."""
-        src = getattr(self, "_prev", None) or getattr(self, "_last_good", None)
-        if src is None:
-            return
-        for live, saved in zip(self._state_tensors(), src):
-            live.copy_(saved)
+        return out[0], out[1].clone()
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, task: Task) -> torch.Tensor:

@@ -26,24 +26,41 @@ class Adam:
         self.lr, self.betas, self.eps = float(lr), tuple(betas), float(eps)
         self.m, self.v, self.t = {}, {}, {}
 
-    @torch.no_grad()
-    def step(self, weights: dict, updates: dict) -> None:
-        b1, b2 = self.betas
-        for name, g in updates.items():
-            w = weights[name]
+    def prepare(self, weights: dict) -> None:
+        """Create the moments and step counts of ``weights`` now (a CUDA graph needs fixed buffers)."""
+        for name, w in weights.items():
             if name not in self.m:
                 self.m[name] = torch.zeros_like(w)
                 self.v[name] = torch.zeros_like(w)
                 self.t[name] = torch.zeros((), dtype=torch.float64, device=w.device)
-            t = self.t[name]
-            t.add_(1)
-            m, v = self.m[name], self.v[name]
-            m.mul_(b1).add_(g, alpha=1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            bc1 = (1 - b1**t).to(w.dtype)
-            bc2 = (1 - b2**t).to(w.dtype)
-            denom = (v / bc2).sqrt_().add_(self.eps)
-            w.addcdiv_(m / bc1, denom, value=-self.lr)
+
+    @torch.no_grad()
+    def step(self, weights: dict, updates: dict) -> None:
+        if not updates:
+            return
+        b1, b2 = self.betas
+        self.prepare({n: weights[n] for n in updates})
+        names = list(updates)
+        ws = [weights[n] for n in names]
+        gs = [updates[n] for n in names]
+        ms = [self.m[n] for n in names]
+        vs = [self.v[n] for n in names]
+        ts = [self.t[n] for n in names]
+        # multi-tensor kernels: a handful of launches for all weights
+        torch._foreach_add_(ts, 1)
+        torch._foreach_lerp_(ms, gs, 1 - b1)  # m = b1 m + (1 - b1) g
+        torch._foreach_mul_(vs, b2)
+        torch._foreach_addcmul_(vs, gs, gs, value=1 - b2)
+        bc1 = torch._foreach_pow(b1, ts)
+        torch._foreach_sub_(bc1, 1)  # b1^t - 1 = -(1 - b1^t)
+        bc2 = torch._foreach_pow(b2, ts)
+        torch._foreach_neg_(bc2)
+        torch._foreach_add_(bc2, 1)
+        denom = torch._foreach_div(vs, bc2)
+        torch._foreach_sqrt_(denom)
+        torch._foreach_add_(denom, self.eps)
+        step = torch._foreach_div(ms, bc1)  # -m_hat
+        torch._foreach_addcdiv_(ws, step, denom, value=self.lr)
 
     def state_dict(self) -> dict:
         return {"name": self.name, "lr": self.lr, "betas": self.betas, "eps": self.eps,

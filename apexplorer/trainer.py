@@ -60,9 +60,10 @@ class TrainConfig:
     max_loss: float | None = None  # divergence threshold; None: 15 x the chance-level loss ln(C)
     eval_batch_size: int = 2000
     ensemble: int = 1  # > 1: train seeds seed, seed+1, ... as one batched ensemble
+    sync_every: int = 16  # fused (CUDA graph) steps: read results back every N batches
 
     def validate(self) -> "TrainConfig":
-        for k in ("epochs", "batch_size", "eval_batch_size", "ensemble"):
+        for k in ("epochs", "batch_size", "eval_batch_size", "ensemble", "sync_every"):
             v = getattr(self, k)
             if not isinstance(v, int) or isinstance(v, bool) or v < (0 if k == "epochs" else 1):
                 raise ApexplorerError(f"{k.replace('_', ' ')} {v!r} must be a positive integer")
@@ -196,6 +197,7 @@ class Trainer:
         self.history = []  # EpochEvent dicts
         self.summary = {}  # e.g. sequential: accuracy of earlier tasks before/after later ones
         self._acc = self._new_acc()
+        self._pending = []  # launched batches not yet read back
         self._pause = threading.Event()
         self._stop = threading.Event()
         self.stopped_reason = None
@@ -323,7 +325,12 @@ class Trainer:
         return x[idx], y[idx]
 
     def step(self) -> BatchEvent | StopEvent:
-        """Train on the next batch of the schedule."""
+        """Train on the next batch of the schedule and return its event."""
+        self._launch()
+        return self._flush()[-1]
+
+    def _launch(self) -> None:
+        """Start the next batch.  Fused (CUDA) steps are not read back until :meth:`_flush`."""
         segs = self.segments()
         if self.segment == 0 and self.position == 0:
             self._acc = self._new_acc()
@@ -331,60 +338,85 @@ class Trainer:
             for t in segs[self.segment][0]:
                 self.streams.pop(t.name, None)
         tasks, n_seg = segs[self.segment]
-        t0 = time.perf_counter()
+        if not self._pending:
+            self._t_window = time.perf_counter()
         batch = {t.name: self._next(t.name) for t in tasks}
-        fused = getattr(self.learner, "fused", False)
-        res = self.learner.train_step(batch, tasks) if fused else self.learner.train_batch(batch, tasks)
         names = [t.name for t in tasks]
-        errs = list(res.error)
-        L = torch.stack([res.loss[n].reshape(-1) for n in names])  # (tasks, members)
-        C = torch.stack([res.correct[n].float().reshape(-1) for n in names])
-        E = torch.stack([res.error[k].float().mean() for k in errs]) if errs else L.new_zeros(0)
-        vals = torch.cat([L.flatten(), C.flatten(), E]).tolist()  # the one host sync of a step
-        k, M = L.shape
-        losses = [vals[i * M : (i + 1) * M] for i in range(k)]  # per task, per member
-        corrects = [vals[k * M + i * M : k * M + (i + 1) * M] for i in range(k)]
-        errv = vals[2 * k * M :]
-        flat = [v for row in losses for v in row]
-        if not all(math.isfinite(v) for v in flat) or max(flat) > self.max_loss:
-            if fused:
-                self.learner.rollback()
-            elif hasattr(self, "_saved"):
-                self._restore()
-            bad = max(flat) if all(math.isfinite(v) for v in flat) else float("nan")
-            what = "NaN/inf" if not math.isfinite(bad) else f"{bad:.3g} (above {self.max_loss:.3g})"
-            msg = (f"training diverged at epoch {self.epoch + 1}, batch {self.position + 1}: loss is {what}. "
-                   "The last good weights were kept. Try a smaller learning rate (--lr) or spectral radius (--sr).")
-            return self._finish("diverged", msg)
-        if not fused:
-            self._backup()
-            self.learner.apply()
-        self._sync()
-        dt = time.perf_counter() - t0
-        a = self._acc
-        B = 0
-        per_task = {}
-        for n, l, c in zip(names, losses, corrects):
-            b = len(batch[n][1])
-            B += b
-            a["loss"][n] = [x + v * b for x, v in zip(a["loss"].get(n, [0.0] * M), l)]
-            a["correct"][n] = [x + v for x, v in zip(a["correct"].get(n, [0.0] * M), c)]
-            a["n"][n] = a["n"].get(n, 0) + b
-            per_task[n] = {"loss": sum(l) / M, "acc": sum(c) / M / b}
-        a["batches"] += 1
-        a["seconds"] += dt
-        err = dict(zip(errs, errv))
-        for key, v in err.items():
-            a["err"][key] = a["err"].get(key, 0.0) + v
+        rec = {"names": names, "sizes": [len(batch[n][1]) for n in names], "epoch": self.epoch + 1,
+               "position": self.position + 1, "total": sum(n for _, n in segs),
+               "done": sum(n for _, n in segs[: self.segment]) + self.position + 1}
+        if getattr(self.learner, "fused", False):
+            rec["errs"], rec["packed"] = self.learner.train_step(batch, tasks)
+        else:
+            res = self.learner.train_batch(batch, tasks)
+            rec["errs"] = list(res.error)
+            L = torch.stack([res.loss[n].reshape(-1) for n in names])  # (tasks, members)
+            C = torch.stack([res.correct[n].float().reshape(-1) for n in names])
+            E = [res.error[k].float().mean().reshape(1) for k in rec["errs"]]
+            vals = torch.cat([L.flatten(), C.flatten(), *E]).tolist()  # the one host sync of a step
+            flat = vals[: L.numel()]
+            bad = not all(math.isfinite(v) for v in flat) or max(flat) > self.max_loss
+            if bad:
+                if hasattr(self, "_saved"):
+                    self._restore()
+            else:
+                self._backup()
+                self.learner.apply()
+            rec["vals"] = vals + [1.0 if bad else 0.0]
         self.position += 1
-        done_in_epoch = sum(n for _, n in segs[: self.segment]) + self.position
         if self.position >= n_seg:
             self.segment += 1
             self.position = 0
-        ev = BatchEvent(self.epoch + 1, done_in_epoch, sum(n for _, n in segs),
-                        sum(d["loss"] for d in per_task.values()) / k,
-                        sum(sum(c) for c in corrects) / M / max(B, 1), err, B / max(dt, 1e-9), "+".join(names), per_task)
-        return ev
+        self._pending.append(rec)
+
+    def _flush(self) -> list:
+        """Read back the launched batches (one host sync) and turn them into events."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return []
+        packed = [r["packed"] for r in pending if "packed" in r]
+        if packed:
+            flat = torch.cat(packed).tolist()
+            for r in pending:
+                if "packed" in r:
+                    n = r["packed"].numel()
+                    r["vals"], flat = flat[:n], flat[n:]
+        self._sync()
+        dt = (time.perf_counter() - self._t_window) / len(pending)
+        M = self.learner_members
+        events = []
+        a = self._acc
+        for r in pending:
+            names, vals = r["names"], r["vals"]
+            k = len(names)
+            losses = [vals[i * M : (i + 1) * M] for i in range(k)]  # per task, per member
+            corrects = [vals[k * M + i * M : k * M + (i + 1) * M] for i in range(k)]
+            errv = vals[2 * k * M : -1]
+            if vals[-1]:
+                flat = [v for row in losses for v in row]
+                worst = max(flat) if all(math.isfinite(v) for v in flat) else float("nan")
+                what = "NaN/inf" if not math.isfinite(worst) else f"{worst:.3g} (above {self.max_loss:.3g})"
+                msg = (f"training diverged at epoch {r['epoch']}, batch {r['position']}: loss is {what}. "
+                       "The last good weights were kept. Try a smaller learning rate (--lr) or spectral radius (--sr).")
+                events.append(self._finish("diverged", msg))
+                return events
+            B = 0
+            per_task = {}
+            for n, b, l, c in zip(names, r["sizes"], losses, corrects):
+                B += b
+                a["loss"][n] = [x + v * b for x, v in zip(a["loss"].get(n, [0.0] * M), l)]
+                a["correct"][n] = [x + v for x, v in zip(a["correct"].get(n, [0.0] * M), c)]
+                a["n"][n] = a["n"].get(n, 0) + b
+                per_task[n] = {"loss": sum(l) / M, "acc": sum(c) / M / b}
+            a["batches"] += 1
+            a["seconds"] += dt
+            err = dict(zip(r["errs"], errv))
+            for key, v in err.items():
+                a["err"][key] = a["err"].get(key, 0.0) + v
+            events.append(BatchEvent(r["epoch"], r["done"], r["total"], sum(d["loss"] for d in per_task.values()) / k,
+                                     sum(sum(c) for c in corrects) / M / max(B, 1), err, B / max(dt, 1e-9),
+                                     "+".join(names), per_task))
+        return events
 
     def _finish(self, reason, message):
         self.stopped_reason = reason
@@ -471,19 +503,30 @@ class Trainer:
         epochs = self.total_epochs if epochs is None else epochs
         self._stop.clear()
         self.stopped_reason = None
+        if hasattr(self.learner, "set_guard"):
+            self.learner.set_guard(self.max_loss)
+        every = self.config.sync_every if getattr(self.learner, "fused", False) else 1
         while self.epoch < epochs:
             while not self.epoch_done:
+                if self._pause.is_set() or self._stop.is_set():
+                    for ev in self._flush():
+                        if isinstance(ev, StopEvent) or batch_events:
+                            yield ev
+                        if isinstance(ev, StopEvent):
+                            return
                 while self._pause.is_set() and not self._stop.is_set():
                     time.sleep(0.02)
                 if self._stop.is_set():
                     yield self._finish("stopped", f"stopped at epoch {self.epoch + 1}, batch {self.position + 1}")
                     return
-                ev = self.step()
-                if isinstance(ev, StopEvent):
-                    yield ev
-                    return
-                if batch_events:
-                    yield ev
+                self._launch()
+                if len(self._pending) >= every or self.epoch_done:
+                    for ev in self._flush():
+                        if isinstance(ev, StopEvent):
+                            yield ev
+                            return
+                        if batch_events:
+                            yield ev
             ev = self._end_epoch()
             yield ev
             if ev.train_acc >= self.config.early_stop and self.schedule != "sequential":
@@ -504,6 +547,8 @@ class Trainer:
     # --------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
         """Everything needed to continue exactly: learner, settings, optimiser, RNG, position."""
+        if self._pending:  # launched batches are part of the state: read them back first
+            self._flush()
         opt = self.opt.state_dict()
         opt = {k: ({n: t.detach().cpu().clone() for n, t in v.items()} if k in ("m", "v", "t") else
                    (list(v) if isinstance(v, tuple) else v)) for k, v in opt.items()}
