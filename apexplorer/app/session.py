@@ -266,6 +266,8 @@ class ExplorerState(param.Parameterized):
                 if ev["history"]:
                     self._last["test_acc"] = ev["history"][-1]["test_acc"]
                 self.message = ""
+                loaded = (ev.get("meta") or {}).get("loaded")
+                self.info = f"loaded the session {loaded}" if loaded else "a fresh network is ready"
             elif kind == "batch":
                 self._last.update(epoch=ev.epoch, batch=ev.batch, n_batches=ev.n_batches, sps=ev.samples_per_s)
             elif kind == "epoch":

@@ -29,6 +29,10 @@ class TasksView(pn.viewable.Viewer):
         self.schedule.param.watch(lambda e: setattr(self.state, "schedule", e.new), "value")
         self._schedule_help = pn.pane.Markdown("", margin=(0, 10))
         self._tasks = pn.Column(sizing_mode="stretch_width")
+        self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self.note = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
+        state.wiring.param.watch(lambda e: self._on_check(), ["error", "notes"])
+        self._on_check()
         self._widgets = {}
         state.wiring.param.watch(lambda e: self._rebuild(), "spec")
         state.param.watch(lambda e: self._rebuild(), ["datasets", "schedule", "task"])
@@ -61,6 +65,11 @@ class TasksView(pn.viewable.Viewer):
         self._key = key
         self._tasks.objects = cards
 
+    def _on_check(self):
+        m = self.state.wiring
+        self.error.object, self.error.visible = m.error, bool(m.error)
+        self.note.object, self.note.visible = "<br>".join(m.notes), bool(m.notes)
+
     def _on_paths(self, task, old, new):
         m = self.state.wiring
         for p in set(old) - set(new):
@@ -71,4 +80,4 @@ class TasksView(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(
             pn.Row(pn.pane.Markdown("**Show task**", margin=(8, 5)), self.show),
-            self.schedule, self._schedule_help, self._tasks, sizing_mode="stretch_width")
+            self.schedule, self._schedule_help, self.error, self.note, self._tasks, sizing_mode="stretch_width")

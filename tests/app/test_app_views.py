@@ -1,0 +1,235 @@
+"""The explorer's views, rendered without a browser (``get_root``) and driven by their widgets."""
+
+import pytest
+from bokeh.document import Document
+from pyviz_comms import Comm
+
+import apexplorer as ap
+from apexplorer.app import CurvesView, ErrorView, Explorer, TrajectoryView
+from apexplorer.probe import probe
+
+
+def render(view):
+    return view.__panel__().get_root(Document(), Comm())
+
+
+@pytest.fixture
+def explorer(wait):
+    e = Explorer(live=False)
+    render(e)
+    e.state.settings.param.update(epochs=2, device="cpu")
+    e.state.reset()
+    assert wait(lambda: e.state.runner.trainer is not None and e.state.runner.trainer.config.epochs == 2,
+                tick=e.tick)
+    yield e
+    e.close()
+
+
+def run_to_end(e, wait, timeout=60):
+    assert e.state.train()
+    assert wait(lambda: e.state.runner.state == "finished", timeout=timeout, tick=e.tick)
+    e.tick()
+
+
+def test_the_default_page_trains_and_every_view_has_data(explorer, wait):
+    e = explorer
+    run_to_end(e, wait)
+    assert "test acc" in e.state.status and "epoch 2/2" in e.state.status
+    assert e.curves.n_points() > 4
+    assert len(e.curves.sources[("acc", "test", "main")].data["x"]) == 2
+    assert e.errors.cols and set(e.errors.names) >= {"L1", "L2", "y"}
+    for v in (e.trajectory, e.pca, e.player):
+        assert v.probe is not None
+    e.tabs.active = 1  # showing a tab draws it
+    assert e.trajectory.sources[0].data["xs"]
+    e.tabs.active = 4
+    assert e.player.frames and e.player.frames[-1].phase == "update"
+    e.player.frame = 3
+    assert e.player.graph.data["focus"]["left"]  # the module at work is framed
+
+
+def test_step_trains_exactly_one_batch(explorer, wait):
+    e = explorer
+    e.state.step()
+    assert wait(lambda: e.state.runner.state == "paused" and e.state.runner.trainer.position == 1, tick=e.tick)
+    assert "batch 1/" in e.state.status
+
+
+def test_reset_gives_a_fresh_network(explorer, wait):
+    e = explorer
+    e.state.step()
+    assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
+    old = e.state.runner.trainer
+    e.run.reset.clicks += 1
+    assert wait(lambda: e.state.runner.trainer is not old and e.state.runner.trainer is not None, tick=e.tick)
+    assert e.state.runner.trainer.position == 0 and e.curves.n_points() == 0
+
+
+def test_a_bad_wiring_json_shows_the_library_message_and_the_page_keeps_working(explorer, wait):
+    e = explorer
+    e.editor.json.value = '{"modules": [{"name": "L1", "size": -8}], "inputs": [{"name": "x", "size": 64}]}'
+    e.editor.import_json.clicks += 1
+    assert e.editor.error.visible and "not imported" in e.editor.error.object
+    e.editor.json.value = "{oops"
+    e.editor.import_json.clicks += 1
+    assert "not valid JSON" in e.editor.error.object
+    assert e.state.wiring.wiring is not None  # the old wiring is kept
+    run_to_end(e, wait)
+
+
+def test_negative_sizes_and_t1_zero_are_reported_inline(explorer):
+    e = explorer
+    e.state.wiring.resize_module("L1", size=-4)
+    assert "size -4 must be a positive integer" in e.editor.error.object
+    assert not e.state.reset()
+    assert "size -4" in e.run.error.object and e.run.error.visible
+    e.state.wiring.resize_module("L1", size=256)
+    e.settings.widgets["t1"].value = 0
+    assert "t1 = 0: iteration counts must be integers >= 1" in e.settings.error.object
+    assert not e.state.reset()
+    e.settings.widgets["t1"].value = 8
+    assert e.state.reset() and e.state.message == ""
+
+
+def test_a_structural_change_asks_before_resetting_a_trained_network(explorer, wait):
+    e = explorer
+    e.state.step()
+    assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
+    trainer = e.state.runner.trainer
+    e.settings.widgets["spectral_radius"].value = 0.5
+    assert e.settings._confirm.visible and "spectral radius" in e.settings.ask.object
+    assert not e.state.train()  # Train waits for the answer
+    e.settings.revert.clicks += 1
+    assert e.state.settings.spectral_radius == 0.25 and not e.state.pending
+    assert e.state.runner.trainer is trainer
+    e.settings.widgets["spectral_radius"].value = 0.5
+    e.settings.apply.clicks += 1
+    assert wait(lambda: e.state.runner.trainer is not trainer and e.state.runner.trainer is not None, tick=e.tick)
+    assert e.state.runner.trainer.net.wiring.modules[0].spectral_radius == 0.5
+
+
+def test_a_live_setting_applies_to_the_running_network(explorer, wait):
+    e = explorer
+    e.settings.widgets["lr"].value = 1e-3
+    assert wait(lambda: e.state.runner.trainer.opt.lr == 1e-3, tick=e.tick)
+    e.settings.widgets["t2"].value = 4
+    assert wait(lambda: e.state.runner.trainer.net.config.t2 == 4, tick=e.tick)
+    assert not e.state.pending
+
+
+def test_suppressing_the_only_route_is_reported_on_the_tasks_tab(explorer):
+    e = explorer
+    boxes = e.tasks._widgets["main"][1]
+    boxes.value = [p for p in boxes.value if p != "L1.SI->L2.RI"]
+    assert e.tasks.error.visible
+    assert "output 'y' cannot be reached from input 'x'" in e.tasks.error.object
+    e.tasks._widgets["main"][1].value = e.tasks._widgets["main"][1].value + ["L1.SI->L2.RI"]
+    assert not e.tasks.error.visible and e.state.wiring.wiring is not None
+
+
+def test_a_suppressed_path_is_grey_and_its_upstream_path_does_not_learn(explorer, wait):
+    e = explorer
+    boxes = e.tasks._widgets["main"][1]
+    boxes.value = [p for p in boxes.value if p != "L2.SE->L1.RE"]
+    assert "L2.SE->L1.RE" in e.graph.data["fb_off"]["path"]
+    assert any("which no error reaches" in n for n in e.state.wiring.notes)
+    e.settings.apply.clicks += 1
+    assert wait(lambda: e.state.runner.trainer is not None and not e.state.pending, tick=e.tick)
+    tr = e.state.runner.trainer
+    assert wait(lambda: tr is e.state.runner.trainer and tr.net is not None, tick=e.tick)
+    before = {k: v.clone() for k, v in tr.net.weights.items()}
+    run_to_end(e, wait)
+    assert (tr.net.weights["x->L1.RI"] == before["x->L1.RI"]).all()  # no error reaches L1
+    assert not (tr.net.weights["L1.SI->L2.RI"] == before["L1.SI->L2.RI"]).all()
+
+
+def test_a_third_module_can_be_added_wired_and_trained(explorer, wait):
+    e = explorer
+    ed = e.editor
+    ed.new_name.value, ed.new_size.value = "L3", 64
+    ed.add_module.clicks += 1
+    for kind, src, dst in (("feedforward", "L2.SI", "L3.RI"), ("feedforward", "L3.SI", "y"),
+                           ("feedback", "y", "L3.RE"), ("feedback", "L3.SE", "L2.RE")):
+        ed.path_kind.value = kind
+        ed.path_src.value, ed.path_dst.value = src, dst
+        ed.add_path.clicks += 1
+    ed.del_path.value = "L2.SI->y"
+    ed.remove_path.clicks += 1
+    ed.del_path.value = "y->L2.RE"
+    ed.remove_path.clicks += 1
+    assert e.state.wiring.error == "", e.state.wiring.error
+    assert "L3" in e.graph.data["frames"]["module"]
+    e.settings.apply.clicks += 1
+    assert wait(lambda: e.state.runner.trainer is not None and "L3" in e.state.runner.trainer.net.wiring.module_names,
+                tick=e.tick)
+    run_to_end(e, wait)
+    assert "L3" in e.errors.names
+
+
+def test_two_explorers_do_not_share_networks_or_plots(wait):
+    a, b = Explorer(live=False), Explorer(live=False)
+    try:
+        ra, rb = render(a), render(b)
+        assert wait(lambda: a.state.runner.trainer is not None and b.state.runner.trainer is not None,
+                    tick=lambda: (a.tick(), b.tick()))
+        a.state.step()
+        assert wait(lambda: a.state.runner.trainer.position == 1, tick=a.tick)
+        assert b.state.runner.trainer.position == 0
+        assert a.state.runner is not b.state.runner and a.curves.sources is not b.curves.sources
+        ids_a = {m.id for m in ra.references()}
+        ids_b = {m.id for m in rb.references()}
+        assert not ids_a & ids_b
+    finally:
+        a.close()
+        b.close()
+    assert not a.state.runner.alive and not b.state.runner.alive
+
+
+def test_save_and_load_restore_the_whole_session(explorer, wait, tmp_path):
+    e = explorer
+    e.state.step()
+    assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
+    path = str(tmp_path / "s.pt")
+    e.run.path.value = path
+    e.run.save.clicks += 1
+    assert wait(lambda: (tmp_path / "s.pt").exists(), tick=e.tick)
+    w = e.state.runner.trainer.net.weights["x->L1.RI"].clone()
+    e.state.settings.t2 = 5  # a live change, then load the saved session back
+    e.run.load.clicks += 1
+    assert wait(lambda: e.state.runner.trainer is not None and e.state.runner.trainer.position == 1
+                and "loaded" in e.state.info, tick=e.tick)
+    assert (e.state.runner.trainer.net.weights["x->L1.RI"] == w).all()
+    assert e.state.settings.t2 == 8
+
+
+def test_loading_a_missing_session_reports_it(explorer):
+    explorer.state.load("/nonexistent/x.pt")
+    assert "does not exist" in explorer.run.error.object
+
+
+def test_live_views_take_events_from_a_notebook_loop(small_wiring, digits):
+    tr = ap.Trainer.create(small_wiring, digits, ap.APConfig(t1=3, t2=3),
+                           ap.TrainConfig(epochs=2, batch_size=128, device="cpu"))
+    curves, errors, traj = CurvesView(), ErrorView(), TrajectoryView()
+    for v in (curves, errors, traj):
+        render(v)
+    for ev in tr.train():
+        curves.push(ev)
+        errors.push(ev)
+    traj.push(probe(tr.net, digits.x_test[0], int(digits.y_test[0])))
+    assert curves.n_points() >= 4 and len(errors.cols) > 0
+    assert traj.module == "L1" and traj.sources[0].data["xs"]
+
+
+def test_fig5b_loads_with_two_tasks_and_a_schedule(wait):
+    e = Explorer(live=False)
+    try:
+        render(e)
+        e.state.load_preset("fig5b")
+        assert e.state.wiring.task_names == ["A", "B"]
+        assert e.tasks.schedule.visible
+        assert set(e.state.datasets) == {"A", "B"}
+        e.tasks.show.value = "B"
+        assert "xA->L1.RI" in e.graph.data["ff_off"]["path"]
+    finally:
+        e.close()
