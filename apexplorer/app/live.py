@@ -131,6 +131,8 @@ class CurvesView(LiveView):
         self.series = {(q, kind, t): Series() for q in ("loss", "acc") for kind in ("train", "test")
                        for t in self.tasks}
         self.sources = {k: source(x=[], y=[]) for k in self.series}
+        for (q, kind, t), src in self.sources.items():  # named, so a browser test can find them
+            src.name = f"curve-{q}-{kind}-{t}"
         self._tick = {}
         figs = []
         for q, title, ylab in (("loss", "Loss", "cross-entropy (nats)"), ("acc", "Accuracy", "accuracy (%)")):
