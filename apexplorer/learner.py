@@ -91,8 +91,10 @@ class APLearner:
             loss[t.name] = cross_entropy(p, y)
             correct[t.name] = n_correct(p, y)
         p1 = net.learning(p0, targets, plan)
-        error = {m: v.abs().mean() for m, v in p1.e.items()}
-        error.update({o: v.abs().mean() for o, v in p1.e_out.items()})
+        errs = {**p1.e, **p1.e_out}
+        means = torch._foreach_norm(list(errs.values()), 1)  # mean |e| of every module in two launches
+        torch._foreach_div_(means, [float(v.numel()) for v in errs.values()])
+        error = dict(zip(errs, means))
         self._pending = net.updates(p0, p1, plan)
         return BatchResult(loss, correct, error)
 
@@ -117,6 +119,28 @@ class APLearner:
         extra = [] if not hasattr(opt, "m") else [*opt.m.values(), *opt.v.values(), *opt.t.values()]
         return [*self.net.weights.values(), *extra]
 
+    def _pack_state(self) -> None:
+        """Move weights and optimiser state into one flat buffer per dtype, leaving views in place.
+
+        The guard then snapshots and restores the whole state in a few kernels.
+        """
+        tensors = self._state_tensors()
+        flats = []
+        for dtype in dict.fromkeys(t.dtype for t in tensors):
+            group = [t for t in tensors if t.dtype == dtype]
+            flat = torch.cat([t.reshape(-1) for t in group])
+            flats.append(flat)
+            views, off = {}, 0
+            for t in group:
+                views[id(t)] = flat[off : off + t.numel()].view(t.shape)
+                off += t.numel()
+            for d in (self.net.tensors["weights"], *(getattr(self.optimizer, k) for k in ("m", "v", "t")
+                                                      if hasattr(self.optimizer, k))):
+                for k, t in d.items():
+                    if id(t) in views:
+                        d[k] = views[id(t)]
+        self._flat = flats
+
     def set_guard(self, max_loss: float) -> None:
         """Arm the on-device divergence guard of fused steps (and clear a tripped one)."""
         self._max_loss = torch.tensor(float(max_loss), device=self.device)
@@ -136,11 +160,10 @@ class APLearner:
         E = [res.error[k].float().mean().reshape(1) for k in res.error]
         ok = torch.isfinite(L).all() & (L <= self._max_loss).all() & ~self._bad
         self._bad.logical_or_(~ok)
-        live = self._state_tensors()
-        for saved, now in zip(self._saved, live):
+        for saved, now in zip(self._saved, self._flat):
             torch.where(ok, now, saved, out=saved)
         self.apply()
-        for now, saved in zip(live, self._saved):
+        for now, saved in zip(self._flat, self._saved):
             torch.where(ok, now, saved, out=now)
         packed = torch.cat([L.flatten(), C.flatten(), *E, (~ok).float().reshape(1)])
         return list(res.error), packed
@@ -156,7 +179,8 @@ class APLearner:
         if not hasattr(self, "_max_loss"):
             self.set_guard(float("inf"))
         if not hasattr(self, "_saved"):
-            self._saved = [t.clone() for t in self._state_tensors()]
+            self._pack_state()
+            self._saved = [t.clone() for t in self._flat]
         if self.device.type != "cuda":
             return self._fused_body(batch, tasks)
         key = (tuple(t.name for t in tasks), tuple(tuple(batch[t.name][0].shape) for t in tasks))

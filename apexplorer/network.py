@@ -271,6 +271,7 @@ class Network:
         self.tensors = {k: {n: t.to(self.device) for n, t in d.items()} for k, d in self.tensors.items()}
         self._plans = {}
         self._low = {}
+        self._zero = torch.zeros((), device=self.device)
 
     # -------------------------------------------------------------- access
     @property
@@ -408,7 +409,10 @@ class Network:
             if err is None:
                 continue
             a = phase0.inputs[src.node] if src.kind == "input" else phase0.z[src.node][..., src.slice]
-            out[name] = torch.matmul(a.transpose(-1, -2), err).div_(a.shape[-2])
+            if a.dim() == 2 and err.dim() == 2:  # one fused kernel: (1/B) a^T e
+                out[name] = torch.addmm(self._zero, a.t(), err, beta=0, alpha=1.0 / a.shape[-2])
+            else:
+                out[name] = torch.matmul(a.transpose(-1, -2), err).div_(a.shape[-2])
         return out
 
     def forward(self, inputs, plan: Plan | None = None):
