@@ -47,6 +47,11 @@ def _block_text(p: Probe, m: str) -> str:
     return ", ".join(f"{b} {e - s}" for b, s, e in p.blocks.get(m, ()))
 
 
+def _names(paths) -> str:
+    """Path names as inline code (Markdown would turn 'L2.RE' into a link)."""
+    return ", ".join(f"`{n}`" for n in paths) or "no path"
+
+
 def flow_frames(p: Probe, wiring: Wiring) -> list:
     """The frames of one sample's pass through both phases (see the module docstring)."""
     out = [Frame("Input", f"Test sample of class {p.y} enters at input {p.input!r} ({len(p.x)} values).",
@@ -59,7 +64,7 @@ def flow_frames(p: Probe, wiring: Wiring) -> list:
             out.append(Frame(
                 f"Phase 0 · {m} relaxes · step {t}/{t1[m]}",
                 f"Inference: module **{m}** iterates h ← tanh(h W + u⁰) under the drive u⁰ of "
-                f"{', '.join(paths) or 'no path'}. Its recurrent W is fixed.", "inference", m, t, paths))
+                f"{_names(paths)}. Its recurrent W is fixed.", "inference", m, t, paths))
     ro = {q.name: 5.0 for q in wiring.feedforward if q.target == p.output and q.name in
           set(wiring.active_paths(wiring.task(p.task)))}
     ok = "correct" if p.predicted == p.y else "wrong"
@@ -67,7 +72,7 @@ def flow_frames(p: Probe, wiring: Wiring) -> list:
                      f"(p = {p.probs[p.predicted]:.2f}); the answer is **{p.y}** ({ok}).", "readout", None, 0, ro))
     fb_out = {n: 5.0 for m, ns in p.feedback_in.items() for n in ns if wiring.path(n).source == p.output}
     out.append(Frame("The error enters", f"e_out = o − y (mean |e_out| = {np.abs(p.e_out).mean():.3f}) is sent "
-                     f"back through the fixed feedback path(s) {', '.join(fb_out) or '(none)'}.", "error", None, 0,
+                     f"back through the fixed feedback path(s) {_names(fb_out)}.", "error", None, 0,
                      fb_out, {p.output: f"|e|={np.abs(p.e_out).mean():.3f}"}))
     notes = {p.output: f"|e|={np.abs(p.e_out).mean():.3f}"}
     for m in p.learning_order:
@@ -77,7 +82,7 @@ def flow_frames(p: Probe, wiring: Wiring) -> list:
             out.append(Frame(
                 f"Phase 1 · {m} relaxes with the error · step {t}/{t2[m]}",
                 f"Learning: module **{m}** restarts {start} and iterates h ← tanh(h W + u⁰ − β ε G) with the "
-                f"error ε injected through {', '.join(paths) or 'no path'} (β = {p.beta:g}).",
+                f"error ε injected through {_names(paths)} (β = {p.beta:g}).",
                 "learning", m, t, paths, dict(notes)))
         notes[m] = f"|e|={np.abs(p.e[m]).mean():.3g}"
         out.append(Frame(f"Local error of {m}", f"e = z⁰ − z¹: how much the injected error moved **{m}** "
@@ -86,7 +91,7 @@ def flow_frames(p: Probe, wiring: Wiring) -> list:
     norms = p.update_norms()
     top = max(norms.values(), default=0.0) or 1.0
     widths = {n: 1.5 + 8.0 * v / top for n, v in norms.items()}
-    lines = ", ".join(f"{n}: {v:.3g}" for n, v in sorted(norms.items(), key=lambda kv: -kv[1]))
+    lines = ", ".join(f"`{n}`: {v:.3g}" for n, v in sorted(norms.items(), key=lambda kv: -kv[1]))
     out.append(Frame("Updates", "Each learnable path learns locally, ΔA = aᵀ e[target block] (its source's activity "
                      f"times its target's error). Line width ∝ ‖ΔA‖: {lines or 'no learnable path'}.", "update",
                      None, 0, widths, dict(notes)))
@@ -108,13 +113,17 @@ class ErrorFlowPlayer(LiveView):
         self.frames: list = []
         self.graph = NetworkGraph(height=300)
         self.player = pn.widgets.Player(start=0, end=1, value=0, interval=400, loop_policy="once",
-                                        sizing_mode="stretch_width", show_value=True, label="frame")
+                                        sizing_mode="stretch_width", show_value=False)
         self.player.link(self, value="frame")
         self.title = pn.pane.Markdown("### Error-flow player\nTrain or step once to record a sample.",
                                       margin=(0, 10))
         self.text = pn.pane.Markdown("", margin=(0, 10), sizing_mode="stretch_width")
         self._build_detail()
         self.detail = pn.Column(self._detail_panes["image"], sizing_mode="stretch_width")
+        self.back = pn.widgets.Button(label="◀ Back", width=80)
+        self.next = pn.widgets.Button(label="Next ▶", width=80, color="primary")
+        self.back.on_click(lambda e: self._go(-1))
+        self.next.on_click(lambda e: self._go(1))
         self.sample = pn.widgets.IntInput(label="Test sample index", value=0, start=0, width=140)
         self.record = pn.widgets.Button(label="Record this sample", width=150, align="end")
         self._runner = None
@@ -129,6 +138,10 @@ class ErrorFlowPlayer(LiveView):
             self.follow_live = True
 
         self.record.on_click(ask)
+
+    def _go(self, delta: int) -> None:
+        if self.frames:
+            self.frame = max(0, min(len(self.frames) - 1, self.frame + delta))
 
     # ---------------------------------------------------------------- data
     def on_reset(self, info):
@@ -200,7 +213,8 @@ class ErrorFlowPlayer(LiveView):
         ref = f.line("x", "y", source=self.ref_src, color="#8c8c8c", line_width=1.5, legend_label="z⁰ (end of phase 0)")
         cur = f.line("x", "y", source=self.state_src, color="#2166ac", line_width=1.5, legend_label="h")
         f.y_range = DataRange1d(renderers=[ref, cur])
-        place_legend(f, "top_right")
+        place_legend(f)
+        f.add_layout(f.legend[0], "right")  # beside the plot, never over the neurons
         self.state_fig, self.ref_line, self.cur_line = f, ref, cur
         self.out_src = source(x=[], v=[], color=[])
         g = make_figure("", "class · quantity", "probability / error", h, x_range=FactorRange())
@@ -300,7 +314,8 @@ class ErrorFlowPlayer(LiveView):
     def __panel__(self):
         return pn.Column(
             self.title,
-            pn.Row(self.player, pn.widgets.Checkbox.from_param(self.param.follow_live), sizing_mode="stretch_width"),
+            pn.Row(self.back, self.next, self.player, pn.widgets.Checkbox.from_param(self.param.follow_live),
+                   sizing_mode="stretch_width"),
             self.text,
             pn.Row(pn.Column(self.graph, sizing_mode="stretch_width"),
                    pn.Column(self.detail, sizing_mode="stretch_width"), sizing_mode="stretch_width"),

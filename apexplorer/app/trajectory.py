@@ -153,7 +153,7 @@ class PCAView(LiveView):
 
     module = param.Selector(default=None, objects=[], allow_None=True, label="Module")
     every = param.Number(2.0, bounds=(0, None), doc="Seconds between two redraws while training.")
-    height = param.Integer(430)
+    height = param.Integer(520)
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -194,7 +194,8 @@ class PCAView(LiveView):
         import plotly.graph_objects as go
 
         fig = go.Figure()
-        fig.update_layout(margin=dict(l=0, r=0, t=40, b=0), height=self.height, legend=dict(x=0, y=1),
+        fig.update_layout(margin=dict(l=0, r=0, t=40, b=0), height=self.height, legend=dict(x=0, y=0.95),
+                          scene=dict(aspectmode="cube"),
                           uirevision="keep")
         pca = _pca()
         m = self.module
