@@ -62,6 +62,10 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seeds", type=_positive_int, default=1, metavar="K",
                    help="train K seeds (seed, seed+1, ...) as one batched ensemble; reports each and mean ± sd")
+    p.add_argument("--method", choices=["ap", "bp", "fa", "ep"], default="ap",
+                   help="learning rule: ap (default), or a baseline: bp, fa (fully connected) or ep (layered)")
+    p.add_argument("--hidden", metavar="SIZES", help="hidden layers of a bp/fa/ep network, e.g. 256 or 256,256,256 "
+                   "(default 256 for bp/fa, 256,256 for ep)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--data-dir", help="folder with dataset files")
     p.add_argument("--download", action="store_true", help="download a missing dataset where the network allows")
@@ -107,6 +111,16 @@ def build(args):
         if args.only not in data:
             raise ApexplorerError(f"--only {args.only!r}: no such task; tasks are {', '.join(data)}")
         data = {args.only: data[args.only]}
+    method = getattr(args, "method", "ap")
+    if method != "ap" and len(data) > 1:
+        raise ApexplorerError(f"--method {method} trains one task; the wiring has tasks {', '.join(data)} "
+                              "(pick one with --only)")
+    if method != "ap" and (getattr(args, "seeds", 1) or 1) > 1:
+        raise ApexplorerError(f"--seeds trains an AP ensemble; --method {method} runs one seed at a time "
+                              "(apexplorer compare --seeds K runs several)")
+    if method == "ap" and getattr(args, "hidden", None):
+        raise ApexplorerError("--hidden sets the layers of a bp/fa/ep network; AP's modules come from --preset "
+                              "or --wiring")
     if args.sr is not None:
         wiring = wiring.with_spectral_radius(args.sr)
     if args.rate is not None:

@@ -73,7 +73,23 @@ def make_learner(method: str, n_in: int, n_out: int, config, hidden=None, device
     return cls(MLPConfig(n_in, n_out, hidden, seed=config.seed), opt, dev)
 
 
+def learner_from_args(args, data: dict, config):
+    """The baseline learner that ``apexplorer train --method bp|fa|ep`` asks for.
+
+    ``data`` is ``{task: Dataset}`` (one task); EP takes ``--t1``, ``--t2``
+    (or ``--steps``) and ``--beta`` when they are given.
+    """
+    if len(data) != 1:
+        raise ApexplorerError(f"--method {args.method} trains one task; this wiring has {len(data)} "
+                              "(pick one with --only)")
+    d = next(iter(data.values()))
+    ep = {}
+    if args.method == "ep":
+        ep = dict(t1=args.t1 or args.steps, t2=args.t2 or args.steps, beta=args.beta)
+    return make_learner(args.method, d.n_features, d.n_classes, config, getattr(args, "hidden", None), **ep)
+
+
 __all__ = [
     "BPLearner", "DEFAULT_HIDDEN", "EPConfig", "EPLearner", "FALearner", "METHODS", "MLPConfig", "MLPLearner",
-    "init_ep", "init_mlp", "make_learner", "parse_hidden",
+    "init_ep", "init_mlp", "learner_from_args", "make_learner", "parse_hidden",
 ]

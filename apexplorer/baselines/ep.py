@@ -24,13 +24,16 @@ contrastive rule
     \\Delta W_l \\propto \\frac{1}{\\beta}\\big(\\rho(s^\\beta_{l-1})^T \\rho(s^\\beta_l)
         - \\rho(s^0_{l-1})^T \\rho(s^0_l)\\big) / B
 
-(ascent; the optimiser gets its negative).  This one-sided estimate is the
-default.  Two options reduce its bias: ``symmetric`` compares phases nudged by
-+beta and -beta, divided by 2 beta (Laborieux et al. 2021), and
-``random_sign`` draws the sign of beta per batch (Scellier & Bengio 2017).  The
-free phase starts from zero for every batch (no persistent particles), so with
-few steps it has not settled; random signs then turn its leftover drift into
-noise of size drift/beta, and in our runs on digits that stopped learning.
+(ascent; the optimiser gets its negative).  The free phase starts from zero
+for every batch (no persistent particles), so after T1 steps it has usually
+not quite settled, and the one-sided estimate above (``symmetric=False``)
+then also carries the phase's leftover drift divided by beta.  By default the
+estimate is therefore *symmetric* (Laborieux et al. 2021): the phases nudged
+by +beta and -beta, both continued from the free state, are compared and the
+difference divided by 2 beta, so the drift cancels.  ``random_sign`` draws the
+sign of beta per batch for the one-sided estimate (Scellier & Bengio 2017).
+In our runs on digits the one-sided estimate saturated the output units
+within a few batches and stopped learning; the symmetric one learns.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ class EPConfig:
     epsilon : Euler step size.
     beta : clamping strength.
     random_sign : draw the sign of beta per batch.
-    symmetric : estimate from the +beta and -beta phases (one more phase per batch).
+    symmetric : estimate from the +beta and -beta phases (default; one more phase per batch).
     """
 
     n_in: int
@@ -67,7 +70,7 @@ class EPConfig:
     epsilon: float = 0.5
     beta: float = 1.0
     random_sign: bool = False
-    symmetric: bool = False
+    symmetric: bool = True
     seed: int = 0
 
     def validate(self) -> "EPConfig":

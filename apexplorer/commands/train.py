@@ -9,7 +9,7 @@ from ..cli import add_model_args, build
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train a network with AP")
+    p = sub.add_parser("train", help="train a network with AP (or a baseline: --method bp|fa|ep)")
     add_model_args(p)
     p.add_argument("--save", metavar="FILE", help="write an atomic checkpoint after every epoch")
     p.add_argument("--resume", metavar="FILE", help="continue from a checkpoint")
@@ -34,19 +34,29 @@ def cmd_train(args) -> int:
         trainer = Trainer.load(args.resume, data, device=None if args.device == "auto" else args.device, **over)
     else:
         wiring, data, ap, cfg = build(args)
-        trainer = Trainer.create(wiring, data, ap, cfg, task=list(data), schedule=args.schedule)
+        if args.method != "ap":
+            from ..baselines import learner_from_args
+
+            trainer = Trainer(learner_from_args(args, data, cfg), data, cfg, task=list(data))
+        else:
+            trainer = Trainer.create(wiring, data, ap, cfg, task=list(data), schedule=args.schedule)
     net = trainer.net
     names = ",".join(d.name for d in trainer.data.values())
-    info = {"kind": "start", "dataset": names, "tasks": {t: d.name for t, d in trainer.data.items()},
-            "schedule": trainer.schedule, "wiring": net.wiring.name, "device": str(net.device),
-            "precision": net.config.precision, "epochs": trainer.total_epochs, "batch_size": trainer.config.batch_size,
-            "lr": trainer.config.lr, "t1": net.config.t1, "t2": net.config.t2, "mode": net.config.mode,
-            "start_epoch": trainer.epoch}
+    info = {"kind": "start", "method": trainer.learner.kind, "dataset": names,
+            "tasks": {t: d.name for t, d in trainer.data.items()}, "schedule": trainer.schedule,
+            "device": str(trainer.learner.device), "epochs": trainer.total_epochs,
+            "batch_size": trainer.config.batch_size, "lr": trainer.config.lr, "start_epoch": trainer.epoch}
+    if net is not None:
+        info.update(wiring=net.wiring.name, precision=net.config.precision, t1=net.config.t1, t2=net.config.t2,
+                    mode=net.config.mode)
+    else:  # a baseline (bp, fa, ep)
+        info["model"] = repr(trainer.learner)
+    model = net.wiring.name if net is not None else repr(trainer.learner)
     if args.json:
         print(json.dumps(info), flush=True)
     else:
         sizes = ", ".join(f"{t}: {d.name} ({len(d.y_train)} train, {len(d.y_test)} test)" for t, d in trainer.data.items())
-        print(f"training {net.wiring.name} on {sizes} on {net.device}", file=sys.stderr)
+        print(f"training {model} on {sizes} on {trainer.learner.device}", file=sys.stderr)
     bar = None
     if not args.json:
         from tqdm import tqdm
