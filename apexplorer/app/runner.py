@@ -320,6 +320,13 @@ def apply_live(trainer: Trainer, ap=None, lr=None, epochs=None) -> None:
         trainer.config = replace(trainer.config, lr=float(lr))
     if epochs is not None:
         trainer.config = replace(trainer.config, epochs=int(epochs)).validate()
+    # On CUDA the learner captures a whole step as a graph with T1, T2, beta and lr baked in;
+    # drop the captured graphs so that the next steps are captured with the new settings.
+    learner = getattr(trainer, "learner", None)
+    graphs = getattr(learner, "_graphs", None)
+    if graphs:
+        graphs.clear()
+        learner._seen = {}
 
 
 __all__ = ["Runner", "StopEvent", "apply_live", "task_data", "task_names"]
