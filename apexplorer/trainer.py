@@ -314,15 +314,37 @@ class Trainer:
             self.learner.params[k].copy_(v)
         self.opt.load_state_dict(opt)
 
-    def _next(self, name):
-        """The next batch of task ``name``, reshuffling when its stream runs out."""
+    def _next(self, name, size=None):
+        """The next batch of task ``name``, reshuffling when its stream runs out.
+
+        With ``size``, exactly that many samples, continuing into a new
+        permutation if needed (simultaneous tasks present their samples in pairs).
+        """
         x, y = self._x[name][:2]
-        st = self.streams.get(name)
-        if st is None or st[1] >= len(y):
-            st = self.streams[name] = [torch.randperm(len(y), generator=self.gen).to(y.device), 0]
-        idx = st[0][st[1] : st[1] + self.config.batch_size]
-        st[1] += self.config.batch_size
+        want = self.config.batch_size if size is None else size
+        parts = []
+        while want > 0:
+            st = self.streams.get(name)
+            if st is None or st[1] >= len(y):
+                st = self.streams[name] = [torch.randperm(len(y), generator=self.gen).to(y.device), 0]
+            idx = st[0][st[1] : st[1] + want]
+            st[1] += len(idx)
+            parts.append(idx)
+            want = 0 if size is None else want - len(idx)
+        idx = parts[0] if len(parts) == 1 else torch.cat(parts)
         return x[idx], y[idx]
+
+    def _next_together(self, tasks) -> dict:
+        """Batches of several tasks with the same number of samples (that of the largest dataset)."""
+        if len(tasks) == 1:
+            return {tasks[0].name: self._next(tasks[0].name)}
+        lead = max(tasks, key=lambda t: len(self._x[t.name][1]))
+        out = {lead.name: self._next(lead.name)}
+        b = len(out[lead.name][1])
+        for t in tasks:
+            if t.name != lead.name:
+                out[t.name] = self._next(t.name, b)
+        return {t.name: out[t.name] for t in tasks}
 
     def step(self) -> BatchEvent | StopEvent:
         """Train on the next batch of the schedule and return its event."""
@@ -340,7 +362,7 @@ class Trainer:
         tasks, n_seg = segs[self.segment]
         if not self._pending:
             self._t_window = time.perf_counter()
-        batch = {t.name: self._next(t.name) for t in tasks}
+        batch = self._next_together(tasks)
         names = [t.name for t in tasks]
         rec = {"names": names, "sizes": [len(batch[n][1]) for n in names], "epoch": self.epoch + 1,
                "position": self.position + 1, "total": sum(n for _, n in segs),

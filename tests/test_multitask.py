@@ -147,3 +147,12 @@ def test_checkpoint_of_a_multitask_run_resumes_exactly(tmp_path, two_tasks):
     resumed.run()
     for k in straight.net.weights:
         assert torch.equal(straight.net.weights[k], resumed.net.weights[k]), k
+
+
+def test_simultaneous_tasks_of_different_sizes_pair_every_sample():
+    data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=300),
+            "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}
+    tr = _trainer("fig5b", data, "simultaneous", epochs=1)
+    events = [e for e in tr.train() if e.kind == "batch"]
+    assert len(events) == tr._task_batches("A") == 15  # the larger dataset sets the epoch
+    assert tr._acc["n"]["A"] == tr._acc["n"]["B"] == 240  # B's 80 samples cycle to pair with all of A's
