@@ -7,7 +7,7 @@ import pytest
 
 from apexplorer.errors import ApexplorerError
 from apexplorer.sweep import Sweep, parse_axis, plan, prepare, run, train_point
-from apexplorer.sweep_table import ResultsTable, load_results
+from apexplorer.sweep import ResultsTable, load_results
 
 
 @pytest.fixture(scope="module")

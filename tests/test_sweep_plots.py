@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from apexplorer import sweep_plots as sp
+from apexplorer.sweep import plots as sp
 from apexplorer.errors import ApexplorerError
 
 RADII = (0.01, 0.1, 1.0)

@@ -1,6 +1,6 @@
 """The Sweeps view: load a sweep's results table and show the paper's sweep plots.
 
-The plots are :mod:`apexplorer.sweep_plots`, the functions a notebook calls;
+The plots are :mod:`apexplorer.sweep.plots`, the functions a notebook calls;
 this view only picks the table and the axes.  A table that a running sweep
 is still writing can be followed (reloaded every few seconds).
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 import panel as pn
 import param
 
-from .. import sweep_plots as sp
+from ..sweep import plots as sp
 from ..errors import ApexplorerError
-from ..sweep_table import FORMATS, load_results
+from ..sweep.table import FORMATS, load_results
 
 METRICS = ("test_acc", "train_acc", "loss", "test_loss")
 NONE = "(none)"

@@ -15,7 +15,7 @@ EXAMPLE = """example (Fig. 2c and 3c of the paper, on 2 local worker processes):
       --grid steps=2,4,8,16 --seeds 5 --epochs 3 --workers 2 --out fig2c.csv
 
 Any setting of `train` can be a grid axis (--grid beta=0.5,1,2). Rows are written as runs finish;
-rerunning the same command skips finished runs. Plot with apexplorer.sweep_plots or the explorer's
+rerunning the same command skips finished runs. Plot with apexplorer.sweep.plots or the explorer's
 Sweeps tab."""
 
 
@@ -85,7 +85,9 @@ def _connect(args, n_tasks, emit):
     workers = min(args.workers or default_workers(), n_tasks)
     cluster = local_cluster(workers)
     threads = max(1, (os.cpu_count() or 1) // workers)
-    return Client(cluster), cluster, threads
+    client = Client(cluster)
+    client.register_plugin(cluster.ignore_interrupt)
+    return client, cluster, threads
 
 
 def _finite(x) -> bool:
@@ -135,9 +137,9 @@ def cmd_sweep(args) -> int:
              f"{n_runs} to train {where}" + (f", {skipped} already finished" if skipped else ""))
 
     bar = None if args.json else tqdm(total=n_runs, unit="run", file=sys.stderr, dynamic_ncols=True)
-    on_epoch = None
-    if bar is not None and client is None:
-        def on_epoch(ev):
+
+    def on_epoch(ev):  # in this process only: Dask workers report whole runs
+        if bar is not None:
             bar.set_postfix_str(f"epoch {ev.epoch}/{ev.epochs} test {ev.test_acc:.2%}")
     counts = {}
     ran = 0

@@ -7,7 +7,7 @@
 * :func:`heatmap`: mean accuracy over two axes, e.g. beta x rho (Appendix 3).
 * :func:`learning_curves`: accuracy against epoch, one line per point.
 
-Each function takes the DataFrame of :func:`apexplorer.sweep_table.load_results`
+Each function takes the DataFrame of :func:`apexplorer.sweep.load_results`
 and reduces it with :func:`final_rows` (each run's last epoch) and
 :func:`seed_stats` (mean, sd, min, max over seeds).  The explorer's Sweeps
 view and a notebook call the same functions.
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 
-from .errors import ApexplorerError, choices
-from .sweep_table import FINISHED, LEADING, METRICS
+from ..errors import ApexplorerError, choices
+from .table import FINISHED, LEADING, METRICS
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
           "#bcbd22", "#17becf")

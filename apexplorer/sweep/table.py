@@ -17,7 +17,7 @@ import io
 import os
 from pathlib import Path
 
-from .errors import ApexplorerError, choices
+from ..errors import ApexplorerError, choices
 
 FORMATS = (".csv", ".parquet")
 FINISHED = ("completed", "early_stop", "diverged")

@@ -1,0 +1,178 @@
+"""Running a sweep: plan what is left, train it here or on Dask, append rows as runs finish.
+
+Dask (dask.distributed) does the scheduling, retries on dead workers and the
+dashboard; a missing Dask means training in this process, one point after
+another.  The results table is written only here, by one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+from .grid import STABILITY_AXES, Point, Sweep
+from .point import _error_rows, settings_row, train_point
+
+
+@dataclass
+class Task:
+    """The unfinished seeds of one point, trained together as one batched ensemble."""
+
+    point: Point
+    seeds: tuple
+
+    @property
+    def key(self) -> str:
+        return f"apexplorer-point-{self.point.id}-seed-{'-'.join(map(str, self.seeds))}"
+
+
+def plan(sweep: Sweep, finished=frozenset()) -> tuple:
+    """(tasks to run, number of runs skipped because ``finished`` holds their (point, seed))."""
+    tasks, skipped = [], 0
+    for p in sweep.points():
+        todo = tuple(s for s in sweep.seeds if (p.id, s) not in finished)
+        skipped += len(sweep.seeds) - len(todo)
+        if todo:
+            tasks.append(Task(p, todo))
+    return tasks, skipped
+
+
+def run_in_process(tasks, ftmle: bool = True, on_epoch=None):
+    """Train ``tasks`` one after another here; yield ``(task, rows)`` as each finishes."""
+    for t in tasks:
+        yield t, train_point(t.point.settings, t.seeds, t.point.id, None, ftmle, on_epoch)
+
+
+def run_on_dask(tasks, client, threads: int | None = None, ftmle: bool = True):
+    """Submit ``tasks`` to a Dask ``client``; yield ``(task, rows)`` in the order they finish.
+
+    Dask reruns the task of a worker that dies; a task that kills its workers
+    too often (Dask's ``allowed-failures``) comes back as an ``error`` row.
+    Closing the generator (e.g. on Ctrl-C) cancels what is still pending.
+    """
+    from distributed import as_completed
+
+    futures = {}
+    for t in tasks:
+        f = client.submit(train_point, t.point.settings, t.seeds, t.point.id, threads, ftmle, key=t.key)
+        futures[f] = t
+    try:
+        for f in as_completed(list(futures)):
+            t = futures[f]
+            try:
+                rows = f.result()
+            except Exception as e:  # noqa: BLE001 - KilledWorker, lost data: record and go on
+                base = {"point": t.point.id, **settings_row(argparse.Namespace(**t.point.settings))}
+                rows = _error_rows(base, t.seeds, f"{type(e).__name__}: {e}")
+            f.release()
+            yield t, rows
+    finally:
+        pending = [f for f in futures if not f.done()]
+        if pending:
+            client.cancel(pending)
+
+
+def _ignore_interrupt():
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread of the worker process
+        pass
+
+
+def local_cluster(workers: int, dashboard: str = "127.0.0.1:8787"):
+    """A Dask LocalCluster of ``workers`` single-threaded processes, reachable from localhost only.
+
+    Ctrl-C in a terminal reaches every process of the group; the worker
+    processes ignore it (also when Dask restarts one), so only this process
+    stops, cancels what is pending and closes the cluster, without a
+    traceback from every worker.
+    """
+    import logging
+    import signal
+
+    from distributed import LocalCluster, WorkerPlugin
+
+    class IgnoreInterrupt(WorkerPlugin):
+        def setup(self, worker):
+            _ignore_interrupt()
+
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the worker processes started now
+    try:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=dashboard, silence_logs=logging.ERROR)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    cluster.ignore_interrupt = IgnoreInterrupt()  # registered by the client: workers Dask restarts get it too
+    return cluster
+
+
+def default_workers() -> int:
+    """One worker per GPU, else one per two CPU cores (torch uses the other thread)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.device_count()
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def have_dask() -> bool:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+SCALE_OUT = ("To spread the points over this machine's cores or GPUs, or over a cluster: "
+             "pip install 'apexplorer[sweep]', then pass --workers N (a local Dask cluster) "
+             "or --scheduler tcp://HOST:8786 (an existing one).")
+
+
+def prepare(sweep: Sweep, out) -> tuple:
+    """Open the results table ``out`` and plan what is left to train.
+
+    Returns ``(table, tasks, skipped, dropped)``: the runs already finished in
+    the table are skipped; rows of runs that failed are dropped and redone.
+    """
+    from .table import ResultsTable
+
+    table = ResultsTable(out)
+    dropped = table.drop_unfinished()
+    tasks, skipped = plan(sweep, table.finished())
+    return table, tasks, skipped, dropped
+
+
+def execute(sweep: Sweep, tasks, table, client=None, threads=None, ftmle=None, on_epoch=None):
+    """Train ``tasks``, appending their rows to ``table``; yield ``(task, rows)`` after each is written.
+
+    ``client`` is a Dask client, or None to train in this process.
+    ``ftmle`` defaults to True when a grid axis changes the reservoirs (sr, rate, preset, wiring).
+    """
+    ftmle = any(a in STABILITY_AXES for a in sweep.axis_names) if ftmle is None else ftmle
+    it = run_on_dask(tasks, client, threads, ftmle) if client is not None else run_in_process(tasks, ftmle, on_epoch)
+    try:
+        for t, rows in it:
+            table.append(rows)
+            yield t, rows
+    finally:
+        it.close()
+
+
+def run(sweep: Sweep, out, client=None, threads=None, ftmle=None):
+    """Run what is left of ``sweep`` into the table ``out`` and return the whole table (a DataFrame).
+
+    The notebook form of ``apexplorer sweep``; pass a Dask ``client`` to scale out.
+    """
+    table, tasks, _, _ = prepare(sweep, out)
+    for _ in execute(sweep, tasks, table, client, threads, ftmle):
+        pass
+    return table.frame
+
+
+def summary(rows) -> dict:
+    """The last row of a run, for progress lines: status, epochs and final accuracy."""
+    last = rows[-1]
+    return {k: last.get(k) for k in ("point", "seed", "status", "epoch", "test_acc", "train_acc", "ftmle", "message")}

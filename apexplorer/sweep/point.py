@@ -1,0 +1,154 @@
+"""One grid point: train its seeds as one batched ensemble and return its rows.
+
+:func:`train_point` is the unit of work of a sweep: plain settings in, plain
+rows out (one per seed and epoch), so the same function runs in this process
+or on a Dask worker.  It never raises for a bad point; the rows say why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from ..errors import ApexplorerError
+
+def _uniform(values):
+    values = set(values)
+    return values.pop() if len(values) == 1 else None
+
+
+def settings_row(ns: argparse.Namespace, built=None) -> dict:
+    """The settings columns of a row: the values ``train`` actually used where known."""
+    row = {k: v for k, v in vars(ns).items() if k not in ("data_dir", "download", "seeds")}
+    if built is not None:
+        wiring, data, ap, cfg = built
+        row.update(
+            dataset=",".join(dict.fromkeys(d.name for d in data.values())),
+            preset=wiring.name,
+            sr=_uniform(m.spectral_radius for m in wiring.modules),
+            rate=_uniform(m.connection_rate for m in wiring.modules),
+            t1=ap.t1, t2=ap.t2, mode=ap.mode, beta=ap.beta, precision=ap.precision,
+            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
+        )
+    return row
+
+
+def reservoir_ftmle(net, steps: int = 8, seed: int = 0) -> list | None:
+    """FTMLE of every member, each the mean over its reservoirs (zero drive, ``steps`` steps).
+
+    A list with one value per ensemble member (one for a single network), or
+    None where the learner has no reservoirs or :mod:`apexplorer.analysis` is missing.
+    """
+    try:
+        from ..analysis.lyapunov import ftmle
+    except ImportError:
+        return None
+    if net is None or not net.reservoirs:
+        return None
+    act = net.config.activation
+    members = net.members or 1
+    out = []
+    for k in range(members):
+        Ws = [W[k] if net.members else W for W in net.reservoirs.values()]
+        vals = [float(ftmle(W, steps=steps, activation=act, seed=seed)) for W in Ws if W.numel()]
+        out.append(sum(vals) / len(vals) if vals else None)
+    return out
+
+
+def _worker_device(device: str) -> str:
+    """On a multi-GPU machine, spread local Dask workers (named 0, 1, ...) over the GPUs."""
+    import torch
+
+    if device not in ("auto", "cuda") or not torch.cuda.is_available() or torch.cuda.device_count() < 2:
+        return device
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+    except (ImportError, ValueError):
+        return device
+    return f"cuda:{int(name) % torch.cuda.device_count()}" if isinstance(name, int) else device
+
+
+def _member_rows(ev, members: int) -> list:
+    """One metrics dict per ensemble member from an EpochEvent."""
+    if members == 1 or not ev.members:
+        rows = [{"train_acc": ev.train_acc, "test_acc": ev.test_acc, "loss": ev.loss, "test_loss": ev.test_loss}]
+        per = [{t: d for t, d in ev.tasks.items()}]
+    else:
+        per = [{t: {k: v[i] for k, v in d.items()} for t, d in ev.members.items()} for i in range(members)]
+        rows = []
+        for m in per:
+            trained = [d for d in m.values() if "train_acc" in d] or list(m.values())
+
+            def mean(key, ds=trained):
+                vals = [d[key] for d in ds if key in d]
+                return sum(vals) / len(vals) if vals else math.nan
+
+            rows.append({"train_acc": mean("train_acc"), "test_acc": mean("test_acc"), "loss": mean("loss"),
+                         "test_loss": mean("test_loss")})
+    if len(ev.tasks) > 1:  # multi-task: each task's accuracy as well
+        for r, m in zip(rows, per):
+            for t, d in m.items():
+                r.update({f"{t}_{k}": d.get(k) for k in ("train_acc", "test_acc")})
+    return rows
+
+
+def _error_rows(base: dict, seeds, msg: str) -> list:
+    return [{**base, "seed": s, "epoch": math.nan, "train_acc": math.nan, "test_acc": math.nan, "loss": math.nan,
+             "test_loss": math.nan, "seconds": math.nan, "status": "error", "message": msg, "ftmle": None}
+            for s in seeds]
+
+
+def train_point(settings: dict, seeds, point: str, threads: int | None = None, ftmle: bool = True,
+                on_epoch=None) -> list:
+    """Train the ``seeds`` of one point as one batched ensemble; return their rows.
+
+    This is the unit of work sent to a Dask worker: plain data in, plain
+    rows out, one per seed and epoch.  ``settings["seed"]`` seeds the order
+    of the data, shared by the members (column ``shuffle_seed``); each seed
+    of ``seeds`` draws one member's network (column ``seed``).
+
+    Every row carries its run's final status: ``completed``, ``early_stop``,
+    ``diverged`` (the diverging epoch's row has the test accuracy of the
+    last good weights, which the trainer keeps) or ``error`` (one row, the
+    message says why).  An ensemble stops as a whole when one member
+    diverges, so such a point is trained again one seed at a time to give
+    each seed its own status.  Never raises for a bad point, so a sweep goes on.
+    """
+    from ..cli import build
+    from ..trainer import EpochEvent, StopEvent, Trainer, resolve_device
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    seeds = tuple(int(s) for s in seeds)
+    ns = argparse.Namespace(**{**settings, "seeds": len(seeds), "device": _worker_device(settings["device"])})
+    base = {"point": point, **settings_row(ns), "shuffle_seed": ns.seed}
+    try:
+        built = wiring, data, ap, cfg = build(ns)
+        trainer = Trainer.create(wiring, data, ap, cfg, task=list(data), schedule=ns.schedule, seeds=seeds)
+        base = {"point": point, **settings_row(ns, built), "shuffle_seed": ns.seed,
+                "device": str(resolve_device(cfg.device)), "members": len(seeds)}
+        lam = reservoir_ftmle(trainer.net, seed=ns.seed) if ftmle else None
+        rows, stop = [[] for _ in seeds], None
+        for ev in trainer.train(batch_events=False):
+            if isinstance(ev, EpochEvent):
+                for r, m in zip(rows, _member_rows(ev, len(seeds))):
+                    r.append({"epoch": ev.epoch, **m, "seconds": ev.seconds})
+                if on_epoch is not None:
+                    on_epoch(ev)
+            elif isinstance(ev, StopEvent):
+                stop = ev
+    except Exception as e:  # noqa: BLE001 - one bad point must not stop a sweep; the row says why
+        return _error_rows(base, seeds, str(e) if isinstance(e, ApexplorerError) else f"{type(e).__name__}: {e}")
+    if stop.reason == "diverged":
+        if len(seeds) > 1:
+            return [r for s in seeds for r in train_point(settings, (s,), point, None, ftmle, on_epoch)]
+        acc, _ = trainer.evaluate("test")
+        rows[0].append({"epoch": trainer.epoch + 1, "train_acc": math.nan, "test_acc": acc, "loss": math.nan,
+                        "test_loss": math.nan, "seconds": math.nan})
+    return [{**base, "seed": s, **r, "status": stop.reason, "message": stop.message,
+             "ftmle": lam[k] if lam else None}
+            for k, s in enumerate(seeds) for r in rows[k]]
