@@ -194,14 +194,16 @@ def learning_curves(df, by: str | None = None, metric: str = "test_acc"):
     hv = _hv()
     _need(df, "epoch", metric, "status")
     done = df[df["status"].isin(FINISHED)]
-    key = by or "point"
+    if by is None:  # one line per point, labelled and ordered by its grid values
+        axes = varying_axes(done)
+        firsts = done.groupby("point").first()
+        order = sorted(firsts.index, key=lambda p: tuple(_sort_key(firsts.at[p, a]) for a in axes))
+        groups = [(" ".join(f"{a}={firsts.at[p, a]}" for a in axes) or p, done[done["point"] == p]) for p in order]
+    else:
+        groups = _groups(done, by)
     layers = []
-    for i, (label, sub) in enumerate(_groups(done, key)):
+    for i, (label, sub) in enumerate(groups):
         st = seed_stats(sub, ["epoch"], metric)
-        if by is None:
-            axes = varying_axes(done)
-            first = sub.iloc[0]
-            label = " ".join(f"{a}={first[a]}" for a in axes) or label
         layers.append(hv.Curve(st, kdims=["epoch"], vdims=["mean"], label=label).redim(mean=metric).opts(
             color=COLORS[i % len(COLORS)], tools=["hover"]))
     return hv.Overlay(layers).opts(width=640, height=380, show_grid=True, legend_position="right",
@@ -221,6 +223,11 @@ def sweep_plots(df) -> dict:
         out["heatmap"] = heatmap(df, axes[0], axes[1])
     out["learning curves"] = learning_curves(df)
     return out
+
+
+def _sort_key(v):
+    """Numbers before text, each in their natural order."""
+    return (0, float(v), "") if isinstance(v, (int, float)) and v == v else (1, 0.0, str(v))
 
 
 def _fmt(v):
