@@ -1,5 +1,7 @@
 """BP, FA and EP: against autograd and finite differences, and through the trainer."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -168,3 +170,52 @@ def test_hidden_layers_parse(text, want):
 def test_bad_baseline_settings_are_named(call, needle):
     with pytest.raises(ApexplorerError, match=needle):
         call()
+
+
+@pytest.mark.parametrize("method", ["bp", "fa"])
+def test_train_command_runs_a_baseline_and_resumes_it(tmp_path, capsys, method):
+    from apexplorer.cli import main
+
+    ck = str(tmp_path / "run.pt")
+    argv = ["train", "--dataset", "digits", "--method", method, "--hidden", "32", "--epochs", "1", "--json",
+            "--device", "cpu", "--save", ck]
+    assert main(argv) == 0
+    lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    assert lines[0]["kind"] == "start" and lines[0]["method"] == method and "64 -> 32 -> 10" in lines[0]["model"]
+    assert lines[1]["epoch"] == 1 and lines[1]["test_acc"] > 0.5 and set(lines[1]["error"]) == {"h1", "y"}
+    assert main(["train", "--resume", ck, "--epochs", "2", "--json", "--device", "cpu"]) == 0
+    lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    assert lines[0]["method"] == method and lines[0]["start_epoch"] == 1
+    assert [l["epoch"] for l in lines if "test_acc" in l] == [2]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["train", "--hidden", "32"], "--hidden sets the layers"),
+    (["train", "--method", "bp", "--seeds", "2"], "one seed at a time"),
+    (["train", "--method", "fa", "--preset", "fig5a", "--tasks", "digits,digits"], "pick one with --only"),
+    (["compare", "--methods", "ap,sgd"], "unknown sgd"),
+    (["compare", "--method", "bp"], "--methods"),
+], ids=["hidden-for-ap", "seeds-for-bp", "multitask", "unknown-method", "method-not-methods"])
+def test_cli_mistakes_about_methods_exit_2_with_a_message(capsys, argv, needle):
+    from apexplorer.cli import main
+
+    assert main(argv + ["--epochs", "1", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_compare_reports_mean_and_sd_over_seeds(capsys):
+    from apexplorer.cli import main
+
+    assert main(["compare", "--dataset", "digits", "--methods", "bp,fa", "--hidden", "32", "--epochs", "1",
+                 "--seeds", "2", "--json", "--device", "cpu"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dataset"] == "digits" and out["seeds"] == [0, 1] and out["epochs"] == 1
+    assert [r["method"] for r in out["results"]] == ["bp", "fa"]
+    for r in out["results"]:
+        accs = [run["test_acc"] for run in r["runs"]]
+        assert [run["seed"] for run in r["runs"]] == [0, 1] and all(a > 0.5 for a in accs)
+        assert r["test_acc_mean"] == pytest.approx(np.mean(accs))
+        assert r["test_acc_sd"] == pytest.approx(np.std(accs, ddof=1))
+    bp_runs = out["results"][0]["runs"]
+    assert bp_runs[0]["test_acc"] != bp_runs[1]["test_acc"]  # different seeds, different networks
