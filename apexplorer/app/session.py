@@ -64,10 +64,12 @@ class ExplorerState(param.Parameterized):
         self.wiring = WiringModel()
         self.runner = runner or Runner()
         self._last = {}
+        self._loading = False
         name = preset_name or ("digits" if dataset == "digits" else "paper-2layer")
         self.load_preset(name, [dataset])
         self.settings.param.watch(self._on_settings, list(self.settings.values()))
         self.wiring.param.watch(self._on_wiring, "spec")
+        self.param.watch(lambda e: self._update_pending(), ["datasets", "schedule"])
 
     # --------------------------------------------------------------- setup
     def load_preset(self, name: str, datasets: list | None = None) -> bool:
@@ -80,6 +82,8 @@ class ExplorerState(param.Parameterized):
         except ApexplorerError as e:
             self.message = str(e)
             return False
+        wanted = list(MULTITASK.get(name, ()))
+        missing = [w for w, d in zip(wanted, datasets) if w != d]
         sizes_in = [d.n_features for d in ds]
         sizes_out = [d.n_classes for d in ds]
         try:
@@ -87,21 +91,32 @@ class ExplorerState(param.Parameterized):
         except ApexplorerError as e:
             self.message = str(e)
             return False
-        self.wiring.set_wiring(w)
-        self.datasets = {t.name: d for t, d in zip(w.tasks, datasets)}
-        self.task = w.tasks[0].name
-        self.settings.apply_preset(name)
-        if w.modules:
-            self.settings.param.update(spectral_radius=w.modules[0].spectral_radius,
-                                       connection_rate=w.modules[0].connection_rate)
+        self._loading = True  # a new network: nothing is applied to the running one
+        try:
+            self.wiring.set_wiring(w)
+            self.datasets = {t.name: d for t, d in zip(w.tasks, datasets)}
+            self.task = w.tasks[0].name
+            self.settings.apply_preset(name)
+            if w.modules:
+                self.settings.param.update(spectral_radius=w.modules[0].spectral_radius,
+                                           connection_rate=w.modules[0].connection_rate)
+        finally:
+            self._loading = False
+        self._update_pending()
         self.message = ""
+        if missing:
+            self.info = (f"{', '.join(missing)} is not on this machine, so "
+                         + ", ".join(f"task {t.name} uses {d}" for t, d, w_ in zip(w.tasks, datasets, wanted)
+                                     if d != w_) + " (choose on the Tasks tab)")
+        else:
+            self.info = f"loaded preset {name}"
         return True
 
     def _default_datasets(self, name, n_tasks):
         wanted = list(MULTITASK.get(name, ()))
         cur = list(self.datasets.values())
-        if not wanted:
-            return [cur[0] if cur else "digits"]
+        if not wanted:  # a preset named after a dataset (digits, 2afc) goes with it
+            return [name if name in dataset_names() else (cur[0] if cur else "digits")]
         out = []
         for d in wanted:  # the paper's pair where present, else what this machine has
             out.append(d if available(d) else "digits")
@@ -125,6 +140,7 @@ class ExplorerState(param.Parameterized):
         ds = {t: self.datasets.get(t, next(iter(self.datasets.values()), "digits")) for t in names}
         if ds != self.datasets:
             self.datasets = ds
+        self._update_pending()
 
     # ------------------------------------------------------------ settings
     def _on_settings(self, *events):
@@ -135,7 +151,7 @@ class ExplorerState(param.Parameterized):
                     self.wiring.set_all_modules(n, getattr(self.settings, n))
         err = self.settings.check()
         self.message = err
-        if err or not self.built:
+        if err or not self.built or self._loading:
             return
         live = [n for n in names if n in LIVE]
         if live and self.runner.trainer is not None:

@@ -133,10 +133,10 @@ def test_a_suppressed_path_is_grey_and_its_upstream_path_does_not_learn(explorer
     boxes.value = [p for p in boxes.value if p != "L2.SE->L1.RE"]
     assert "L2.SE->L1.RE" in e.graph.data["fb_off"]["path"]
     assert any("which no error reaches" in n for n in e.state.wiring.notes)
+    old = e.state.runner.trainer
     e.settings.apply.clicks += 1
-    assert wait(lambda: e.state.runner.trainer is not None and not e.state.pending, tick=e.tick)
+    assert wait(lambda: e.state.runner.trainer not in (None, old), tick=e.tick)
     tr = e.state.runner.trainer
-    assert wait(lambda: tr is e.state.runner.trainer and tr.net is not None, tick=e.tick)
     before = {k: v.clone() for k, v in tr.net.weights.items()}
     run_to_end(e, wait)
     assert (tr.net.weights["x->L1.RI"] == before["x->L1.RI"]).all()  # no error reaches L1
@@ -233,3 +233,31 @@ def test_fig5b_loads_with_two_tasks_and_a_schedule(wait):
         assert "xA->L1.RI" in e.graph.data["ff_off"]["path"]
     finally:
         e.close()
+
+
+def test_loading_a_preset_asks_before_replacing_the_trained_network(explorer, wait):
+    e = explorer
+    e.state.step()
+    assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
+    e.editor.preset.value = "2afc"
+    e.editor.load_preset.clicks += 1
+    assert e.state.datasets == {"main": "2afc"} and e.state.settings.mode == "epe"
+    assert "wiring" in e.state.pending and e.settings._confirm.visible
+    e.tick()
+    assert e.state.runner.trainer.opt.lr == 5e-3  # nothing was applied to the running network
+    assert e.state.runner.trainer.net.wiring.inputs[0].size == 64
+
+
+def test_a_live_view_follows_a_trainer_in_the_background(small_wiring, digits, wait):
+    tr = ap.Trainer.create(small_wiring, digits, ap.APConfig(t1=3, t2=3),
+                           ap.TrainConfig(epochs=1, batch_size=128, device="cpu"))
+    curves = CurvesView()
+    render(curves)
+    runner = curves.follow(tr, period=100)
+    try:
+        runner.train()
+        assert wait(lambda: runner.state == "finished", timeout=60)
+        curves.consume(runner.drain())
+        assert len(curves.sources[("acc", "test", "main")].data["x"]) == 1
+    finally:
+        runner.close()
