@@ -40,21 +40,12 @@ def register(sub) -> None:
 
 
 def _sweep_from_args(args):
-    from ..errors import ApexplorerError
     from ..sweep import Sweep, default_settings, parse_axis, settings_parser
 
-    defaults = default_settings()
-    base = {k: getattr(args, k) for k in defaults if k != "seeds"}  # a point's seeds are rows, not a setting
+    base = {k: getattr(args, k) for k in default_settings() if k != "seeds"}  # a point's seeds are rows
     parser = settings_parser()
-    axes = [parse_axis(text, parser) for text in args.grid]
-    for dest, _ in axes:
-        if base[dest] != defaults[dest]:
-            raise ApexplorerError(f"--{dest.replace('_', '-')} is given and is also a grid axis; drop one of them")
-    names = [d for d, _ in axes]
-    if "steps" in names and (base["t1"] or base["t2"] or "t1" in names or "t2" in names):
-        raise ApexplorerError("the steps axis sets T1 = T2, but T1 or T2 is also given; drop one of them")
-    seeds = range(args.seed, args.seed + args.seeds)
-    return Sweep(base, tuple(axes), tuple(seeds)).validate()
+    axes = tuple(parse_axis(text, parser) for text in args.grid)
+    return Sweep(base, axes, tuple(range(args.seed, args.seed + args.seeds))).validate()
 
 
 def _connect(args, n_tasks, emit):
@@ -71,7 +62,7 @@ def _connect(args, n_tasks, emit):
     if not have_dask():
         if args.scheduler:
             raise ApexplorerError("--scheduler needs dask.distributed: pip install 'apexplorer[sweep]'")
-        emit(f"dask.distributed is not installed: training the {n_tasks} runs one after another in this process. "
+        emit(f"dask.distributed is not installed: training the {n_tasks} points one after another in this process. "
              + SCALE_OUT)
         return None, None, None
     from distributed import Client

@@ -138,6 +138,7 @@ class Sweep:
         return cls(base, tuple(axes), tuple(int(s) for s in seeds)).validate()
 
     def validate(self) -> "Sweep":
+        """Check the axes against each other and the shared settings; errors say what to drop."""
         dests = [d for d, _ in self.axes]
         dup = {d for d in dests if dests.count(d) > 1}
         if dup:
@@ -146,6 +147,12 @@ class Sweep:
             raise ApexplorerError("a wiring axis and a preset cannot be combined; drop --preset or the wiring axis")
         if "preset" in dests and self.base.get("wiring"):
             raise ApexplorerError("a preset axis and --wiring cannot be combined")
+        defaults = default_settings()
+        for d in dests:
+            if d in self.base and self.base[d] != defaults.get(d):
+                raise ApexplorerError(f"--{d.replace('_', '-')} is given and is also a grid axis; drop one of them")
+        if "steps" in dests and (self.base.get("t1") or self.base.get("t2") or {"t1", "t2"} & set(dests)):
+            raise ApexplorerError("the steps axis sets T1 = T2, but T1 or T2 is also given; drop one of them")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ApexplorerError(f"seeds {list(self.seeds)} must be distinct and at least one")
         return self
