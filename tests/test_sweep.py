@@ -236,3 +236,26 @@ def test_dask_workers_give_the_same_table_as_this_process(tmp_path, fast):
     a, b = here.sort_values(key).reset_index(drop=True), there.sort_values(key).reset_index(drop=True)
     assert list(a["point"]) == list(b["point"]) and list(a["seed"]) == list(b["seed"])
     assert list(a["test_acc"]) == pytest.approx(list(b["test_acc"]))
+
+
+@pytest.mark.slow
+def test_a_killed_worker_loses_no_point(tmp_path, fast):
+    """Dask reruns the task of a worker process that dies; every point still reaches the table."""
+    import os
+    import signal
+
+    distributed = pytest.importorskip("distributed")
+    from apexplorer.sweep import execute, local_cluster
+
+    sw = Sweep.create({**fast, "epochs": 3, "batch_size": 32}, {"sr": [0.1, 0.25, 0.5, 1]}, seeds=2)
+    table, tasks, _, _ = prepare(sw, tmp_path / "k.csv")
+    with local_cluster(2, dashboard="127.0.0.1:0") as cluster, distributed.Client(cluster) as client:
+        pids = list(client.run(os.getpid).values())
+        done = []
+        for task, rows in execute(sw, tasks, table, client, threads=1):
+            done.append(task.point.id)
+            if len(done) == 1:
+                os.kill(pids[0], signal.SIGKILL)
+    assert sorted(done) == sorted(p.id for p in sw.points())
+    df = load_results(tmp_path / "k.csv")
+    assert len(df) == 4 * 2 * 3 and set(df["status"]) == {"completed"}
