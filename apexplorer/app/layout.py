@@ -135,7 +135,12 @@ def _bezier(p0, p1, p2, p3, n=24):
 
 
 def edges(wiring: Wiring, bxs: list | None = None) -> list:
-    """Every path as an :class:`Edge` between the boxes of its ends."""
+    """Every path as an :class:`Edge` between the boxes of its ends.
+
+    Forward paths leave a box on the right and enter on the left; error paths run
+    back right-to-left below them.  Between two boxes of one column a path loops
+    out on one side (feedforward left, feedback right) so it never crosses a box.
+    """
     bxs = boxes(wiring) if bxs is None else bxs
     by_ref = {b.ref: b for b in bxs}
     out = []
@@ -143,30 +148,32 @@ def edges(wiring: Wiring, bxs: list | None = None) -> list:
         for i, p in enumerate(paths):
             s, t = by_ref[p.source], by_ref[p.target]
             sy, ty = (s.y0 + s.y1) / 2, (t.y0 + t.y1) / 2
-            if kind == "feedforward":
-                p0 = np.array([s.x1, sy])
-                p3 = np.array([t.x0, ty])
+            loop = 0.9 + 0.2 * (i % 3)
+            if kind == "feedforward" and t.x0 > s.x1:
+                p0, p3 = np.array([s.x1, sy]), np.array([t.x0, ty])
                 d = max(abs(p3[0] - p0[0]) * 0.4, 0.8)
-                bow = 0.25 if p3[0] > p0[0] else 1.5  # a backwards ff path loops around
-                p1, p2 = p0 + [d, bow], p3 + [-d, bow]
-            else:
-                p0 = np.array([s.x0, sy])
-                p3 = np.array([t.x1, ty])
+                p1, p2 = p0 + [d, 0.25], p3 + [-d, 0.25]
+            elif kind == "feedforward":  # same column (or backwards): loop out on the left
+                p0, p3 = np.array([s.x0, sy]), np.array([t.x0, ty])
+                p1, p2 = p0 + [-loop, 0], p3 + [-loop, 0]
+            elif t.x1 < s.x0:
+                p0, p3 = np.array([s.x0, sy]), np.array([t.x1, ty])
                 d = max(abs(p3[0] - p0[0]) * 0.4, 0.8)
-                bow = -0.35 - 0.1 * (i % 3) if p3[0] < p0[0] else -1.5
+                bow = -0.35 - 0.15 * (i % 3)
                 p1, p2 = p0 + [-d, bow], p3 + [d, bow]
+            else:  # feedback within a column (or forwards): loop out on the right
+                p0, p3 = np.array([s.x1, sy]), np.array([t.x1, ty])
+                p1, p2 = p0 + [loop, 0], p3 + [loop, 0]
             xs, ys = _bezier(p0, p1, p2, p3)
             ang = math.atan2(ys[-1] - ys[-2], xs[-1] - xs[-2])
             out.append(Edge(p.name, kind, tuple(xs), tuple(ys), ang))
     return out
 
 
-def extent(bxs: list) -> tuple:
-    """(x0, y0, x1, y1) around every box, with room for the curves."""
+def extent(bxs: list, eds: list = ()) -> tuple:
+    """(x0, y0, x1, y1) around every box and curve, with a margin for labels."""
     if not bxs:
         return (-1, -1, 1, 1)
-    x0 = min(b.x0 for b in bxs) - 0.9
-    x1 = max(b.x1 for b in bxs) + 0.9
-    y0 = min(b.y0 for b in bxs) - 1.4
-    y1 = max(b.y1 for b in bxs) + 0.9
-    return (x0, y0, x1, y1)
+    xs = [b.x0 for b in bxs] + [b.x1 for b in bxs] + [x for e in eds for x in e.xs]
+    ys = [b.y0 for b in bxs] + [b.y1 for b in bxs] + [y for e in eds for y in e.ys]
+    return (min(xs) - 0.4, min(ys) - 0.6, max(xs) + 0.4, max(ys) + 0.7)

@@ -95,7 +95,8 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
             for k, v in zip(("left", "bottom", "right", "top"), (x0 - 0.06, y0 - 0.06, x1 + 0.06, y1 + 0.06)):
                 out["focus"][k].append(v)
     widths = hl.get("paths") or {}
-    for e in L.edges(wiring, bxs):
+    eds = L.edges(wiring, bxs)
+    for e in eds:
         on = e.name in active
         learn = e.kind == "feedforward" and e.name not in frozen
         status = ("active" if on else "suppressed in this task") + (", frozen in this task" if on and
@@ -117,7 +118,7 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
         out["notes"]["x"].append(x)
         out["notes"]["y"].append(y)
         out["notes"]["text"].append(text)
-    out["extent"] = L.extent(bxs)
+    out["extent"] = L.extent(bxs, eds)
     return out
 
 
