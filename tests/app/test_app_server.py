@@ -109,6 +109,14 @@ def test_a_browser_trains_the_default_network_and_sees_it_learn(server):
             time.sleep(1.0)
             (ROOT / "assets").mkdir(exist_ok=True)
             page.screenshot(path=str(ROOT / "assets" / "explorer.png"))
+            # a second tab is its own session: a fresh network, untouched by the first one's training
+            other = browser.new_page(viewport={"width": 1500, "height": 1000})
+            other.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            other.goto(url, timeout=120_000)
+            fresh = other.get_by_text(re.compile(r"epoch 0/\d+")).first
+            expect(fresh).to_be_visible(timeout=60_000)
+            assert page.get_by_text(re.compile(r"test acc [\d.]+%")).first.is_visible()
+            other.close()
             assert not errors, errors
         finally:
             browser.close()

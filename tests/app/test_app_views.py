@@ -261,3 +261,10 @@ def test_a_live_view_follows_a_trainer_in_the_background(small_wiring, digits, w
         assert len(curves.sources[("acc", "test", "main")].data["x"]) == 1
     finally:
         runner.close()
+
+
+def test_the_end_of_a_browser_session_stops_its_worker(wait):
+    e = Explorer(live=False)
+    assert e.state.runner.alive
+    e._destroyed(None)  # what Bokeh calls when the session ends
+    assert not e.state.runner.alive
