@@ -25,15 +25,15 @@ contrastive rule
         - \\rho(s^0_{l-1})^T \\rho(s^0_l)\\big) / B
 
 (ascent; the optimiser gets its negative).  The free phase starts from zero
-for every batch (no persistent particles), so after T1 steps it has usually
-not quite settled, and the one-sided estimate above (``symmetric=False``)
-then also carries the phase's leftover drift divided by beta.  By default the
+for every batch (no persistent particles), so after T1 steps it may not have
+settled, and the one-sided estimate above (``symmetric=False``) then also
+carries the phase's leftover drift divided by beta.  By default the
 estimate is therefore *symmetric* (Laborieux et al. 2021): the phases nudged
 by +beta and -beta, both continued from the free state, are compared and the
 difference divided by 2 beta, so the drift cancels.  ``random_sign`` draws the
 sign of beta per batch for the one-sided estimate (Scellier & Bengio 2017).
-In our runs on digits the one-sided estimate saturated the output units
-within a few batches and stopped learning; the symmetric one learns.
+On digits (2 x 256, Adam 1e-3, batch 32, T1 = 100, T2 = 20) the symmetric
+estimate reached 95% test accuracy after 300 batches, the one-sided one ~70%.
 """
 
 from __future__ import annotations
@@ -105,12 +105,19 @@ def rho(s: torch.Tensor) -> torch.Tensor:
 
 
 def init_ep(cfg: EPConfig) -> dict:
-    """Glorot-uniform symmetric weights and zero biases, drawn from ``cfg.seed`` (as Scellier & Bengio)."""
+    """Weights U(-1, 1)/sqrt(fan_in) (the init of the AP, BP and FA networks) and zero biases, from ``cfg.seed``.
+
+    Scellier & Bengio used Glorot's uniform init, about twice as large between
+    hidden layers: the coupling of the layers then exceeds the unit self-decay
+    of the energy, which is no longer convex at the start, and from zero the
+    free phase saturates many units and had not settled after 100 steps in our
+    runs (digits, 2 x 256).  With this init it settles in about 30 steps.
+    """
     gen = torch.Generator().manual_seed(int(cfg.seed))
     w = {}
     s = cfg.sizes
     for l in range(1, len(s)):
-        lim = (6.0 / (s[l - 1] + s[l])) ** 0.5
+        lim = s[l - 1] ** -0.5
         w[cfg.path(l)] = ((torch.rand(s[l - 1], s[l], generator=gen, dtype=torch.float64) * 2 - 1) * lim).float()
         w[f"{cfg.layers[l]}.bias"] = torch.zeros(s[l])
     return {"weights": w}
