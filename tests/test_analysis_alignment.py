@@ -1,8 +1,5 @@
 """AP's update against the true gradient (autograd and finite differences)."""
 
-import math
-
-import numpy as np
 import pytest
 import torch
 

@@ -13,7 +13,7 @@ from apexplorer.baselines import (
     BPLearner, EPConfig, EPLearner, FALearner, MLPConfig, make_learner, parse_hidden,
 )
 from apexplorer.learner import LEARNERS
-from apexplorer.optim import SGD, Adam
+from apexplorer.optim import SGD
 from apexplorer.trainer import learner_class
 from conftest import make_blob_data
 
