@@ -8,6 +8,7 @@ smallest run, so that CI executes all of them in well under three minutes.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from .data import Dataset, load_dataset
 from .errors import DataError
@@ -38,3 +39,30 @@ def subset(data: Dataset, n_train: int | None = None, n_test: int | None = None)
         return data
     return Dataset(f"{data.name}[:{tr}]", data.x_train[:tr], data.y_train[:tr], data.x_test[:te], data.y_test[:te],
                    data.n_classes, data.shape, list(data.classes))
+
+
+def write_idx_dataset(data: Dataset, folder) -> str:
+    """Write an image dataset (or a :func:`subset` of one) as the four IDX files under ``folder/<name>/``.
+
+    Then ``apexplorer train --data-dir folder`` loads exactly these samples, so a lesson's run on a subset
+    can be repeated on the command line.  Pixels must be in [0, 1] on a 1/255 grid (as the IDX loader
+    gives them).  Returns the folder to pass as ``--data-dir``.
+    """
+    import numpy as np
+
+    from .data import IDX_FILES, write_idx
+
+    base = data.name.split("[")[0]
+    if not data.shape or len(data.shape) != 2:
+        raise DataError(f"dataset {data.name!r} has no 2-D image shape; only IDX image datasets can be written")
+    out = Path(folder) / base
+    out.mkdir(parents=True, exist_ok=True)
+    h, w = data.shape
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        pix = np.rint(x.numpy() * 255.0)
+        if not np.allclose(pix, x.numpy() * 255.0, atol=1e-3) or pix.min() < 0 or pix.max() > 255:
+            raise DataError(f"dataset {data.name!r}: pixels are not on the 1/255 grid of IDX files")
+        key = "train" if split == "train" else "test"
+        write_idx(out / (IDX_FILES[f"{key}_images"] + ".gz"), pix.reshape(len(x), h, w))
+        write_idx(out / (IDX_FILES[f"{key}_labels"] + ".gz"), y.numpy())
+    return str(folder)

@@ -69,3 +69,26 @@ def test_subset_keeps_the_first_samples_and_says_so():
     assert len(s.y_train) == 100 and len(s.y_test) == 50 and s.name == "digits[:100]"
     assert torch.equal(s.x_train, d.x_train[:100])
     assert lessons.subset(d) is d
+
+
+def test_a_written_subset_loads_back_exactly(tmp_path):
+    from apexplorer.data import write_idx
+
+    # a tiny IDX "fashion-mnist" of 8x8 images, loaded, cut, written and loaded again
+    rng = np.random.default_rng(0)
+    src = tmp_path / "src" / "fashion-mnist"
+    src.mkdir(parents=True)
+    write_idx(src / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (20, 8, 8)))
+    write_idx(src / "train-labels-idx1-ubyte.gz", rng.integers(0, 10, 20))
+    write_idx(src / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (6, 8, 8)))
+    write_idx(src / "t10k-labels-idx1-ubyte.gz", rng.integers(0, 10, 6))
+    full = ap.load_dataset("fashion-mnist", tmp_path / "src")
+    cut = lessons.subset(full, 12, 4)
+    folder = lessons.write_idx_dataset(cut, tmp_path / "out")
+    back = ap.load_dataset("fashion-mnist", folder)
+    assert torch.equal(back.x_train, cut.x_train) and torch.equal(back.y_test, cut.y_test)
+
+
+def test_only_image_datasets_are_written_as_idx(tmp_path):
+    with pytest.raises(ap.DataError, match="1/255 grid"):
+        lessons.write_idx_dataset(ap.load_dataset("digits"), tmp_path)
