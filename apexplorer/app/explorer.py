@@ -10,6 +10,8 @@ the worker thread is stopped.
 
 from __future__ import annotations
 
+import logging
+
 import panel as pn
 import param
 
@@ -22,6 +24,8 @@ from .session import ExplorerState
 from .settings_view import SettingsView
 from .tasks_view import TasksView
 from .trajectory import PCAView, TrajectoryView
+
+log = logging.getLogger(__name__)
 
 INTRO = (
     "**Adjoint Propagation** trains only the *feedforward* paths between fixed random recurrent modules. "
@@ -147,7 +151,10 @@ class Explorer(pn.viewable.Viewer):
     def _on_tab(self, event):
         v = self.shown()
         if v is not None and hasattr(v, "refresh"):
-            v.refresh()
+            try:
+                v.refresh()
+            except Exception:  # noqa: BLE001 - a view that fails to draw must not break the page
+                log.exception("redrawing %s failed", type(v).__name__)
 
     def start(self) -> None:
         """Start draining periodically, and stop the worker when the browser session ends."""
