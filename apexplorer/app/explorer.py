@@ -139,7 +139,10 @@ class Explorer(pn.viewable.Viewer):
         with pn.io.hold():
             self.state.observe(items)
             for v in self.views:
-                v.consume(items, draw=v is shown)
+                try:
+                    v.consume(items, draw=v is shown)
+                except Exception:  # noqa: BLE001 - one broken view must not stop the others
+                    log.exception("updating %s failed", type(v).__name__)
             self.run.refresh()
         return len(items)
 
