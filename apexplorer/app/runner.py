@@ -95,6 +95,8 @@ class Runner(param.Parameterized):
     def train(self) -> None:
         if self.trainer is None and self.state != "building":
             return
+        if self.state != "building":
+            self.state = "running"  # at once, so that nobody reads the previous run's "finished"
         self._run.set()
         self._cmd.put(("train", None))
 

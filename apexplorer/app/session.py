@@ -214,13 +214,21 @@ class ExplorerState(param.Parameterized):
         return True
 
     def train(self) -> bool:
-        """Train (building a network first when there is none or the old one finished)."""
-        if self.runner.trainer is None and self.runner.state != "building" or self.runner.state == "finished":
+        """Train, building a network first when there is none; a finished run goes on only
+        when Epochs was raised (Reset starts a fresh one)."""
+        r = self.runner
+        if r.trainer is None and r.state != "building":
             if not self.reset():
                 return False
         elif self.structural_changes():
             return False  # the app asks first
-        self.runner.train()
+        tr = r.trainer
+        total = getattr(tr, "total_epochs", None)
+        if r.state == "finished" and tr is not None and total is not None and tr.epoch >= total:
+            self.info = (f"the run is complete ({tr.epoch}/{total} epochs): raise Epochs on the Settings tab to go "
+                         "on, or press Reset for a fresh network")
+            return False
+        r.train()
         return True
 
     def pause(self):

@@ -268,3 +268,15 @@ def test_the_end_of_a_browser_session_stops_its_worker(wait):
     assert e.state.runner.alive
     e._destroyed(None)  # what Bokeh calls when the session ends
     assert not e.state.runner.alive
+
+
+def test_a_finished_run_goes_on_when_epochs_are_raised(explorer, wait):
+    e = explorer
+    run_to_end(e, wait)
+    trainer = e.state.runner.trainer
+    assert not e.state.train() and "the run is complete (2/2 epochs)" in e.state.info
+    e.settings.widgets["epochs"].value = 3
+    assert wait(lambda: trainer.config.epochs == 3, tick=e.tick)
+    run_to_end(e, wait)
+    assert e.state.runner.trainer is trainer and trainer.epoch == 3
+    assert len(e.curves.sources[("acc", "test", "main")].data["x"]) == 3
