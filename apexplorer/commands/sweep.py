@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import sys
 import time
 
@@ -81,6 +82,18 @@ def _connect(args, n_tasks, emit):
     return client, cluster, threads
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm():
+    """Treat SIGTERM (a batch system's stop, ``kill``) like Ctrl-C; the old handler, or None."""
+    try:
+        return signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread
+        return None
+
+
 def _finite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
@@ -129,11 +142,15 @@ def cmd_sweep(args) -> int:
 
     bar = None if args.json else tqdm(total=n_runs, unit="run", file=sys.stderr, dynamic_ncols=True)
 
-    def on_epoch(ev):  # in this process only: Dask workers report whole runs
+    labels = {t.point.id: " ".join(f"{k}={v}" for k, v in t.point.axes.items()) for t in tasks}
+
+    def on_epoch(info):  # from this process, or from Dask workers through the client
         if bar is not None:
-            bar.set_postfix_str(f"epoch {ev.epoch}/{ev.epochs} test {ev.test_acc:.2%}")
+            bar.set_postfix_str(f"{labels.get(info['point'], info['point'])}: epoch {info['epoch']}/{info['epochs']} "
+                                f"test {info['test_acc']:.2%}", refresh=True)
     counts = {}
     ran = 0
+    old_term = _stop_on_sigterm()
     try:
         for task, rows in execute(sweep, tasks, table, client, threads, on_epoch=on_epoch):
             by_seed = {}
@@ -162,6 +179,8 @@ def cmd_sweep(args) -> int:
              "run the same command again to finish the rest")
         return 130
     finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
         if bar is not None:
             bar.close()
         if client is not None:

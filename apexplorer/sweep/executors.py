@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from .grid import STABILITY_AXES, Point, Sweep
-from .point import _error_rows, settings_row, train_point
+from .point import PROGRESS, _error_rows, report_to_client, settings_row, train_point
 
 
 @dataclass
@@ -44,18 +44,24 @@ def run_in_process(tasks, ftmle: bool = True, on_epoch=None):
         yield t, train_point(t.point.settings, t.seeds, t.point.id, None, ftmle, on_epoch)
 
 
-def run_on_dask(tasks, client, threads: int | None = None, ftmle: bool = True):
+def run_on_dask(tasks, client, threads: int | None = None, ftmle: bool = True, on_epoch=None):
     """Submit ``tasks`` to a Dask ``client``; yield ``(task, rows)`` in the order they finish.
 
     Dask reruns the task of a worker that dies; a task that kills its workers
     too often (Dask's ``allowed-failures``) comes back as an ``error`` row.
-    Closing the generator (e.g. on Ctrl-C) cancels what is still pending.
+    ``on_epoch(info)`` gets the workers' per-epoch progress (in the client's
+    event-loop thread).  Closing the generator (e.g. on Ctrl-C) cancels what
+    is still pending.
     """
     from distributed import as_completed
 
+    report = None
+    if on_epoch is not None:
+        client.subscribe_topic(PROGRESS, lambda event: on_epoch(event[1]))
+        report = report_to_client
     futures = {}
     for t in tasks:
-        f = client.submit(train_point, t.point.settings, t.seeds, t.point.id, threads, ftmle, key=t.key)
+        f = client.submit(train_point, t.point.settings, t.seeds, t.point.id, threads, ftmle, report, key=t.key)
         futures[f] = t
     try:
         for f in as_completed(list(futures)):
@@ -71,6 +77,8 @@ def run_on_dask(tasks, client, threads: int | None = None, ftmle: bool = True):
         pending = [f for f in futures if not f.done()]
         if pending:
             client.cancel(pending)
+        if on_epoch is not None:
+            client.unsubscribe_topic(PROGRESS)
 
 
 def _ignore_interrupt():
@@ -149,10 +157,12 @@ def execute(sweep: Sweep, tasks, table, client=None, threads=None, ftmle=None, o
     """Train ``tasks``, appending their rows to ``table``; yield ``(task, rows)`` after each is written.
 
     ``client`` is a Dask client, or None to train in this process.
+    ``on_epoch(info)`` gets per-epoch progress (see :func:`~.point.train_point`).
     ``ftmle`` defaults to True when a grid axis changes the reservoirs (sr, rate, preset, wiring).
     """
     ftmle = any(a in STABILITY_AXES for a in sweep.axis_names) if ftmle is None else ftmle
-    it = run_on_dask(tasks, client, threads, ftmle) if client is not None else run_in_process(tasks, ftmle, on_epoch)
+    it = (run_on_dask(tasks, client, threads, ftmle, on_epoch) if client is not None
+          else run_in_process(tasks, ftmle, on_epoch))
     try:
         for t, rows in it:
             table.append(rows)

@@ -12,6 +12,9 @@ import math
 
 from ..errors import ApexplorerError
 
+#: Dask event topic of per-epoch progress from the workers.
+PROGRESS = "apexplorer-sweep-progress"
+
 def _uniform(values):
     values = set(values)
     return values.pop() if len(values) == 1 else None
@@ -100,6 +103,13 @@ def _error_rows(base: dict, seeds, msg: str) -> list:
             for s in seeds]
 
 
+def report_to_client(info: dict) -> None:
+    """``on_epoch`` for Dask workers: send an epoch's progress to the client (topic :data:`PROGRESS`)."""
+    from distributed import get_worker
+
+    get_worker().log_event(PROGRESS, info)
+
+
 def train_point(settings: dict, seeds, point: str, threads: int | None = None, ftmle: bool = True,
                 on_epoch=None) -> list:
     """Train the ``seeds`` of one point as one batched ensemble; return their rows.
@@ -108,6 +118,9 @@ def train_point(settings: dict, seeds, point: str, threads: int | None = None, f
     rows out, one per seed and epoch.  ``settings["seed"]`` seeds the order
     of the data, shared by the members (column ``shuffle_seed``); each seed
     of ``seeds`` draws one member's network (column ``seed``).
+
+    ``on_epoch(info)``, if given, gets ``{point, seeds, epoch, epochs,
+    test_acc}`` after every epoch (:func:`report_to_client` on Dask workers).
 
     Every row carries its run's final status: ``completed``, ``early_stop``,
     ``diverged`` (the diverging epoch's row has the test accuracy of the
@@ -138,7 +151,8 @@ def train_point(settings: dict, seeds, point: str, threads: int | None = None, f
                 for r, m in zip(rows, _member_rows(ev, len(seeds))):
                     r.append({"epoch": ev.epoch, **m, "seconds": ev.seconds})
                 if on_epoch is not None:
-                    on_epoch(ev)
+                    on_epoch({"point": point, "seeds": list(seeds), "epoch": ev.epoch, "epochs": ev.epochs,
+                              "test_acc": ev.test_acc})
             elif isinstance(ev, StopEvent):
                 stop = ev
     except Exception as e:  # noqa: BLE001 - one bad point must not stop a sweep; the row says why
