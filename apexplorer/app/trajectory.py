@@ -170,9 +170,10 @@ class PCAView(LiveView):
     def on_probe(self, p: Probe):
         self.probe = p
         mods = [m for m in p.blocks if m in p.traj0 and m in p.traj1]
+        prev = self.module
         if list(self.param.module.objects) != mods:
             self.param.module.objects = mods
-        if self.module not in mods:
+        if prev not in mods:  # the module nearest the output: its error is the largest
             self.module = mods[-1] if mods else None
         self._fresh = True
 

@@ -5,7 +5,7 @@ from bokeh.document import Document
 from pyviz_comms import Comm
 
 import apexplorer as ap
-from apexplorer.app import CurvesView, ErrorView, Explorer, TrajectoryView
+from apexplorer.app import CurvesView, ErrorFlowPlayer, ErrorView, Explorer, NetworkGraph, PCAView, TrajectoryView
 from apexplorer.probe import probe
 
 
@@ -280,3 +280,20 @@ def test_a_finished_run_goes_on_when_epochs_are_raised(explorer, wait):
     run_to_end(e, wait)
     assert e.state.runner.trainer is trainer and trainer.epoch == 3
     assert len(e.curves.sources[("acc", "test", "main")].data["x"]) == 3
+
+
+def test_the_notebook_pieces_show_one_recorded_sample(small_wiring, digits):
+    net = ap.Network(small_wiring, ap.APConfig(t1=4, t2=4), seed=0)
+    sample = probe(net, digits.x_test[0], int(digits.y_test[0]))
+    graph = NetworkGraph(small_wiring, height=300)
+    player, pca = ErrorFlowPlayer(), PCAView()
+    for v in (graph, player, pca):
+        render(v)
+    player.set_probe(sample, small_wiring)
+    player.frame = len(player.frames) - 1
+    assert player.frames[-1].phase == "update" and "Updates" in player.title.object
+    assert player.graph.data["ff_on"]["width"] != [2.2] * 3  # line width follows each path's update
+    pca.push(sample)
+    assert pca.module == "L2" and "explained variance" in pca.caption.object
+    assert len(pca.plot.object.data) == 5  # both phases, the error vectors and the two end points
+    assert set(graph.data["frames"]["module"]) == {"L1", "L2"}
