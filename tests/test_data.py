@@ -82,3 +82,29 @@ def test_2afc_tilt_sign_is_mirror_symmetric():
     np.testing.assert_allclose(left, right[:, ::-1], atol=1e-12)
     x, y, levels = make_2afc(10, noise=0.0, jitter=0.0)
     assert np.all(levels == 0)
+
+
+def _make_cifar(root, n=4):
+    import pickle
+
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(folder / name, "wb") as f:
+            pickle.dump({b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(range(n))}, f)
+    return folder
+
+
+def test_cifar10_loads_python_batches(tmp_path):
+    _make_cifar(tmp_path)
+    d = load_dataset("cifar10", data_dir=tmp_path)
+    assert d.x_train.shape == (20, 3072) and d.x_test.shape == (4, 3072)
+    assert d.n_classes == 10 and float(d.x_train.max()) <= 1
+
+
+def test_corrupt_cifar_batch_is_a_clear_error(tmp_path):
+    folder = _make_cifar(tmp_path)
+    (folder / "data_batch_3").write_bytes(b"\x80\x04garbage")
+    with pytest.raises(DataError, match="data_batch_3.*corrupt"):
+        load_dataset("cifar10", data_dir=tmp_path)
