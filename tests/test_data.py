@@ -108,3 +108,11 @@ def test_corrupt_cifar_batch_is_a_clear_error(tmp_path):
     (folder / "data_batch_3").write_bytes(b"\x80\x04garbage")
     with pytest.raises(DataError, match="data_batch_3.*corrupt"):
         load_dataset("cifar10", data_dir=tmp_path)
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/usr/share/datasets/fashion-mnist"),
+                    reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_mnist_from_debians_package():
+    d = load_dataset("fashion-mnist")
+    assert d.x_train.shape == (60000, 784) and d.x_test.shape == (10000, 784)
+    assert d.classes[0] == "T-shirt/top" and d.n_classes == 10
