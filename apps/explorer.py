@@ -4,15 +4,12 @@ Each browser session gets its own Explorer (its own network, worker thread
 and plots).  Importing this file (tests, notebooks) serves nothing.
 """
 
-import holoviews as hv
 import panel as pn
 
 from apexplorer.app import Explorer
 from apexplorer.app.explorer import configure_torch_threads
 
 pn.extension("plotly", "tabulator", notifications=False, sizing_mode="stretch_width")
-hv.extension("bokeh")
-configure_torch_threads()
 
 
 def app() -> pn.viewable.Viewable:
@@ -20,5 +17,6 @@ def app() -> pn.viewable.Viewable:
     return pn.Column(header, Explorer(), sizing_mode="stretch_width")
 
 
-if __name__.startswith("bokeh"):  # run by `panel serve`
+if __name__.startswith("bokeh"):  # run by `panel serve`, once per browser session
+    configure_torch_threads()
     app().servable(title="apexplorer · AP explorer")

@@ -14,11 +14,6 @@ In a notebook run ``pn.extension("plotly", "tabulator")`` first.  This package
 imports Panel; the rest of apexplorer never does.
 """
 
-import holoviews as _hv
-import holoviews.plotting.bokeh  # noqa: F401 - registers the Bokeh backend for the views' options
-
-_hv.Store.set_current_backend("bokeh")
-
 from .alignment_view import AlignmentView
 from .explorer import Explorer, explorer
 from .live import CurvesView, ErrorView, LiveView
