@@ -120,6 +120,10 @@ def test_sweeps_view_loads_a_table_and_maps_back_to_plain_settings(table, tmp_pa
     view.metric = "train_acc"
     assert view.settings()["by"] is None and view.settings()["metric"] == "train_acc"
     view.__panel__().get_root()
+    view.follow = True  # a sweep still writing: reload every few seconds
+    assert view._callback is not None
+    view.follow = False
+    assert view._callback is None
 
 
 def test_sweeps_view_shows_a_message_for_a_bad_file(tmp_path):
