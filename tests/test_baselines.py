@@ -220,3 +220,15 @@ def test_compare_reports_mean_and_sd_over_seeds(capsys):
         assert r["test_acc_sd"] == pytest.approx(np.std(accs, ddof=1))
     bp_runs = out["results"][0]["runs"]
     assert bp_runs[0]["test_acc"] != bp_runs[1]["test_acc"]  # different seeds, different networks
+
+
+@pytest.mark.parametrize("extra,lr", [([], 1e-3), (["--lr", "0.01"], 0.01)], ids=["ep-default", "given"])
+def test_ep_runs_at_its_own_learning_rate_unless_one_is_given(capsys, extra, lr):
+    from apexplorer.cli import main
+
+    argv = ["train", "--dataset", "digits", "--method", "ep", "--hidden", "16", "--t1", "10", "--t2", "4",
+            "--epochs", "1", "--json", "--device", "cpu"]
+    assert main(argv + extra) == 0
+    lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    assert lines[0]["lr"] == lr and "T1=10, T2=4" in lines[0]["model"]
+    assert lines[1]["epoch"] == 1 and set(lines[1]["error"]) == {"h1", "y"}

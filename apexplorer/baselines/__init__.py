@@ -18,6 +18,9 @@ METHODS = ("ap", "bp", "fa", "ep")
 #: Default hidden layers: Table 1's 1 x 256 for BP/FA, the paper's 2-HL comparison for EP.
 DEFAULT_HIDDEN = {"bp": (256,), "fa": (256,), "ep": (256, 256)}
 
+#: EP's learning rate when none is given (see :func:`method_config`).
+EP_LR = 1e-3
+
 LEARNERS.update({"bp": BPLearner, "fa": FALearner, "ep": EPLearner})
 
 
@@ -73,11 +76,24 @@ def make_learner(method: str, n_in: int, n_out: int, config, hidden=None, device
     return cls(MLPConfig(n_in, n_out, hidden, seed=config.seed), opt, dev)
 
 
+def method_config(method: str, config, lr_given: bool):
+    """The TrainConfig a baseline runs with: EP gets :data:`EP_LR` unless a learning rate was given.
+
+    Hard-sigmoid units saturate under large steps: with Adam at the digits
+    preset's 5e-3, EP's outputs saturated and it stopped learning, at 1e-3 and
+    2e-3 it learned (2 x 256, T1 = 100, T2 = 20).
+    """
+    from dataclasses import replace
+
+    return replace(config, lr=EP_LR) if method == "ep" and not lr_given else config
+
+
 def learner_from_args(args, data: dict, config):
-    """The baseline learner that ``apexplorer train --method bp|fa|ep`` asks for.
+    """(learner, TrainConfig) for ``apexplorer train --method bp|fa|ep``.
 
     ``data`` is ``{task: Dataset}`` (one task); EP takes ``--t1``, ``--t2``
-    (or ``--steps``) and ``--beta`` when they are given.
+    (or ``--steps``) and ``--beta`` when they are given, and :data:`EP_LR`
+    when ``--lr`` is not.
     """
     if len(data) != 1:
         raise ApexplorerError(f"--method {args.method} trains one task; this wiring has {len(data)} "
@@ -86,10 +102,11 @@ def learner_from_args(args, data: dict, config):
     ep = {}
     if args.method == "ep":
         ep = dict(t1=args.t1 or args.steps, t2=args.t2 or args.steps, beta=args.beta)
-    return make_learner(args.method, d.n_features, d.n_classes, config, getattr(args, "hidden", None), **ep)
+    config = method_config(args.method, config, args.lr is not None)
+    return make_learner(args.method, d.n_features, d.n_classes, config, getattr(args, "hidden", None), **ep), config
 
 
 __all__ = [
     "BPLearner", "DEFAULT_HIDDEN", "EPConfig", "EPLearner", "FALearner", "METHODS", "MLPConfig", "MLPLearner",
-    "init_ep", "init_mlp", "learner_from_args", "make_learner", "parse_hidden",
+    "EP_LR", "init_ep", "init_mlp", "learner_from_args", "make_learner", "method_config", "parse_hidden",
 ]

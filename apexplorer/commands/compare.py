@@ -65,7 +65,7 @@ def _train(trainer):
 
 
 def cmd_compare(args) -> int:
-    from ..baselines import METHODS, make_learner
+    from ..baselines import METHODS, make_learner, method_config
     from ..errors import ApexplorerError, choices
     from ..trainer import Trainer
 
@@ -89,7 +89,7 @@ def cmd_compare(args) -> int:
         runs = []
         model = None
         for s in seeds:
-            c = replace(cfg, seed=s, ensemble=1)
+            c = method_config(method, replace(cfg, seed=s, ensemble=1), args.lr is not None)
             if method == "ap":
                 trainer = Trainer.create(wiring, data, ap, c, task=[task])
                 learner = None
@@ -109,7 +109,7 @@ def cmd_compare(args) -> int:
                       f"{runs[-1]['wall_seconds']:.1f}s)", file=sys.stderr)
         mean, sd = _stats(r["test_acc"] for r in runs)
         bmean, bsd = _stats(r["best_test_acc"] for r in runs)
-        results.append({"method": method, "model": model, "test_acc_mean": mean, "test_acc_sd": sd,
+        results.append({"method": method, "model": model, "lr": c.lr, "test_acc_mean": mean, "test_acc_sd": sd,
                         "best_test_acc_mean": bmean, "best_test_acc_sd": bsd, "runs": runs})
     out = {"dataset": ds.name, "epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
            "optimizer": cfg.optimizer, "seeds": seeds, "results": results}
@@ -122,5 +122,6 @@ def cmd_compare(args) -> int:
     for r in results:
         fmt = lambda m, s: "n/a" if m is None else f"{100 * m:.2f} ± {100 * s:.2f}"  # noqa: E731
         print(f"{r['method']:<7}{fmt(r['test_acc_mean'], r['test_acc_sd']):>20}"
-              f"{fmt(r['best_test_acc_mean'], r['best_test_acc_sd']):>18}  {r['model']}")
+              f"{fmt(r['best_test_acc_mean'], r['best_test_acc_sd']):>18}  {r['model']}"
+              + (f" (lr {r['lr']})" if r["lr"] != cfg.lr else ""))
     return 0

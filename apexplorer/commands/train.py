@@ -37,7 +37,8 @@ def cmd_train(args) -> int:
         if args.method != "ap":
             from ..baselines import learner_from_args
 
-            trainer = Trainer(learner_from_args(args, data, cfg), data, cfg, task=list(data))
+            learner, cfg = learner_from_args(args, data, cfg)
+            trainer = Trainer(learner, data, cfg, task=list(data))
         else:
             trainer = Trainer.create(wiring, data, ap, cfg, task=list(data), schedule=args.schedule)
     net = trainer.net
