@@ -4,6 +4,8 @@
 * :mod:`.errors`: mean |e| per SI neuron and module, over training (Appendix 3).
 * :mod:`.lyapunov`: MLE / FTMLE of reservoirs, spectral-radius sweep (Fig. 2c).
 * :mod:`.alignment`: AP update vs true gradient, feedback vs feedforward angles.
+
+They take one network; :func:`member` picks one member of an ensemble.
 """
 
 from ._common import member
@@ -16,7 +18,7 @@ from .trajectories import (
 
 __all__ = [
     "EPETrajectory", "ErrorHistory", "ErrorMeter", "PCATrajectory", "alignment", "cosine", "epe_trajectory",
-    "epe_vectors", "error_magnitudes", "feedback_angles", "ftmle", "member", "lyapunov_exponents", "mle", "network_ftmle",
-    "pca_trajectory", "phase_trajectories", "si_slices", "sign_agreement", "spectral_radius_sweep", "ste_vectors",
-    "true_gradients", "update_alignment",
+    "epe_vectors", "error_magnitudes", "feedback_angles", "ftmle", "lyapunov_exponents", "member", "mle",
+    "network_ftmle", "pca_trajectory", "phase_trajectories", "si_slices", "sign_agreement", "spectral_radius_sweep",
+    "ste_vectors", "true_gradients", "update_alignment",
 ]
