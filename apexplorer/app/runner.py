@@ -108,6 +108,8 @@ class Runner(param.Parameterized):
     def step(self, n: int = 1) -> None:
         """Train ``n`` batches (when paused or ready)."""
         self._run.clear()
+        if self.state in ("ready", "running"):
+            self.state = "paused"  # at once: the network is about to be trained
         self._cmd.put(("step", n))
 
     def call(self, fn, label: str = "") -> None:
@@ -222,11 +224,10 @@ class Runner(param.Parameterized):
                 return
             if self._gen is None:
                 self._gen = self.trainer.train()
+            self.state = "paused"  # a run that is complete says "finished" again at its stop event
             for _ in range(arg):
                 if self._gen is None or not self._pull():
                     break
-            if self.state not in ("finished",):
-                self.state = "paused"
             self._probe()
         elif cmd == "call":
             fn, label = arg

@@ -171,6 +171,9 @@ class ExplorerState(param.Parameterized):
             out.append("wiring")
         if self.datasets != b["datasets"] or self.schedule != b["schedule"]:
             out.append("tasks")
+        if out and self.runner.state in ("ready", "empty") and not self.problems():
+            self.reset()  # nothing trained yet: nothing to lose, so no question
+            return
         self.pending = out
 
     def structural_changes(self) -> list:

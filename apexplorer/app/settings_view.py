@@ -75,7 +75,7 @@ class SettingsView(pn.viewable.Viewer):
         self.error.object = err
         self.error.visible = bool(err)
         pend = st.pending
-        trained = st.runner.trainer is not None
+        trained = st.runner.state in ("running", "paused", "finished")
         self._confirm.visible = bool(pend) and trained
         if pend:
             self.ask.object = (f"Changed: **{', '.join(p.replace('_', ' ') for p in pend)}**. These change the "
