@@ -297,3 +297,16 @@ def test_the_notebook_pieces_show_one_recorded_sample(small_wiring, digits):
     assert pca.module == "L2" and "explained variance" in pca.caption.object
     assert len(pca.plot.object.data) == 5  # both phases, the error vectors and the two end points
     assert set(graph.data["frames"]["module"]) == {"L1", "L2"}
+
+
+def test_a_divergent_run_shows_the_library_message_and_the_page_keeps_working(explorer, wait):
+    e = explorer
+    e.state.settings.param.update(lr=50.0)
+    run_to_end(e, wait)
+    assert e.run.error.visible and "training diverged" in e.run.error.object
+    e.state.settings.lr = 5e-3
+    old = e.state.runner.trainer
+    e.run.reset.clicks += 1
+    assert wait(lambda: e.state.runner.trainer not in (None, old), tick=e.tick)
+    run_to_end(e, wait)
+    assert not e.run.error.visible and "test acc" in e.state.status
