@@ -18,7 +18,7 @@ from .plots import PALETTE, hover, make_figure, place_legend, source
 
 def alignment_available() -> bool:
     try:
-        from ..analysis import alignment  # noqa: F401
+        from ..analysis import alignment  # noqa: F401 - only whether it is there
     except ImportError:
         return False
     return True

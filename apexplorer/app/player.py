@@ -190,10 +190,10 @@ class ErrorFlowPlayer(LiveView):
             ports = {b.node: b for b in bxs if b.kind != "block"}
             for node, txt in f.notes.items():
                 if node in frames_:
-                    x0, y0, x1, y1 = frames_[node]
+                    x0, y0, x1, _ = frames_[node]
                 elif node in ports:
                     b = ports[node]
-                    x0, y0, x1, y1 = b.x0, b.y0, b.x1, b.y1
+                    x0, y0, x1 = b.x0, b.y0, b.x1
                 else:
                     continue
                 notes.append(((x0 + x1) / 2, y0 - 0.3, txt))

@@ -211,7 +211,7 @@ class PCAView(LiveView):
         a, b, v = res.inference, res.learning, res.vectors
         k = a.shape[1]
         pad = lambda arr: np.pad(arr, ((0, 0), (0, 3 - k))) if k < 3 else arr  # noqa: E731
-        a, b = pad(a), pad(b)
+        a, b, v = pad(a), pad(b), pad(v)
         ratio = list(res.explained_variance_ratio) + [0.0] * (3 - k)
         steps0 = [f"phase 0, t={t}" for t in range(len(a))]
         steps1 = [f"phase 1, t={t}" for t in range(len(b))]
@@ -220,12 +220,11 @@ class PCAView(LiveView):
                                    opacity=0.45))
         fig.add_trace(go.Scatter3d(x=b[:, 0], y=b[:, 1], z=b[:, 2], mode="lines+markers", name="learning (z¹)",
                                    text=steps1, line=dict(color="#d6604d", width=3), marker=dict(size=3)))
-        n = min(len(a), len(b))
         xs, ys, zs = [], [], []
-        for t in range(n):
-            xs += [a[t, 0], b[t, 0], None]
-            ys += [a[t, 1], b[t, 1], None]
-            zs += [a[t, 2], b[t, 2], None]
+        for t in range(len(v)):  # each error vector z1_t - z0_t, drawn from z0_t
+            xs += [a[t, 0], a[t, 0] + v[t, 0], None]
+            ys += [a[t, 1], a[t, 1] + v[t, 1], None]
+            zs += [a[t, 2], a[t, 2] + v[t, 2], None]
         label = "error vectors z¹ₜ − z⁰ₜ (STE)" if p.mode == "ste" else "error vectors z¹ₜ − z⁰ₜ"
         fig.add_trace(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", name=label,
                                    line=dict(color="#666666", width=2, dash="dash")))

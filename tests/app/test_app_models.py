@@ -5,7 +5,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 import apexplorer as ap
 from apexplorer.app import layout as L

@@ -310,3 +310,17 @@ def test_a_divergent_run_shows_the_library_message_and_the_page_keeps_working(ex
     assert wait(lambda: e.state.runner.trainer not in (None, old), tick=e.tick)
     run_to_end(e, wait)
     assert not e.run.error.visible and "test acc" in e.state.status
+
+
+def test_the_explorer_can_follow_a_notebook_users_trainer(small_wiring, digits, wait):
+    tr = ap.Trainer.create(small_wiring, digits, ap.APConfig(t1=3, t2=3),
+                           ap.TrainConfig(epochs=1, batch_size=128, device="cpu"))
+    e = Explorer(trainer=tr, live=False)
+    try:
+        render(e)
+        assert wait(lambda: e.state.runner.trainer is tr, tick=e.tick)
+        assert e.state.wiring.wiring.name == "small" and e.graph.data["frames"]["module"] == ["L1", "L2"]
+        run_to_end(e, wait)
+        assert tr.epoch == 1 and e.curves.n_points() > 0
+    finally:
+        e.close()
