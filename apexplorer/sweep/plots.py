@@ -141,7 +141,7 @@ def accuracy_vs_sr(df, x: str = "sr", metric: str = "test_acc", by: str | None =
         layers.append(hv.Curve(lam, kdims=[x], vdims=["mean"], label="FTMLE").redim(mean="ftmle").opts(
             color="black", line_dash="dashed", line_width=2, tools=["hover"]))
     plot = hv.Overlay(layers).opts(
-        logx=logx, width=640, height=380, legend_position="bottom_right", show_grid=True,
+        logx=logx, width=640, height=380, padding=0.05, legend_position="bottom_right", show_grid=True,
         title=f"{metric} against {x}" + (" (mean ± sd over seeds)" if band == "sd" else " (min–max over seeds)"))
     if len(layers) > 1 and layers[-1].label == "FTMLE":
         plot = plot.opts(multi_y=True)
@@ -170,7 +170,7 @@ def accuracy_vs_iterations(df, x: str | None = None, by: str | None = "sr", metr
                              COLORS[i % len(COLORS)], band)
               for i, (label, sub) in enumerate(_groups(runs, by))]
     xlabel = {"steps": "T1 = T2", "t1": "T1", "t2": "T2"}.get(x, x)
-    return hv.Overlay(layers).opts(width=640, height=380, legend_position="bottom_right", show_grid=True,
+    return hv.Overlay(layers).opts(width=640, height=380, padding=0.05, legend_position="bottom_right", show_grid=True,
                                    xlabel=xlabel, title=f"{metric} against {xlabel}" + (f", per {by}" if by else ""))
 
 
@@ -206,7 +206,7 @@ def learning_curves(df, by: str | None = None, metric: str = "test_acc"):
         st = seed_stats(sub, ["epoch"], metric)
         layers.append(hv.Curve(st, kdims=["epoch"], vdims=["mean"], label=label).redim(mean=metric).opts(
             color=COLORS[i % len(COLORS)], tools=["hover"]))
-    return hv.Overlay(layers).opts(width=640, height=380, show_grid=True, legend_position="right",
+    return hv.Overlay(layers).opts(width=640, height=380, padding=0.05, show_grid=True, legend_position="right",
                                    title=f"{metric} against epoch (mean over seeds)")
 
 
