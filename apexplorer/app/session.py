@@ -129,9 +129,14 @@ class ExplorerState(param.Parameterized):
         except ApexplorerError as e:
             self.message = str(e)
             return
-        self.datasets = dict(self.datasets, **{task: name})
-        self.wiring.fit_ports(task, d.n_features, d.n_classes)
+        self._loading = True  # one change: the ports follow the dataset before anything is rebuilt
+        try:
+            self.datasets = dict(self.datasets, **{task: name})
+            self.wiring.fit_ports(task, d.n_features, d.n_classes)
+        finally:
+            self._loading = False
         self.message = ""
+        self._update_pending()
 
     def _on_wiring(self, event):
         names = self.wiring.task_names
@@ -163,6 +168,8 @@ class ExplorerState(param.Parameterized):
     def _update_pending(self):
         """Structural changes since the network was built (they need a fresh network)."""
         b = self.built
+        if self._loading:
+            return
         if not b:
             self.pending = []
             return

@@ -324,3 +324,14 @@ def test_the_explorer_can_follow_a_notebook_users_trainer(small_wiring, digits, 
         assert tr.epoch == 1 and e.curves.n_points() > 0
     finally:
         e.close()
+
+
+def test_choosing_another_dataset_fits_the_ports_and_rebuilds_the_untrained_network(explorer, wait):
+    e = explorer
+    old = e.state.runner.trainer
+    e.tasks._widgets["main"][0].value = "2afc"
+    assert e.state.wiring.wiring.inputs[0].size == 1024 and e.state.wiring.wiring.outputs[0].size == 2
+    assert wait(lambda: e.state.runner.trainer not in (None, old), tick=e.tick)
+    for _ in range(5):
+        e.tick()
+    assert e.state.message == "" and e.state.runner.trainer.data["main"].name == "2afc"
