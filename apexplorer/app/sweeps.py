@@ -120,8 +120,7 @@ class SweepsView(pn.viewable.Viewer):
         out = {}
         if s["x"] is not None:
             title = "Accuracy vs ρ" if s["x"] == "sr" else f"{s['metric']} vs {s['x']}"
-            out[title] = sp.accuracy_vs_sr(df, x=s["x"], metric=s["metric"], by=by, band=s["band"],
-                                           logx=s["x"] in ("sr", "lr", "beta") and bool((df[s["x"]] > 0).all()))
+            out[title] = sp.accuracy_vs_sr(df, x=s["x"], metric=s["metric"], by=by, band=s["band"])
         iters = [a for a in sp.ITERATION_AXES if a in (self.param.x.objects or [])]
         if iters:
             per = s["by"] if s["by"] not in (None, iters[0]) else ("sr" if "sr" in self.param.x.objects else None)

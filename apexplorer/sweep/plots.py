@@ -113,7 +113,7 @@ def _check_band(band):
 
 
 def accuracy_vs_sr(df, x: str = "sr", metric: str = "test_acc", by: str | None = None, ftmle: bool = True,
-                   band: str = "sd", logx: bool = True):
+                   band: str = "sd", logx: bool | None = None):
     """Fig. 2c: final ``metric`` against the spectral radius, a band over seeds, FTMLE on a second axis.
 
     Parameters
@@ -127,11 +127,15 @@ def accuracy_vs_sr(df, x: str = "sr", metric: str = "test_acc", by: str | None =
     ftmle : bool
         Draw the mean FTMLE over seeds on a right-hand axis, where the table has it.
     band : ``"sd"`` (mean +- sd) or ``"minmax"``.
+    logx : bool, optional
+        A log horizontal axis; default when ``x`` is positive and spans more than a decade.
     """
     hv = _hv()
     _check_band(band)
     runs = final_rows(df)
     _need(runs, x, metric)
+    if logx is None:
+        logx = _spans_decades(runs[x])
     layers = []
     for i, (label, sub) in enumerate(_groups(runs, by)):
         st = seed_stats(sub, [x], metric)
@@ -223,6 +227,14 @@ def sweep_plots(df) -> dict:
         out["heatmap"] = heatmap(df, axes[0], axes[1])
     out["learning curves"] = learning_curves(df)
     return out
+
+
+def _spans_decades(values) -> bool:
+    """True for positive numbers whose largest is more than 10 times the smallest."""
+    import pandas as pd
+
+    v = pd.to_numeric(values, errors="coerce")
+    return bool(v.notna().all() and (v > 0).all() and v.max() > 10 * v.min())
 
 
 def _sort_key(v):
