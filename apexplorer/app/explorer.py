@@ -88,7 +88,12 @@ class Explorer(pn.viewable.Viewer):
         self.pca = PCAView()
         self.player = ErrorFlowPlayer()
         self.player.use_runner(st.runner)
-        self.extra = [(title, cls()) for title, cls in _extra_tabs()]
+        self.extra = []
+        for title, cls in _extra_tabs():
+            try:
+                self.extra.append((title, cls()))
+            except Exception:  # noqa: BLE001 - an optional tab that fails is left out, the explorer stays up
+                log.exception("the %s tab could not be built", title)
         self.views = [self.curves, self.errors, self.trajectory, self.pca, self.player] + \
             [v for _, v in self.extra if hasattr(v, "consume")]
         tabs = [("Curves", self.curves), ("Trajectories", self.trajectory), ("PCA 3-D", self.pca),

@@ -54,7 +54,8 @@ class Runner(param.Parameterized):
     ----------
     maxlen : int
         Capacity of the event buffer; when a reader falls behind, the oldest
-        batch events are dropped (epochs, stops and resets are kept apart).
+        batch events are dropped (epochs, stops and resets are kept apart, and
+        only the newest recorded sample is kept).
     probe_every : float
         Seconds between two recorded samples (trajectories, PCA, player) while training.
     """
@@ -71,6 +72,7 @@ class Runner(param.Parameterized):
         self.events = collections.deque(maxlen=maxlen)  # batch events (and probes): may drop the oldest
         self.important = collections.deque(maxlen=1024)  # resets, epochs, stops, errors: small and never crowded out
         self._seq = 0
+        self._latest_probe = None  # the newest recorded sample, not yet drained
         self.probe_every = probe_every
         self._cmd = queue.Queue()
         self._run = threading.Event()
@@ -143,12 +145,18 @@ class Runner(param.Parameterized):
                     out.append(dq.popleft())
                 except IndexError:
                     break
+        probe, self._latest_probe = self._latest_probe, None  # a sample recorded meanwhile is replaced by the next
+        if probe is not None:
+            out.append(probe)
         out.sort(key=lambda it: it[0])
         return [(k, v) for _, k, v in out]
 
     # -------------------------------------------------------------- worker
     def _emit(self, kind, payload, important=False):
         self._seq += 1
+        if kind == "probe":  # only the newest recorded sample matters, and one can be megabytes
+            self._latest_probe = (self._seq, kind, payload)
+            return
         (self.important if important else self.events).append((self._seq, kind, payload))
 
     def _loop(self):

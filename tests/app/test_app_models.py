@@ -237,3 +237,15 @@ def test_the_buffer_is_bounded(small_wiring, digits, wait):
         assert len(r.events) <= 5
     finally:
         r.close()
+
+
+def test_only_the_newest_recorded_sample_is_kept(small_wiring, digits, wait):
+    r = Runner(probe_every=0.0)
+    try:
+        r.build(lambda: _tiny_trainer(small_wiring, digits, epochs=1, batch_size=16))
+        r.train()
+        assert wait(lambda: r.state == "finished", timeout=60)
+        items = r.drain()
+        assert [k for k, _ in items].count("probe") == 1 and items[-1][0] in ("probe", "stop")
+    finally:
+        r.close()
