@@ -17,10 +17,11 @@ def render(view):
 def explorer(wait):
     e = Explorer(live=False)
     render(e)
-    e.state.settings.param.update(epochs=2, device="cpu")
-    e.state.reset()
-    assert wait(lambda: e.state.runner.trainer is not None and e.state.runner.trainer.config.epochs == 2,
-                tick=e.tick)
+    assert wait(lambda: e.state.runner.state == "ready", tick=e.tick)
+    e.state.settings.param.update(epochs=2, device="cpu")  # an untrained network is rebuilt at once
+    r = e.state.runner
+    assert wait(lambda: r.state == "ready" and r.trainer is not None and r.trainer.config.epochs == 2
+                and r.trainer.config.device == "cpu", tick=e.tick)
     yield e
     e.close()
 
