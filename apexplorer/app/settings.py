@@ -12,17 +12,14 @@ from dataclasses import replace
 
 import param
 
-from ..data import dataset_names
 from ..errors import ApexplorerError
 from ..network import MODES, PRECISIONS, APConfig
 from ..presets import SETTINGS
 from ..trainer import DEVICES, TrainConfig
 
-#: Settings that change the network's tensors: changing one of them on a
-#: trained network needs a fresh network (the app asks first).
-STRUCTURAL = ("spectral_radius", "connection_rate", "seed", "device", "batch_size", "precision")
-
-#: Settings that the worker applies between two batches of a running network.
+#: Settings that the worker applies between two batches of a running network; the
+#: others (rho, c, batch size, seed, device, precision) need a fresh network, and
+#: the app asks before it replaces a trained one.
 LIVE = ("t1", "t2", "mode", "beta", "lr", "epochs")
 
 
@@ -89,7 +86,3 @@ class Settings(param.Parameterized):
         if c is not None and c != self.connection_rate:
             out.append("connection_rate")
         return out
-
-
-def default_dataset() -> str:
-    return "digits" if "digits" in dataset_names() else dataset_names()[0]
