@@ -249,3 +249,23 @@ def test_only_the_newest_recorded_sample_is_kept(small_wiring, digits, wait):
         assert [k for k, _ in items].count("probe") == 1 and items[-1][0] in ("probe", "stop")
     finally:
         r.close()
+
+
+def test_pause_holds_the_network_between_batches_and_train_resumes(small_wiring, digits, wait):
+    r = Runner()
+    try:
+        r.build(lambda: _tiny_trainer(small_wiring, digits, epochs=50, batch_size=16))
+        assert wait(lambda: r.state == "ready")
+        r.train()
+        assert wait(lambda: r.trainer.position > 2)
+        r.pause()
+        assert wait(lambda: r.state == "paused")
+        seen = (r.trainer.epoch, r.trainer.position)
+        time.sleep(0.3)
+        assert (r.trainer.epoch, r.trainer.position) == seen
+        r.train()
+        assert wait(lambda: (r.trainer.epoch, r.trainer.position) != seen)
+        assert r.state == "running"
+    finally:
+        r.close()
+    assert not r.alive
