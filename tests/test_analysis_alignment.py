@@ -5,7 +5,7 @@ import torch
 
 from apexplorer import APConfig, Network, TrainConfig, Trainer, chain, load_dataset, preset
 from apexplorer.analysis import alignment, cosine, feedback_angles, sign_agreement, true_gradients
-from single_thread import one_thread  # noqa: F401 - autouse
+from tests.single_thread import one_thread  # noqa: F401 - autouse
 
 
 def _tiny(dtype=torch.float32, seed=0):

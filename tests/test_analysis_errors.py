@@ -7,7 +7,7 @@ import torch
 from apexplorer import APConfig, Network, TrainConfig, Trainer, chain
 from apexplorer.analysis import ErrorHistory, error_magnitudes, si_slices
 from apexplorer.wiring import Module, Path, Port, Wiring
-from single_thread import one_thread  # noqa: F401 - autouse
+from tests.single_thread import one_thread  # noqa: F401 - autouse
 
 
 @pytest.fixture

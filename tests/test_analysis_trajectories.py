@@ -10,7 +10,7 @@ from apexplorer import APConfig, ApexplorerError, Network, chain
 from apexplorer.analysis import (
     epe_trajectory, epe_vectors, pca_trajectory, phase_trajectories, ste_vectors,
 )
-from single_thread import one_thread  # noqa: F401 - autouse
+from tests.single_thread import one_thread  # noqa: F401 - autouse
 
 
 def _tiny(t1=8, t2=8, mode="ste", beta=1.0, seed=0):

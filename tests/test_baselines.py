@@ -15,8 +15,8 @@ from apexplorer.baselines import (
 from apexplorer.learner import LEARNERS
 from apexplorer.optim import SGD
 from apexplorer.trainer import learner_class
-from conftest import make_blob_data
-from single_thread import one_thread  # noqa: F401 - autouse
+from tests.conftest import make_blob_data
+from tests.single_thread import one_thread  # noqa: F401 - autouse
 
 
 def _batch(n_in, n_out, B=7, seed=0, dtype=torch.float32):
