@@ -145,7 +145,7 @@ def accuracy_vs_sr(df, x: str = "sr", metric: str = "test_acc", by: str | None =
         layers.append(hv.Curve(lam, kdims=[x], vdims=["mean"], label="FTMLE").redim(mean="ftmle").opts(
             color="black", line_dash="dashed", line_width=2, tools=["hover"]))
     plot = hv.Overlay(layers).opts(
-        logx=logx, width=640, height=380, padding=0.05, legend_position="bottom_right", show_grid=True,
+        logx=logx, width=640, height=380, padding=0.05, legend_position="right", show_grid=True,
         title=f"{metric} against {x}" + (" (mean ± sd over seeds)" if band == "sd" else " (min–max over seeds)"))
     if len(layers) > 1 and layers[-1].label == "FTMLE":
         plot = plot.opts(multi_y=True)
@@ -174,7 +174,7 @@ def accuracy_vs_iterations(df, x: str | None = None, by: str | None = "sr", metr
                              COLORS[i % len(COLORS)], band)
               for i, (label, sub) in enumerate(_groups(runs, by))]
     xlabel = {"steps": "T1 = T2", "t1": "T1", "t2": "T2"}.get(x, x)
-    return hv.Overlay(layers).opts(width=640, height=380, padding=0.05, legend_position="bottom_right", show_grid=True,
+    return hv.Overlay(layers).opts(width=640, height=380, padding=0.05, legend_position="right", show_grid=True,
                                    xlabel=xlabel, title=f"{metric} against {xlabel}" + (f", per {by}" if by else ""))
 
 
