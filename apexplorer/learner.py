@@ -174,7 +174,9 @@ class APLearner:
         ``packed`` holds the tasks' losses and correct counts (tasks x members each),
         the mean |e| of each error name and a last entry that is 1 if the guard tripped.
         On CUDA the first two steps of a shape run eagerly on a side stream (CUDA's
-        warm-up); then the step is captured once as a CUDA graph and replayed.
+        warm-up); then the step is captured once as a CUDA graph and replayed.  A
+        change of shapes, of ``net.config`` (T1, T2, mode, beta) or of the learning
+        rate starts a new capture.
         """
         if not hasattr(self, "_max_loss"):
             self.set_guard(float("inf"))
@@ -183,7 +185,9 @@ class APLearner:
             self._saved = [t.clone() for t in self._flat]
         if self.device.type != "cuda":
             return self._fused_body(batch, tasks)
-        key = (tuple(t.name for t in tasks), tuple(tuple(batch[t.name][0].shape) for t in tasks))
+        # a graph bakes in shapes, the phase settings and the learning rate: any change captures anew
+        key = (tuple(t.name for t in tasks), tuple(tuple(batch[t.name][0].shape) for t in tasks),
+               self.net.config, getattr(self.optimizer, "lr", None))
         if not hasattr(self, "_graphs"):
             self._graphs, self._seen = {}, {}
         if key in self._graphs:

@@ -61,10 +61,19 @@ class APConfig:
 # initialisation
 # ---------------------------------------------------------------------------
 def spectral_radius(W: torch.Tensor) -> float:
-    """Largest |eigenvalue| of a square matrix (computed in float64)."""
+    """Largest |eigenvalue| of a square matrix (computed in float64).
+
+    LAPACK's eigensolver gains little from threads, and on a busy machine
+    OpenMP's spin-waiting made it 100x slower, so it runs on one thread.
+    """
     if W.numel() == 0:
         return 0.0
-    return float(torch.linalg.eigvals(W.double().cpu()).abs().max())
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return float(torch.linalg.eigvals(W.double().cpu()).abs().max())
+    finally:
+        torch.set_num_threads(threads)
 
 
 def random_reservoir(n: int, rho: float, rate: float, gen: torch.Generator) -> torch.Tensor:

@@ -419,7 +419,7 @@ class Trainer:
                 worst = max(flat) if all(math.isfinite(v) for v in flat) else float("nan")
                 what = "NaN/inf" if not math.isfinite(worst) else f"{worst:.3g} (above {self.max_loss:.3g})"
                 msg = (f"training diverged at epoch {r['epoch']}, batch {r['position']}: loss is {what}. "
-                       "The last good weights were kept. Try a smaller learning rate (--lr) or spectral radius (--sr).")
+                       "The last good weights were kept; try a smaller learning rate or spectral radius.")
                 events.append(self._finish("diverged", msg))
                 return events
             B = 0
@@ -456,7 +456,7 @@ class Trainer:
         for t in self.tasks:
             accs, losses = self.evaluate_members("test", t.name)
             d = {"test_acc": _mean(accs), "test_loss": _mean(losses)}
-            m = {"test_acc": accs}
+            m = {"test_acc": accs, "test_loss": losses}
             if t.name in a["n"]:
                 tr_acc = [c / a["n"][t.name] for c in a["correct"][t.name]]
                 tr_loss = [v / a["n"][t.name] for v in a["loss"][t.name]]

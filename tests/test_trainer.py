@@ -79,7 +79,7 @@ def test_divergence_stops_with_a_message_and_keeps_last_good_weights(blob_data):
         if isinstance(ev, BatchEvent):
             good = ev
     stop = events[-1]
-    assert stop.reason == "diverged" and "diverged" in stop.message and "--lr" in stop.message
+    assert stop.reason == "diverged" and "diverged" in stop.message and "learning rate" in stop.message
     for w in tr.net.weights.values():
         assert torch.isfinite(w).all()
     # the kept weights are the ones that produced the last good batch's loss
