@@ -169,3 +169,12 @@ def test_ensemble_of_spectral_radii(tiny_wiring):
     ens = Network(tiny_wiring, seeds=(0, 0), radii=(0.1, 0.9))
     assert abs(spectral_radius(ens.reservoirs["L1"][0]) - 0.1) < 1e-4
     assert abs(spectral_radius(ens.reservoirs["L1"][1]) - 0.9) < 1e-4
+
+
+def test_fast_cpu_tanh_matches_torch_tanh_everywhere():
+    from apexplorer.dynamics import ACTIVATIONS
+
+    x = torch.cat([torch.linspace(-50, 50, 10001), torch.tensor([float("inf"), -float("inf"), 0.0])])
+    got = ACTIVATIONS["tanh"](x.clone())
+    torch.testing.assert_close(got, torch.tanh(x), rtol=0, atol=3e-7)
+    assert torch.isnan(ACTIVATIONS["tanh"](torch.tensor([float("nan")]))).all()
