@@ -22,7 +22,7 @@ class TasksView(pn.viewable.Viewer):
     def __init__(self, state: ExplorerState, **params):
         super().__init__(**params)
         self.state = state
-        self.show = pn.widgets.RadioButtonGroup(label="Task shown", options=[], sizing_mode="fixed")
+        self.show = pn.widgets.RadioButtonGroup(label="Task shown", options=[], width=320)
         self.show.param.watch(lambda e: setattr(self.state, "task", e.new) if e.new else None, "value")
         self.schedule = pn.widgets.RadioButtonGroup(label="Schedule", options=list(SCHEDULES),
                                                     value=state.schedule)

@@ -52,8 +52,9 @@ def test_the_default_page_trains_and_every_view_has_data(explorer, wait):
 def test_step_trains_exactly_one_batch(explorer, wait):
     e = explorer
     e.state.step()
-    assert wait(lambda: e.state.runner.state == "paused" and e.state.runner.trainer.position == 1, tick=e.tick)
-    assert "batch 1/" in e.state.status
+    # the status line follows on the next drain tick: wait for it as well
+    assert wait(lambda: e.state.runner.state == "paused" and e.state.runner.trainer.position == 1
+                and "batch 1/" in e.state.status, tick=e.tick), e.state.status
 
 
 def test_reset_gives_a_fresh_network(explorer, wait):
