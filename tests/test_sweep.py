@@ -260,3 +260,14 @@ def test_a_killed_worker_loses_no_point(tmp_path, fast):
     assert sorted(done) == sorted(p.id for p in sw.points())
     df = load_results(tmp_path / "k.csv")
     assert len(df) == 4 * 2 * 3 and set(df["status"]) == {"completed"}
+
+
+def test_a_baseline_method_is_refused_not_silently_ignored(tmp_path, capsys):
+    from apexplorer.cli import main
+
+    code = main(["sweep", "--dataset", "digits", "--grid", "method=ap,bp", "--epochs", "1",
+                 "--workers", "0", "--out", str(tmp_path / "m.csv")])
+    assert code == 2 and "--method" in capsys.readouterr().err
+    code = main(["sweep", "--dataset", "digits", "--method", "bp", "--grid", "sr=0.1,0.2", "--epochs", "1",
+                 "--workers", "0", "--out", str(tmp_path / "m.csv")])
+    assert code == 2

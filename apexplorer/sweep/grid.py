@@ -155,6 +155,10 @@ class Sweep:
             raise ApexplorerError("the steps axis sets T1 = T2, but T1 or T2 is also given; drop one of them")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ApexplorerError(f"seeds {list(self.seeds)} must be distinct and at least one")
+        # points train AP ensembles: a baseline method (or its layers) would be silently ignored
+        if "method" in dests or "hidden" in dests or self.base.get("method", "ap") != "ap" or self.base.get("hidden"):
+            raise ApexplorerError("sweeps train AP; --method and --hidden are not sweep settings "
+                                  "(use apexplorer compare for the baselines)")
         return self
 
     @property
