@@ -2,7 +2,7 @@
 
 On a busy 2-core machine, torch's two OpenMP threads spin-wait on each other
 for every small op; the analysis and baseline tests ran 10-50x slower that way.
-Import it into a test module: ``from single_thread import one_thread  # noqa: F401``.
+Import it into a test module: ``from tests.single_thread import one_thread  # noqa: F401``.
 """
 
 import pytest

@@ -7,6 +7,8 @@ import json
 import math
 import sys
 
+from ..cli import _positive_int
+
 
 def _radius(s):
     try:
@@ -18,30 +20,20 @@ def _radius(s):
     return v
 
 
-def _positive(s):
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not an integer") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v} must be >= 1")
-    return v
-
-
 def register(sub) -> None:
     p = sub.add_parser("lyapunov", help="MLE and FTMLE of random reservoirs per spectral radius (Fig. 2c)",
                        description="Maximum Lyapunov exponent (long horizon) and finite-time MLE (--steps) of a "
                        "random sparse reservoir h <- tanh(h W + u), by the Jacobian method, for each spectral radius.")
     p.add_argument("--sr", type=_radius, nargs="+", default=[0.1, 0.25, 0.5, 1.0, 1.5], metavar="RHO",
                    help="spectral radii (default 0.1 0.25 0.5 1.0 1.5)")
-    p.add_argument("--steps", type=_positive, default=8, help="FTMLE horizon (default 8, the paper's T)")
-    p.add_argument("--mle-steps", type=_positive, default=1000, help="MLE horizon (default 1000)")
-    p.add_argument("--size", type=_positive, default=1024, help="reservoir size N (default 1024)")
+    p.add_argument("--steps", type=_positive_int, default=8, help="FTMLE horizon (default 8, the paper's T)")
+    p.add_argument("--mle-steps", type=_positive_int, default=1000, help="MLE horizon (default 1000)")
+    p.add_argument("--size", type=_positive_int, default=1024, help="reservoir size N (default 1024)")
     p.add_argument("--rate", type=float, default=0.25, help="connection rate c (default 0.25)")
     p.add_argument("--drive", type=float, default=0.0,
                    help="constant input drive u ~ U(-s, s) per neuron (default 0: no input)")
     p.add_argument("--activation", default="tanh", choices=["tanh", "relu", "sigmoid", "linear"])
-    p.add_argument("--trials", type=_positive, default=4, help="initial conditions averaged for the FTMLE")
+    p.add_argument("--trials", type=_positive_int, default=4, help="initial conditions averaged for the FTMLE")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--json", action="store_true", help="print one JSON object")

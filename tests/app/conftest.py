@@ -1,9 +1,9 @@
 """Fixtures of the explorer's tests: a clean Panel state, one torch thread, tiny networks."""
 
 import pytest
-import torch
 
 import apexplorer as ap
+from tests.single_thread import one_thread  # noqa: F401 - autouse: the served app runs torch on few threads too
 
 
 @pytest.fixture(autouse=True)
@@ -12,15 +12,6 @@ def clean_panel_state():
 
     yield
     pn.state.reset()
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The served app runs torch with few threads (configure_torch_threads); so do its tests."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture
