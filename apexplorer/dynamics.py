@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 
+from . import kernels
 from .errors import ApexplorerError, choices
 
 
@@ -31,7 +32,7 @@ ACTIVATIONS = {
 }
 
 #: Out-of-place versions (the first step from h0 = 0 reads the drive, which it must not change).
-FUNCTIONS = {"tanh": lambda x: _tanh_(x.clone()), "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": torch.clone}
+FUNCTIONS = {"tanh": lambda x: _tanh_(x.clone()) if x.device.type == "cpu" else torch.tanh(x), "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": torch.clone}
 
 #: Their derivatives as functions of the activation's output y = f(x).
 DERIVATIVES = {
@@ -48,7 +49,7 @@ def activation(name: str):
     return ACTIVATIONS[name]
 
 
-def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None):
+def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, precision=None):
     """Iterate a module ``steps`` times under a constant drive.
 
     .. math:: h_{t+1} = f(h_t W + u)
@@ -69,12 +70,17 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None):
         If a list, every state ``h_0 .. h_T`` is appended to it.
     W_low : Tensor (N, N) or None
         A low-precision (bf16) copy of W: the matmul runs in it, states stay fp32.
+    precision : str or None
+        The network's precision.  ``tf32`` and ``bf16`` on CUDA run one fused
+        Triton kernel per step (:mod:`kernels`) where Triton is available.
 
     Returns
     -------
     Tensor (B, N)
         The state ``h_T``.
     """
+    if precision is not None and kernels.available(W, drive, act, precision):
+        return kernels.relax(W, drive, steps, h0, act, record, W_low if precision == "bf16" else None)
     f = ACTIVATIONS[act] if isinstance(act, str) else act
     h = h0
     if record is not None:

@@ -149,6 +149,25 @@ def _acc(out: torch.Tensor, a: torch.Tensor, A: torch.Tensor, alpha: float = 1.0
         out.add_(torch.matmul(a, A), alpha=alpha)
 
 
+def _drive(base: torch.Tensor, terms, B: int, alpha: float = 1.0, vector: bool = True) -> torch.Tensor:
+    """A new tensor ``base + alpha * sum(a @ W)`` over ``terms = [(a, W, target slice)]``.
+
+    ``base`` is a bias vector (..., N) broadcast over the batch (``vector``), or
+    a (..., B, N) drive, left unchanged.  A single plain term over the whole
+    module is one fused kernel (addmm with the bias broadcast).
+    """
+    N = base.shape[-1]
+    if len(terms) == 1:
+        a, W, dst = terms[0]
+        full = dst.start in (0, None) and dst.stop in (N, None)
+        if full and a.dim() == 2 and W.dim() == 2 and base.dim() == (1 if vector else 2):
+            return torch.addmm(base, a, W, alpha=alpha)
+    out = _rows(base, B) if vector else base.clone()
+    for a, W, dst in terms:
+        _acc(out[..., dst], a, W, alpha=alpha)
+    return out
+
+
 # ---------------------------------------------------------------------------
 # plan: the order of work for one configuration
 # ---------------------------------------------------------------------------
@@ -342,22 +361,21 @@ class Network:
         B = next(iter(inputs.values())).shape[-2]
         z, u, traj = {}, {}, ({} if record else None)
         for m, incoming in plan.inference:
-            drive = _rows(T["biases"][m], B)
-            for name, src, dst in incoming:
-                a = inputs[src.node] if src.kind == "input" else z[src.node][..., src.slice]
-                _acc(drive[..., dst], a, T["weights"][name])
+            terms = [(inputs[src.node] if src.kind == "input" else z[src.node][..., src.slice], T["weights"][name], dst)
+                     for name, src, dst in incoming]
+            drive = _drive(T["biases"][m], terms, B)
             rec = [] if record else None
-            z[m] = relax(T["reservoirs"][m], drive, cfg.t1, None, cfg.activation, rec, self._low_precision(m))
+            z[m] = relax(T["reservoirs"][m], drive, cfg.t1, None, cfg.activation, rec, self._low_precision(m),
+                         cfg.precision)
             u[m] = drive
             if record:
                 traj[m] = torch.stack(rec)
         logits, probs = {}, {}
         for o, incoming in plan.readout.items():
-            lo = _rows(T["readout_bias"][o], B)
-            for name, src in incoming:
-                _acc(lo, z[src.node][..., src.slice], T["weights"][name])
-            logits[o] = lo
-            probs[o] = torch.softmax(lo, dim=-1)
+            bias = T["readout_bias"][o]
+            terms = [(z[src.node][..., src.slice], T["weights"][name], slice(0, bias.shape[-1])) for name, src in incoming]
+            logits[o] = _drive(bias, terms, B)
+            probs[o] = torch.softmax(logits[o], dim=-1)
         return Phase0(inputs, z, u, logits, probs, traj)
 
     @torch.no_grad()
@@ -383,18 +401,18 @@ class Network:
         z1, e, traj = {}, {}, ({} if record else None)
         for m, incoming in plan.learning:
             z0 = phase0.z.get(m)
+            terms = [(e_out[src.node] if src.kind == "output" else e[src.node][..., src.slice], T["feedback"][name], dst)
+                     for name, src, dst in incoming]
             if z0 is None:  # not reached in inference: initial state, drive = bias
                 W = T["reservoirs"][m]
                 z0 = torch.zeros(*W.shape[:-2], B, W.shape[-1], device=self.device)
-                drive = _rows(T["biases"][m], B)
+                drive = _drive(T["biases"][m], terms, B, -cfg.beta)
             else:
-                drive = phase0.u[m].clone()
-            for name, src, dst in incoming:
-                eps = e_out[src.node] if src.kind == "output" else e[src.node][..., src.slice]
-                _acc(drive[..., dst], eps, T["feedback"][name], alpha=-cfg.beta)
+                drive = _drive(phase0.u[m], terms, B, -cfg.beta, vector=False)
             h0 = None if cfg.mode == "ste" else z0
             rec = [] if record else None
-            z1[m] = relax(T["reservoirs"][m], drive, cfg.t2, h0, cfg.activation, rec, self._low_precision(m))
+            z1[m] = relax(T["reservoirs"][m], drive, cfg.t2, h0, cfg.activation, rec, self._low_precision(m),
+                          cfg.precision)
             e[m] = z0 - z1[m]
             if record:
                 traj[m] = torch.stack(rec)
