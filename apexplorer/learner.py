@@ -14,6 +14,7 @@ The trainer owns data, schedules, events and checkpoints; learners own maths.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import torch
@@ -41,6 +42,17 @@ def cross_entropy(probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def n_correct(probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Correct predictions over the batch; probs (..., B, C) gives a (...) tensor."""
     return (probs.argmax(-1) == y).sum(-1)
+
+
+@contextmanager
+def _branch(stream):
+    """Run the block on ``stream`` after the work queued so far (no stream: in place)."""
+    if stream is None:
+        yield
+        return
+    stream.wait_stream(torch.cuda.current_stream(stream.device))
+    with torch.cuda.stream(stream):
+        yield
 
 
 class APLearner:
@@ -80,23 +92,36 @@ class APLearner:
 
     @torch.no_grad()
     def train_batch(self, batch: dict, tasks) -> BatchResult:
+        res, self._pending, _ = self._phases(batch, tasks)
+        return res
+
+    def _phases(self, batch: dict, tasks, side=None, on_loss=None):
+        """Both phases, the losses and the updates: ``(BatchResult, updates, on_loss(loss))``.
+
+        With a CUDA ``side`` stream, the losses and ``on_loss`` (the fused step's
+        guard) run on it, beside the learning phase, and are joined at the end.
+        """
         net = self.net
         plan = net.plan(tasks)
         inputs = {t.input: batch[t.name][0] for t in tasks}
         targets = {t.output: batch[t.name][1] for t in tasks}
         p0 = net.inference(inputs, plan)
-        loss, correct = {}, {}
-        for t in tasks:
-            p, y = p0.probs[t.output], batch[t.name][1]
-            loss[t.name] = cross_entropy(p, y)
-            correct[t.name] = n_correct(p, y)
+        with _branch(side):
+            loss, correct = {}, {}
+            for t in tasks:
+                p, y = p0.probs[t.output], batch[t.name][1]
+                loss[t.name] = cross_entropy(p, y)
+                correct[t.name] = n_correct(p, y)
+            extra = on_loss(loss) if on_loss is not None else None
         p1 = net.learning(p0, targets, plan)
         errs = {**p1.e, **p1.e_out}
         means = torch._foreach_norm(list(errs.values()), 1)  # mean |e| of every module in two launches
         torch._foreach_div_(means, [float(v.numel()) for v in errs.values()])
         error = dict(zip(errs, means))
-        self._pending = net.updates(p0, p1, plan)
-        return BatchResult(loss, correct, error)
+        updates = net.updates(p0, p1, plan)
+        if side is not None:
+            torch.cuda.current_stream(side.device).wait_stream(side)
+        return BatchResult(loss, correct, error), updates, extra
 
     def apply(self) -> None:
         """Apply the updates of the last ``train_batch`` (after the trainer has checked the loss)."""
@@ -152,21 +177,33 @@ class APLearner:
         """One whole step on the device: phases, loss check, guarded update, packed results.
 
         A loss that is not finite or above the guard (or any step after one) restores the
-        state before the last update, the last one whose loss was good, and keeps it.
+        state before the last update, the last one whose loss was good, and keeps it: the
+        guard copies the state aside (good loss) or back (bad loss) on a side stream while
+        the learning phase runs, and the optimiser skips its step on the device.
         """
-        res = self.train_batch(batch, tasks)
-        L = torch.stack([res.loss[t.name].reshape(-1) for t in tasks])
+
+        def guard(loss):
+            L = torch.stack([loss[t.name].reshape(-1) for t in tasks])
+            ok = torch.isfinite(L).all() & (L <= self._max_loss).all() & ~self._bad
+            self._bad.logical_or_(~ok)
+            for saved, now in zip(self._saved, self._flat):
+                torch.where(ok, now, saved, out=saved)  # good: the state that gave it is kept aside
+                torch.where(ok, now, saved, out=now)  # bad: back to the last good state
+            return L, (~ok).float()
+
+        res, updates, (L, skip) = self._phases(batch, tasks, self._side_stream(), guard)
         C = torch.stack([res.correct[t.name].float().reshape(-1) for t in tasks])
         E = [res.error[k].float().mean().reshape(1) for k in res.error]
-        ok = torch.isfinite(L).all() & (L <= self._max_loss).all() & ~self._bad
-        self._bad.logical_or_(~ok)
-        for saved, now in zip(self._saved, self._flat):
-            torch.where(ok, now, saved, out=saved)
-        self.apply()
-        for now, saved in zip(self._flat, self._saved):
-            torch.where(ok, now, saved, out=now)
-        packed = torch.cat([L.flatten(), C.flatten(), *E, (~ok).float().reshape(1)])
+        self.optimizer.step(self.net.weights, updates, skip=skip)
+        packed = torch.cat([L.flatten(), C.flatten(), *E, skip.reshape(1)])
         return list(res.error), packed
+
+    def _side_stream(self):
+        if self.device.type != "cuda":
+            return None
+        if getattr(self, "_side", None) is None:
+            self._side = torch.cuda.Stream(self.device)
+        return self._side
 
     def train_step(self, batch: dict, tasks):
         """A fused step with no host sync: returns (error names, packed device tensor).

@@ -17,7 +17,10 @@ class Adam:
     """Adam (Kingma & Ba 2015) with per-weight step counts.
 
     ``A <- A - lr * m_hat / (sqrt(v_hat) + eps)``.  Step counts are tensors on
-    the weights' device, so a step can be captured in a CUDA graph.
+    the weights' device, so a step can be captured in a CUDA graph.  float32
+    weights go through torch's fused Adam kernel (one pass over weights and
+    moments, the same arithmetic as ``torch.optim.Adam(fused=True)``); other
+    dtypes through multi-tensor (foreach) kernels.
     """
 
     name = "adam"
@@ -26,16 +29,28 @@ class Adam:
         self.lr, self.betas, self.eps = float(lr), tuple(betas), float(eps)
         self.m, self.v, self.t = {}, {}, {}
 
+    @staticmethod
+    def _fused(w: torch.Tensor) -> bool:
+        return w.dtype == torch.float32 and hasattr(torch, "_fused_adam_")
+
     def prepare(self, weights: dict) -> None:
-        """Create the moments and step counts of ``weights`` now (a CUDA graph needs fixed buffers)."""
+        """Create the moments and step counts of ``weights`` now (a CUDA graph needs fixed buffers).
+
+        The fused kernel reads float32 step counts, the foreach path float64 ones.
+        """
         for name, w in weights.items():
             if name not in self.m:
                 self.m[name] = torch.zeros_like(w)
                 self.v[name] = torch.zeros_like(w)
                 self.t[name] = torch.zeros((), dtype=torch.float64, device=w.device)
+            want = torch.float32 if self._fused(w) else torch.float64
+            if self.t[name].dtype != want or self.t[name].device != w.device:
+                self.t[name] = self.t[name].to(device=w.device, dtype=want)
 
     @torch.no_grad()
-    def step(self, weights: dict, updates: dict) -> None:
+    def step(self, weights: dict, updates: dict, skip: torch.Tensor | None = None) -> None:
+        """Apply ``updates``; with ``skip`` (a 0-d float tensor, 1.0 or 0.0) the step is
+        skipped on the device when it is 1 (no host sync: the divergence guard)."""
         if not updates:
             return
         b1, b2 = self.betas
@@ -46,6 +61,30 @@ class Adam:
         ms = [self.m[n] for n in names]
         vs = [self.v[n] for n in names]
         ts = [self.t[n] for n in names]
+        fused = [i for i, w in enumerate(ws) if self._fused(w)]
+        if fused:
+            pick = lambda xs: [xs[i] for i in fused]  # noqa: E731
+            steps = pick(ts)
+            if skip is None:
+                torch._foreach_add_(steps, 1)
+            else:
+                torch._foreach_add_(steps, 1 - skip)
+            torch._fused_adam_(pick(ws), pick(gs), pick(ms), pick(vs), [], steps, lr=self.lr, beta1=b1, beta2=b2,
+                               weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False, grad_scale=None,
+                               found_inf=None if skip is None else skip.to(torch.float32).reshape(()))
+        rest = [i for i in range(len(ws)) if i not in set(fused)]
+        if rest:
+            groups = [[xs[i] for i in rest] for xs in (ws, gs, ms, vs, ts)]
+            state = [groups[0], *groups[2:]]
+            old = None if skip is None else [[x.clone() for x in xs] for xs in state]
+            self._foreach_step(*groups)
+            if old is not None:  # a skipped step restores weights, moments and counts
+                for xs, saved in zip(state, old):
+                    for x, o in zip(xs, saved):
+                        torch.where(skip.bool(), o, x, out=x)
+
+    def _foreach_step(self, ws, gs, ms, vs, ts) -> None:
+        b1, b2 = self.betas
         # multi-tensor kernels: a handful of launches for all weights
         torch._foreach_add_(ts, 1)
         torch._foreach_lerp_(ms, gs, 1 - b1)  # m = b1 m + (1 - b1) g
@@ -73,7 +112,7 @@ class Adam:
             mine = getattr(self, key)
             for k, t in d[key].items():
                 t = torch.as_tensor(t, dtype=torch.float64) if key == "t" else t
-                if k in mine and mine[k].shape == t.shape:
+                if k in mine and mine[k].shape == t.shape:  # (copy_ converts a step count's dtype)
                     mine[k].copy_(t)
                 else:
                     mine[k] = t.to(device).clone() if device else t.clone()
@@ -91,9 +130,13 @@ class SGD:
         self.lr = float(lr)
 
     @torch.no_grad()
-    def step(self, weights: dict, updates: dict) -> None:
+    def step(self, weights: dict, updates: dict, skip: torch.Tensor | None = None) -> None:
+        """With ``skip`` (0-d tensor, 1.0 or 0.0) the step is skipped on the device when it is 1."""
         for name, g in updates.items():
-            weights[name].add_(g, alpha=-self.lr)
+            if skip is None:
+                weights[name].add_(g, alpha=-self.lr)
+            else:
+                weights[name].sub_(g * ((1 - skip) * self.lr).to(g.dtype))
 
     def state_dict(self) -> dict:
         return {"name": self.name, "lr": self.lr}

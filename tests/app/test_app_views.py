@@ -135,10 +135,12 @@ def test_a_suppressed_path_is_grey_and_its_upstream_path_does_not_learn(explorer
     boxes.value = [p for p in boxes.value if p != "L2.SE->L1.RE"]
     assert "L2.SE->L1.RE" in e.graph.data["fb_off"]["path"]
     assert any("which no error reaches" in n for n in e.state.wiring.notes)
-    old = e.state.runner.trainer
-    e.settings.apply.clicks += 1
-    assert wait(lambda: e.state.runner.trainer not in (None, old), tick=e.tick)
-    tr = e.state.runner.trainer
+    r = e.state.runner
+    assert wait(lambda: r.state == "ready", tick=e.tick)  # the untrained network was rebuilt at once
+    old = r.trainer
+    e.settings.apply.clicks += 1  # and "Reset and apply" builds another
+    assert wait(lambda: r.state == "ready" and r.trainer not in (None, old), tick=e.tick)
+    tr = r.trainer
     before = {k: v.clone() for k, v in tr.net.weights.items()}
     run_to_end(e, wait)
     assert (tr.net.weights["x->L1.RI"] == before["x->L1.RI"]).all()  # no error reaches L1
