@@ -18,9 +18,10 @@ import time
 
 import torch
 
+from . import kernels
 from .errors import ApexplorerError
 from .learner import APLearner
-from .network import Network
+from .network import Network, matmul_precision
 from .optim import make_optimizer
 
 
@@ -165,12 +166,12 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
 
     out = {"device": str(dev), "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
            "precision": net.config.precision, "batch_size": batch_size, "steps_per_epoch": n_batches,
-           "members": net.members or 1, "timed_steps": steps}
+           "members": net.members or 1, "timed_steps": steps,
+           "fused_relax": dev.type == "cuda" and net.config.precision != "fp32" and kernels.enabled(),
+           "baseline_precision": "fp32" if net.config.precision == "fp32" or dev.type != "cuda" else "tf32"}
     if dev.type == "cpu":
         out["threads"] = torch.get_num_threads()
     task = net.wiring.tasks[0]
-    if net.config.precision == "tf32":
-        torch.backends.cuda.matmul.allow_tf32 = True
 
     def ours_runner(learner):
         def run():
@@ -204,9 +205,11 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
                 xb, yb = batch()
                 m.step(xb, yb)
 
-            for _ in range(warmup):
-                r()
-            tb = _time(r, steps, dev)
+            # the baselines' fp32 products run as TF32 whenever ours are not full fp32
+            with matmul_precision(dev, "fp32" if net.config.precision == "fp32" else "tf32"):
+                for _ in range(warmup):
+                    r()
+                tb = _time(r, steps, dev)
             # an ensemble is compared with K runs of the baseline
             k = net.members or 1
             out[key] = {"step_s": tb, "samples_per_s": batch_size / tb, "epoch_s_est": tb * n_batches * k}

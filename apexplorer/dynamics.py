@@ -80,7 +80,14 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, precisi
         The state ``h_T``.
     """
     if precision is not None and kernels.available(W, drive, act, precision):
-        return kernels.relax(W, drive, steps, h0, act, record, W_low if precision == "bf16" else None)
+        try:
+            return kernels.relax(W, drive, steps, h0, act, record, W_low if precision == "bf16" else None)
+        except Exception as e:  # noqa: BLE001 - a kernel that cannot build here must not stop training
+            if torch.cuda.is_current_stream_capturing():
+                raise
+            kernels.disable(f"{type(e).__name__}: {e}")
+            if record is not None:
+                record.clear()
     f = ACTIVATIONS[act] if isinstance(act, str) else act
     h = h0
     if record is not None:

@@ -18,7 +18,9 @@ is False and :mod:`dynamics` keeps its torch loop.
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
 
 import torch
 
@@ -34,9 +36,25 @@ _INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2, "linear": 3}
 
 
+_broken = []  # set when a kernel failed to build or run: the torch loop takes over
+
+
 def enabled() -> bool:
-    """Triton is importable and not switched off by ``APEXPLORER_TRITON=0``."""
-    return triton is not None and os.environ.get("APEXPLORER_TRITON", "1") != "0"
+    """Triton is importable, has not failed here, and is not switched off by ``APEXPLORER_TRITON=0``."""
+    return triton is not None and not _broken and os.environ.get("APEXPLORER_TRITON", "1") != "0"
+
+
+def disable(reason: str) -> None:
+    """Stop using the fused kernel in this process (after a failure), with a warning saying why."""
+    if not _broken:
+        warnings.warn(f"the fused Triton relax kernel is off ({reason}); using torch's loop", RuntimeWarning,
+                      stacklevel=3)
+    _broken.append(reason)
+
+
+@functools.lru_cache(maxsize=None)
+def _capable(index: int) -> bool:
+    return torch.cuda.get_device_capability(index) >= (8, 0)  # bf16 and TF32 tensor cores
 
 
 def available(W: torch.Tensor, drive: torch.Tensor, act, precision: str) -> bool:
@@ -49,6 +67,7 @@ def available(W: torch.Tensor, drive: torch.Tensor, act, precision: str) -> bool
         and drive.dtype == torch.float32
         and drive.dim() in (2, 3)
         and enabled()
+        and _capable(drive.device.index if drive.device.index is not None else torch.cuda.current_device())
     )
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -134,6 +135,27 @@ def init_ensemble(wiring: Wiring, seeds, radii=None) -> dict:
         w = wiring if radii is None else wiring.with_spectral_radius(float(radii[k]))
         parts.append(init_tensors(w, sd))
     return {g: {n: torch.stack([p[g][n] for p in parts]) for n in parts[0][g]} for g in parts[0]}
+
+
+@contextmanager
+def matmul_precision(device, precision: str):
+    """fp32 matrix products in full fp32 (``fp32``) or TF32 (``tf32``, ``bf16``) on CUDA, then as before.
+
+    In ``bf16`` the relax products run in bf16; the drives and updates use TF32.
+    The CPU is left alone.
+    """
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    old = torch.get_float32_matmul_precision()
+    want = "highest" if precision == "fp32" else "high"
+    if old != want:
+        torch.set_float32_matmul_precision(want)
+    try:
+        yield
+    finally:
+        if old != want:
+            torch.set_float32_matmul_precision(old)
 
 
 def _rows(v: torch.Tensor, B: int) -> torch.Tensor:
@@ -353,6 +375,32 @@ class Network:
 
         Ensembles give every state and output a leading axis E.
         """
+        with matmul_precision(self.device, self.config.precision):
+            return self._inference(inputs, plan, record)
+
+    @torch.no_grad()
+    def learning(self, phase0: Phase0, targets, plan: Plan | None = None, record: bool = False) -> Phase1:
+        """Phase 1: inject ``-beta * error`` along feedback paths and relax again for T2 steps.
+
+        Parameters
+        ----------
+        phase0 : Phase0
+        targets : Tensor (B,) of class indices, or dict {output port: Tensor}
+        """
+        with matmul_precision(self.device, self.config.precision):
+            return self._learning(phase0, targets, plan, record)
+
+    @torch.no_grad()
+    def updates(self, phase0: Phase0, phase1: Phase1, plan: Plan | None = None) -> dict:
+        """Local updates ``dA_p = (1/B) a^T e[target block]`` for every learnable active path.
+
+        The readout's "error" is the output error ``o - y``.  A path whose target
+        module no error reaches gets no entry (it does not learn).
+        """
+        with matmul_precision(self.device, self.config.precision):
+            return self._updates(phase0, phase1, plan)
+
+    def _inference(self, inputs, plan: Plan | None = None, record: bool = False) -> Phase0:
         plan = plan or self.plan()
         if not isinstance(inputs, dict):
             inputs = {plan.inputs[0]: inputs}
@@ -378,15 +426,7 @@ class Network:
             probs[o] = torch.softmax(logits[o], dim=-1)
         return Phase0(inputs, z, u, logits, probs, traj)
 
-    @torch.no_grad()
-    def learning(self, phase0: Phase0, targets, plan: Plan | None = None, record: bool = False) -> Phase1:
-        """Phase 1: inject ``-beta * error`` along feedback paths and relax again for T2 steps.
-
-        Parameters
-        ----------
-        phase0 : Phase0
-        targets : Tensor (B,) of class indices, or dict {output port: Tensor}
-        """
+    def _learning(self, phase0: Phase0, targets, plan: Plan | None = None, record: bool = False) -> Phase1:
         plan = plan or self.plan()
         if not isinstance(targets, dict):
             targets = {plan.outputs[0]: targets}
@@ -418,13 +458,7 @@ class Network:
                 traj[m] = torch.stack(rec)
         return Phase1(z1, e, e_out, traj)
 
-    @torch.no_grad()
-    def updates(self, phase0: Phase0, phase1: Phase1, plan: Plan | None = None) -> dict:
-        """Local updates ``dA_p = (1/B) a^T e[target block]`` for every learnable active path.
-
-        The readout's "error" is the output error ``o - y``.  A path whose target
-        module no error reaches gets no entry (it does not learn).
-        """
+    def _updates(self, phase0: Phase0, phase1: Phase1, plan: Plan | None = None) -> dict:
         plan = plan or self.plan()
         out = {}
         for name, src, dst in plan.learn:

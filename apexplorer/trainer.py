@@ -201,10 +201,6 @@ class Trainer:
         self._pause = threading.Event()
         self._stop = threading.Event()
         self.stopped_reason = None
-        net = getattr(learner, "net", None)
-        if net is not None and net.config.precision == "tf32":
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
 
     @staticmethod
     def _check_sizes(wiring, task, data):
