@@ -227,4 +227,6 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
         steady = [h["seconds"] for h in hist[1:]] or [hist[0]["seconds"]]
         out["epoch_s"] = min(steady)
         out["test_acc"] = hist[-1]["test_acc"]
+    if out["fused_relax"]:
+        out["tuned_blocks"] = kernels.tuned()
     return out

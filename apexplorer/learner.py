@@ -176,10 +176,10 @@ class APLearner:
     def _fused_body(self, batch, tasks):
         """One whole step on the device: phases, loss check, guarded update, packed results.
 
-        A loss that is not finite or above the guard (or any step after one) restores the
-        state before the last update, the last one whose loss was good, and keeps it: the
-        guard copies the state aside (good loss) or back (bad loss) on a side stream while
-        the learning phase runs, and the optimiser skips its step on the device.
+        A good loss (finite, within the guard) copies the state that gave it aside, on a
+        side stream while the learning phase runs.  A bad one (or any step after one) makes
+        the optimiser skip its step on the device; :meth:`restore_last_good` then puts back
+        the state before the last update, the last one whose loss was good.
         """
 
         def guard(loss):
@@ -188,7 +188,6 @@ class APLearner:
             self._bad.logical_or_(~ok)
             for saved, now in zip(self._saved, self._flat):
                 torch.where(ok, now, saved, out=saved)  # good: the state that gave it is kept aside
-                torch.where(ok, now, saved, out=now)  # bad: back to the last good state
             return L, (~ok).float()
 
         res, updates, (L, skip) = self._phases(batch, tasks, self._side_stream(), guard)
@@ -197,6 +196,11 @@ class APLearner:
         self.optimizer.step(self.net.weights, updates, skip=skip)
         packed = torch.cat([L.flatten(), C.flatten(), *E, skip.reshape(1)])
         return list(res.error), packed
+
+    def restore_last_good(self) -> None:
+        """After the guard of a fused step tripped: back to the state before the last good update."""
+        for now, saved in zip(self._flat, self._saved):
+            now.copy_(saved)
 
     def _side_stream(self):
         if self.device.type != "cuda":

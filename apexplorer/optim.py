@@ -68,7 +68,7 @@ class Adam:
             if skip is None:
                 torch._foreach_add_(steps, 1)
             else:
-                torch._foreach_add_(steps, 1 - skip)
+                torch._foreach_add_(steps, [1 - skip] * len(steps))  # lists: a 0-d tensor scalar would sync
             torch._fused_adam_(pick(ws), pick(gs), pick(ms), pick(vs), [], steps, lr=self.lr, beta1=b1, beta2=b2,
                                weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False, grad_scale=None,
                                found_inf=None if skip is None else skip.to(torch.float32).reshape(()))

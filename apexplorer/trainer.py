@@ -300,6 +300,8 @@ class Trainer:
             torch.cuda.synchronize(self.learner.device)
 
     def _backup(self):
+        if hasattr(self.opt, "prepare"):  # moments exist (zero) before the first step, so they restore too
+            self.opt.prepare(self.learner.params)
         opt = self.opt.state_dict()
         opt = {k: ({n: t.clone() for n, t in v.items()} if k in ("m", "v", "t") else v) for k, v in opt.items()}
         self._saved = ({k: v.clone() for k, v in self.learner.params.items()}, opt)
@@ -411,6 +413,8 @@ class Trainer:
             corrects = [vals[k * M + i * M : k * M + (i + 1) * M] for i in range(k)]
             errv = vals[2 * k * M : -1]
             if vals[-1]:
+                if "packed" in r:  # the device guard skipped the updates; put back the last good state
+                    self.learner.restore_last_good()
                 flat = [v for row in losses for v in row]
                 worst = max(flat) if all(math.isfinite(v) for v in flat) else float("nan")
                 what = "NaN/inf" if not math.isfinite(worst) else f"{worst:.3g} (above {self.max_loss:.3g})"

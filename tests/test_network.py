@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from apexplorer import APConfig, Network, chain, relax, spectral_radius
+from apexplorer import APConfig, Module, Network, Path, Port, Wiring, chain, relax, spectral_radius
 from apexplorer.network import init_tensors, random_reservoir
 
 
@@ -148,15 +148,26 @@ def test_bf16_precision_stays_close_to_fp32(tiny_wiring):
     assert (a - b).abs().max() < 2e-2
 
 
-def test_ensemble_members_equal_separate_networks(tiny_wiring):
-    ens = Network(tiny_wiring, APConfig(mode="epe"), seeds=(3, 5))
+def _whole_module_wiring():
+    """Paths that drive whole modules (one block each), the case of one fused product per drive."""
+    mods = [Module("L1", 8, (("A", 8),), 0.5, 0.5), Module("L2", 6, (("A", 6),), 0.5, 0.5)]
+    ff = [Path("x", "L1.A"), Path("L1.A", "L2.A"), Path("L2.A", "y")]
+    fb = [Path("y", "L2.A"), Path("L2.A", "L1.A")]
+    return Wiring.create(mods, [Port("x", 3)], [Port("y", 2)], ff, fb, name="whole")
+
+
+@pytest.mark.parametrize("whole", [False, True], ids=["blocks", "whole-modules"])
+@pytest.mark.parametrize("mode", ["ste", "epe"])
+def test_ensemble_members_equal_separate_networks(tiny_wiring, whole, mode):
+    tiny_wiring = _whole_module_wiring() if whole else tiny_wiring
+    ens = Network(tiny_wiring, APConfig(mode=mode), seeds=(3, 5))
     x = torch.rand(6, 3)
     y = torch.tensor([0, 1, 1, 0, 1, 0])
     p0 = ens.inference(x)
     p1 = ens.learning(p0, y)
     ups = ens.updates(p0, p1)
     for k, sd in enumerate((3, 5)):
-        one = Network(tiny_wiring, APConfig(mode="epe"), seed=sd)
+        one = Network(tiny_wiring, APConfig(mode=mode), seed=sd)
         q0 = one.inference(x)
         q1 = one.learning(q0, y)
         torch.testing.assert_close(p0.probs["y"][k], q0.probs["y"])
