@@ -167,7 +167,7 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
     out = {"device": str(dev), "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
            "precision": net.config.precision, "batch_size": batch_size, "steps_per_epoch": n_batches,
            "members": net.members or 1, "timed_steps": steps,
-           "fused_relax": dev.type == "cuda" and net.config.precision != "fp32" and kernels.enabled(),
+           "fused_relax": dev.type == "cuda" and net.config.precision == "bf16" and kernels.enabled(),
            "baseline_precision": "fp32" if net.config.precision == "fp32" or dev.type != "cuda" else "tf32"}
     if dev.type == "cpu":
         out["threads"] = torch.get_num_threads()
