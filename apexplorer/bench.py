@@ -164,11 +164,13 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
         idx = order[i * batch_size : (i + 1) * batch_size]
         return x[idx], y[idx]
 
+    # the baselines' fp32 products run as TF32 whenever ours are not full fp32
+    base_precision = "fp32" if net.config.precision == "fp32" else "tf32"
     out = {"device": str(dev), "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
            "precision": net.config.precision, "batch_size": batch_size, "steps_per_epoch": n_batches,
            "members": net.members or 1, "timed_steps": steps,
-           "fused_relax": dev.type == "cuda" and net.config.precision == "bf16" and kernels.enabled(),
-           "baseline_precision": "fp32" if net.config.precision == "fp32" or dev.type != "cuda" else "tf32"}
+           "fused_relax": kernels.applies(dev, net.config.precision),
+           "baseline_precision": base_precision if dev.type == "cuda" else "fp32"}
     if dev.type == "cpu":
         out["threads"] = torch.get_num_threads()
     task = net.wiring.tasks[0]
@@ -205,8 +207,7 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
                 xb, yb = batch()
                 m.step(xb, yb)
 
-            # the baselines' fp32 products run as TF32 whenever ours are not full fp32
-            with matmul_precision(dev, "fp32" if net.config.precision == "fp32" else "tf32"):
+            with matmul_precision(dev, base_precision):
                 for _ in range(warmup):
                     r()
                 tb = _time(r, steps, dev)

@@ -33,7 +33,12 @@ ACTIVATIONS = {
 }
 
 #: Out-of-place versions (the first step from h0 = 0 reads the drive, which it must not change).
-FUNCTIONS = {"tanh": lambda x: _tanh_(x.clone()) if x.device.type == "cpu" else torch.tanh(x), "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": torch.clone}
+FUNCTIONS = {
+    "tanh": lambda x: _tanh_(x.clone()) if x.device.type == "cpu" else torch.tanh(x),  # one kernel on a GPU
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "linear": torch.clone,
+}
 
 #: Their derivatives as functions of the activation's output y = f(x).
 DERIVATIVES = {
@@ -72,8 +77,8 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, precisi
     W_low : Tensor (N, N) or None
         A low-precision (bf16) copy of W: the matmul runs in it, states stay fp32.
     precision : str or None
-        The network's precision.  ``tf32`` and ``bf16`` on CUDA run one fused
-        Triton kernel per step (:mod:`kernels`) where Triton is available.
+        The network's precision.  ``bf16`` on CUDA runs one fused Triton kernel
+        per step (:mod:`kernels`) where Triton is available.
 
     Returns
     -------
@@ -82,7 +87,7 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, precisi
     """
     if precision is not None and kernels.available(W, drive, act, precision):
         try:
-            return kernels.relax(W, drive, steps, h0, act, record, W_low if precision == "bf16" else None)
+            return kernels.relax(W, drive, steps, h0, act, record, W_low)
         except Exception as e:  # noqa: BLE001 - a kernel that cannot build here must not stop training
             if torch.cuda.is_current_stream_capturing():
                 raise

@@ -62,17 +62,25 @@ def _capable(index: int) -> bool:
     return torch.cuda.get_device_capability(index) >= (8, 0)  # bf16 and TF32 tensor cores
 
 
+def applies(device, precision: str) -> bool:
+    """Whether a network of this precision on this device relaxes with the kernel (bf16 on CUDA)."""
+    device = torch.device(device)
+    return (
+        precision == "bf16"
+        and device.type == "cuda"
+        and enabled()
+        and _capable(device.index if device.index is not None else torch.cuda.current_device())
+    )
+
+
 def available(W: torch.Tensor, drive: torch.Tensor, act, precision: str) -> bool:
     """Whether :func:`relax` can run this relaxation."""
     return (
-        precision == "bf16"
-        and drive.is_cuda
-        and isinstance(act, str)
+        isinstance(act, str)
         and act in ACT_CODES
         and drive.dtype == torch.float32
         and drive.dim() in (2, 3)
-        and enabled()
-        and _capable(drive.device.index if drive.device.index is not None else torch.cuda.current_device())
+        and applies(drive.device, precision)
     )
 
 

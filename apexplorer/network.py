@@ -163,12 +163,17 @@ def _rows(v: torch.Tensor, B: int) -> torch.Tensor:
     return v.unsqueeze(-2).expand(*v.shape[:-1], B, v.shape[-1]).clone()
 
 
+def _batched(a: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    """``a`` (B, n) or (E, B, n) as a batch over the ensemble axis of ``A`` (E, n, N): a shared input is broadcast."""
+    return a if a.dim() == 3 else a.unsqueeze(0).expand(A.shape[0], *a.shape)
+
+
 def _acc(out: torch.Tensor, a: torch.Tensor, A: torch.Tensor, alpha: float = 1.0) -> None:
     """``out += alpha * a @ A`` in place (fused for plain matrices, broadcast for ensembles)."""
     if out.dim() == 2 and a.dim() == 2 and A.dim() == 2:
         out.addmm_(a, A, alpha=alpha)
     elif out.dim() == 3 and A.dim() == 3 and a.dim() in (2, 3):  # an ensemble; a shared input is broadcast
-        out.baddbmm_(a if a.dim() == 3 else a.unsqueeze(0).expand(A.shape[0], *a.shape), A, alpha=alpha)
+        out.baddbmm_(_batched(a, A), A, alpha=alpha)
     else:
         out.add_(torch.matmul(a, A), alpha=alpha)
 
@@ -188,8 +193,7 @@ def _drive(base: torch.Tensor, terms, B: int, alpha: float = 1.0, vector: bool =
             return torch.addmm(base, a, W, alpha=alpha)
         if full and W.dim() == 3 and a.dim() in (2, 3) and base.dim() == (2 if vector else 3):
             # an ensemble: one batched product, the bias (or the phase-0 drive) broadcast in
-            a3 = a if a.dim() == 3 else a.unsqueeze(0).expand(W.shape[0], *a.shape)
-            return torch.baddbmm(base.unsqueeze(-2) if vector else base, a3, W, alpha=alpha)
+            return torch.baddbmm(base.unsqueeze(-2) if vector else base, _batched(a, W), W, alpha=alpha)
     out = _rows(base, B) if vector else base.clone()
     for a, W, dst in terms:
         _acc(out[..., dst], a, W, alpha=alpha)

@@ -72,7 +72,7 @@ class Adam:
             torch._fused_adam_(pick(ws), pick(gs), pick(ms), pick(vs), [], steps, lr=self.lr, beta1=b1, beta2=b2,
                                weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False, grad_scale=None,
                                found_inf=None if skip is None else skip.to(torch.float32).reshape(()))
-        rest = [i for i in range(len(ws)) if i not in set(fused)]
+        rest = [i for i, w in enumerate(ws) if not self._fused(w)]
         if rest:
             groups = [[xs[i] for i in rest] for xs in (ws, gs, ms, vs, ts)]
             state = [groups[0], *groups[2:]]

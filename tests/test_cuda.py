@@ -60,18 +60,26 @@ def test_fused_relax_matches_a_float64_loop(precision, lead, act, epe):
         assert torch.isfinite(got).all()
 
 
-def _graph_vs_eager(make, steps=12):
+def _eager_then_graphs(make, run):
+    """``run(make())`` with eager CUDA steps, then with CUDA graphs: {graphs: (trainer, result)}."""
     out = {}
     for graphs in (False, True):
         APLearner.graphs = graphs
         try:
             tr = make()
-            tr.learner.set_guard(tr.max_loss)
-            events = [tr.step() for _ in range(steps)]
+            out[graphs] = (tr, run(tr))
         finally:
             APLearner.graphs = True
-        out[graphs] = ({k: v.detach().cpu() for k, v in tr.learner.params.items()}, events)
     return out
+
+
+def _graph_vs_eager(make, steps=12):
+    def run(tr):
+        tr.learner.set_guard(tr.max_loss)
+        return [tr.step() for _ in range(steps)]
+
+    return {g: ({k: v.detach().cpu() for k, v in tr.learner.params.items()}, events)
+            for g, (tr, events) in _eager_then_graphs(make, run).items()}
 
 
 @pytest.mark.parametrize("precision", ["fp32", "tf32", "bf16"])
@@ -108,15 +116,12 @@ def test_simultaneous_multitask_graph_steps_equal_eager_steps():
 def test_divergence_on_the_device_keeps_the_weights_the_host_guard_keeps():
     data = make_blob_data(n_features=20, n_classes=4, n=4000)
     w = chain([128, 128], 20, 4, spectral_radius=30.0)
+    runs = _eager_then_graphs(
+        lambda: Trainer(Network(w, APConfig(precision="tf32"), seed=0, device="cuda"), data,
+                        TrainConfig(batch_size=100, lr=30.0, epochs=3, device="cuda")),
+        lambda tr: list(tr.train(batch_events=False))[-1])
     res = {}
-    for graphs in (False, True):
-        APLearner.graphs = graphs
-        try:
-            tr = Trainer(Network(w, APConfig(precision="tf32"), seed=0, device="cuda"), data,
-                         TrainConfig(batch_size=100, lr=30.0, epochs=3, device="cuda"))
-            last = list(tr.train(batch_events=False))[-1]
-        finally:
-            APLearner.graphs = True
+    for graphs, (tr, last) in runs.items():
         assert last.reason == "diverged", last.message
         weights = {k: v.detach().cpu() for k, v in tr.learner.params.items()}
         assert all(torch.isfinite(v).all() for v in weights.values())
