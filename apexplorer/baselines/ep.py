@@ -44,13 +44,14 @@ import torch
 
 from ..errors import ApexplorerError
 from ..learner import BatchResult, cross_entropy, n_correct
+from .mlp import Layered
 
 #: Floor added to the output rates before they are normalised into "probabilities".
 PROB_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
-class EPConfig:
+class EPConfig(Layered):
     """An EP network and its relaxation settings.
 
     n_in, n_out : input features and classes.
@@ -61,6 +62,8 @@ class EPConfig:
     random_sign : draw the sign of beta per batch.
     symmetric : estimate from the +beta and -beta phases (default; one more phase per batch).
     """
+
+    link = "<->"  # symmetric weights (a class attribute, not a field)
 
     n_in: int
     n_out: int
@@ -86,17 +89,6 @@ class EPConfig:
         if not self.beta > 0:
             raise ApexplorerError(f"EP beta {self.beta!r} must be > 0")
         return self
-
-    @property
-    def layers(self) -> tuple:
-        return ("x",) + tuple(f"h{i}" for i in range(1, len(self.hidden) + 1)) + ("y",)
-
-    @property
-    def sizes(self) -> tuple:
-        return (self.n_in,) + self.hidden + (self.n_out,)
-
-    def path(self, l: int) -> str:
-        return f"{self.layers[l - 1]}<->{self.layers[l]}"
 
 
 def rho(s: torch.Tensor) -> torch.Tensor:

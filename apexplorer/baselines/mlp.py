@@ -28,8 +28,27 @@ from ..learner import BatchResult, cross_entropy, n_correct
 _FUNCS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda x: x}
 
 
+class Layered:
+    """Layer names and sizes of a config with ``n_in``, ``hidden`` and ``n_out`` (MLP and EP)."""
+
+    link = "->"  # between the two layers in a weight's name
+
+    @property
+    def layers(self) -> tuple:
+        """Layer names ``x, h1, ..., hL, y``."""
+        return ("x",) + tuple(f"h{i}" for i in range(1, len(self.hidden) + 1)) + ("y",)
+
+    @property
+    def sizes(self) -> tuple:
+        return (self.n_in,) + self.hidden + (self.n_out,)
+
+    def path(self, l: int) -> str:
+        """Name of the weight into layer ``l`` (1-based), e.g. ``x->h1``."""
+        return f"{self.layers[l - 1]}{self.link}{self.layers[l]}"
+
+
 @dataclass(frozen=True)
-class MLPConfig:
+class MLPConfig(Layered):
     """A fully connected network: sizes, activation and the seed of its tensors.
 
     n_in, n_out : input features and classes.
@@ -53,19 +72,6 @@ class MLPConfig:
         if self.activation not in _FUNCS:
             raise ApexplorerError(f"unknown activation {self.activation!r}; choices are {choices(_FUNCS)}")
         return self
-
-    @property
-    def layers(self) -> tuple:
-        """Layer names ``x, h1, ..., hL, y``."""
-        return ("x",) + tuple(f"h{i}" for i in range(1, len(self.hidden) + 1)) + ("y",)
-
-    @property
-    def sizes(self) -> tuple:
-        return (self.n_in,) + self.hidden + (self.n_out,)
-
-    def path(self, l: int) -> str:
-        """Name of the weight into layer ``l`` (1-based), e.g. ``x->h1``."""
-        return f"{self.layers[l - 1]}->{self.layers[l]}"
 
 
 def init_mlp(cfg: MLPConfig) -> dict:
