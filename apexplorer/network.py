@@ -445,7 +445,7 @@ class Network:
         e_out = {}
         for o in plan.outputs:
             p = phase0.probs[o]
-            idx = targets[o].long().view(-1, 1).expand(*p.shape[:-1], 1)
+            idx = targets[o].long().unsqueeze(-1).expand(*p.shape[:-1], 1)
             e_out[o] = p - torch.zeros_like(p).scatter_(-1, idx, 1.0)  # no host sync (CUDA graphs)
         B = next(iter(e_out.values())).shape[-2]
         z1, e, traj = {}, {}, ({} if record else None)

@@ -189,11 +189,14 @@ class Trainer:
         self._x = {n: (d.x_train.to(dev), d.y_train.to(dev), d.x_test.to(dev), d.y_test.to(dev)) for n, d in self.data.items()}
         n_cls = max(max(d.n_classes for d in self.data.values()), 2)
         self.max_loss = self.config.max_loss if self.config.max_loss is not None else 15 * math.log(n_cls)
-        self.gen = torch.Generator().manual_seed(int(self.config.seed) + 1)
+        # the data order: one stream per ensemble member, each from its own seed (as ``--seed s`` alone)
+        seeds = getattr(getattr(learner, "net", None), "seeds", None)
+        self.order_seeds = tuple(seeds) if seeds is not None else (int(self.config.seed),)
+        self.gens = [torch.Generator().manual_seed(s + 1) for s in self.order_seeds]
         self.epoch = 0  # completed epochs
         self.segment = 0  # segment of the current epoch's schedule
         self.position = 0  # batches done in the current segment
-        self.streams = {}  # task -> [permutation, next index]
+        self.streams = {}  # task -> [permutation (n,), or (members, n) for ensembles, next index]
         self.history = []  # EpochEvent dicts
         self.summary = {}  # e.g. sequential: accuracy of earlier tasks before/after later ones
         self._acc = self._new_acc()
@@ -317,6 +320,7 @@ class Trainer:
 
         With ``size``, exactly that many samples, continuing into a new
         permutation if needed (simultaneous tasks present their samples in pairs).
+        An ensemble's members each draw their own order: x (E, B, n), y (E, B).
         """
         x, y = self._x[name][:2]
         want = self.config.batch_size if size is None else size
@@ -324,13 +328,18 @@ class Trainer:
         while want > 0:
             st = self.streams.get(name)
             if st is None or st[1] >= len(y):
-                st = self.streams[name] = [torch.randperm(len(y), generator=self.gen).to(y.device), 0]
-            idx = st[0][st[1] : st[1] + want]
-            st[1] += len(idx)
+                st = self.streams[name] = [self._permutation(len(y)).to(y.device), 0]
+            idx = st[0][..., st[1] : st[1] + want]
+            st[1] += idx.shape[-1]
             parts.append(idx)
-            want = 0 if size is None else want - len(idx)
-        idx = parts[0] if len(parts) == 1 else torch.cat(parts)
+            want = 0 if size is None else want - idx.shape[-1]
+        idx = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
         return x[idx], y[idx]
+
+    def _permutation(self, n: int) -> torch.Tensor:
+        """A fresh order of ``n`` samples: (n,), or (members, n) with one row per member's stream."""
+        perms = [torch.randperm(n, generator=g) for g in self.gens]
+        return perms[0] if len(perms) == 1 else torch.stack(perms)
 
     def _next_together(self, tasks) -> dict:
         """Batches of several tasks with the same number of samples (that of the largest dataset)."""
@@ -338,7 +347,7 @@ class Trainer:
             return {tasks[0].name: self._next(tasks[0].name)}
         lead = max(tasks, key=lambda t: len(self._x[t.name][1]))
         out = {lead.name: self._next(lead.name)}
-        b = len(out[lead.name][1])
+        b = out[lead.name][1].shape[-1]
         for t in tasks:
             if t.name != lead.name:
                 out[t.name] = self._next(t.name, b)
@@ -362,7 +371,7 @@ class Trainer:
             self._t_window = time.perf_counter()
         batch = self._next_together(tasks)
         names = [t.name for t in tasks]
-        rec = {"names": names, "sizes": [len(batch[n][1]) for n in names], "epoch": self.epoch + 1,
+        rec = {"names": names, "sizes": [batch[n][1].shape[-1] for n in names], "epoch": self.epoch + 1,
                "position": self.position + 1, "total": sum(n for _, n in segs),
                "done": sum(n for _, n in segs[: self.segment]) + self.position + 1}
         if getattr(self.learner, "fused", False):
@@ -581,7 +590,7 @@ class Trainer:
             "schedule": self.schedule,
             "datasets": {n: d.name for n, d in self.data.items()},
             "optimizer": opt,
-            "rng": self.gen.get_state(),
+            "rng": [g.get_state() for g in self.gens],
             "epoch": self.epoch,
             "segment": self.segment,
             "position": self.position,
@@ -617,7 +626,11 @@ class Trainer:
         learner = learner_class(kind).from_state(st["learner"], dev, opt)
         tr = cls(learner, given, cfg, st["tasks"], st["schedule"])
         tr.opt.load_state_dict(st["optimizer"], device=dev)
-        tr.gen.set_state(st["rng"])
+        rng = st["rng"] if isinstance(st["rng"], list) else [st["rng"]]
+        if len(rng) != len(tr.gens):  # an earlier version's ensemble, its members sharing one order: keep it
+            tr.gens = [torch.Generator() for _ in rng]
+        for g, r in zip(tr.gens, rng):
+            g.set_state(r)
         tr.epoch, tr.segment, tr.position = st["epoch"], st["segment"], st["position"]
         tr.streams = {n: [p.to(dev), i] for n, (p, i) in st["streams"].items()}
         tr._acc = st["acc"]

@@ -6,7 +6,10 @@ import time
 import pytest
 import torch
 
-from apexplorer import APConfig, BatchEvent, CheckpointError, EpochEvent, StopEvent, TrainConfig, Trainer, chain
+from dataclasses import replace
+
+from apexplorer import (APConfig, BatchEvent, CheckpointError, EpochEvent, Network, StopEvent, TrainConfig, Trainer,
+                         chain)
 
 
 def _trainer(data, **kw):
@@ -153,20 +156,23 @@ def test_sgd_trains_at_batch_size_one():
     assert hist[-1]["test_acc"] >= 0.85
 
 
-def test_ensemble_training_matches_separate_runs(blob_data):
+def test_ensemble_members_are_the_runs_of_their_seeds(blob_data):
+    """Member k of ``seeds=(1, 2)`` is ``--seed k`` alone: its own initialisation and its own data order."""
     w = chain([32, 32], blob_data.n_features, blob_data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
-    cfg = TrainConfig(epochs=2, batch_size=16, lr=2e-2, device="cpu", seed=0)
+    cfg = TrainConfig(epochs=2, batch_size=16, lr=2e-2, device="cpu", seed=1)
     ens = Trainer.create(w, blob_data, APConfig(), cfg, seeds=(1, 2))
     hist = ens.run()
     assert len(hist[-1]["members"]["main"]["test_acc"]) == 2
-    for k, sd in enumerate((1, 2)):
-        from apexplorer import Network
-
-        solo = Trainer(Network(w, APConfig(), seed=sd), blob_data, cfg)
+    solos = [Trainer.create(w, blob_data, APConfig(), replace(cfg, seed=sd)) for sd in (1, 2)]
+    for k, solo in enumerate(solos):
         h = solo.run()
         assert hist[-1]["members"]["main"]["test_acc"][k] == pytest.approx(h[-1]["test_acc"], abs=0.02)
         for name, wt in solo.net.weights.items():
             torch.testing.assert_close(ens.net.weights[name][k], wt, rtol=1e-3, atol=1e-4)
+    # the two seeds saw their data in different orders: member 1 is not seed 2's network on seed 1's order
+    shared = Trainer(Network(w, APConfig(), seed=2), blob_data, cfg)
+    shared.run()
+    assert max(float((ens.net.weights[n][1] - shared.net.weights[n]).abs().max()) for n in shared.net.weights) > 1e-2
 
 
 def test_ensemble_checkpoint_resumes(tmp_path, blob_data):
@@ -181,6 +187,26 @@ def test_ensemble_checkpoint_resumes(tmp_path, blob_data):
     b.run()
     for name in a.net.weights:
         assert torch.equal(a.net.weights[name], b.net.weights[name])
+
+
+def test_an_ensemble_checkpoint_with_one_shared_data_order_still_resumes(tmp_path, blob_data):
+    """Checkpoints of earlier versions hold one data stream for all members; they go on sharing it."""
+    from apexplorer import checkpoint
+
+    w = chain([32], blob_data.n_features, blob_data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
+    cfg = TrainConfig(epochs=2, batch_size=16, lr=2e-2, device="cpu")
+    a = Trainer.create(w, blob_data, APConfig(), cfg, seeds=(1, 2))
+    a.step()
+    st = a.state_dict()
+    st["rng"] = a.gens[0].get_state()
+    st["streams"] = {n: [p[0], i] for n, (p, i) in st["streams"].items()}
+    checkpoint.save_atomic(st, tmp_path / "old.pt")
+    b = Trainer.load(tmp_path / "old.pt", blob_data)
+    assert len(b.gens) == 1
+    x, y = b._next("main")
+    assert x.shape == (16, blob_data.n_features) and y.shape == (16,)  # one batch, shared by the members
+    b.run()
+    assert b.epoch == 2 and b.stopped_reason == "completed"
 
 
 @pytest.mark.parametrize("lr,expect", [(2e-2, "completed"), (50.0, "diverged")], ids=["normal", "divergent"])

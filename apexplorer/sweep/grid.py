@@ -81,7 +81,7 @@ def parse_axis(text: str, parser: argparse.ArgumentParser | None = None) -> tupl
 
 
 def point_id(settings: dict) -> str:
-    """A short stable id for a point: a hash of its settings (``seed``, the data order, included), placement left out."""
+    """A short stable id for a point: a hash of its settings (``seed`` included), placement left out."""
     key = {k: v for k, v in sorted(settings.items()) if k not in PLACEMENT}
     return hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -179,5 +179,5 @@ class Sweep:
         return [(p, s) for p in self.points() for s in self.seeds]
 
     def namespace(self, point: Point) -> argparse.Namespace:
-        """The ``train`` arguments of a point (its ``seed`` seeds the data order)."""
+        """The ``train`` arguments of a point (each of the sweep's seeds then draws its own network and data order)."""
         return argparse.Namespace(**point.settings)

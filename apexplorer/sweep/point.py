@@ -115,9 +115,9 @@ def train_point(settings: dict, seeds, point: str, threads: int | None = None, f
     """Train the ``seeds`` of one point as one batched ensemble; return their rows.
 
     This is the unit of work sent to a Dask worker: plain data in, plain
-    rows out, one per seed and epoch.  ``settings["seed"]`` seeds the order
-    of the data, shared by the members (column ``shuffle_seed``); each seed
-    of ``seeds`` draws one member's network (column ``seed``).
+    rows out, one per seed and epoch.  Each seed of ``seeds`` draws one
+    member's network and its order of the data, so a seed's rows are those of
+    ``apexplorer train --seed s`` alone, whichever seeds it is trained beside.
 
     ``on_epoch(info)``, if given, gets ``{point, seeds, epoch, epochs,
     test_acc}`` after every epoch (:func:`report_to_client` on Dask workers).
@@ -138,12 +138,11 @@ def train_point(settings: dict, seeds, point: str, threads: int | None = None, f
         torch.set_num_threads(threads)
     seeds = tuple(int(s) for s in seeds)
     ns = argparse.Namespace(**{**settings, "seeds": len(seeds), "device": _worker_device(settings["device"])})
-    base = {"point": point, **settings_row(ns), "shuffle_seed": ns.seed}
+    base = {"point": point, **settings_row(ns)}
     try:
         built = wiring, data, ap, cfg = build(ns)
         trainer = Trainer.create(wiring, data, ap, cfg, task=list(data), schedule=ns.schedule, seeds=seeds)
-        base = {"point": point, **settings_row(ns, built), "shuffle_seed": ns.seed,
-                "device": str(resolve_device(cfg.device)), "members": len(seeds)}
+        base = {"point": point, **settings_row(ns, built), "device": str(resolve_device(cfg.device)), "members": len(seeds)}
         lam = reservoir_ftmle(trainer.net, seed=ns.seed) if ftmle else None
         rows, stop = [[] for _ in seeds], None
         for ev in trainer.train(batch_events=False):
