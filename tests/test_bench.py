@@ -1,6 +1,7 @@
 """The benchmark's baselines compute the same thing as the engine, and bench reports its figures."""
 
 import json
+import re
 
 import pytest
 import torch
@@ -48,3 +49,22 @@ def test_bench_of_an_ensemble(blob_data):
     w = chain([32], blob_data.n_features, blob_data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
     out = bench(Network(w, seeds=(0, 1, 2)), blob_data, batch_size=16, steps=2, warmup=1)
     assert out["members"] == 3 and out["ours"]["samples_per_s"] > 0
+
+
+@pytest.mark.parametrize("speedup,text", [(2.0, "ours is 2.00x faster"), (1.0, "ours is 1.00x faster"),
+                                          (0.8, "ours is 1.25x slower")])
+def test_bench_text_says_slower_rather_than_a_fraction_faster(speedup, text):
+    from apexplorer.commands.bench import ratio_text
+
+    assert ratio_text(speedup) == text
+
+
+def test_bench_command_prints_each_baselines_ratio(capsys):
+    from apexplorer.cli import main
+
+    assert main(["bench", "--preset", "digits", "--dataset", "digits", "--device", "cpu", "--batch-size", "32",
+                 "--steps", "1"]) == 0
+    out = capsys.readouterr().out
+    for key in ("literal", "bp_autograd"):
+        line = next(l for l in out.splitlines() if l.strip().startswith(key))
+        assert re.search(r"ours is \d+\.\d\dx (faster|slower)$", line), line

@@ -29,6 +29,11 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_bench)
 
 
+def ratio_text(speedup: float) -> str:
+    """A speed-up as a user reads it: ``ours is 2.00x faster`` or, below 1, ``ours is 1.05x slower``."""
+    return f"ours is {speedup:.2f}x faster" if speedup >= 1 else f"ours is {1 / speedup:.2f}x slower"
+
+
 def cmd_bench(args) -> int:
     import torch
 
@@ -73,7 +78,7 @@ def cmd_bench(args) -> int:
             b = out.get(key)
             if b and "step_s" in b:
                 print(f"  {key:<11} {b['step_s'] * 1e3:9.2f} ms/step  {b['samples_per_s']:12,.0f} samples/s  "
-                      f"{b['epoch_s_est']:8.3f} s/epoch   ours is {out['speedup_vs_' + key]:.2f}x faster")
+                      f"{b['epoch_s_est']:8.3f} s/epoch   {ratio_text(out['speedup_vs_' + key])}")
             elif b:
                 print(f"  {key:<11} skipped: {b['skipped']}")
         for e in out.get("epochs", []):
