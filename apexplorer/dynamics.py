@@ -98,15 +98,23 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, precisi
     h = h0
     if record is not None:
         record.append(torch.zeros_like(drive) if h0 is None else h0)
-    for _ in range(steps):
+    # two state buffers the steps alternate between (a recording keeps every state: new tensors then)
+    bufs = [None, None] if record is None else None
+    for t in range(steps):
+        o = None
+        if bufs is not None and h is not None:
+            o = bufs[t % 2]
+            if o is None:
+                o = bufs[t % 2] = torch.empty_like(drive)
         if h is None:
             h = FUNCTIONS[act](drive) if isinstance(act, str) else f(drive.clone())
         elif W_low is not None:
-            h = f(torch.matmul(h.to(W_low.dtype), W_low).float().add_(drive))
+            low = torch.matmul(h.to(W_low.dtype), W_low)
+            h = f(low.float().add_(drive) if o is None else o.copy_(low).add_(drive))
         elif h.dim() == 2:
-            h = f(torch.addmm(drive, h, W))
+            h = f(torch.addmm(drive, h, W, out=o) if o is not None else torch.addmm(drive, h, W))
         else:  # an ensemble: (E, B, N) states, (E, N, N) matrices
-            h = f(torch.baddbmm(drive, h, W))
+            h = f(torch.baddbmm(drive, h, W, out=o) if o is not None else torch.baddbmm(drive, h, W))
         if record is not None:
             record.append(h)
     if h is None:

@@ -127,6 +127,25 @@ def test_relax_records_every_step_and_skips_nothing():
     torch.testing.assert_close(h, ref)
 
 
+@pytest.mark.parametrize("lead", [(), (3,)], ids=["single", "ensemble"])
+@pytest.mark.parametrize("low", [False, True], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("start", [None, "h0"], ids=["ste", "epe"])
+def test_relax_in_two_buffers_gives_every_recorded_state(lead, low, start):
+    """Unrecorded relaxes alternate two buffers; each step's state equals the recorded run's, h0 untouched."""
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(*lead, 16, 16, generator=g) * 0.3
+    u = torch.randn(*lead, 5, 16, generator=g)
+    h0 = None if start is None else torch.rand(*lead, 5, 16, generator=g)
+    h0_copy = None if h0 is None else h0.clone()
+    W_low = W.to(torch.bfloat16) if low else None
+    for steps in range(1, 6):
+        rec = []
+        want = relax(W, u, steps, h0, "tanh", rec, W_low)
+        got = relax(W, u, steps, h0, "tanh", None, W_low)
+        assert torch.equal(got, want) and torch.equal(got, rec[-1])
+        assert h0 is None or torch.equal(h0, h0_copy)
+
+
 def test_recording_gives_both_phase_trajectories(tiny_wiring):
     net = Network(tiny_wiring, APConfig(t1=5, t2=3, mode="epe"), seed=0)
     x = torch.rand(4, 3)
