@@ -563,7 +563,7 @@ class Trainer:
             if ev.train_acc >= self.config.early_stop and self.schedule != "sequential":
                 yield self._finish("early_stop", f"train accuracy {ev.train_acc:.4%} reached {self.config.early_stop:.2%}")
                 return
-        yield self._finish("completed", f"trained {self.epoch} epochs")
+        yield self._finish("completed", f"trained {self.epoch} epoch{'' if self.epoch == 1 else 's'}")
 
     def run(self, epochs: int | None = None) -> list:
         """Train and return the epoch events as dicts (a convenience for notebooks)."""
