@@ -38,13 +38,13 @@ estimate reached 95% test accuracy after 300 batches, the one-sided one ~70%.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
 from ..errors import ApexplorerError
 from ..learner import BatchResult, cross_entropy, n_correct
-from .mlp import Layered
+from .mlp import Layered, LayeredLearner
 
 #: Floor added to the output rates before they are normalised into "probabilities".
 PROB_FLOOR = 0.01
@@ -115,7 +115,7 @@ def init_ep(cfg: EPConfig) -> dict:
     return {"weights": w}
 
 
-class EPLearner:
+class EPLearner(LayeredLearner):
     """Equilibrium Propagation; the learner interface of :mod:`apexplorer.learner`.
 
     Parameters
@@ -128,25 +128,12 @@ class EPLearner:
     """
 
     kind = "ep"
-    members = None
-    wiring = None
+    config_class = EPConfig
+    init = staticmethod(init_ep)
 
     def __init__(self, config: EPConfig, optimizer, device="cpu", tensors=None):
-        self.config = config.validate()
-        self.optimizer = optimizer
-        self._device = torch.device(device)
-        tensors = tensors or init_ep(self.config)
-        self.tensors = {k: {n: t.to(self._device) for n, t in d.items()} for k, d in tensors.items()}
+        super().__init__(config, optimizer, device, tensors)
         self.gen = torch.Generator().manual_seed(int(config.seed) + 7)
-        self._pending = None
-
-    @property
-    def device(self):
-        return self._device
-
-    @property
-    def params(self) -> dict:
-        return self.tensors["weights"]
 
     # ------------------------------------------------------------- maths
     def relax(self, x: torch.Tensor, states: list, steps: int, beta: float = 0.0, target=None) -> list:
@@ -226,8 +213,7 @@ class EPLearner:
     # -------------------------------------------------- learner interface
     @torch.no_grad()
     def train_batch(self, batch: dict, tasks) -> BatchResult:
-        if len(tasks) != 1:
-            raise ApexplorerError(f"ep trains one task at a time; got {', '.join(t.name for t in tasks)}")
+        self._check(tasks)
         t = tasks[0]
         x, y = batch[t.name]
         beta = self.config.beta
@@ -240,23 +226,16 @@ class EPLearner:
         error = {k: (b - a).abs().mean() / abs(beta) for k, a, b in zip(names, free, nudged)}
         return BatchResult({t.name: cross_entropy(probs, y)}, {t.name: n_correct(probs, y)}, error)
 
-    def apply(self) -> None:
-        self.optimizer.step(self.params, self._pending)
-        self._pending = None
-
     @torch.no_grad()
     def predict(self, x: torch.Tensor, task=None) -> torch.Tensor:
         return self.probabilities(self.free_phase(x)[-1])
 
     def state_dict(self) -> dict:
-        return {"kind": self.kind, "config": asdict(self.config), "rng": self.gen.get_state(),
-                "tensors": {k: {n: t.detach().cpu().clone() for n, t in d.items()} for k, d in self.tensors.items()}}
+        return {**super().state_dict(), "rng": self.gen.get_state()}
 
     @classmethod
     def from_state(cls, d: dict, device, optimizer):
-        c = dict(d["config"])
-        c["hidden"] = tuple(c["hidden"])
-        out = cls(EPConfig(**c), optimizer, device, d["tensors"])
+        out = super().from_state(d, device, optimizer)
         if "rng" in d:
             out.gen.set_state(d["rng"])
         return out

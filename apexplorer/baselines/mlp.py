@@ -93,7 +93,52 @@ def init_mlp(cfg: MLPConfig) -> dict:
     return {"weights": weights, "feedback": feedback}
 
 
-class MLPLearner:
+class LayeredLearner:
+    """What the layered baselines (MLP and EP) share: tensors on a device, one task, the optimiser step, state.
+
+    Subclasses set ``kind``, ``config_class`` and ``init`` (a static method: the config's tensors,
+    drawn from its seed).
+    """
+
+    members = None
+    wiring = None
+
+    def __init__(self, config, optimizer, device="cpu", tensors=None):
+        self.config = config.validate()
+        self.optimizer = optimizer
+        self._device = torch.device(device)
+        tensors = tensors or self.init(self.config)
+        self.tensors = {k: {n: t.to(self._device) for n, t in d.items()} for k, d in tensors.items()}
+        self._pending = None
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def params(self) -> dict:
+        return self.tensors["weights"]
+
+    def _check(self, tasks):
+        if len(tasks) != 1:
+            raise ApexplorerError(f"{self.kind} trains one task at a time; got {', '.join(t.name for t in tasks)}")
+
+    def apply(self) -> None:
+        self.optimizer.step(self.params, self._pending)
+        self._pending = None
+
+    def state_dict(self) -> dict:
+        return {"kind": self.kind, "config": asdict(self.config),
+                "tensors": {k: {n: t.detach().cpu().clone() for n, t in d.items()} for k, d in self.tensors.items()}}
+
+    @classmethod
+    def from_state(cls, d: dict, device, optimizer):
+        c = dict(d["config"])
+        c["hidden"] = tuple(c["hidden"])
+        return cls(cls.config_class(**c), optimizer, device, d["tensors"])
+
+
+class MLPLearner(LayeredLearner):
     """A fully connected network trained by BP or FA; the learner interface of :mod:`apexplorer.learner`.
 
     Parameters
@@ -106,32 +151,12 @@ class MLPLearner:
     """
 
     kind = "mlp"
-    members = None
-    wiring = None
-
-    def __init__(self, config: MLPConfig, optimizer, device="cpu", tensors=None):
-        self.config = config.validate()
-        self.optimizer = optimizer
-        self._device = torch.device(device)
-        tensors = tensors or init_mlp(self.config)
-        self.tensors = {k: {n: t.to(self._device) for n, t in d.items()} for k, d in tensors.items()}
-        self._pending = None
-
-    @property
-    def device(self):
-        return self._device
-
-    @property
-    def params(self) -> dict:
-        return self.tensors["weights"]
+    config_class = MLPConfig
+    init = staticmethod(init_mlp)
 
     @property
     def feedback(self) -> dict:
         return self.tensors["feedback"]
-
-    def _check(self, tasks):
-        if len(tasks) != 1:
-            raise ApexplorerError(f"{self.kind} trains one task at a time; got {', '.join(t.name for t in tasks)}")
 
     # ------------------------------------------------------------- maths
     def forward(self, x: torch.Tensor) -> list:
@@ -184,23 +209,9 @@ class MLPLearner:
         error = {k: v.abs().mean() for k, v in deltas.items()}
         return BatchResult({t.name: cross_entropy(probs, y)}, {t.name: n_correct(probs, y)}, error)
 
-    def apply(self) -> None:
-        self.optimizer.step(self.params, self._pending)
-        self._pending = None
-
     @torch.no_grad()
     def predict(self, x: torch.Tensor, task=None) -> torch.Tensor:
         return torch.softmax(self.forward(x)[-1], dim=1)
-
-    def state_dict(self) -> dict:
-        return {"kind": self.kind, "config": asdict(self.config),
-                "tensors": {k: {n: t.detach().cpu().clone() for n, t in d.items()} for k, d in self.tensors.items()}}
-
-    @classmethod
-    def from_state(cls, d: dict, device, optimizer):
-        c = dict(d["config"])
-        c["hidden"] = tuple(c["hidden"])
-        return cls(MLPConfig(**c), optimizer, device, d["tensors"])
 
     def __repr__(self):
         return f"{type(self).__name__}({' -> '.join(map(str, self.config.sizes))}, {self.config.activation})"
