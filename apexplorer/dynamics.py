@@ -112,9 +112,9 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, precisi
             low = torch.matmul(h.to(W_low.dtype), W_low)
             h = f(low.float().add_(drive) if o is None else o.copy_(low).add_(drive))
         elif h.dim() == 2:
-            h = f(torch.addmm(drive, h, W, out=o) if o is not None else torch.addmm(drive, h, W))
+            h = f(torch.addmm(drive, h, W, out=o))  # out=None: a new tensor
         else:  # an ensemble: (E, B, N) states, (E, N, N) matrices
-            h = f(torch.baddbmm(drive, h, W, out=o) if o is not None else torch.baddbmm(drive, h, W))
+            h = f(torch.baddbmm(drive, h, W, out=o))
         if record is not None:
             record.append(h)
     if h is None:

@@ -35,7 +35,7 @@ class BatchResult:
 
 def cross_entropy(probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the batch; probs (..., B, C) gives a (...) tensor."""
-    idx = y.long().unsqueeze(-1).expand(*probs.shape[:-1], 1)
+    idx = y.unsqueeze(-1).expand(*probs.shape[:-1], 1)
     return -torch.log(probs.gather(-1, idx).clamp_min(1e-30)).squeeze(-1).mean(-1)
 
 

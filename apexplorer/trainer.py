@@ -190,9 +190,8 @@ class Trainer:
         n_cls = max(max(d.n_classes for d in self.data.values()), 2)
         self.max_loss = self.config.max_loss if self.config.max_loss is not None else 15 * math.log(n_cls)
         # the data order: one stream per ensemble member, each from its own seed (as ``--seed s`` alone)
-        seeds = getattr(getattr(learner, "net", None), "seeds", None)
-        self.order_seeds = tuple(seeds) if seeds is not None else (int(self.config.seed),)
-        self.gens = [torch.Generator().manual_seed(s + 1) for s in self.order_seeds]
+        seeds = self.net.seeds if self.net is not None and self.net.seeds is not None else (int(self.config.seed),)
+        self.gens = [torch.Generator().manual_seed(s + 1) for s in seeds]
         self.epoch = 0  # completed epochs
         self.segment = 0  # segment of the current epoch's schedule
         self.position = 0  # batches done in the current segment
