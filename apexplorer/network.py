@@ -303,8 +303,9 @@ class Network:
     device : str or torch.device
     seeds : sequence of int, optional
         Train an ensemble: one independent member per seed, every tensor
-        stacked on a leading axis E, states (E, B, N).  The members share
-        each batch of data.
+        stacked on a leading axis E, states (E, B, N).  Inputs are (B, n),
+        shared by the members, or (E, B, n), one batch each (the trainer
+        gives each member its own order of the data).
     radii : sequence of float, optional
         With ``seeds``: each member's spectral radius.
     """

@@ -177,6 +177,43 @@ def test_results_file_must_be_csv_or_parquet(tmp_path, name, needle):
         ResultsTable(tmp_path / name)
 
 
+def _as_shared_order_table(out):
+    """Rewrite a table as older versions wrote it: a point's seeds all in the order of its first seed."""
+    df = load_results(out)
+    df["shuffle_seed"] = df.groupby("point")["seed"].transform("min")
+    df.to_csv(out, index=False)
+    return df
+
+
+def test_runs_that_shared_a_data_order_are_found_kept_or_redone(tmp_path, fast):
+    sw = Sweep.create(fast, {"sr": [0.1, 0.5]}, seeds=2)
+    out = tmp_path / "old.csv"
+    run(sw, out)
+    old = _as_shared_order_table(out)
+    p0, p1 = (p.id for p in sw.points())
+    assert ResultsTable(out).shared_order() == {(p0, 1), (p1, 1)}  # seed 0 used its own order anyway
+
+    table, tasks, skipped, dropped = prepare(sw, out)  # kept by default
+    assert (tasks, skipped, dropped) == ([], 4, 0) and len(load_results(out)) == len(old)
+
+    table, tasks, skipped, dropped = prepare(sw, out, redo_shared_order=True)
+    assert [(t.point.id, t.seeds) for t in tasks] == [(p0, (1,)), (p1, (1,))]
+    assert (skipped, dropped) == (2, 2)
+    df = run(sw, out)
+    assert ResultsTable(out).shared_order() == set()
+    assert sorted(zip(df["point"], df["seed"])) == sorted(zip(old["point"], old["seed"]))
+    kept = df[df["seed"] == 0].set_index("point")
+    assert (kept["shuffle_seed"] == 0).all()  # seed 0's rows are the old ones, not trained again
+    assert kept["seconds"].to_dict() == old[old["seed"] == 0].set_index("point")["seconds"].to_dict()
+    assert df[df["seed"] == 1]["shuffle_seed"].isna().all()
+
+
+def test_a_table_without_shuffle_seed_has_no_shared_order_runs(small_sweep):
+    _, out, _ = small_sweep
+    assert "shuffle_seed" not in load_results(out).columns
+    assert ResultsTable(out).shared_order() == set()
+
+
 # ---------------------------------------------------------------------------
 # CLI
 # ---------------------------------------------------------------------------
@@ -201,6 +238,23 @@ def test_cli_prints_start_runs_and_done_then_a_rerun_does_nothing(tmp_path, caps
     assert lines[-1] == {**lines[-1], "kind": "done", "ran": 4, "skipped": 0, "rows": 4}
     code, lines, _ = _cli(argv, capsys)
     assert code == 0 and lines[0]["skipped"] == 4 and lines[-1]["ran"] == 0
+    assert lines[0]["shared_order_kept"] == 0
+
+
+def test_cli_warns_of_shared_order_runs_and_redoes_them_on_request(tmp_path, capsys, wiring_file):
+    out = tmp_path / "s.csv"
+    argv = ["sweep", "--dataset", "digits", "--wiring", wiring_file, "--epochs", "1", "--batch-size", "128",
+            "--grid", "sr=0.1", "--seeds", "2", "--workers", "0", "--out", str(out)]
+    assert _cli(argv, capsys)[0] == 0
+    _as_shared_order_table(out)
+    code, _, err = _cli(argv, capsys)
+    assert code == 0 and "1 finished run in" in err and "was trained" in err and "shared one order" in err and "--redo-shared-order" in err
+    code, lines, _ = _cli([*argv, "--json"], capsys)
+    assert lines[0]["shared_order_kept"] == 1 and lines[-1]["ran"] == 0
+    code, lines, err = _cli([*argv, "--redo-shared-order", "--json"], capsys)
+    assert code == 0 and lines[0]["retried"] == 1 and lines[0]["shared_order_kept"] == 0
+    assert [(r["seed"], r["status"]) for r in lines if r["kind"] == "run"] == [(1, "completed")]
+    assert ResultsTable(out).shared_order() == set()
 
 
 def test_without_dask_the_cli_trains_here_and_says_how_to_scale_out(tmp_path, capsys, monkeypatch, wiring_file):

@@ -36,6 +36,9 @@ def register(sub) -> None:
                         "0 trains in this process without Dask")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="results table, .csv or .parquet; an existing one is continued")
+    p.add_argument("--redo-shared-order", action="store_true",
+                   help="train again the runs of an older results table in which a point's seeds "
+                        "shared one order of the data (column shuffle_seed)")
     p.add_argument("--json", action="store_true", help="print JSON lines (start, one per run, done)")
     p.set_defaults(func=cmd_sweep)
 
@@ -107,15 +110,21 @@ def cmd_sweep(args) -> int:
     sweep = _sweep_from_args(args)
     points = sweep.points()
     build(sweep.namespace(points[0]))  # fail fast on a missing dataset or bad wiring
-    table, tasks, skipped, dropped = prepare(sweep, args.out)
+    table, tasks, skipped, dropped = prepare(sweep, args.out, args.redo_shared_order)
     n_runs = sum(len(t.seeds) for t in tasks)
+    shared = len(table.shared_order())
 
     def emit(msg):
         print(f"apexplorer: {msg}", file=sys.stderr, flush=True)
 
+    if shared and not args.json:
+        runs = "1 finished run" if shared == 1 else f"{shared} finished runs"
+        emit(f"{runs} in {args.out} {'was' if shared == 1 else 'were'} trained when a point's seeds shared one "
+             "order of the data (column shuffle_seed); now each seed draws its own. They are kept, so their "
+             "points mix the two; add --redo-shared-order to train them again")
     start = {"kind": "start", "out": str(args.out), "axes": {d: list(v) for d, v in sweep.axes},
              "points": len(points), "seeds": list(sweep.seeds), "runs": len(points) * len(sweep.seeds),
-             "skipped": skipped, "retried": dropped, "to_run": n_runs}
+             "skipped": skipped, "retried": dropped, "shared_order_kept": shared, "to_run": n_runs}
     if not tasks:
         done = {"kind": "done", "out": str(args.out), "ran": 0, "skipped": skipped, "seconds": 0.0}
         if args.json:

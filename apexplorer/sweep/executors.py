@@ -139,16 +139,21 @@ SCALE_OUT = ("To spread the points over this machine's cores or GPUs, or over a 
              "or --scheduler tcp://HOST:8786 (an existing one).")
 
 
-def prepare(sweep: Sweep, out) -> tuple:
+def prepare(sweep: Sweep, out, redo_shared_order: bool = False) -> tuple:
     """Open the results table ``out`` and plan what is left to train.
 
     Returns ``(table, tasks, skipped, dropped)``: the runs already finished in
     the table are skipped; rows of runs that failed are dropped and redone.
+    Runs of an older table that trained in another seed's data order
+    (:meth:`~.table.ResultsTable.shared_order`) are kept, or dropped and
+    redone with ``redo_shared_order`` (and counted in ``dropped``).
     """
     from .table import ResultsTable
 
     table = ResultsTable(out)
     dropped = table.drop_unfinished()
+    if redo_shared_order:
+        dropped += table.drop_runs(table.shared_order())
     tasks, skipped = plan(sweep, table.finished())
     return table, tasks, skipped, dropped
 
@@ -171,12 +176,13 @@ def execute(sweep: Sweep, tasks, table, client=None, threads=None, ftmle=None, o
         it.close()
 
 
-def run(sweep: Sweep, out, client=None, threads=None, ftmle=None):
+def run(sweep: Sweep, out, client=None, threads=None, ftmle=None, redo_shared_order: bool = False):
     """Run what is left of ``sweep`` into the table ``out`` and return the whole table (a DataFrame).
 
     The notebook form of ``apexplorer sweep``; pass a Dask ``client`` to scale out.
+    ``redo_shared_order`` trains again the runs of an older table that shared a data order (see :func:`prepare`).
     """
-    table, tasks, _, _ = prepare(sweep, out)
+    table, tasks, _, _ = prepare(sweep, out, redo_shared_order)
     for _ in execute(sweep, tasks, table, client, threads, ftmle):
         pass
     return table.frame

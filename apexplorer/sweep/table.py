@@ -9,6 +9,11 @@ The file is always valid, whenever the sweep stops:
 
 A rerun reads the table, skips the runs whose status is finished and drops
 the rows of runs that failed (``error``), which it trains again.
+
+Tables written before each seed drew its own order of the data have a
+``shuffle_seed`` column: then all the seeds of a point saw the data in the
+order of ``shuffle_seed``.  :meth:`ResultsTable.shared_order` finds those
+runs, so a resumed sweep can say so, or train them again.
 """
 
 from __future__ import annotations
@@ -114,15 +119,39 @@ class ResultsTable:
         done = df[df["status"].isin(FINISHED)]
         return {(str(p), int(s)) for p, s in zip(done["point"], done["seed"])}
 
+    def shared_order(self) -> set:
+        """(point, seed) of runs trained in another seed's order of the data (older tables).
+
+        Before each seed drew its own data order, the seeds of a point all used
+        the order of the point's first seed, written in column ``shuffle_seed``.
+        A run whose ``shuffle_seed`` is its own seed is the same either way.
+        """
+        df = self._df
+        if df is None or not len(df) or "shuffle_seed" not in df.columns:
+            return set()
+        old = df[df["shuffle_seed"].notna()]
+        old = old[old["shuffle_seed"].astype(int) != old["seed"].astype(int)]
+        return {(str(p), int(s)) for p, s in zip(old["point"], old["seed"])}
+
     def drop_unfinished(self) -> int:
-        """Remove the rows of runs that did not finish (``error``), so a rerun can redo them; how many."""
+        """Remove the rows of runs that did not finish (``error``), so a rerun can redo them; how many runs."""
         df = self._df
         if df is None or not len(df):
             return 0
-        keep = df["status"].isin(FINISHED)
-        n = int((~keep).sum())
+        bad = df[~df["status"].isin(FINISHED)]
+        return self.drop_runs({(str(p), int(s)) for p, s in zip(bad["point"], bad["seed"])})
+
+    def drop_runs(self, runs) -> int:
+        """Remove every row of the runs ``{(point, seed)}``, so a rerun trains them again; how many runs."""
+        df = self._df
+        runs = set(runs)
+        if df is None or not len(df) or not runs:
+            return 0
+        hit = [(str(p), int(s)) in runs for p, s in zip(df["point"], df["seed"])]
+        hit = _pandas().Series(hit, index=df.index, dtype=bool)
+        n = len({(str(p), int(s)) for p, s in zip(df["point"][hit], df["seed"][hit])})
         if n:
-            self._rewrite(df[keep].reset_index(drop=True))
+            self._rewrite(df[~hit].reset_index(drop=True))
         return n
 
     def append(self, rows) -> None:
