@@ -135,6 +135,47 @@ class AutogradBP:
         return loss.detach()
 
 
+def _agreement(a: torch.Tensor, b: torch.Tensor, members: bool) -> dict:
+    """Cosine and relative error of ``a`` against ``b``: the worst member of an ensemble."""
+    a = a.double().reshape(a.shape[0], -1) if members else a.double().reshape(1, -1)
+    b = b.double().reshape(b.shape[0], -1) if members else b.double().reshape(1, -1)
+    nb = b.norm(dim=1)
+    cos = ((a * b).sum(1) / (a.norm(dim=1) * nb).clamp_min(1e-300)).clamp(-1, 1)
+    rel = (a - b).norm(dim=1) / nb.clamp_min(1e-300)
+    return {"cosine": float(cos.min()), "rel_err": float(rel.max())}
+
+
+@torch.no_grad()
+def fidelity(net: Network, x: torch.Tensor, y: torch.Tensor, reference: str = "fp32") -> dict:
+    """How far one batch's AP step in ``net``'s precision is from the same step in ``reference``.
+
+    Both networks hold the same tensors and see the same batch ``(x, y)`` of
+    the first task; nothing is applied.  For every learnable path the update
+    dA and for every module the local error e = z0 - z1 are compared: their
+    cosine and relative error ``|a - a_ref| / |a_ref|`` (an ensemble: its
+    worst member).  This is what a fast precision could spoil, since e is a
+    small difference of two trajectories.
+    """
+    from dataclasses import replace
+
+    task = net.wiring.tasks[0]
+    ref = Network(net.wiring, replace(net.config, precision=reference), seed=net.seed, device=net.device,
+                  seeds=net.seeds, radii=net.radii, tensors=net.tensors)
+    steps = {}
+    for key, n in (("ours", net), ("ref", ref)):
+        plan = n.plan(task)
+        p0 = n.inference({task.input: x}, plan)
+        p1 = n.learning(p0, {task.output: y}, plan)
+        steps[key] = (n.updates(p0, p1, plan), p1.e)
+    members = net.members is not None
+    (du, e), (du_ref, e_ref) = steps["ours"], steps["ref"]
+    updates = {k: _agreement(du[k], du_ref[k], members) for k in du_ref}
+    errors = {m: _agreement(e[m], e_ref[m], members) for m in e_ref}
+    return {"reference": reference, "batch": int(x.shape[-2]), "updates": updates, "errors": errors,
+            "update_cosine_min": min(v["cosine"] for v in updates.values()),
+            "update_rel_err_max": max(v["rel_err"] for v in updates.values())}
+
+
 def _time(fn, n, device):
     _sync(device)
     t0 = time.perf_counter()
@@ -148,6 +189,7 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
           eval_batch_size=2000) -> dict:
     """Time steady-state training steps of our engine and the two baselines; optionally train ``epochs``.
 
+    A precision other than fp32 is also compared with fp32 on one batch (:func:`fidelity`).
     Returns a JSON-ready dict (times in seconds).
     """
     dev = net.device
@@ -215,6 +257,9 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
             k = net.members or 1
             out[key] = {"step_s": tb, "samples_per_s": batch_size / tb, "epoch_s_est": tb * n_batches * k}
             out[f"speedup_vs_{key}"] = tb * k / t
+    if net.config.precision != "fp32":
+        xb, yb = batch()
+        out["fidelity"] = fidelity(net, xb, yb)
     if epochs:
         from .trainer import TrainConfig, Trainer
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from apexplorer import APConfig, Network, chain
-from apexplorer.bench import AutogradBP, LiteralAP, bench
+from apexplorer.bench import AutogradBP, LiteralAP, _agreement, bench, fidelity
 from apexplorer.learner import APLearner
 from apexplorer.optim import make_optimizer
 
@@ -68,3 +68,47 @@ def test_bench_command_prints_each_baselines_ratio(capsys):
     for key in ("literal", "bp_autograd"):
         line = next(l for l in out.splitlines() if l.strip().startswith(key))
         assert re.search(r"ours is \d+\.\d\dx (faster|slower)$", line), line
+
+
+def test_agreement_is_cosine_and_relative_error_of_the_worst_member():
+    a = torch.randn(3, 4, 5)
+    assert _agreement(a, a, True) == {"cosine": pytest.approx(1.0), "rel_err": 0.0}
+    assert _agreement(2 * a, a, True) == {"cosine": pytest.approx(1.0), "rel_err": pytest.approx(1.0)}
+    assert _agreement(-a, a, False) == {"cosine": pytest.approx(-1.0), "rel_err": pytest.approx(2.0)}
+    b = a.clone()
+    b[1] *= 1.5  # one member off by 50 %
+    assert _agreement(b, a, True)["rel_err"] == pytest.approx(0.5)
+    assert _agreement(b, a, False)["rel_err"] < 0.5  # as one tensor the error is diluted
+
+
+def test_fidelity_of_bf16_against_fp32(blob_data):
+    w = chain([64, 64], blob_data.n_features, blob_data.n_classes, blocks={"RI": 16, "SI": 16, "RE": 16, "SE": 16})
+    x, y = blob_data.x_train[:64], blob_data.y_train[:64]
+    same = fidelity(Network(w, APConfig(precision="fp32"), seed=1), x, y)
+    assert same["update_rel_err_max"] == 0.0 and same["update_cosine_min"] == pytest.approx(1.0)
+    f = fidelity(Network(w, APConfig(precision="bf16"), seed=1), x, y)
+    assert set(f["updates"]) == {"x->L1.RI", "L1.SI->L2.RI", "L2.SI->y"} and set(f["errors"]) == {"L1", "L2"}
+    # bf16 products move the step by a fraction of a percent, never by nothing
+    assert 1e-5 < f["update_rel_err_max"] < 0.05 and f["update_cosine_min"] > 0.999
+    assert all(1e-6 < v["rel_err"] < 0.05 for v in f["errors"].values())
+    ens = fidelity(Network(w, APConfig(precision="bf16"), seeds=(1, 2)), x, y)
+    assert 1e-5 < ens["update_rel_err_max"] < 0.05
+
+
+def test_bench_compares_a_fast_precision_with_fp32(blob_data, capsys):
+    w = chain([32], blob_data.n_features, blob_data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
+    assert "fidelity" not in bench(Network(w, seed=0), blob_data, batch_size=16, steps=1, warmup=1, baselines=False)
+    out = bench(Network(w, APConfig(precision="bf16"), seed=0), blob_data, batch_size=16, steps=1, warmup=1,
+                baselines=False)
+    assert out["fidelity"]["reference"] == "fp32" and 0 < out["fidelity"]["update_rel_err_max"] < 0.05
+
+
+def test_bench_command_says_how_close_bf16_is_and_where_accuracy_comes_from(capsys):
+    from apexplorer.cli import main
+
+    assert main(["bench", "--preset", "digits", "--dataset", "digits", "--device", "cpu", "--batch-size", "32",
+                 "--steps", "1", "--no-baselines", "--precision", "bf16"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"bf16 step vs fp32 on one batch: updates agree to cosine 0\.9\d{5}, relative error "
+                     r"\d+\.\d\d% at most", out), out
+    assert "test accuracy: not measured; add --epochs 3" in out

@@ -81,8 +81,15 @@ def cmd_bench(args) -> int:
                       f"{b['epoch_s_est']:8.3f} s/epoch   {ratio_text(out['speedup_vs_' + key])}")
             elif b:
                 print(f"  {key:<11} skipped: {b['skipped']}")
+        f = out.get("fidelity")
+        if f:
+            print(f"  {args.precision} step vs {f['reference']} on one batch: updates agree to cosine "
+                  f"{f['update_cosine_min']:.6f}, relative error {f['update_rel_err_max']:.2%} at most")
         for e in out.get("epochs", []):
             print(f"  epoch {e['epoch']}: {e['seconds']:.3f} s, test accuracy {e['test_acc']:.2%}")
+        if not out.get("epochs"):
+            print(f"  test accuracy: not measured; add --epochs 3 to train real epochs "
+                  f"(or apexplorer train --precision {args.precision} --epochs 3 --json)")
         if synthetic:
             print("  (random data of Fashion-MNIST's shape: install dataset-fashion-mnist for real accuracy)",
                   file=sys.stderr)
