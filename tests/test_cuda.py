@@ -130,3 +130,16 @@ def test_divergence_on_the_device_keeps_the_weights_the_host_guard_keeps():
     for k in res[False][1]:
         assert torch.equal(res[False][1][k], res[True][1][k]), k
         assert torch.equal(res[False][2][k], res[True][2][k]), k
+
+
+@pytest.mark.parametrize("seeds", [None, (0, 1)], ids=["single", "ensemble"])
+def test_bf16_step_on_the_gpu_stays_close_to_fp32(seeds):
+    """The fused bf16 kernel's AP step against full fp32 at paper size (what bench's fidelity line reports)."""
+    from apexplorer.bench import fidelity
+
+    wiring = PRESETS["paper-2layer"](784, 10)
+    net = Network(wiring, APConfig(precision="bf16"), seed=0, device="cuda", seeds=seeds)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(500, 784, generator=g).cuda(), torch.randint(0, 10, (500,), generator=g).cuda()
+    f = fidelity(net, x, y)
+    assert 1e-5 < f["update_rel_err_max"] < 0.02 and f["update_cosine_min"] > 0.9995
