@@ -197,13 +197,15 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
     y = data.y_train.to(dev)
     n_batches = -(-len(y) // batch_size)
     gen = torch.Generator().manual_seed(0)
-    order = torch.randperm(len(y), generator=gen).to(dev)
+    # one order of the data per ensemble member, as the trainer draws them (the first for single runs)
+    orders = torch.stack([torch.randperm(len(y), generator=gen) for _ in range(net.members or 1)]).to(dev)
     cursor = [0]
 
-    def batch():
+    def batch(ensemble=False):
         i = cursor[0] % n_batches
         cursor[0] += 1
-        idx = order[i * batch_size : (i + 1) * batch_size]
+        idx = orders[:, i * batch_size : (i + 1) * batch_size]
+        idx = idx if ensemble else idx[0]
         return x[idx], y[idx]
 
     # the baselines' fp32 products run as TF32 whenever ours are not full fp32
@@ -219,7 +221,7 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
 
     def ours_runner(learner):
         def run():
-            xb, yb = batch()
+            xb, yb = batch(ensemble=learner.members is not None)
             b = {task.name: (xb, yb)}
             if learner.fused:
                 learner.train_step(b, (task,))
@@ -236,6 +238,14 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
         run()
     t = _time(run, steps, dev)
     out["ours"] = {"step_s": t, "samples_per_s": batch_size * (net.members or 1) / t, "epoch_s_est": t * n_batches}
+    if net.members:  # what the ensemble costs against one of its seeds trained alone
+        run = ours_runner(APLearner(Network(net.wiring, net.config, seed=net.seeds[0], device=dev),
+                                    make_optimizer("adam", lr)))
+        for _ in range(warmup + (3 if ours.fused else 0)):
+            run()
+        t1 = _time(run, steps, dev)
+        out["ours_one_seed"] = {"step_s": t1, "samples_per_s": batch_size / t1, "epoch_s_est": t1 * n_batches}
+        out["ensemble_vs_one_seed"] = t / t1
     if baselines:
         single = Network(net.wiring, net.config, seed=net.seed, device=dev) if net.members else fresh
         for key, cls in (("literal", LiteralAP), ("bp_autograd", AutogradBP)):

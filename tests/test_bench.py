@@ -45,10 +45,26 @@ def test_bench_reports_times_speedups_and_accuracy(blob_data):
     assert out["steps_per_epoch"] == 15
 
 
-def test_bench_of_an_ensemble(blob_data):
+def test_bench_of_an_ensemble(blob_data, monkeypatch):
     w = chain([32], blob_data.n_features, blob_data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
+    seen = []
+    train_batch = APLearner.train_batch
+
+    def spy(self, batch, tasks):
+        x = batch["main"][0]
+        seen.append((self.members, tuple(x.shape), bool(x.dim() == 3 and not torch.equal(x[0], x[1]))))
+        return train_batch(self, batch, tasks)
+
+    monkeypatch.setattr(APLearner, "train_batch", spy)
     out = bench(Network(w, seeds=(0, 1, 2)), blob_data, batch_size=16, steps=2, warmup=1)
     assert out["members"] == 3 and out["ours"]["samples_per_s"] > 0
+    # the ensemble trains as the trainer trains it: each member its own batch
+    assert (3, (3, 16, blob_data.n_features), True) in seen
+    # and is set against one of its seeds trained alone
+    assert (None, (16, blob_data.n_features), False) in seen
+    one = out["ours_one_seed"]
+    assert one["step_s"] > 0 and one["samples_per_s"] == pytest.approx(16 / one["step_s"])
+    assert out["ensemble_vs_one_seed"] == pytest.approx(out["ours"]["step_s"] / one["step_s"])
 
 
 @pytest.mark.parametrize("speedup,text", [(2.0, "ours is 2.00x faster"), (1.0, "ours is 1.00x faster"),
@@ -112,3 +128,12 @@ def test_bench_command_says_how_close_bf16_is_and_where_accuracy_comes_from(caps
     assert re.search(r"bf16 step vs fp32 on one batch: updates agree to cosine 0\.9\d{5}, relative error "
                      r"\d+\.\d\d% at most", out), out
     assert "test accuracy: not measured; add --epochs 3" in out
+
+
+def test_bench_command_says_what_an_ensemble_costs_against_one_seed(capsys):
+    from apexplorer.cli import main
+
+    assert main(["bench", "--preset", "digits", "--dataset", "digits", "--device", "cpu", "--batch-size", "32",
+                 "--steps", "1", "--no-baselines", "--seeds", "2"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.strip().startswith("one seed"))
+    assert re.search(r"2 seeds cost \d+\.\d\dx one seed \(each seed \d+\.\d\dx a run alone\)$", line), line

@@ -74,6 +74,12 @@ def cmd_bench(args) -> int:
               f"{' · ' + str(args.seeds) + ' seeds' if args.seeds > 1 else ''}")
         print(f"  ours        {o['step_s'] * 1e3:9.2f} ms/step  {o['samples_per_s']:12,.0f} samples/s  "
               f"{o['epoch_s_est']:8.3f} s/epoch (from steps)")
+        one = out.get("ours_one_seed")
+        if one:
+            k, r = args.seeds, out["ensemble_vs_one_seed"]
+            print(f"  one seed    {one['step_s'] * 1e3:9.2f} ms/step  {one['samples_per_s']:12,.0f} samples/s  "
+                  f"{one['epoch_s_est']:8.3f} s/epoch   {k} seeds cost {r:.2f}x one seed "
+                  f"(each seed {r / k:.2f}x a run alone)")
         for key in ("literal", "bp_autograd"):
             b = out.get(key)
             if b and "step_s" in b:
