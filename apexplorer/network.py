@@ -482,7 +482,8 @@ class Network:
                 continue
             a = phase0.inputs[src.node] if src.kind == "input" else phase0.z[src.node][..., src.slice]
             if a.dim() == 2 and err.dim() == 2:  # one fused kernel: (1/B) a^T e
-                out[name] = torch.addmm(self._zero, a.t(), err, beta=0, alpha=1.0 / a.shape[-2])
+                zero = self._zero if self._zero.dtype == a.dtype else self._zero.to(a.dtype)  # float64 networks
+                out[name] = torch.addmm(zero, a.t(), err, beta=0, alpha=1.0 / a.shape[-2])
             else:
                 out[name] = torch.matmul(a.transpose(-1, -2), err).div_(a.shape[-2])
         return out
