@@ -49,13 +49,40 @@ DERIVATIVES = {
 }
 
 
+#: Activations with f(0) = 0: from h0 = 0, the first state is zero wherever the drive is.
+ZERO_AT_ZERO = frozenset({"tanh", "relu", "linear"})
+
+
+def support(slices, n: int):
+    """The columns ``slices`` (of a state of width ``n``) as sorted disjoint slices, or None for all of them."""
+    spans = sorted((s.start or 0, n if s.stop is None else s.stop) for s in slices)
+    out = []
+    for a, b in spans:
+        if b <= a:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    if out == [[0, n]]:
+        return None
+    return tuple(slice(a, b) for a, b in out)
+
+
+def _parts(h, W, cols):
+    """``h @ W`` as a sum over the column blocks ``cols`` of h (the rows of W), where h is nonzero."""
+    if cols is None:
+        return [(h, W)]
+    return [(h[..., c], W[..., c, :]) for c in cols]
+
+
 def activation(name: str):
     if name not in ACTIVATIONS:
         raise ApexplorerError(f"unknown activation {name!r}; choices are {choices(ACTIVATIONS)}")
     return ACTIVATIONS[name]
 
 
-def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, precision=None):
+def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, precision=None, cols=None):
     """Iterate a module ``steps`` times under a constant drive.
 
     .. math:: h_{t+1} = f(h_t W + u)
@@ -79,15 +106,21 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, precisi
     precision : str or None
         The network's precision.  ``bf16`` on CUDA runs one fused Triton kernel
         per step (:mod:`kernels`) where Triton is available.
+    cols : tuple of slices or None
+        The columns where the drive may be nonzero (see :func:`support`).  From
+        h0 = 0 with f(0) = 0 (:data:`ZERO_AT_ZERO`) the first state is zero
+        elsewhere, so the second step multiplies only those rows of W.
 
     Returns
     -------
     Tensor (B, N)
         The state ``h_T``.
     """
+    if h0 is not None or act not in ZERO_AT_ZERO:
+        cols = None
     if precision is not None and kernels.available(W, drive, act, precision):
         try:
-            return kernels.relax(W, drive, steps, h0, act, record, W_low)
+            return kernels.relax(W, drive, steps, h0, act, record, W_low, cols)
         except Exception as e:  # noqa: BLE001 - a kernel that cannot build here must not stop training
             if torch.cuda.is_current_stream_capturing():
                 raise
@@ -108,13 +141,26 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, precisi
                 o = bufs[t % 2] = torch.empty_like(drive)
         if h is None:
             h = FUNCTIONS[act](drive) if isinstance(act, str) else f(drive.clone())
-        elif W_low is not None:
-            low = torch.matmul(h.to(W_low.dtype), W_low)
-            h = f(low.float().add_(drive) if o is None else o.copy_(low).add_(drive))
-        elif h.dim() == 2:
-            h = f(torch.addmm(drive, h, W, out=o))  # out=None: a new tensor
-        else:  # an ensemble: (E, B, N) states, (E, N, N) matrices
-            h = f(torch.baddbmm(drive, h, W, out=o))
+        else:  # cols: the step after the first from h0 = 0 (cols is None otherwise)
+            parts = _parts(h, W_low if W_low is not None else W, cols if t == 1 else None)
+            if W_low is not None:
+                low = [torch.matmul(a.to(W_low.dtype), b) for a, b in parts]
+                o = low[0].float() if o is None else o.copy_(low[0])
+                for extra in low[1:]:
+                    o.add_(extra)
+                h = f(o.add_(drive))
+            elif h.dim() == 2:
+                (a, b), rest = parts[0], parts[1:]
+                o = torch.addmm(drive, a, b, out=o)  # out=None: a new tensor
+                for a, b in rest:
+                    o.addmm_(a, b)
+                h = f(o)
+            else:  # an ensemble: (E, B, N) states, (E, N, N) matrices
+                (a, b), rest = parts[0], parts[1:]
+                o = torch.baddbmm(drive, a, b, out=o)
+                for a, b in rest:
+                    o.baddbmm_(a, b)
+                h = f(o)
         if record is not None:
             record.append(h)
     if h is None:

@@ -201,10 +201,12 @@ def step(h, W, u, out32=None, out16=None, act="tanh"):
                                                                   num_warps=w, num_stages=st)
 
 
-def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None):
+def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, cols=None):
     """:func:`dynamics.relax` with one fused kernel per step (see the module docstring).
 
     ``W_low`` given means bf16 products (W_low is W in bf16); otherwise TF32.
+    ``cols``: from h0 = 0, the second step's product runs over the span of these
+    columns only (the first state is zero outside them).
     """
     shape = drive.shape
     bf16 = W_low is not None
@@ -224,7 +226,11 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None):
             o16 = ping[t % len(ping)]
         elif not bf16 and o32 is None:
             o32 = ping[t % len(ping)]
-        step(h, Wm, drive, o32, o16, act)
+        if t == 1 and cols is not None and h0 is None:
+            span = slice(cols[0].start, cols[-1].stop)
+            step(h[..., span], Wm[..., span, :], drive, o32, o16, act)
+        else:
+            step(h, Wm, drive, o32, o16, act)
         h = o16 if bf16 else o32
         if record is not None:
             record.append(o32)

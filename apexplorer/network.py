@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import graph
-from .dynamics import activation, relax
+from .dynamics import ZERO_AT_ZERO, activation, relax, support
 from .errors import ApexplorerError, choices
 from .wiring import Task, Wiring
 
@@ -332,6 +332,7 @@ class Network:
         self.tensors = {k: {n: t.to(self.device) for n, t in d.items()} for k, d in self.tensors.items()}
         self._plans = {}
         self._low = {}
+        self._bias_zero = {}
         self._zero = torch.zeros((), device=self.device)
 
     # -------------------------------------------------------------- access
@@ -364,6 +365,19 @@ class Network:
         if key not in self._plans:
             self._plans[key] = make_plan(self.wiring, tasks)
         return self._plans[key]
+
+    def _cols(self, m, slices):
+        """Where module ``m``'s drive may be nonzero: the target ``slices`` of its drive terms, or
+        everywhere when its bias is nonzero or f(0) != 0 (see :func:`dynamics.support`)."""
+        if self.config.activation not in ZERO_AT_ZERO:
+            return None
+        b = self.tensors["biases"][m]
+        key = (id(b), b._version)
+        if self._bias_zero.get(m, (None,))[0] != key:
+            self._bias_zero[m] = (key, not bool(b.any()))  # once per bias tensor: fixed, it never learns
+        if not self._bias_zero[m][1] or not slices:
+            return None
+        return support(slices, b.shape[-1])
 
     def _low_precision(self, m):
         if self.config.precision != "bf16":
@@ -425,7 +439,7 @@ class Network:
             drive = _drive(T["biases"][m], terms, B)
             rec = [] if record else None
             z[m] = relax(T["reservoirs"][m], drive, cfg.t1, None, cfg.activation, rec, self._low_precision(m),
-                         cfg.precision)
+                         cfg.precision, self._cols(m, [dst for *_, dst in terms]))
             u[m] = drive
             if record:
                 traj[m] = torch.stack(rec)
@@ -450,6 +464,7 @@ class Network:
             e_out[o] = p - torch.zeros_like(p).scatter_(-1, idx, 1.0)  # no host sync (CUDA graphs)
         B = next(iter(e_out.values())).shape[-2]
         z1, e, traj = {}, {}, ({} if record else None)
+        driven = {m: [dst for *_, dst in incoming] for m, incoming in plan.inference}  # phase 0's drive terms
         for m, incoming in plan.learning:
             z0 = phase0.z.get(m)
             terms = [(e_out[src.node] if src.kind == "output" else e[src.node][..., src.slice], T["feedback"][name], dst)
@@ -462,8 +477,9 @@ class Network:
                 drive = _drive(phase0.u[m], terms, B, -cfg.beta, vector=False)
             h0 = None if cfg.mode == "ste" else z0
             rec = [] if record else None
+            cols = self._cols(m, driven.get(m, []) + [dst for *_, dst in terms]) if h0 is None else None
             z1[m] = relax(T["reservoirs"][m], drive, cfg.t2, h0, cfg.activation, rec, self._low_precision(m),
-                          cfg.precision)
+                          cfg.precision, cols)
             e[m] = z0 - z1[m]
             if record:
                 traj[m] = torch.stack(rec)

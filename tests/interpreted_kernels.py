@@ -72,18 +72,25 @@ def relax_cases():
                     h0 = torch.randn(*lead, B, N, generator=g).tanh() if epe else None
                     yield f"relax-bf16-{act}-E{lead[0] if lead else 0}-{'epe' if epe else 'ste'}-{B}x{N}", (
                         W, u, h0, act, True)
+    for lead in ((), (2,)):  # a drive on two column blocks: the second step multiplies their span only
+        W = torch.randn(*lead, 128, 128, generator=g) * (1.1 / 128 ** 0.5)
+        u = torch.zeros(*lead, 37, 128)
+        u[..., :16] = torch.randn(*lead, 37, 16, generator=g)
+        u[..., 64:96] = torch.randn(*lead, 37, 32, generator=g)
+        yield f"relax-bf16-tanh-E{lead[0] if lead else 0}-ste-cols", (W, u, None, "tanh", True,
+                                                                     (slice(0, 16), slice(64, 96)))
     W = torch.randn(72, 72, generator=g) * (1.1 / 72 ** 0.5)
     u = torch.randn(37, 72, generator=g)
     yield "relax-fp32-tanh-E0-ste-37x72", (W, u, None, "tanh", False)
     yield "relax-fp32-tanh-E0-epe-37x72", (W, u, torch.randn(37, 72, generator=g).tanh(), "tanh", False)
 
 
-def run_relax(name, W, u, h0, act, bf16):
+def run_relax(name, W, u, h0, act, bf16, cols=None):
     low = W.to(torch.bfloat16) if bf16 else None
     before = None if h0 is None else h0.clone()
     rec = []
-    got = kernels.relax(W, u, 6, h0, act, rec, low)
-    again = kernels.relax(W, u, 6, h0, act, None, low)
+    got = kernels.relax(W, u, 6, h0, act, rec, low, cols)
+    again = kernels.relax(W, u, 6, h0, act, None, low, cols)
     # each recorded step from the state the kernel actually read (no drift from earlier steps)
     step_err = max(rel(rec[t], reference(W, u, 1, None if t == 1 and h0 is None else
                                           (rec[t - 1] if t > 1 else h0), act, bf16, first_rounded=t == 1))

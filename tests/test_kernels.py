@@ -2,7 +2,8 @@
 
 A GPU runs the kernel compiled (``tests/test_cuda.py``, on a lent machine); here
 every change checks its maths: each activation, a zero or a given start (STE,
-EPE), ensembles, shapes that are not multiples of the block (masked loads),
+EPE), ensembles, shapes that are not multiples of the block (masked loads), a
+second step over the span of the driven columns only,
 fp32 (TF32 on a GPU) and bf16 products, the bf16 copy of the state the next step
 reads, and every block shape the autotuner may pick, with W shared by the
 members or one each.  The interpreter must be on before Triton is imported, so
@@ -39,7 +40,8 @@ def _case_names():
     acts = ("tanh", "relu", "sigmoid", "linear")
     names = [f"relax-bf16-{a}-E{e}-{m}-{s}" for a, e, m, s in
              itertools.product(acts, (0, 2), ("ste", "epe"), ("37x72", "20x128"))]
-    return names + ["relax-fp32-tanh-E0-ste-37x72", "relax-fp32-tanh-E0-epe-37x72"]
+    return names + ["relax-bf16-tanh-E0-ste-cols", "relax-bf16-tanh-E2-ste-cols", "relax-fp32-tanh-E0-ste-37x72",
+                    "relax-fp32-tanh-E0-epe-37x72"]
 
 
 def test_every_case_ran(results):

@@ -208,3 +208,105 @@ def test_fast_cpu_tanh_matches_torch_tanh_everywhere():
     got = ACTIVATIONS["tanh"](x.clone())
     torch.testing.assert_close(got, torch.tanh(x), rtol=0, atol=3e-7)
     assert torch.isnan(ACTIVATIONS["tanh"](torch.tensor([float("nan")]))).all()
+
+
+# ---------------------------------------------------------------------------
+# the step after the first from h0 = 0 multiplies only the driven columns
+# ---------------------------------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from apexplorer.dynamics import support  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(st.just(n), st.lists(
+    st.tuples(st.integers(0, n), st.integers(0, n)), max_size=5))))
+def test_support_is_the_union_as_sorted_disjoint_slices(case):
+    n, spans = case
+    got = support([slice(a, b) for a, b in spans], n)
+    want = set().union(*(range(a, b) for a, b in spans)) if spans else set()
+    if want == set(range(n)):
+        assert got is None
+        return
+    cols = [set(range(s.start, s.stop)) for s in got]
+    assert set().union(*cols) == want
+    assert all(s.start < s.stop for s in got)
+    assert all(a.stop < b.start for a, b in zip(got, got[1:]))  # sorted, disjoint and not touching
+
+
+@pytest.mark.parametrize("lead", [(), (3,)], ids=["single", "ensemble"])
+@pytest.mark.parametrize("low", [False, True], ids=["fp32", "bf16"])
+def test_relax_over_the_driven_columns_equals_the_full_product(lead, low):
+    g = torch.Generator().manual_seed(0)
+    N, cols = 24, (slice(0, 6), slice(12, 18))
+    W = torch.randn(*lead, N, N, generator=g) * 0.3
+    u = torch.zeros(*lead, 5, N)
+    for c in cols:  # a drive that is zero outside cols
+        u[..., c] = torch.randn(*lead, 5, c.stop - c.start, generator=g)
+    W_low = W.to(torch.bfloat16) if low else None
+    for steps in range(1, 5):
+        full = relax(W, u, steps, None, "tanh", None, W_low)
+        rec = []
+        got = relax(W, u, steps, None, "tanh", rec, W_low, cols=cols)
+        assert torch.equal(got, rec[-1]) and torch.equal(got, relax(W, u, steps, None, "tanh", None, W_low, cols=cols))
+        torch.testing.assert_close(got, full, rtol=2e-2 if low else 1e-6, atol=1e-2 if low else 1e-6)
+
+
+@pytest.mark.parametrize("h0,act", [("given", "tanh"), (None, "sigmoid")], ids=["epe-start", "sigmoid"])
+def test_driven_columns_are_ignored_where_the_first_state_is_not_zero_outside_them(h0, act):
+    g = torch.Generator().manual_seed(1)
+    W = torch.randn(16, 16, generator=g) * 0.3
+    u = torch.zeros(4, 16)
+    u[:, :4] = torch.randn(4, 4, generator=g)
+    h0 = torch.rand(4, 16, generator=g) if h0 else None
+    assert torch.equal(relax(W, u, 4, h0, act, cols=(slice(0, 4),)), relax(W, u, 4, h0, act))
+
+
+def _relax_flops(net, x, y):
+    """Multiply-add FLOPs of both phases, counted at torch's dispatch (in-place products included)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    aten = torch.ops.aten
+    mats = {aten.mm.default: (0, 1), aten.bmm.default: (0, 1), aten.addmm.default: (1, 2),
+            aten.addmm_.default: (1, 2), aten.baddbmm.default: (1, 2), aten.baddbmm_.default: (1, 2),
+            aten.addmm.out: (1, 2), aten.baddbmm.out: (1, 2), aten.mm.out: (0, 1), aten.bmm.out: (0, 1)}
+
+    class Count(TorchDispatchMode):
+        flops = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func in mats:
+                i, j = mats[func]
+                a, b = args[i], args[j]
+                Count.flops += 2 * a.shape[:-1].numel() * a.shape[-1] * b.shape[-1]
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        p0 = net.inference(x)
+        net.learning(p0, y)
+    return Count.flops
+
+
+@pytest.mark.parametrize("mode", ["ste", "epe"])
+def test_second_step_multiplies_only_the_rows_of_driven_columns(monkeypatch, mode):
+    """Phase 0 drives RI only, phase 1 (STE) RI and RE: the second step's product skips the other rows of W."""
+    N, b, B = 64, 16, 10
+    w = chain([N, N], 5, 3, blocks={"RI": b, "SI": b, "RE": b, "SE": b})
+    x, y = torch.rand(B, 5), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+    net = Network(w, APConfig(mode=mode), seed=0)
+    assert net._cols("L1", [slice(0, b)]) == (slice(0, b),)
+    fast = _relax_flops(net, x, y)
+    monkeypatch.setattr(Network, "_cols", lambda self, m, slices: None)
+    full = _relax_flops(Network(w, APConfig(mode=mode), seed=0), x, y)
+    saved_phase0 = 2 * (2 * B * N * (N - b))  # two modules, RI only
+    saved_phase1 = 2 * (2 * B * N * (N - 2 * b)) if mode == "ste" else 0  # RI and RE; EPE starts from z0
+    assert full - fast == saved_phase0 + saved_phase1
+
+
+def test_a_nonzero_bias_or_an_activation_with_f0_not_zero_uses_the_full_product():
+    w = chain([32, 32], 5, 3, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
+    net = Network(w, seed=0)
+    assert net._cols("L1", [slice(0, 8)]) == (slice(0, 8),)
+    net.tensors["biases"]["L1"][3] = 0.1  # in place: the bias is checked again
+    assert net._cols("L1", [slice(0, 8)]) is None and net._cols("L2", [slice(0, 8)]) == (slice(0, 8),)
+    assert Network(w, APConfig(activation="sigmoid"), seed=0)._cols("L1", [slice(0, 8)]) is None
