@@ -278,6 +278,7 @@ class Phase0:
     logits: dict
     probs: dict
     trajectory: dict | None = None  # module -> (T1 + 1, B, N)
+    cols: dict | None = None  # module -> the columns its drive reaches (None: all), see dynamics.support
 
 
 @dataclass
@@ -432,14 +433,15 @@ class Network:
         T = self.tensors
         cfg = self.config
         B = next(iter(inputs.values())).shape[-2]
-        z, u, traj = {}, {}, ({} if record else None)
+        z, u, cols, traj = {}, {}, {}, ({} if record else None)
         for m, incoming in plan.inference:
             terms = [(inputs[src.node] if src.kind == "input" else z[src.node][..., src.slice], T["weights"][name], dst)
                      for name, src, dst in incoming]
             drive = _drive(T["biases"][m], terms, B)
             rec = [] if record else None
+            cols[m] = self._cols(m, [dst for *_, dst in terms])
             z[m] = relax(T["reservoirs"][m], drive, cfg.t1, None, cfg.activation, rec, self._low_precision(m),
-                         cfg.precision, self._cols(m, [dst for *_, dst in terms]))
+                         cfg.precision, cols[m])
             u[m] = drive
             if record:
                 traj[m] = torch.stack(rec)
@@ -449,7 +451,7 @@ class Network:
             terms = [(z[src.node][..., src.slice], T["weights"][name], slice(0, bias.shape[-1])) for name, src in incoming]
             logits[o] = _drive(bias, terms, B)
             probs[o] = torch.softmax(logits[o], dim=-1)
-        return Phase0(inputs, z, u, logits, probs, traj)
+        return Phase0(inputs, z, u, logits, probs, traj, cols)
 
     def _learning(self, phase0: Phase0, targets, plan: Plan | None = None, record: bool = False) -> Phase1:
         plan = plan or self.plan()
@@ -464,7 +466,6 @@ class Network:
             e_out[o] = p - torch.zeros_like(p).scatter_(-1, idx, 1.0)  # no host sync (CUDA graphs)
         B = next(iter(e_out.values())).shape[-2]
         z1, e, traj = {}, {}, ({} if record else None)
-        driven = {m: [dst for *_, dst in incoming] for m, incoming in plan.inference}  # phase 0's drive terms
         for m, incoming in plan.learning:
             z0 = phase0.z.get(m)
             terms = [(e_out[src.node] if src.kind == "output" else e[src.node][..., src.slice], T["feedback"][name], dst)
@@ -477,7 +478,14 @@ class Network:
                 drive = _drive(phase0.u[m], terms, B, -cfg.beta, vector=False)
             h0 = None if cfg.mode == "ste" else z0
             rec = [] if record else None
-            cols = self._cols(m, driven.get(m, []) + [dst for *_, dst in terms]) if h0 is None else None
+            fed = [dst for *_, dst in terms]
+            if h0 is not None:
+                cols = None
+            elif phase0.z.get(m) is None:  # the drive is the bias and the feedback
+                cols = self._cols(m, fed)
+            else:  # phase 0's drive and the feedback (a phase 0 that does not say where its drive was: all)
+                c0 = (phase0.cols or {}).get(m)
+                cols = None if c0 is None else self._cols(m, [*c0, *fed])
             z1[m] = relax(T["reservoirs"][m], drive, cfg.t2, h0, cfg.activation, rec, self._low_precision(m),
                           cfg.precision, cols)
             e[m] = z0 - z1[m]

@@ -262,8 +262,10 @@ def test_driven_columns_are_ignored_where_the_first_state_is_not_zero_outside_th
     assert torch.equal(relax(W, u, 4, h0, act, cols=(slice(0, 4),)), relax(W, u, 4, h0, act))
 
 
-def _relax_flops(net, x, y):
-    """Multiply-add FLOPs of both phases, counted at torch's dispatch (in-place products included)."""
+def _relax_flops(net, x, y, phases=("inference", "learning")):
+    """Multiply-add FLOPs of the phases, counted at torch's dispatch (in-place products included).
+
+    With only ``learning``, ``x`` is the Phase0 to learn from."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     aten = torch.ops.aten
@@ -282,7 +284,7 @@ def _relax_flops(net, x, y):
             return func(*args, **(kwargs or {}))
 
     with Count():
-        p0 = net.inference(x)
+        p0 = net.inference(x) if "inference" in phases else x
         net.learning(p0, y)
     return Count.flops
 
@@ -310,3 +312,20 @@ def test_a_nonzero_bias_or_an_activation_with_f0_not_zero_uses_the_full_product(
     net.tensors["biases"]["L1"][3] = 0.1  # in place: the bias is checked again
     assert net._cols("L1", [slice(0, 8)]) is None and net._cols("L2", [slice(0, 8)]) == (slice(0, 8),)
     assert Network(w, APConfig(activation="sigmoid"), seed=0)._cols("L1", [slice(0, 8)]) is None
+
+
+def test_learning_trusts_only_the_columns_phase0_says_its_drive_reached():
+    """A Phase0 that does not say where its drive was (cols=None) gets the full product in phase 1."""
+    from dataclasses import replace
+
+    N, b, B = 64, 16, 10
+    w = chain([N, N], 5, 3, blocks={"RI": b, "SI": b, "RE": b, "SE": b})
+    net = Network(w, seed=0)
+    x, y = torch.rand(B, 5), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+    p0 = net.inference(x)
+    assert p0.cols == {"L1": (slice(0, b),), "L2": (slice(0, b),)}
+    fast = _relax_flops(net, p0, y, phases=("learning",))
+    full = _relax_flops(net, replace(p0, cols=None), y, phases=("learning",))
+    assert full - fast == 2 * (2 * B * N * (N - 2 * b))
+    torch.testing.assert_close(net.learning(p0, y).e["L1"], net.learning(replace(p0, cols=None), y).e["L1"],
+                               rtol=1e-5, atol=1e-6)
