@@ -230,20 +230,19 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
                 learner.apply()
         return run
 
+    def time_ours(network):
+        learner = APLearner(network, make_optimizer("adam", lr))
+        run = ours_runner(learner)
+        for _ in range(warmup + (3 if learner.fused else 0)):  # CUDA graphs capture on the third step of a shape
+            run()
+        return _time(run, steps, dev)
+
     fresh = Network(net.wiring, net.config, seed=net.seed, device=dev, seeds=net.seeds, radii=net.radii,
                     tensors={k: {n: t.clone() for n, t in d.items()} for k, d in net.tensors.items()})
-    ours = APLearner(fresh, make_optimizer("adam", lr))
-    run = ours_runner(ours)
-    for _ in range(warmup + (3 if ours.fused else 0)):  # CUDA graphs capture on the third step of a shape
-        run()
-    t = _time(run, steps, dev)
+    t = time_ours(fresh)
     out["ours"] = {"step_s": t, "samples_per_s": batch_size * (net.members or 1) / t, "epoch_s_est": t * n_batches}
     if net.members:  # what the ensemble costs against one of its seeds trained alone
-        run = ours_runner(APLearner(Network(net.wiring, net.config, seed=net.seeds[0], device=dev),
-                                    make_optimizer("adam", lr)))
-        for _ in range(warmup + (3 if ours.fused else 0)):
-            run()
-        t1 = _time(run, steps, dev)
+        t1 = time_ours(Network(net.wiring, net.config, seed=net.seeds[0], device=dev))
         out["ours_one_seed"] = {"step_s": t1, "samples_per_s": batch_size / t1, "epoch_s_est": t1 * n_batches}
         out["ensemble_vs_one_seed"] = t / t1
     if baselines:

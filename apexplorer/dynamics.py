@@ -149,17 +149,12 @@ def relax(W, drive, steps, h0=None, act="tanh", record=None, W_low=None, precisi
                 for extra in low[1:]:
                     o.add_(extra)
                 h = f(o.add_(drive))
-            elif h.dim() == 2:
+            else:  # (E, B, N) states and (E, N, N) matrices of an ensemble: the batched products
+                mm, mm_ = (torch.addmm, torch.Tensor.addmm_) if h.dim() == 2 else (torch.baddbmm, torch.Tensor.baddbmm_)
                 (a, b), rest = parts[0], parts[1:]
-                o = torch.addmm(drive, a, b, out=o)  # out=None: a new tensor
+                o = mm(drive, a, b, out=o)  # out=None: a new tensor
                 for a, b in rest:
-                    o.addmm_(a, b)
-                h = f(o)
-            else:  # an ensemble: (E, B, N) states, (E, N, N) matrices
-                (a, b), rest = parts[0], parts[1:]
-                o = torch.baddbmm(drive, a, b, out=o)
-                for a, b in rest:
-                    o.baddbmm_(a, b)
+                    mm_(o, a, b)
                 h = f(o)
         if record is not None:
             record.append(h)
