@@ -14,7 +14,10 @@ All three start from the same tensors and see the same batches.
 
 from __future__ import annotations
 
+import statistics
 import time
+from contextlib import nullcontext
+from functools import partial
 
 import torch
 
@@ -176,13 +179,30 @@ def fidelity(net: Network, x: torch.Tensor, y: torch.Tensor, reference: str = "f
             "update_rel_err_max": max(v["rel_err"] for v in updates.values())}
 
 
-def _time(fn, n, device):
-    _sync(device)
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    _sync(device)
-    return (time.perf_counter() - t0) / n
+def _rounds(runners: dict, rounds: int, per_round: int, device, clock=time.perf_counter) -> dict:
+    """Seconds per step of each runner, ``per_round`` steps at a time, the runners taken in turn ``rounds`` times.
+
+    ``runners`` maps a name to ``(step, context)``: ``step()`` runs one step inside ``context()``.  Taking
+    the engines in rotation rather than one after another keeps a machine whose speed drifts (a shared
+    VM has slow minutes) from favouring whichever engine ran in its fast ones.  Returns
+    ``{name: [s/step in round 1, round 2, ...]}``.
+    """
+    times = {k: [] for k in runners}
+    for _ in range(rounds):
+        for k, (step, context) in runners.items():
+            with context():
+                _sync(device)
+                t0 = clock()
+                for _ in range(per_round):
+                    step()
+                _sync(device)
+                times[k].append((clock() - t0) / per_round)
+    return times
+
+
+def _ratio(slow: list, fast: list) -> float:
+    """The median over rounds of ``slow / fast``: what one engine costs against another run beside it."""
+    return statistics.median(s / f for s, f in zip(slow, fast))
 
 
 def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baselines=True, epochs=0,
@@ -230,23 +250,20 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
                 learner.apply()
         return run
 
-    def time_ours(network):
+    def ours(network):
         learner = APLearner(network, make_optimizer("adam", lr))
         run = ours_runner(learner)
         for _ in range(warmup + (3 if learner.fused else 0)):  # CUDA graphs capture on the third step of a shape
             run()
-        return _time(run, steps, dev)
+        return run, nullcontext
 
     fresh = Network(net.wiring, net.config, seed=net.seed, device=dev, seeds=net.seeds, radii=net.radii,
                     tensors={k: {n: t.clone() for n, t in d.items()} for k, d in net.tensors.items()})
-    t = time_ours(fresh)
-    out["ours"] = {"step_s": t, "samples_per_s": batch_size * (net.members or 1) / t, "epoch_s_est": t * n_batches}
+    runners = {"ours": ours(fresh)}
     if net.members:  # what the ensemble costs against one of its seeds trained alone
-        t1 = time_ours(Network(net.wiring, net.config, seed=net.seeds[0], device=dev))
-        out["ours_one_seed"] = {"step_s": t1, "samples_per_s": batch_size / t1, "epoch_s_est": t1 * n_batches}
-        out["ensemble_vs_one_seed"] = t / t1
+        runners["ours_one_seed"] = ours(Network(net.wiring, net.config, seed=net.seeds[0], device=dev))
     if baselines:
-        single = Network(net.wiring, net.config, seed=net.seed, device=dev) if net.members else fresh
+        single = Network(net.wiring, net.config, seed=net.seed, device=dev) if net.members else net
         for key, cls in (("literal", LiteralAP), ("bp_autograd", AutogradBP)):
             try:
                 m = cls(single, lr)
@@ -258,14 +275,26 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
                 xb, yb = batch()
                 m.step(xb, yb)
 
-            with matmul_precision(dev, base_precision):
+            context = partial(matmul_precision, dev, base_precision)
+            with context():
                 for _ in range(warmup):
                     r()
-                tb = _time(r, steps, dev)
-            # an ensemble is compared with K runs of the baseline
-            k = net.members or 1
-            out[key] = {"step_s": tb, "samples_per_s": batch_size / tb, "epoch_s_est": tb * n_batches * k}
-            out[f"speedup_vs_{key}"] = tb * k / t
+            runners[key] = (r, context)
+    # a CPU's speed drifts from minute to minute: one step of each engine in turn; a GPU's does not
+    rounds, per_round = (1, steps) if dev.type == "cuda" else (steps, 1)
+    times = _rounds(runners, rounds, per_round, dev)
+    out["timing"] = {"rounds": rounds, "steps_per_round": per_round, "order": list(runners)}
+    k = net.members or 1
+    for key, ts in times.items():
+        t, n = statistics.median(ts), (k if key == "ours" else 1)
+        # an ensemble is compared with K runs of a baseline
+        out[key] = {"step_s": t, "samples_per_s": batch_size * n / t,
+                    "epoch_s_est": t * n_batches * (k if key in ("literal", "bp_autograd") else 1),
+                    "step_s_rounds": ts}
+        if key in ("literal", "bp_autograd"):
+            out[f"speedup_vs_{key}"] = _ratio(ts, times["ours"]) * k
+    if net.members:
+        out["ensemble_vs_one_seed"] = _ratio(times["ours"], times["ours_one_seed"])
     if net.config.precision != "fp32":
         xb, yb = batch()
         out["fidelity"] = fidelity(net, xb, yb)

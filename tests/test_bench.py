@@ -2,12 +2,13 @@
 
 import json
 import re
+from contextlib import nullcontext
 
 import pytest
 import torch
 
 from apexplorer import APConfig, Network, chain
-from apexplorer.bench import AutogradBP, LiteralAP, _agreement, bench, fidelity
+from apexplorer.bench import AutogradBP, LiteralAP, _agreement, _ratio, _rounds, bench, fidelity
 from apexplorer.learner import APLearner
 from apexplorer.optim import make_optimizer
 
@@ -64,7 +65,56 @@ def test_bench_of_an_ensemble(blob_data, monkeypatch):
     assert (None, (16, blob_data.n_features), False) in seen
     one = out["ours_one_seed"]
     assert one["step_s"] > 0 and one["samples_per_s"] == pytest.approx(16 / one["step_s"])
-    assert out["ensemble_vs_one_seed"] == pytest.approx(out["ours"]["step_s"] / one["step_s"])
+    # timed beside it, round by round
+    assert out["timing"]["order"][:2] == ["ours", "ours_one_seed"] and len(one["step_s_rounds"]) == 2
+    assert out["ensemble_vs_one_seed"] == pytest.approx(_ratio(out["ours"]["step_s_rounds"], one["step_s_rounds"]))
+
+
+class DriftingMachine:
+    """A fake clock on a machine that slows down: each step takes ``cost * (1 + drift * steps so far)``."""
+
+    def __init__(self, drift):
+        self.now, self.done, self.drift = 0.0, 0, drift
+
+    def step(self, cost):
+        def run():
+            self.now += cost * (1 + self.drift * self.done)
+            self.done += 1
+        return run
+
+
+@pytest.mark.parametrize("drift", [0.0, 0.05, 0.5])
+def test_engines_timed_in_turn_give_their_true_ratio_on_a_drifting_machine(drift):
+    m = DriftingMachine(drift)
+    runners = {"ours": (m.step(1.0), nullcontext), "literal": (m.step(3.0), nullcontext)}
+    times = _rounds(runners, rounds=9, per_round=1, device=torch.device("cpu"), clock=lambda: m.now)
+    assert [len(v) for v in times.values()] == [9, 9] and m.done == 18
+    ratio = _ratio(times["literal"], times["ours"])
+    # each round sees the machine at nearly one speed: the median round is off by drift / (1 + 8 drift)
+    assert ratio == pytest.approx(3.0 * (1 + drift * 9) / (1 + drift * 8))
+    # nine steps of one engine and then nine of the other would be off by 9 drift / (1 + 4 drift)
+    m2 = DriftingMachine(drift)
+    after = _rounds({"ours": (m2.step(1.0), nullcontext)}, 1, 9, torch.device("cpu"), clock=lambda: m2.now)
+    after.update(_rounds({"literal": (m2.step(3.0), nullcontext)}, 1, 9, torch.device("cpu"), clock=lambda: m2.now))
+    assert _ratio(after["literal"], after["ours"]) == pytest.approx(3.0 * (1 + 13 * drift) / (1 + 4 * drift))
+
+
+def test_bench_times_each_engine_in_turn(blob_data, monkeypatch):
+    w = chain([32], blob_data.n_features, blob_data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
+    calls = []
+    for cls, name in ((LiteralAP, "literal"), (AutogradBP, "bp_autograd")):
+        orig = cls.step
+        monkeypatch.setattr(cls, "step", lambda self, x, y, orig=orig, name=name: (calls.append(name),
+                                                                                 orig(self, x, y))[1])
+    orig_apply = APLearner.apply
+    monkeypatch.setattr(APLearner, "apply", lambda self: (calls.append("ours"), orig_apply(self))[1])
+    out = bench(Network(w, seed=0), blob_data, batch_size=16, steps=3, warmup=1)
+    # warm-up of each engine, then one step of each in turn, three times
+    assert calls == ["ours", "literal", "bp_autograd"] + ["ours", "literal", "bp_autograd"] * 3
+    assert out["timing"] == {"rounds": 3, "steps_per_round": 1, "order": ["ours", "literal", "bp_autograd"]}
+    for key in ("literal", "bp_autograd"):
+        assert out[f"speedup_vs_{key}"] == pytest.approx(_ratio(out[key]["step_s_rounds"],
+                                                                out["ours"]["step_s_rounds"]))
 
 
 @pytest.mark.parametrize("speedup,text", [(2.0, "ours is 2.00x faster"), (1.0, "ours is 1.00x faster"),

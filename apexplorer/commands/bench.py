@@ -17,7 +17,9 @@ def register(sub) -> None:
     p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32")
     p.add_argument("--seeds", type=_positive_int, default=1, metavar="K", help="time a K-seed ensemble")
     p.add_argument("--batch-size", type=_positive_int, default=500)
-    p.add_argument("--steps", type=_positive_int, default=None, help="timed steps (default 3 on CPU, 50 on GPU)")
+    p.add_argument("--steps", type=_positive_int, default=None,
+                   help="timed steps of each engine (default 3 on CPU, where the engines take one step each in "
+                        "turn and the medians are reported; 50 on GPU)")
     p.add_argument("--epochs", type=int, default=None,
                    help="also train this many real epochs and report their time and accuracy "
                         "(default 0 on CPU, 3 on GPU)")
@@ -91,6 +93,10 @@ def cmd_bench(args) -> int:
         if f:
             print(f"  {args.precision} step vs {f['reference']} on one batch: updates agree to cosine "
                   f"{f['update_cosine_min']:.6f}, relative error {f['update_rel_err_max']:.2%} at most")
+        tm = out["timing"]
+        if tm["rounds"] > 1:
+            print(f"  (medians of {tm['rounds']} rounds, each engine one step per round in turn, "
+                  f"so the ratios are taken side by side)")
         for e in out.get("epochs", []):
             print(f"  epoch {e['epoch']}: {e['seconds']:.3f} s, test accuracy {e['test_acc']:.2%}")
         if not out.get("epochs"):
