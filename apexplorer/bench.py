@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import warnings
 from contextlib import nullcontext
 from functools import partial
 
@@ -205,6 +206,42 @@ def _ratio(slow: list, fast: list) -> float:
     return statistics.median(s / f for s, f in zip(slow, fast))
 
 
+@torch.no_grad()
+def reservoir_products(net: Network, batch_size: int, rounds: int = 10) -> dict:
+    """One relax product ``h @ W`` at this batch size: dense, as the engine runs it, against W stored sparse.
+
+    The paper's reservoirs keep a fraction of their entries (a quarter at paper
+    size), so a sparse product does that fraction of the multiply-adds.  Whether
+    that is faster depends on the hardware: this times both on the network's
+    device, W as a CSR matrix (``torch.sparse.mm`` of W^T and h^T, fp32) against
+    the dense product in the network's precision, in turn, ``rounds`` times.
+    """
+    dev = net.device
+    name, W = next(iter(net.tensors["reservoirs"].items()))
+    W = W[0] if W.dim() == 3 else W  # an ensemble: its first member
+    n = W.shape[0]
+    h = torch.rand(batch_size, n, generator=torch.Generator().manual_seed(0)).to(dev)
+    prec = net.config.precision
+    Wd, hd = (W.bfloat16(), h.bfloat16()) if prec == "bf16" else (W, h)
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        Ws = W.t().contiguous().to_sparse_csr()
+    ht = h.t().contiguous()
+    with matmul_precision(dev, "fp32"):  # both time the same product
+        if not torch.allclose(torch.sparse.mm(Ws, ht).t(), h @ W, rtol=1e-4, atol=1e-5):
+            raise ApexplorerError("the sparse reservoir product does not match the dense one")
+    dense_ctx = partial(matmul_precision, dev, "tf32" if prec == "tf32" else "fp32")
+    runners = {"dense": (lambda: hd @ Wd, dense_ctx), "sparse_csr": (lambda: torch.sparse.mm(Ws, ht), nullcontext)}
+    for step, context in runners.values():
+        with context():
+            step()
+    times = _rounds(runners, rounds, 1, dev)
+    return {"module": name, "shape": [batch_size, n, n], "density": float((W != 0).float().mean()),
+            "dense_precision": prec, "dense_ms": statistics.median(times["dense"]) * 1e3,
+            "sparse_csr_ms": statistics.median(times["sparse_csr"]) * 1e3,
+            "sparse_vs_dense": _ratio(times["sparse_csr"], times["dense"])}
+
+
 def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baselines=True, epochs=0,
           eval_batch_size=2000) -> dict:
     """Time steady-state training steps of our engine and the two baselines; optionally train ``epochs``.
@@ -295,6 +332,7 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
             out[f"speedup_vs_{key}"] = _ratio(ts, times["ours"]) * k
     if net.members:
         out["ensemble_vs_one_seed"] = _ratio(times["ours"], times["ours_one_seed"])
+    out["reservoir_product"] = reservoir_products(net, batch_size)
     if net.config.precision != "fp32":
         xb, yb = batch()
         out["fidelity"] = fidelity(net, xb, yb)

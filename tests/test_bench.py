@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from apexplorer import APConfig, Network, chain
-from apexplorer.bench import AutogradBP, LiteralAP, _agreement, _ratio, _rounds, bench, fidelity
+from apexplorer.bench import (AutogradBP, LiteralAP, _agreement, _ratio, _rounds, bench, fidelity,
+                              reservoir_products)
+from apexplorer.errors import ApexplorerError
 from apexplorer.learner import APLearner
 from apexplorer.optim import make_optimizer
 
@@ -187,3 +189,30 @@ def test_bench_command_says_what_an_ensemble_costs_against_one_seed(capsys):
                  "--steps", "1", "--no-baselines", "--seeds", "2"]) == 0
     line = next(l for l in capsys.readouterr().out.splitlines() if l.strip().startswith("one seed"))
     assert re.search(r"2 seeds cost \d+\.\d\dx one seed \(each seed \d+\.\d\dx a run alone\)$", line), line
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_reservoir_product_dense_against_sparse(precision):
+    w = chain([200], 5, 3, blocks={"RI": 50, "SI": 50, "RE": 50, "SE": 50}, connection_rate=0.1)
+    rp = reservoir_products(Network(w, APConfig(precision=precision), seed=0), batch_size=40, rounds=3)
+    assert rp["shape"] == [40, 200, 200] and rp["dense_precision"] == precision
+    assert rp["density"] == pytest.approx(0.1, abs=1e-4)  # the wiring's connection rate, as drawn
+    assert rp["dense_ms"] > 0 and rp["sparse_csr_ms"] > 0 and rp["sparse_vs_dense"] > 0
+
+
+def test_reservoir_product_refuses_to_time_a_sparse_product_that_differs(monkeypatch):
+    w = chain([40], 5, 3, blocks={"RI": 10, "SI": 10, "RE": 10, "SE": 10})
+    real = torch.sparse.mm
+    monkeypatch.setattr(torch.sparse, "mm", lambda a, b: real(a, b) * 1.01)
+    with pytest.raises(ApexplorerError, match="does not match"):
+        reservoir_products(Network(w, seed=0), batch_size=8, rounds=1)
+
+
+def test_bench_command_says_whether_a_sparse_reservoir_would_be_faster(capsys):
+    from apexplorer.cli import main
+
+    assert main(["bench", "--preset", "digits", "--dataset", "digits", "--device", "cpu", "--batch-size", "32",
+                 "--steps", "1", "--no-baselines"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if "reservoir product" in l)
+    assert re.search(r"reservoir product 32 x \d+ x \d+ \(\d+% of W nonzero\): dense fp32 \d+\.\d\d ms, sparse CSR "
+                     r"\d+\.\d\d ms; sparse is \d+\.\dx (slower, so W stays dense|faster here)", line), line

@@ -89,6 +89,12 @@ def cmd_bench(args) -> int:
                       f"{b['epoch_s_est']:8.3f} s/epoch   {ratio_text(out['speedup_vs_' + key])}")
             elif b:
                 print(f"  {key:<11} skipped: {b['skipped']}")
+        rp = out["reservoir_product"]
+        b, n, _ = rp["shape"]
+        verdict = (f"sparse is {rp['sparse_vs_dense']:.1f}x slower, so W stays dense" if rp["sparse_vs_dense"] >= 1
+                   else f"sparse is {1 / rp['sparse_vs_dense']:.1f}x faster here (the engine multiplies W dense)")
+        print(f"  reservoir product {b} x {n} x {n} ({rp['density']:.0%} of W nonzero): dense "
+              f"{rp['dense_precision']} {rp['dense_ms']:.2f} ms, sparse CSR {rp['sparse_csr_ms']:.2f} ms; {verdict}")
         f = out.get("fidelity")
         if f:
             print(f"  {args.precision} step vs {f['reference']} on one batch: updates agree to cosine "
