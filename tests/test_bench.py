@@ -101,19 +101,26 @@ def test_engines_timed_in_turn_give_their_true_ratio_on_a_drifting_machine(drift
     assert _ratio(after["literal"], after["ours"]) == pytest.approx(3.0 * (1 + 13 * drift) / (1 + 4 * drift))
 
 
-def test_bench_times_each_engine_in_turn(blob_data, monkeypatch):
+def test_bench_times_each_engine_in_turn_on_the_same_batches(blob_data, monkeypatch):
     w = chain([32], blob_data.n_features, blob_data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
     calls = []
     for cls, name in ((LiteralAP, "literal"), (AutogradBP, "bp_autograd")):
         orig = cls.step
-        monkeypatch.setattr(cls, "step", lambda self, x, y, orig=orig, name=name: (calls.append(name),
+        monkeypatch.setattr(cls, "step", lambda self, x, y, orig=orig, name=name: (calls.append((name, x)),
                                                                                  orig(self, x, y))[1])
-    orig_apply = APLearner.apply
-    monkeypatch.setattr(APLearner, "apply", lambda self: (calls.append("ours"), orig_apply(self))[1])
+    orig_batch = APLearner.train_batch
+    monkeypatch.setattr(APLearner, "train_batch",
+                        lambda self, b, t: (calls.append(("ours", b["main"][0])), orig_batch(self, b, t))[1])
     out = bench(Network(w, seed=0), blob_data, batch_size=16, steps=3, warmup=1)
     # warm-up of each engine, then one step of each in turn, three times
-    assert calls == ["ours", "literal", "bp_autograd"] + ["ours", "literal", "bp_autograd"] * 3
-    assert out["timing"] == {"rounds": 3, "steps_per_round": 1, "order": ["ours", "literal", "bp_autograd"]}
+    names = ["ours", "literal", "bp_autograd"]
+    assert [n for n, _ in calls] == names + names * 3
+    assert out["timing"] == {"rounds": 3, "steps_per_round": 1, "order": names}
+    # each engine reads the same sequence of batches, and they are not all one batch
+    seen = {n: [x for m, x in calls if m == n] for n in names}
+    for n in names[1:]:
+        assert all(torch.equal(a, b) for a, b in zip(seen[n], seen["ours"]))
+    assert not torch.equal(seen["ours"][0], seen["ours"][1])
     for key in ("literal", "bp_autograd"):
         assert out[f"speedup_vs_{key}"] == pytest.approx(_ratio(out[key]["step_s_rounds"],
                                                                 out["ours"]["step_s_rounds"]))
