@@ -182,11 +182,42 @@ def test_bench_command_says_how_close_bf16_is_and_where_accuracy_comes_from(caps
     from apexplorer.cli import main
 
     assert main(["bench", "--preset", "digits", "--dataset", "digits", "--device", "cpu", "--batch-size", "32",
-                 "--steps", "1", "--no-baselines", "--precision", "bf16"]) == 0
+                 "--steps", "1", "--no-baselines", "--precision", "bf16", "--epochs", "0"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"bf16 step vs fp32 on one batch: updates agree to cosine 0\.9\d{5}, relative error "
                      r"\d+\.\d\d% at most", out), out
     assert "test accuracy: not measured; add --epochs 3" in out
+
+
+def test_bench_trains_one_epoch_when_it_fits_the_budget(blob_data):
+    w = chain([32], blob_data.n_features, blob_data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
+    out = bench(Network(w, seed=0), blob_data, batch_size=16, steps=1, warmup=1, baselines=False,
+                epoch_budget_s=1e6)
+    assert [e["epoch"] for e in out["epochs"]] == [1] and 0 <= out["test_acc"] <= 1
+    out = bench(Network(w, seed=0), blob_data, batch_size=16, steps=1, warmup=1, baselines=False,
+                epoch_budget_s=1e-9)
+    assert "epochs" not in out and out["epoch_budget_s"] == 1e-9
+    # an explicit count is trained whatever the budget
+    out = bench(Network(w, seed=0), blob_data, batch_size=16, steps=1, warmup=1, baselines=False, epochs=2,
+                epoch_budget_s=1e-9)
+    assert len(out["epochs"]) == 2
+
+
+def test_bench_command_on_cpu_reports_an_epoch_and_its_accuracy_when_it_fits(capsys, monkeypatch):
+    from apexplorer.cli import main
+    from apexplorer.commands import bench as command
+
+    args = ["bench", "--preset", "digits", "--dataset", "digits", "--device", "cpu", "--batch-size", "32",
+            "--steps", "1", "--no-baselines"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"epoch 1: \d+\.\d{3} s, test accuracy \d+\.\d\d%", out), out
+    assert "not measured" not in out
+    monkeypatch.setattr(command, "CPU_EPOCH_BUDGET_S", 1e-9)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"test accuracy: not measured \(an epoch would take about \d+ s here\); add --epochs 3", out)
+    assert "epoch 1:" not in out
 
 
 def test_bench_command_says_what_an_ensemble_costs_against_one_seed(capsys):
