@@ -283,7 +283,9 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
         out["threads"] = torch.get_num_threads()
     task = net.wiring.tasks[0]
 
-    def ours_runner(learner):
+    def ours(network):
+        """Our engine's step on ``network`` as the trainer runs it, warmed up."""
+        learner = APLearner(network, make_optimizer("adam", lr))
         batch = batches(ensemble=learner.members is not None)
 
         def run():
@@ -294,11 +296,7 @@ def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baseli
             else:
                 learner.train_batch(b, (task,))
                 learner.apply()
-        return run
 
-    def ours(network):
-        learner = APLearner(network, make_optimizer("adam", lr))
-        run = ours_runner(learner)
         for _ in range(warmup + (3 if learner.fused else 0)):  # CUDA graphs capture on the third step of a shape
             run()
         return run, nullcontext
