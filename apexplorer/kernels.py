@@ -13,8 +13,13 @@ and the cast for the next step happen in the product's epilogue:
 The kernel also takes fp32 operands (TF32 products), but the ``tf32`` mode
 keeps cuBLAS: on an H200 the paper-size step took 1.01 ms with this kernel in
 TF32 against 0.60 ms with cuBLAS, while in bf16 it took 0.34 ms against 0.54.
-A grid that fits in one wave uses 64 x 64 blocks; larger grids (ensembles,
-evaluation batches) try a few block shapes once per shape (Triton's autotuner).
+The accumulator starts from the drive, so the drive's load is issued before the
+product's loop rather than after it.  A grid that fits in one wave uses 64 x 64
+blocks; larger grids (ensembles, evaluation batches) try a few block shapes once
+per shape (Triton's autotuner).  For an 8-seed ensemble at paper size (8 x 500 x
+1024 x 1024) a step took 23.9 us on an H200 (352 TFLOP/s), against 26.3 us for
+cuBLAS's batched product plus an epilogue kernel and 26.4 us for a persistent
+TMA kernel.
 
 Triton ships with CUDA builds of torch.  Without it, on the CPU, in ``fp32``
 mode, or with ``APEXPLORER_TRITON=0`` in the environment, :func:`available`
@@ -89,7 +94,7 @@ def available(W: torch.Tensor, drive: torch.Tensor, act, precision: str) -> bool
 SMALL = (64, 64, 64, 4, 4)
 #: Candidates for larger grids (ensembles, big evaluation batches), tried once per shape.
 LARGE = ((128, 128, 64, 8, 3), (128, 128, 64, 4, 4), (64, 128, 64, 4, 4), (128, 64, 64, 4, 4),
-         (128, 256, 64, 8, 3))
+         (128, 256, 64, 8, 3), (128, 256, 64, 8, 4), (256, 128, 64, 8, 3), (64, 256, 64, 8, 4))
 #: Grids of more 64 x 64 blocks than this are tuned.
 TUNE_ABOVE = 256
 
@@ -111,7 +116,9 @@ if triton is not None:
         e = tl.program_id(2).to(tl.int64)
         rm = pid_m * BM + tl.arange(0, BM)
         rn = pid_n * BN + tl.arange(0, BN)
-        acc = tl.zeros((BM, BN), dtype=tl.float32)
+        mask = (rm[:, None] < M) & (rn[None, :] < N)
+        # the accumulator starts from the drive: its load is issued before the product's loop
+        acc = tl.load(u_ptr + e * s_ue + rm[:, None] * s_um + rn[None, :] * s_un, mask=mask, other=0.0)
         if HAS_H:
             rk = tl.arange(0, BK)
             hp = h_ptr + e * s_he + rm[:, None] * s_hm + rk[None, :] * s_hk
@@ -130,9 +137,7 @@ if triton is not None:
                 acc = tl.dot(a, b, acc)
                 hp += BK * s_hk
                 wp += BK * s_wk
-        mask = (rm[:, None] < M) & (rn[None, :] < N)
-        u = tl.load(u_ptr + e * s_ue + rm[:, None] * s_um + rn[None, :] * s_un, mask=mask, other=0.0)
-        x = acc + u
+        x = acc
         if ACT == 0:  # tanh as 1 - 2 / (exp(2x) + 1): exact to ~1e-7, saturates cleanly
             y = 1.0 - 2.0 / (tl.exp(2.0 * x) + 1.0)
         elif ACT == 1:
