@@ -1,4 +1,15 @@
-"""Atomic checkpoint files: written to a temporary file beside the target, synced, then renamed."""
+"""Checkpoints: what a trainer's state holds, atomic files, and the checks before a file is used.
+
+* :func:`trainer_state` / :func:`restore_progress`: the layout of a trainer's
+  state (learner, optimiser, data order, position in the epoch, the epoch's
+  sums, history, the experiment) and its way back into a trainer.
+* :func:`save_atomic`: written to a temporary file beside the target, synced,
+  then renamed, so the target is always the old file or the whole new one.
+* :func:`load`, :func:`match_data`, :func:`check_tensors`: a missing, corrupt
+  or foreign file, data that is not the checkpoint's, and tensors whose shapes
+  do not fit the checkpoint's own wiring are refused with a message before
+  anything runs.
+"""
 
 from __future__ import annotations
 
@@ -19,19 +30,52 @@ class CheckpointError(ApexplorerError):
     """A checkpoint that is missing, corrupt or from another format."""
 
 
+def looks_like(path) -> bool:
+    """Whether ``path`` names a checkpoint (by its suffix, or a torch zip file's signature)."""
+    path = Path(path)
+    if path.suffix.lower() in (".pt", ".pth", ".ckpt"):
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == b"PK"
+    except OSError:
+        return False
+
+
+def check_writable(path) -> Path:
+    """Refuse a checkpoint target that cannot be written (a folder, an unwritable place), before any work."""
+    path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"cannot save to {str(path)!r}: it is a folder; give a file name, e.g. {str(path / 'run.pt')!r}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=path.parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise CheckpointError(f"cannot save to {str(path)!r}: {e.strerror or e}") from None
+    return path
+
+
 def save_atomic(obj: dict, path) -> Path:
     """Write ``obj`` with torch.save so that ``path`` is either the old file or the complete new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_writable(path)
     buf = io.BytesIO()
     torch.save({"format": FORMAT, "version": VERSION, **obj}, buf)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise CheckpointError(f"cannot save to {str(path)!r}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(buf.getbuffer())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise CheckpointError(f"cannot save to {str(path)!r}: {e.strerror or e}; the previous checkpoint there "
+                              "is unchanged") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -49,8 +93,12 @@ def save_atomic(obj: dict, path) -> Path:
 def load(path) -> dict:
     """Read a checkpoint; a missing, truncated or foreign file raises CheckpointError."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {str(path)!r} is a folder, not a checkpoint file")
+    if not path.exists():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    if not path.is_file():
+        raise CheckpointError(f"{str(path)!r} is not a checkpoint file (it is a device or a pipe)")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
@@ -60,3 +108,109 @@ def load(path) -> dict:
     if obj.get("version") != VERSION:
         raise CheckpointError(f"checkpoint {str(path)!r} has version {obj.get('version')}; this apexplorer reads {VERSION}")
     return obj
+
+
+# ---------------------------------------------------------------------------
+# a trainer's state
+# ---------------------------------------------------------------------------
+def _cpu_optimizer(state: dict) -> dict:
+    return {k: ({n: t.detach().cpu().clone() for n, t in v.items()} if isinstance(v, dict) else
+                (list(v) if isinstance(v, tuple) else v)) for k, v in state.items()}
+
+
+def trainer_state(trainer) -> dict:
+    """The checkpoint of ``trainer`` (a plain dict of tensors and builtins, readable with weights_only)."""
+    from dataclasses import asdict
+
+    streams = trainer.streams.state_dict()
+    return {
+        "learner": trainer.learner.state_dict(),
+        "train_config": asdict(trainer.config),
+        "tasks": [t.name for t in trainer.tasks],
+        "schedule": trainer.schedule,
+        "datasets": {n: d.name for n, d in trainer.data.items()},
+        "batch_sizes": {n: b for n, b in trainer.batch_sizes.items() if b != trainer.config.batch_size},
+        "optimizer": _cpu_optimizer(trainer.opt.state_dict()),
+        "rng": streams["rng"],
+        "streams": streams["streams"],
+        "epoch": trainer.epoch,
+        "segment": trainer.segment,
+        "position": trainer.position,
+        "acc": trainer.stats.to_dict(),
+        "history": list(trainer.history),
+        "summary": trainer.summary,
+        "experiment": None if trainer.experiment is None else trainer.experiment.to_dict(),
+    }
+
+
+def match_data(state: dict, data, path) -> dict:
+    """{task: Dataset} for the checkpoint's tasks from ``data`` (a Dataset or a dict), checked by name and size."""
+    from .data import Dataset
+
+    given = {state["tasks"][0]: data} if isinstance(data, Dataset) else dict(data)
+    for n, name in state["datasets"].items():
+        if n not in given:
+            raise CheckpointError(f"checkpoint {str(path)!r} needs a dataset for task {n!r} ({name})")
+        if given[n].name != name:
+            raise CheckpointError(f"checkpoint {str(path)!r}: task {n!r} was trained on {name!r}, not {given[n].name!r}")
+    for n, (perm, _) in state.get("streams", {}).items():
+        if n in given and perm.shape[-1] != len(given[n].y_train):
+            raise CheckpointError(f"checkpoint {str(path)!r}: task {n!r} was trained on {perm.shape[-1]} samples of "
+                                  f"{state['datasets'][n]!r}, but the data given has {len(given[n].y_train)}")
+    return given
+
+
+def _shape(t) -> tuple:
+    return tuple(t.shape) if isinstance(t, torch.Tensor) else ()
+
+
+def check_tensors(state: dict, learner_class, path) -> None:
+    """Refuse a checkpoint whose tensors (weights, fixed matrices, optimiser moments) do not fit its wiring.
+
+    A checkpoint whose parts come from two runs would otherwise crash the process
+    (the fused Adam kernel checks no shapes) or fail at the first batch.
+    """
+    where = f"checkpoint {str(path)!r}"
+    lw = state["learner"]
+    try:
+        expected = learner_class.tensor_shapes(lw)
+    except (ApexplorerError, KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{where}: its model description is damaged ({e})") from None
+    tensors = lw.get("tensors", {})
+    for group, shapes in expected.items():
+        got = tensors.get(group, {})
+        missing, extra = set(shapes) - set(got), set(got) - set(shapes)
+        if missing or extra:
+            what = f"lacks {sorted(missing)}" if missing else f"has tensors its wiring does not: {sorted(extra)}"
+            raise CheckpointError(f"{where}: {group} {what}; the file is damaged or mixes two runs")
+        for name, shape in shapes.items():
+            t = got[name]
+            if not isinstance(t, torch.Tensor) or not t.is_floating_point() or _shape(t) != tuple(shape):
+                desc = f"a {t.dtype} tensor of shape {_shape(t)}" if isinstance(t, torch.Tensor) else repr(type(t))
+                raise CheckpointError(f"{where}: {group}[{name!r}] is {desc}, but its wiring needs a float tensor "
+                                      f"of shape {tuple(shape)}; the file is damaged or mixes two runs")
+    weights = expected.get("weights", {})
+    opt = state.get("optimizer", {})
+    for key in ("m", "v", "t"):
+        for name, t in (opt.get(key) or {}).items():
+            if name not in weights:
+                raise CheckpointError(f"{where}: the optimiser holds state of {name!r}, which is no weight of its "
+                                      f"wiring; the file is damaged or mixes two runs")
+            want = () if key == "t" else tuple(weights[name])
+            if key == "t" and isinstance(t, (int, float)):  # older checkpoints kept step counts as numbers
+                continue
+            if not isinstance(t, torch.Tensor) or _shape(t) != want:
+                raise CheckpointError(f"{where}: the optimiser's {key}[{name!r}] has shape {_shape(t)}, but the "
+                                      f"weight needs {want}; the file is damaged or mixes two runs")
+
+
+def restore_progress(trainer, state: dict, device) -> None:
+    """Put a checkpoint's optimiser state, data order, position, sums and history into a new trainer."""
+    from .events import EpochStats
+
+    trainer.opt.load_state_dict(state["optimizer"], device=device)
+    trainer.streams.load_state_dict(state["rng"], state["streams"])
+    trainer.epoch, trainer.segment, trainer.position = state["epoch"], state["segment"], state["position"]
+    trainer.stats = EpochStats.from_dict(state["acc"], trainer.learner_members)
+    trainer.history = list(state["history"])
+    trainer.summary = state["summary"]

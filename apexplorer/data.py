@@ -72,6 +72,25 @@ class Dataset:
         return (f"Dataset({self.name!r}, train={len(self.y_train)}, test={len(self.y_test)}, "
                 f"features={self.n_features}, classes={self.n_classes})")
 
+    def subset(self, train: int | None = None, test: int | None = None, seed: int = 0) -> "Dataset":
+        """The first ``train`` / ``test`` samples of a fixed shuffle of each split (None: all of it).
+
+        The shuffle depends only on ``seed``, not on a run's seed, so every run of an
+        experiment sees the same subset; asking for more than there is is an error.
+        """
+        parts = []
+        for split, n, x, y in (("train", train, self.x_train, self.y_train), ("test", test, self.x_test, self.y_test)):
+            if n is None or n == len(y):
+                parts += [x, y]
+                continue
+            if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(y):
+                raise DataError(f"{self.name}: a {split} subset of {n!r} samples; it has {len(y)} "
+                                f"(give 1 to {len(y)})")
+            idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed + (split == "test")))[:n]
+            idx = idx.sort().values
+            parts += [x[idx], y[idx]]
+        return Dataset(self.name, *parts, self.n_classes, self.shape, self.classes)
+
 
 # ---------------------------------------------------------------------------
 # IDX

@@ -1,36 +1,111 @@
 """Learners: what the trainer calls for one batch.  AP here; BP, FA and EP in :mod:`baselines`.
 
-A learner has
-
-* ``device`` and ``params`` (dict of learnable tensors, for divergence roll-back),
-* ``optimizer`` (an :mod:`optim` optimiser over ``params``),
-* ``train_batch(batch, tasks) -> BatchResult``: one training step on a batch of
-  each task in ``tasks`` (several tasks: their batches go through together),
-* ``predict(x, task) -> probabilities`` (B, classes) for one task alone,
-* ``state_dict()`` / ``from_state(d, device)``, and ``kind`` (``ap``, ``bp``...).
-
-The trainer owns data, schedules, events and checkpoints; learners own maths.
+Every learner follows the :class:`Learner` protocol; the trainer owns data,
+schedules, events and checkpoints, learners own maths.  The registry of
+learners by kind is :mod:`apexplorer.methods`.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Protocol, runtime_checkable
 
 import torch
 
 from .errors import ApexplorerError
-from .network import APConfig, Network
+from .network import APConfig, Network, tensor_shapes
 from .wiring import Task, Wiring
 
 
 @dataclass
 class BatchResult:
-    """Per-task loss and correct count (0-d tensors), and mean |e| per module/output (0-d tensors)."""
+    """One step's results on the device: per task the loss and correct count (0-d, or (E,) for an
+    ensemble), the mean |e| of every module and output (0-d), and for fused steps ``skipped``
+    (0-d, 1.0 when the device guard rejected the step).  ``sizes``: samples of each task."""
 
     loss: dict
     correct: dict
     error: dict
+    skipped: torch.Tensor | None = None
+    sizes: dict = field(default_factory=dict)
+    flat: torch.Tensor | None = None  # fused steps: every value above in one vector (see pack)
+
+    def pack(self) -> torch.Tensor:
+        """Every value in one 1-D tensor: losses (tasks x members), correct counts, errors, skipped."""
+        if self.flat is not None:
+            return self.flat
+        names = list(self.loss)
+        skip = self.skipped if self.skipped is not None else torch.zeros((), device=self.loss[names[0]].device)
+        return torch.cat([torch.stack([self.loss[n].reshape(-1) for n in names]).flatten(),
+                          torch.stack([self.correct[n].float().reshape(-1) for n in names]).flatten(),
+                          *[v.float().mean().reshape(1) for v in self.error.values()],
+                          skip.float().reshape(1)])
+
+    @classmethod
+    def unpack(cls, flat: torch.Tensor, tasks, members: int, errors, sizes=None) -> "BatchResult":
+        """The result whose :meth:`pack` is ``flat`` (views into it, no copies)."""
+        k, names = len(tasks), list(tasks)
+        loss = flat[: k * members].view(k, members)
+        correct = flat[k * members : 2 * k * members].view(k, members)
+        err = flat[2 * k * members : 2 * k * members + len(errors)]
+        return cls({n: loss[i] for i, n in enumerate(names)}, {n: correct[i] for i, n in enumerate(names)},
+                   {e: err[i] for i, e in enumerate(errors)}, flat[-1], dict(sizes or {}), flat)
+
+
+@runtime_checkable
+class Learner(Protocol):
+    """What the trainer needs of a learning rule (AP here; BP, FA and EP in :mod:`baselines`).
+
+    ``train_batch`` computes one step's results and updates; ``apply`` applies
+    the updates once the trainer's divergence guard has accepted the step.
+    Learners whose ``fused`` is true (AP on CUDA) instead run ``train_step``:
+    the whole step with the guard on the device, no host sync, and
+    ``restore_last_good`` after the guard tripped.
+    """
+
+    kind: str
+    optimizer: object
+
+    @property
+    def device(self) -> torch.device: ...
+
+    @property
+    def params(self) -> dict: ...
+
+    @property
+    def members(self) -> int | None: ...
+
+    @property
+    def wiring(self) -> Wiring | None: ...
+
+    @property
+    def net(self) -> Network | None: ...
+
+    @property
+    def fused(self) -> bool: ...
+
+    def check_together(self, tasks) -> None: ...
+
+    def train_batch(self, batch: dict, tasks) -> BatchResult: ...
+
+    def apply(self) -> None: ...
+
+    def train_step(self, batch: dict, tasks) -> BatchResult: ...
+
+    def set_guard(self, max_loss: float) -> None: ...
+
+    def restore_last_good(self) -> None: ...
+
+    def predict(self, x: torch.Tensor, task: Task) -> torch.Tensor: ...
+
+    def state_dict(self) -> dict: ...
+
+    @classmethod
+    def from_state(cls, d: dict, device, optimizer) -> "Learner": ...
+
+    @classmethod
+    def tensor_shapes(cls, d: dict) -> dict: ...
 
 
 def cross_entropy(probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -61,8 +136,13 @@ class APLearner:
     kind = "ap"
 
     def __init__(self, network: Network, optimizer):
-        self.net = network
+        self._net = network
         self.optimizer = optimizer
+        self._pending = None
+
+    @property
+    def net(self) -> Network:
+        return self._net
 
     @property
     def device(self):
@@ -139,10 +219,8 @@ class APLearner:
 
     def _state_tensors(self) -> list:
         opt = self.optimizer
-        if hasattr(opt, "prepare"):
-            opt.prepare(self.net.weights)
-        extra = [] if not hasattr(opt, "m") else [*opt.m.values(), *opt.v.values(), *opt.t.values()]
-        return [*self.net.weights.values(), *extra]
+        opt.prepare(self.net.weights)
+        return [*self.net.weights.values(), *(t for d in opt.buffers() for t in d.values())]
 
     def _pack_state(self) -> None:
         """Move weights and optimiser state into one flat buffer per dtype, leaving views in place.
@@ -159,8 +237,7 @@ class APLearner:
             for t in group:
                 views[id(t)] = flat[off : off + t.numel()].view(t.shape)
                 off += t.numel()
-            for d in (self.net.tensors["weights"], *(getattr(self.optimizer, k) for k in ("m", "v", "t")
-                                                      if hasattr(self.optimizer, k))):
+            for d in (self.net.tensors["weights"], *self.optimizer.buffers()):
                 for k, t in d.items():
                     if id(t) in views:
                         d[k] = views[id(t)]
@@ -191,11 +268,9 @@ class APLearner:
             return L, (~ok).float()
 
         res, updates, (L, skip) = self._phases(batch, tasks, self._side_stream(), guard)
-        C = torch.stack([res.correct[t.name].float().reshape(-1) for t in tasks])
-        E = [res.error[k].float().mean().reshape(1) for k in res.error]
+        res.skipped = skip
         self.optimizer.step(self.net.weights, updates, skip=skip)
-        packed = torch.cat([L.flatten(), C.flatten(), *E, skip.reshape(1)])
-        return list(res.error), packed
+        return list(res.error), res.pack()
 
     def restore_last_good(self) -> None:
         """After the guard of a fused step tripped: back to the state before the last good update."""
@@ -209,16 +284,20 @@ class APLearner:
             self._side = torch.cuda.Stream(self.device)
         return self._side
 
-    def train_step(self, batch: dict, tasks):
-        """A fused step with no host sync: returns (error names, packed device tensor).
+    def train_step(self, batch: dict, tasks) -> BatchResult:
+        """A fused step with no host sync: its :class:`BatchResult` on the device, ``skipped`` set.
 
-        ``packed`` holds the tasks' losses and correct counts (tasks x members each),
-        the mean |e| of each error name and a last entry that is 1 if the guard tripped.
         On CUDA the first two steps of a shape run eagerly on a side stream (CUDA's
         warm-up); then the step is captured once as a CUDA graph and replayed.  A
         change of shapes, of ``net.config`` (T1, T2, mode, beta) or of the learning
         rate starts a new capture.
         """
+        errs, flat = self._train_step(batch, tasks)
+        return BatchResult.unpack(flat, [t.name for t in tasks], self.members or 1, errs,
+                                  {t.name: batch[t.name][1].shape[-1] for t in tasks})
+
+    def _train_step(self, batch: dict, tasks):
+        """(error names, the packed results) of one fused step; see :meth:`train_step`."""
         if not hasattr(self, "_max_loss"):
             self.set_guard(float("inf"))
         if not hasattr(self, "_saved"):
@@ -277,5 +356,8 @@ class APLearner:
                       seeds=d.get("seeds"), radii=d.get("radii"))
         return cls(net, optimizer)
 
-
-LEARNERS = {"ap": APLearner}
+    @classmethod
+    def tensor_shapes(cls, d: dict) -> dict:
+        """{group: {name: shape}} that a saved state of this wiring (and ensemble) must have."""
+        seeds = d.get("seeds")
+        return tensor_shapes(Wiring.from_dict(d["wiring"], warn=False), None if seeds is None else len(seeds))

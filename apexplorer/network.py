@@ -121,6 +121,18 @@ def init_tensors(wiring: Wiring, seed: int) -> dict:
     return out
 
 
+def tensor_shapes(wiring: Wiring, members: int | None = None) -> dict:
+    """{group: {name: shape}} of the tensors :func:`init_tensors` draws (``members``: an ensemble's leading E)."""
+    lead = () if members is None else (members,)
+    ep = wiring.endpoint
+    out = {"reservoirs": {m.name: lead + (m.size, m.size) for m in wiring.modules},
+           "biases": {m.name: lead + (m.size,) for m in wiring.modules},
+           "weights": {p.name: lead + (ep(p.source).size, ep(p.target).size) for p in wiring.feedforward},
+           "feedback": {q.name: lead + (ep(q.source).size, ep(q.target).size) for q in wiring.feedback},
+           "readout_bias": {o.name: lead + (o.size,) for o in wiring.outputs}}
+    return out
+
+
 def init_ensemble(wiring: Wiring, seeds, radii=None) -> dict:
     """Tensors of several independent members stacked on a leading axis (E, ...).
 

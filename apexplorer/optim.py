@@ -120,6 +120,10 @@ class Adam:
     def tensors(self):
         return list(self.m.values()) + list(self.v.values())
 
+    def buffers(self) -> list:
+        """The dicts of per-weight state (moments, step counts), by weight name."""
+        return [self.m, self.v, self.t]
+
 
 class SGD:
     """Plain gradient descent ``A <- A - lr * dA`` (the paper's batch-size-1 run)."""
@@ -128,6 +132,12 @@ class SGD:
 
     def __init__(self, lr=1e-3):
         self.lr = float(lr)
+
+    def prepare(self, weights: dict) -> None:
+        """Plain descent keeps no state per weight."""
+
+    def buffers(self) -> list:
+        return []
 
     @torch.no_grad()
     def step(self, weights: dict, updates: dict, skip: torch.Tensor | None = None) -> None:

@@ -12,21 +12,22 @@ from .wiring import Module, Path, Port, Task, Wiring, chain
 
 
 def _paper(n_layers):
-    def build(n_in, n_out):
-        return chain([1024] * n_layers, n_in, n_out, name=f"paper-{n_layers}layer")
+    def build(n_in, n_out, size=1024):
+        return chain([size] * n_layers, n_in, n_out, name=f"paper-{n_layers}layer")
 
-    build.__doc__ = f"The paper's model with {n_layers} module(s) of 1024 neurons, blocks of 256, rho 0.25, c 0.25."
+    build.__doc__ = (f"The paper's model with {n_layers} module(s) of ``size`` neurons (1024: blocks of 256), "
+                     "rho 0.25, c 0.25.")
     return build
 
 
-def _2afc(n_in, n_out):
+def _2afc(n_in, n_out, size=256):
     """Appendix 2: two modules of 256 (blocks of 64), connection rate 1."""
-    return chain([256, 256], n_in, n_out, connection_rate=1.0, name="2afc")
+    return chain([size, size], n_in, n_out, connection_rate=1.0, name="2afc")
 
 
-def _digits(n_in, n_out):
+def _digits(n_in, n_out, size=256):
     """Small and fast: two modules of 256 (blocks of 64) for the 8x8 digits."""
-    return chain([256, 256], n_in, n_out, name="digits")
+    return chain([size, size], n_in, n_out, name="digits")
 
 
 def _fig5a(n_in, n_out, size=256):
@@ -119,16 +120,37 @@ SETTINGS = {
 #: The preset used for each dataset when none is named.
 DEFAULT_PRESET = {"digits": "digits", "2afc": "2afc"}
 
+#: Each preset's own data (one name for every task, or one per task).
+PRESET_DATA = {"digits": "digits", "2afc": "2afc", **{k: "fashion-mnist" for k in PRESETS if k.startswith("paper-")},
+               **{k: list(v) for k, v in MULTITASK.items()}}
+
 
 def preset_names() -> list:
     return list(PRESETS)
 
 
-def preset(name: str, n_in, n_out) -> Wiring:
+def preset_tasks(name: str) -> tuple:
+    """The task names of preset ``name``, in order."""
+    k = len(MULTITASK.get(name, (None,)))
+    sizes = [1] * k if name in MULTITASK else 1
+    return tuple(t.name for t in preset(name, sizes, sizes).tasks)
+
+
+def preset_options(name: str) -> tuple:
+    """The keyword options of preset ``name`` (e.g. ``size``), beyond its input and output sizes."""
+    import inspect
+
+    if name not in PRESETS:
+        raise WiringError(f"unknown preset {name!r}; presets are {choices(PRESETS)}")
+    return tuple(p for p in inspect.signature(PRESETS[name]).parameters if p not in ("n_in", "n_out"))
+
+
+def preset(name: str, n_in, n_out, **options) -> Wiring:
     """Build preset ``name`` for ``n_in`` input features and ``n_out`` classes.
 
     Multi-task presets (:data:`MULTITASK`) take one size per task, e.g.
     ``preset("fig5b", [784, 64], [10, 10])``; a single int is used for every task.
+    ``options`` are the preset's own (:func:`preset_options`, e.g. ``size``).
     """
     if name not in PRESETS:
         raise WiringError(f"unknown preset {name!r}; presets are {choices(PRESETS)}")
@@ -140,4 +162,8 @@ def preset(name: str, n_in, n_out) -> Wiring:
             raise WiringError(f"preset {name!r} has {k} tasks; give {k} input and output sizes")
     elif not isinstance(n_in, int) or not isinstance(n_out, int):
         raise WiringError(f"preset {name!r} has one task; give one input and one output size")
-    return PRESETS[name](n_in, n_out)
+    valid = preset_options(name)
+    for k in options:
+        if k not in valid:
+            raise WiringError(f"{k!r} is not an option of preset {name!r}; its options are {choices(valid)}")
+    return PRESETS[name](n_in, n_out, **options)

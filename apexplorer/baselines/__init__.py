@@ -1,16 +1,15 @@
 """Baselines to compare AP with: BP and FA (Table 1) and Equilibrium Propagation (Fig. 4a-c).
 
-Each is a learner with the interface of :mod:`apexplorer.learner`; importing
-this package registers them in :data:`apexplorer.learner.LEARNERS` as ``bp``,
-``fa`` and ``ep``, so the :class:`~apexplorer.trainer.Trainer`, its events and
-its checkpoints work unchanged.  :func:`make_learner` builds one from sizes
-and a :class:`~apexplorer.trainer.TrainConfig`.
+Each follows the :class:`~apexplorer.learner.Learner` protocol, so the
+:class:`~apexplorer.trainer.Trainer`, its events and its checkpoints work
+unchanged; :mod:`apexplorer.methods` lists them by kind (``bp``, ``fa``,
+``ep``).  :func:`make_learner` builds one from sizes and a
+:class:`~apexplorer.trainer.TrainConfig`.
 """
 
 from __future__ import annotations
 
 from ..errors import ApexplorerError, choices
-from ..learner import LEARNERS
 from .ep import EPConfig, EPLearner, init_ep
 from .mlp import BPLearner, FALearner, MLPConfig, MLPLearner, init_mlp
 
@@ -18,10 +17,10 @@ METHODS = ("ap", "bp", "fa", "ep")
 #: Default hidden layers: Table 1's 1 x 256 for BP/FA, the paper's 2-HL comparison for EP.
 DEFAULT_HIDDEN = {"bp": (256,), "fa": (256,), "ep": (256, 256)}
 
-#: EP's learning rate when none is given (see :func:`method_config`).
+#: EP's learning rate when none is given.  Hard-sigmoid units saturate under large steps: with Adam at the
+#: digits preset's 5e-3, EP's outputs saturated and it stopped learning; at 1e-3 and 2e-3 it learned
+#: (2 x 256, T1 = 100, T2 = 20).
 EP_LR = 1e-3
-
-LEARNERS.update({"bp": BPLearner, "fa": FALearner, "ep": EPLearner})
 
 
 def parse_hidden(text) -> tuple:
@@ -58,8 +57,8 @@ def make_learner(method: str, n_in: int, n_out: int, config, hidden=None, device
     **ep_options
         EPConfig fields for ``ep`` (``t1``, ``t2``, ``epsilon``, ``beta``, ``random_sign``).
     """
+    from ..devices import resolve_device
     from ..optim import make_optimizer
-    from ..trainer import resolve_device
 
     if method not in DEFAULT_HIDDEN:
         raise ApexplorerError(f"unknown baseline {method!r}; choices are {choices(DEFAULT_HIDDEN)}")
@@ -76,37 +75,7 @@ def make_learner(method: str, n_in: int, n_out: int, config, hidden=None, device
     return cls(MLPConfig(n_in, n_out, hidden, seed=config.seed), opt, dev)
 
 
-def method_config(method: str, config, lr_given: bool):
-    """The TrainConfig a baseline runs with: EP gets :data:`EP_LR` unless a learning rate was given.
-
-    Hard-sigmoid units saturate under large steps: with Adam at the digits
-    preset's 5e-3, EP's outputs saturated and it stopped learning, at 1e-3 and
-    2e-3 it learned (2 x 256, T1 = 100, T2 = 20).
-    """
-    from dataclasses import replace
-
-    return replace(config, lr=EP_LR) if method == "ep" and not lr_given else config
-
-
-def learner_from_args(args, data: dict, config):
-    """(learner, TrainConfig) for ``apexplorer train --method bp|fa|ep``.
-
-    ``data`` is ``{task: Dataset}`` (one task); EP takes ``--t1``, ``--t2``
-    (or ``--steps``) and ``--beta`` when they are given, and :data:`EP_LR`
-    when ``--lr`` is not.
-    """
-    if len(data) != 1:
-        raise ApexplorerError(f"--method {args.method} trains one task; this wiring has {len(data)} "
-                              "(pick one with --only)")
-    d = next(iter(data.values()))
-    ep = {}
-    if args.method == "ep":
-        ep = dict(t1=args.t1 or args.steps, t2=args.t2 or args.steps, beta=args.beta)
-    config = method_config(args.method, config, args.lr is not None)
-    return make_learner(args.method, d.n_features, d.n_classes, config, getattr(args, "hidden", None), **ep), config
-
-
 __all__ = [
     "BPLearner", "DEFAULT_HIDDEN", "EPConfig", "EPLearner", "FALearner", "METHODS", "MLPConfig", "MLPLearner",
-    "EP_LR", "init_ep", "init_mlp", "learner_from_args", "make_learner", "method_config", "parse_hidden",
+    "EP_LR", "init_ep", "init_mlp", "make_learner", "parse_hidden",
 ]

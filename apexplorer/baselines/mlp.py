@@ -97,11 +97,14 @@ class LayeredLearner:
     """What the layered baselines (MLP and EP) share: tensors on a device, one task, the optimiser step, state.
 
     Subclasses set ``kind``, ``config_class`` and ``init`` (a static method: the config's tensors,
-    drawn from its seed).
+    drawn from its seed).  They follow :class:`apexplorer.learner.Learner`; they have no wiring and
+    no fused step, so the trainer guards them on the host.
     """
 
     members = None
     wiring = None
+    net = None
+    fused = False
 
     def __init__(self, config, optimizer, device="cpu", tensors=None):
         self.config = config.validate()
@@ -123,6 +126,19 @@ class LayeredLearner:
         if len(tasks) != 1:
             raise ApexplorerError(f"{self.kind} trains one task at a time; got {', '.join(t.name for t in tasks)}")
 
+    def check_together(self, tasks) -> None:
+        """A layered baseline has one input and one output: it never trains tasks together."""
+        self._check(tasks)
+
+    def train_step(self, batch: dict, tasks):
+        raise NotImplementedError(f"{self.kind} has no fused step (its fused is False)")
+
+    def set_guard(self, max_loss: float) -> None:
+        """The host guards a layered baseline (see :class:`apexplorer.guard.DivergenceGuard`)."""
+
+    def restore_last_good(self) -> None:
+        """Nothing to restore on the device: the host guard keeps the last good state."""
+
     def apply(self) -> None:
         self.optimizer.step(self.params, self._pending)
         self._pending = None
@@ -136,6 +152,14 @@ class LayeredLearner:
         c = dict(d["config"])
         c["hidden"] = tuple(c["hidden"])
         return cls(cls.config_class(**c), optimizer, device, d["tensors"])
+
+    @classmethod
+    def tensor_shapes(cls, d: dict) -> dict:
+        """{group: {name: shape}} that a saved state of this config must have."""
+        c = dict(d["config"])
+        c["hidden"] = tuple(c["hidden"])
+        drawn = cls.init(cls.config_class(**c).validate())
+        return {g: {n: tuple(t.shape) for n, t in ts.items()} for g, ts in drawn.items()}
 
 
 class MLPLearner(LayeredLearner):

@@ -11,7 +11,7 @@ CPU_EPOCH_BUDGET_S = 40.0
 
 
 def register(sub) -> None:
-    from ..cli import _positive_int
+    from .options import positive_int as _positive_int
 
     p = sub.add_parser("bench", help="time training steps against the literal formulation and autograd backprop")
     p.add_argument("--preset", default="paper-2layer", help="wiring preset (default paper-2layer)")
@@ -47,7 +47,7 @@ def cmd_bench(args) -> int:
     from ..errors import DataError
     from ..network import APConfig, Network
     from ..presets import preset
-    from ..trainer import resolve_device
+    from ..devices import resolve_device
     from ..bench import bench
 
     from ..learner import APLearner

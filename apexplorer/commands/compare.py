@@ -14,9 +14,8 @@ import json
 import math
 import sys
 import time
-from dataclasses import replace
 
-from ..cli import add_model_args, build
+from .options import add_model_args, experiment_from_args
 
 DEFAULT_METHODS = "ap,bp,fa"
 
@@ -24,7 +23,8 @@ DEFAULT_METHODS = "ap,bp,fa"
 def register(sub) -> None:
     p = sub.add_parser("compare", help="compare AP with BP, FA (and EP) on a dataset, mean ± sd over seeds",
                        description=__doc__.split("\n\n")[1].replace("``", ""))
-    add_model_args(p)
+    add_model_args(p, seeds_help="train K seeds (seed, seed+1, ...) of each method, one run each; the table gives "
+                                  "mean ± sd")
     p.add_argument("--methods", default=DEFAULT_METHODS, metavar="M1,M2",
                    help=f"methods to compare, from ap, bp, fa, ep (default {DEFAULT_METHODS})")
     p.add_argument("--json", action="store_true", help="print one JSON object with every run")
@@ -64,40 +64,52 @@ def _train(trainer):
     return last, best, train, seconds, reason
 
 
-def cmd_compare(args) -> int:
-    from ..baselines import METHODS, make_learner, method_config
-    from ..errors import ApexplorerError, choices
-    from ..trainer import Trainer
+def _method_changes(method: str, args, seed: int) -> dict:
+    """The experiment keys of one compared run: its method, seed and (baselines) layers and EP options."""
+    from ..baselines import EP_LR
 
-    if args.method != "ap":
+    out = {"train.seed": seed, "train.seeds": 1, "method.name": method}
+    if method == "ap":
+        return out
+    if args.hidden:
+        out["method.hidden"] = args.hidden
+    if method == "ep":
+        out.update({f"method.{k}": v for k, v in (("t1", args.t1 or args.steps), ("t2", args.t2 or args.steps),
+                                                  ("beta", args.beta)) if v is not None})
+        if args.lr is None:
+            out["train.lr"] = EP_LR
+    return out
+
+
+def cmd_compare(args) -> int:
+    from ..baselines import METHODS
+    from ..build import build, load_data
+    from ..errors import ApexplorerError, choices
+
+    if args.method is not None:
         raise ApexplorerError("compare takes --methods (a list), not --method")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
         raise ApexplorerError(f"--methods {args.methods!r}: unknown {', '.join(bad) or '(none)'}; "
                               f"choices are {choices(METHODS)}")
-    k = args.seeds
+    k = args.seeds or 1
     # the AP model options (--hidden is for the baselines, seeds run one by one here)
-    ap_args = argparse.Namespace(**{**vars(args), "hidden": None, "seeds": 1})
-    wiring, data, ap, cfg = build(ap_args)
-    if len(data) != 1:
-        raise ApexplorerError(f"compare trains one task; the wiring has tasks {', '.join(data)} (pick one with --only)")
-    task, ds = next(iter(data.items()))
-    seeds = [args.seed + i for i in range(k)]
+    exp = experiment_from_args(argparse.Namespace(**{**vars(args), "hidden": None, "seeds": None}))
+    if len(exp.tasks) != 1:
+        raise ApexplorerError(f"compare trains one task; the wiring has tasks {', '.join(exp.tasks)} (pick one with --only)")
+    data = load_data(exp, args.data_dir, args.download)
+    ds = next(iter(data.values()))
+    first = exp.train.seed
+    seeds = [first + i for i in range(k)]
     results = []
     for method in methods:
         runs = []
         model = None
         for s in seeds:
-            c = method_config(method, replace(cfg, seed=s, ensemble=1), args.lr is not None)
-            if method == "ap":
-                trainer = Trainer.create(wiring, data, ap, c, task=[task])
-                learner = None
-            else:
-                ep = dict(t1=args.t1 or args.steps, t2=args.t2 or args.steps, beta=args.beta) if method == "ep" else {}
-                learner = make_learner(method, ds.n_features, ds.n_classes, c, args.hidden, **ep)
-                trainer = Trainer(learner, {task: ds}, c, task=[task])
-            model = model or _describe(method, learner, wiring)
+            e = exp.with_changes(_method_changes(method, args, s))
+            trainer = build(e, data=data)
+            model = model or _describe(method, trainer.learner, trainer.net.wiring if trainer.net else None)
             t0 = time.perf_counter()
             last, best, train, seconds, reason = _train(trainer)
             runs.append({"seed": s, "test_acc": last, "best_test_acc": best, "train_acc": train,
@@ -107,12 +119,14 @@ def cmd_compare(args) -> int:
                 acc = "n/a" if last is None else f"{last:.2%}"
                 print(f"{method} seed {s}: test {acc} after {trainer.epoch} epoch(s) ({reason}, "
                       f"{runs[-1]['wall_seconds']:.1f}s)", file=sys.stderr)
+        c = trainer.config
         mean, sd = _stats(r["test_acc"] for r in runs)
         bmean, bsd = _stats(r["best_test_acc"] for r in runs)
         results.append({"method": method, "model": model, "lr": c.lr, "test_acc_mean": mean, "test_acc_sd": sd,
                         "best_test_acc_mean": bmean, "best_test_acc_sd": bsd, "runs": runs})
+    cfg = exp.train
     out = {"dataset": ds.name, "epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
-           "optimizer": cfg.optimizer, "seeds": seeds, "results": results}
+           "optimizer": cfg.optimizer, "seeds": seeds, "results": results, "experiment": exp.to_dict()}
     if args.json:
         print(json.dumps(out), flush=True)
         return 0

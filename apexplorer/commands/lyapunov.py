@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from ..cli import _positive_int
+from .options import positive_int as _positive_int
 
 
 def _radius(s):
@@ -43,7 +43,7 @@ def register(sub) -> None:
 def cmd_lyapunov(args) -> int:
     from ..analysis.lyapunov import spectral_radius_sweep
     from ..errors import ApexplorerError
-    from ..trainer import resolve_device
+    from ..devices import resolve_device
 
     if not 0 < args.rate <= 1:
         raise ApexplorerError(f"connection rate {args.rate} must be in (0, 1]")
@@ -56,7 +56,8 @@ def cmd_lyapunov(args) -> int:
     if args.json:
         print(json.dumps({**settings, "results": rows}), flush=True)
         return 0
-    print(f"reservoir N={args.size}, c={args.rate}, {args.activation}, drive U(-{args.drive}, {args.drive}); "
+    drive = f"drive U(-{args.drive:g}, {args.drive:g})" if args.drive else "no drive"
+    print(f"reservoir N={args.size}, c={args.rate}, {args.activation}, {drive}; "
           f"FTMLE over {args.steps} steps, MLE over {args.mle_steps}", file=sys.stderr)
     print(f"{'SR':>8} {'log SR':>9} {'MLE':>9} {'FTMLE':>9}")
     for r in rows:

@@ -9,15 +9,21 @@ import signal
 import sys
 import time
 
-from ..cli import add_model_args
+from .options import add_model_args, experiment_from_args, given
 
-EXAMPLE = """example (Fig. 2c and 3c of the paper, on 2 local worker processes):
+EXAMPLE = """examples (Fig. 2c and 3c of the paper, on 2 local worker processes):
   apexplorer sweep --preset paper-2layer --dataset fashion-mnist --grid sr=0.01,0.1,0.25,0.5,1,2 \\
       --grid steps=2,4,8,16 --seeds 5 --epochs 3 --workers 2 --out fig2c.csv
+  apexplorer sweep --experiment digits.toml --grid ap.spectral_radius=0.1,0.25 --grid train.lr=1e-3,1e-2 \\
+      --out lr.csv
 
-Any setting of `train` can be a grid axis (--grid beta=0.5,1,2). Rows are written as runs finish;
-rerunning the same command skips finished runs. Plot with apexplorer.sweep.plots or the explorer's
-Sweeps tab."""
+Any key of the experiment can be a grid axis, dotted (ap.beta=0.5,1,2; tasks.B.batch_size=50,500;
+method.name=ap,bp,fa) or by its train flag's name (beta, lr, sr, steps). Rows are written as runs finish,
+each with its point's experiment; rerunning the same command skips finished runs. Plot with
+apexplorer.sweep.plots or the explorer's Sweeps tab.
+
+A Dask cluster of your own: start `dask scheduler` and `dask worker tcp://HOST:8786` (each worker needs
+apexplorer and the data), then pass --scheduler tcp://HOST:8786."""
 
 
 def register(sub) -> None:
@@ -25,10 +31,12 @@ def register(sub) -> None:
 
     p = sub.add_parser("sweep", help="train over a grid of settings x seeds (Dask), into a results table",
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_model_args(p)
-    p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
-                   help="a grid axis: a train setting and its values (repeat for more axes)")
-    # --seeds K (seeds per point) comes from add_model_args, shared with train
+    add_model_args(p, seeds_help="seeds per point: each point trains seeds seed .. seed+K-1 (default 1), as one "
+                                  "batched ensemble for AP")
+    p.add_argument("--experiment", metavar="FILE", help="the base experiment (.toml or .json, or a checkpoint); "
+                   "the model options above then change it")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                   help="a grid axis: a key of the experiment and its values (repeat for more axes)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="an existing Dask scheduler (tcp://HOST:8786); its workers need apexplorer and the data")
     p.add_argument("--workers", type=int, metavar="N",
@@ -36,20 +44,45 @@ def register(sub) -> None:
                         "0 trains in this process without Dask")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="results table, .csv or .parquet; an existing one is continued")
-    p.add_argument("--redo-shared-order", action="store_true",
-                   help="train again the runs of an older results table in which a point's seeds "
-                        "shared one order of the data (column shuffle_seed)")
     p.add_argument("--json", action="store_true", help="print JSON lines (start, one per run, done)")
     p.set_defaults(func=cmd_sweep)
 
 
 def _sweep_from_args(args):
-    from ..sweep import Sweep, default_settings, parse_axis, settings_parser
+    from ..errors import ApexplorerError
+    from ..sweep import Sweep, parse_axis
+    from .options import FLAG_KEYS
 
-    base = {k: getattr(args, k) for k in default_settings() if k != "seeds"}  # a point's seeds are rows
-    parser = settings_parser()
-    axes = tuple(parse_axis(text, parser) for text in args.grid)
-    return Sweep(base, axes, tuple(range(args.seed, args.seed + args.seeds))).validate()
+    axes = tuple(parse_axis(text) for text in args.grid)
+    keys = [k for k, _ in axes]
+    typed = given(args)
+    for flag in typed:  # an option that is also an axis: which one wins would be a guess
+        dest = flag[2:].replace("-", "_")
+        key = FLAG_KEYS.get(dest, {"t1": "ap.t1", "t2": "ap.t2", "beta": "ap.beta", "steps": "steps",
+                                   "preset": "wiring.preset", "dataset": "dataset"}.get(dest))
+        if key in keys:
+            raise ApexplorerError(f"{flag} is given and is also a grid axis; drop one of them")
+    if "steps" in keys and ({"--t1", "--t2"} & set(typed)):
+        raise ApexplorerError("the steps axis sets T1 = T2, but --t1 or --t2 is also given; drop one of them")
+    if args.experiment:
+        from .run import read_experiment
+
+        base = read_experiment(args.experiment)
+        model = [f for f in typed if f not in ("--seed", "--seeds", "--set", "--device")]
+        if model:
+            raise ApexplorerError(f"--experiment gives the base run; {', '.join(model)} would change it: use "
+                                  "--set KEY=VALUE (or change the file)")
+        changes = {k: v for k, v in (("train.device", args.device),) if v is not None}
+        if args.set:
+            from ..experiment import parse_assignment
+
+            changes.update(dict(parse_assignment(x) for x in args.set))
+        base = base.with_changes(changes) if changes else base
+    else:
+        base = experiment_from_args(args)
+    seed = base.train.seed if args.seed is None else args.seed
+    k = args.seeds or 1
+    return Sweep(base, axes, tuple(range(seed, seed + k)), args.data_dir, args.download).validate()
 
 
 def _connect(args, n_tasks, emit):
@@ -74,8 +107,9 @@ def _connect(args, n_tasks, emit):
     if args.scheduler:
         try:
             client = Client(args.scheduler, timeout="10s")
-        except OSError as e:
-            raise ApexplorerError(f"cannot reach the Dask scheduler {args.scheduler!r}: {e}") from None
+        except (OSError, ValueError, TypeError) as e:
+            raise ApexplorerError(f"cannot reach the Dask scheduler {args.scheduler!r}: {e} (give an address like "
+                                  "tcp://HOST:8786)") from None
         return client, None, None
     workers = min(args.workers or default_workers(), n_tasks)
     cluster = local_cluster(workers)
@@ -97,6 +131,9 @@ def _stop_on_sigterm():
         return None
 
 
+_DATA = {}  # datasets checked for the points, by name (loaded once)
+
+
 def _finite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
@@ -104,34 +141,30 @@ def _finite(x) -> bool:
 def cmd_sweep(args) -> int:
     from tqdm import tqdm
 
-    from ..cli import build
+    from ..build import load_data
+    from ..experiment import Experiment
     from ..sweep import execute, prepare, summary
 
     sweep = _sweep_from_args(args)
     points = sweep.points()
-    build(sweep.namespace(points[0]))  # fail fast on a missing dataset or bad wiring
-    table, tasks, skipped, dropped = prepare(sweep, args.out, args.redo_shared_order)
+    for p in points:  # fail fast on a missing dataset, before any point trains
+        load_data(Experiment.from_dict(p.experiment), sweep.data_dir, sweep.download, _DATA)
+    table, tasks, skipped, dropped = prepare(sweep, args.out)
     n_runs = sum(len(t.seeds) for t in tasks)
-    shared = len(table.shared_order())
 
     def emit(msg):
         print(f"apexplorer: {msg}", file=sys.stderr, flush=True)
 
-    if shared and not args.json:
-        runs = "1 finished run" if shared == 1 else f"{shared} finished runs"
-        emit(f"{runs} in {args.out} {'was' if shared == 1 else 'were'} trained when a point's seeds shared one "
-             "order of the data (column shuffle_seed); now each seed draws its own. They are kept, so their "
-             "points mix the two; add --redo-shared-order to train them again")
     start = {"kind": "start", "out": str(args.out), "axes": {d: list(v) for d, v in sweep.axes},
              "points": len(points), "seeds": list(sweep.seeds), "runs": len(points) * len(sweep.seeds),
-             "skipped": skipped, "retried": dropped, "shared_order_kept": shared, "to_run": n_runs}
+             "skipped": skipped, "retried": dropped, "to_run": n_runs, "experiment": sweep.base.to_dict()}
     if not tasks:
         done = {"kind": "done", "out": str(args.out), "ran": 0, "skipped": skipped, "seconds": 0.0}
         if args.json:
             print(json.dumps(start), flush=True)
             print(json.dumps(done), flush=True)
         else:
-            emit(f"all {skipped} runs are already in {args.out}; nothing to do")
+            emit(f"all {skipped} run{'' if skipped == 1 else 's'} are already in {args.out}; nothing to do")
         return 0
 
     t0 = time.perf_counter()
@@ -151,7 +184,7 @@ def cmd_sweep(args) -> int:
 
     bar = None if args.json else tqdm(total=n_runs, unit="run", file=sys.stderr, dynamic_ncols=True)
 
-    labels = {t.point.id: " ".join(f"{k}={v}" for k, v in t.point.axes.items()) for t in tasks}
+    labels = {t.point.id: " ".join(f"{k}={v}" for k, v in t.point.columns.items()) for t in tasks}
 
     def on_epoch(info):  # from this process, or from Dask workers through the client
         if bar is not None:
@@ -171,11 +204,11 @@ def cmd_sweep(args) -> int:
                 counts[s["status"]] = counts.get(s["status"], 0) + 1
                 if args.json:
                     secs = sum(x for x in (r.get("seconds") for r in rs) if _finite(x))
-                    line = {"kind": "run", **task.point.axes, **s, "seconds": secs}
+                    line = {"kind": "run", **task.point.columns, **s, "seconds": secs}
                     print(json.dumps({k: v if _finite(v) or not isinstance(v, float) else None
                                       for k, v in line.items()}, default=str), flush=True)
                 else:
-                    ax = " ".join(f"{k}={v}" for k, v in task.point.axes.items())
+                    ax = " ".join(f"{k}={v}" for k, v in task.point.columns.items())
                     if s["status"] in ("diverged", "error"):
                         bar.write(f"{ax} seed {seed}: {s['status']}: {s['message']}")
                     bar.update(1)

@@ -1,46 +1,132 @@
-"""``apexplorer train``: train a network with AP, printing JSON lines or a progress bar."""
+"""``apexplorer train``: train a network with AP (or a baseline), printing JSON lines or a progress bar.
+
+Its flags are a thin translation into an :class:`~apexplorer.experiment.Experiment`
+(:func:`options.experiment_from_args`); ``--dump-experiment`` writes that
+experiment, which ``apexplorer run`` runs again.  :func:`run_trainer` is the
+loop both commands share: progress, checkpoints, Ctrl-C and the summary.
+"""
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 
-from ..cli import add_model_args, build
+from .options import add_model_args, experiment_from_args, given
+
+#: What ``--resume`` may change; any other model option would make another run.
+RESUME_FLAGS = ("--epochs", "--lr", "--batch-size", "--device")
+
+
+def add_run_args(p) -> None:
+    """Options of every command that trains one run: checkpoints, output and the experiment file."""
+    p.add_argument("--save", metavar="FILE", help="write an atomic checkpoint after every epoch (and on Ctrl-C)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per epoch")
+    p.add_argument("--dump-experiment", metavar="FILE.toml",
+                   help="write the run's experiment (.toml or .json); `apexplorer run FILE` runs it again")
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a network with AP (or a baseline: --method bp|fa|ep)")
     add_model_args(p)
-    p.add_argument("--save", metavar="FILE", help="write an atomic checkpoint after every epoch")
-    p.add_argument("--resume", metavar="FILE", help="continue from a checkpoint")
-    p.add_argument("--json", action="store_true", help="print one JSON object per epoch")
+    add_run_args(p)
+    p.add_argument("--resume", metavar="FILE", help="continue from a checkpoint (may change " +
+                   ", ".join(RESUME_FLAGS) + ")")
     p.set_defaults(func=cmd_train)
 
 
+def _resume(args):
+    """The trainer of ``--resume``: the options a resume may change applied, any other change refused."""
+    from .. import checkpoint
+    from ..build import RESUMABLE, checkpoint_experiment, resume
+    from ..errors import ApexplorerError
+    from .options import base_experiment, flag_changes, flag_of
+
+    exp = checkpoint_experiment(checkpoint.load(args.resume))
+    typed = given(args)
+    allowed = ", ".join(RESUME_FLAGS)
+    if exp is None:  # a checkpoint from before experiments: only the flags a resume may change
+        extra = [f for f in typed if f not in RESUME_FLAGS]
+        if extra:
+            raise ApexplorerError(f"--resume continues the run saved in {args.resume}; {', '.join(extra)} would "
+                                  f"make another run (a resume may change {allowed})")
+        changes = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
+                                     ("device", args.device)) if v is not None}
+        return resume(args.resume, changes, args.data_dir, args.download)
+    # the wiring and data options: refused where they differ from the checkpoint's
+    structural = [f for f in typed if f in ("--preset", "--wiring", "--dataset", "--tasks", "--only")]
+    refused = []
+    if structural:
+        mine = base_experiment(args)
+        if mine.wiring != exp.wiring or {t: s.dataset for t, s in mine.tasks.items()} != \
+                {t: s.dataset for t, s in exp.tasks.items()}:
+            refused += structural
+    changes = flag_changes(args, exp)
+    new = exp.with_changes(changes) if changes else exp
+    refused += list(dict.fromkeys(flag_of(k) for k in exp.diff(new) if k not in RESUMABLE))
+    if refused:
+        raise ApexplorerError(
+            f"--resume continues the run saved in {args.resume}; {', '.join(refused)} would make another run. "
+            f"A resume may change {allowed}; for another run, leave out --resume")
+    return resume(args.resume, changes, args.data_dir, args.download)
+
+
 def cmd_train(args) -> int:
-    from ..trainer import EpochEvent, StopEvent, Trainer
+    from ..build import build
 
     if args.resume:
-        from .. import checkpoint
-        from ..data import load_dataset
-
-        st = checkpoint.load(args.resume)
-        loaded = {}
-        for n in st["datasets"].values():
-            if n not in loaded:
-                loaded[n] = load_dataset(n, args.data_dir, args.download)
-        data = {t: loaded[n] for t, n in st["datasets"].items()}
-        over = {k: getattr(args, k) for k in ("epochs",) if getattr(args, k) is not None}
-        trainer = Trainer.load(args.resume, data, device=None if args.device == "auto" else args.device, **over)
+        trainer = _resume(args)
+        if args.dump_experiment and trainer.experiment is not None:
+            trainer.experiment.save(args.dump_experiment)
     else:
-        wiring, data, ap, cfg = build(args)
-        if args.method != "ap":
-            from ..baselines import learner_from_args
+        exp = experiment_from_args(args)
+        if args.dump_experiment:
+            exp.save(args.dump_experiment)
+        trainer = build(exp, args.data_dir, args.download)
+    return run_trainer(trainer, args)
 
-            learner, cfg = learner_from_args(args, data, cfg)
-            trainer = Trainer(learner, data, cfg, task=list(data))
-        else:
-            trainer = Trainer.create(wiring, data, ap, cfg, task=list(data), schedule=args.schedule)
+
+def check_save_target(path) -> None:
+    """Refuse a checkpoint target that cannot be written before any epoch trains."""
+    if path:
+        from ..checkpoint import check_writable
+
+        check_writable(path)
+
+
+class _Interrupt:
+    """Ctrl-C (and SIGTERM) stop the run after the batch in flight, so the checkpoint is consistent;
+    a second Ctrl-C quits at once (the last epoch's checkpoint stays)."""
+
+    def __init__(self, trainer, say):
+        self.trainer, self.say, self.count, self.old = trainer, say, 0, {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.old[sig] = signal.signal(sig, self.handle)
+            except ValueError:  # not the main thread (a notebook's worker): leave the signals alone
+                pass
+        return self
+
+    def handle(self, signum, frame):
+        self.count += 1
+        if self.count > 1:
+            raise KeyboardInterrupt
+        self.say("stopping after this batch (Ctrl-C again to quit at once)")
+        self.trainer.stop()
+
+    def __exit__(self, *exc):
+        for sig, old in self.old.items():
+            signal.signal(sig, old)
+        return False
+
+
+def run_trainer(trainer, args) -> int:
+    """Train ``trainer`` to its end, printing progress; 0 when it finished, 2 diverged, 130 interrupted."""
+    from ..trainer import EpochEvent, StopEvent
+
+    check_save_target(args.save)
     net = trainer.net
     names = ",".join(d.name for d in trainer.data.values())
     info = {"kind": "start", "method": trainer.learner.kind, "dataset": names,
@@ -52,57 +138,91 @@ def cmd_train(args) -> int:
                     mode=net.config.mode)
     else:  # a baseline (bp, fa, ep)
         info["model"] = repr(trainer.learner)
+    if trainer.experiment is not None:
+        info["experiment"] = trainer.experiment.to_dict()
     model = net.wiring.name if net is not None else repr(trainer.learner)
+    if trainer.epoch >= trainer.total_epochs:
+        msg = (f"already trained {trainer.epoch} epoch{'' if trainer.epoch == 1 else 's'} of {trainer.total_epochs}; "
+               "nothing to do (raise --epochs to go on)")
+        if args.json:
+            print(json.dumps({**info, "kind": "done", "message": msg}), flush=True)
+        else:
+            print(f"apexplorer: {msg}", file=sys.stderr)
+        return 0
     if args.json:
         print(json.dumps(info), flush=True)
     else:
         sizes = ", ".join(f"{t}: {d.name} ({len(d.y_train)} train, {len(d.y_test)} test)" for t, d in trainer.data.items())
-        print(f"training {model} on {sizes} on {trainer.learner.device}", file=sys.stderr)
+        start = f" from epoch {trainer.epoch}" if trainer.epoch else ""
+        print(f"training {model} on {sizes} on {trainer.learner.device}{start}", file=sys.stderr)
     bar = None
     if not args.json:
         from tqdm import tqdm
 
         bar = tqdm(total=trainer.n_batches, unit="batch", file=sys.stderr, dynamic_ncols=True)
+
+    def say(msg):
+        line = f"apexplorer: {msg}"
+        if bar is not None:
+            bar.write(line, file=sys.stderr)  # on its own line, above the bar
+        else:
+            print(line, file=sys.stderr, flush=True)
+
     code = 0
     last_saved = None
     try:
-        for ev in trainer.train(batch_events=bar is not None):
-            if isinstance(ev, EpochEvent):
-                if args.save:
-                    last_saved = trainer.save(args.save)
-                if args.json:
-                    d = ev.to_dict()
-                    d.pop("kind")
-                    print(json.dumps(d), flush=True)
-                else:
-                    bar.reset(total=trainer.n_batches)
-                    per = "" if len(ev.tasks) < 2 else "  (" + ", ".join(
-                        f"{t} {d['test_acc']:.2%}" for t, d in ev.tasks.items()) + ")"
-                    bar.write(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.loss:.4f}  train {ev.train_acc:.2%}  "
-                              f"test {ev.test_acc:.2%}{per}  {ev.seconds:.1f}s  {ev.samples_per_s:,.0f} samples/s")
-            elif isinstance(ev, StopEvent):
-                if ev.reason == "diverged":
-                    print(f"apexplorer: {ev.message}", file=sys.stderr)
+        with _Interrupt(trainer, say):
+            for ev in trainer.train(batch_events=bar is not None):
+                if isinstance(ev, EpochEvent):
                     if args.save:
                         last_saved = trainer.save(args.save)
-                    code = 2
-                if args.json:
-                    print(json.dumps(ev.to_dict()), flush=True)
-            elif bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{ev.loss:.3f}", acc=f"{ev.acc:.2f}", epoch=ev.epoch)
+                    if args.json:
+                        d = ev.to_dict()
+                        d.pop("kind")
+                        print(json.dumps(d), flush=True)
+                    else:
+                        bar.reset(total=trainer.n_batches)
+                        per = "" if len(ev.tasks) < 2 else "  (" + ", ".join(
+                            f"{t} {d['test_acc']:.2%}" for t, d in ev.tasks.items()) + ")"
+                        bar.write(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.loss:.4f}  train {ev.train_acc:.2%}  "
+                                  f"test {ev.test_acc:.2%}{per}  {ev.seconds:.1f}s  {ev.samples_per_s:,.0f} samples/s")
+                elif isinstance(ev, StopEvent):
+                    if ev.reason == "diverged":
+                        say(ev.message)
+                        if args.save:
+                            last_saved = trainer.save(args.save)
+                        code = 2
+                    elif ev.reason == "stopped":
+                        if args.save:
+                            last_saved = trainer.save(args.save)
+                            say(f"interrupted; checkpoint saved to {last_saved} (continue with --resume {last_saved})")
+                        else:
+                            say("interrupted")
+                        code = 130
+                    if args.json:
+                        print(json.dumps(ev.to_dict()), flush=True)
+                elif bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{ev.loss:.3f}", acc=f"{ev.acc:.2f}", epoch=ev.epoch)
     except KeyboardInterrupt:
-        if args.save:
-            last_saved = trainer.save(args.save)
-            print(f"\ninterrupted; checkpoint saved to {last_saved}", file=sys.stderr)
-        else:
-            print("\ninterrupted", file=sys.stderr)
+        kept = f"; the checkpoint of the last epoch is in {last_saved}" if last_saved else ""
+        say(f"interrupted{kept}")
         return 130
     finally:
         if bar is not None:
             bar.close()
+    if code == 130:
+        return code
+    _summary(trainer, args)
+    if last_saved and not args.json:
+        print(f"checkpoint saved to {last_saved}", file=sys.stderr)
+    return code
+
+
+def _summary(trainer, args) -> None:
+    """Mean ± sd over an ensemble's seeds, and a sequential run's accuracies after each stage."""
     if trainer.learner_members > 1 and trainer.history:
-        seeds = list(getattr(net, "seeds", None) or range(trainer.learner_members))
+        seeds = list(getattr(trainer.net, "seeds", None) or range(trainer.learner_members))
         last = trainer.history[-1]["members"]
         stats = {}
         for t, d in last.items():
@@ -122,6 +242,3 @@ def cmd_train(args) -> int:
         else:
             for t, d in trainer.summary.items():
                 print(f"task {t}: " + ", ".join(f"{k} {v:.2%}" for k, v in d.items()), file=sys.stderr)
-    if last_saved and not args.json:
-        print(f"checkpoint saved to {last_saved}", file=sys.stderr)
-    return code

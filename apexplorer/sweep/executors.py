@@ -7,12 +7,11 @@ another.  The results table is written only here, by one process.
 
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import dataclass
 
 from .grid import STABILITY_AXES, Point, Sweep
-from .point import PROGRESS, _error_rows, report_to_client, settings_row, train_point
+from .point import PROGRESS, error_rows, report_to_client, train_point
 
 
 @dataclass
@@ -38,13 +37,19 @@ def plan(sweep: Sweep, finished=frozenset()) -> tuple:
     return tasks, skipped
 
 
-def run_in_process(tasks, ftmle: bool = True, on_epoch=None):
+def _args(t: Task, sweep: Sweep, threads, ftmle, report) -> tuple:
+    """The arguments of :func:`train_point` for one task."""
+    return (t.point.experiment, t.seeds, t.point.id, threads, ftmle, report, t.point.axes, sweep.data_dir,
+            sweep.download)
+
+
+def run_in_process(sweep: Sweep, tasks, ftmle: bool = True, on_epoch=None):
     """Train ``tasks`` one after another here; yield ``(task, rows)`` as each finishes."""
     for t in tasks:
-        yield t, train_point(t.point.settings, t.seeds, t.point.id, None, ftmle, on_epoch)
+        yield t, train_point(*_args(t, sweep, None, ftmle, on_epoch))
 
 
-def run_on_dask(tasks, client, threads: int | None = None, ftmle: bool = True, on_epoch=None):
+def run_on_dask(sweep: Sweep, tasks, client, threads: int | None = None, ftmle: bool = True, on_epoch=None):
     """Submit ``tasks`` to a Dask ``client``; yield ``(task, rows)`` in the order they finish.
 
     Dask reruns the task of a worker that dies; a task that kills its workers
@@ -61,7 +66,7 @@ def run_on_dask(tasks, client, threads: int | None = None, ftmle: bool = True, o
         report = report_to_client
     futures = {}
     for t in tasks:
-        f = client.submit(train_point, t.point.settings, t.seeds, t.point.id, threads, ftmle, report, key=t.key)
+        f = client.submit(train_point, *_args(t, sweep, threads, ftmle, report), key=t.key)
         futures[f] = t
     try:
         for f in as_completed(list(futures)):
@@ -69,8 +74,7 @@ def run_on_dask(tasks, client, threads: int | None = None, ftmle: bool = True, o
             try:
                 rows = f.result()
             except Exception as e:  # noqa: BLE001 - KilledWorker, lost data: record and go on
-                base = {"point": t.point.id, **settings_row(argparse.Namespace(**t.point.settings))}
-                rows = _error_rows(base, t.seeds, f"{type(e).__name__}: {e}")
+                rows = error_rows({"point": t.point.id, **t.point.columns}, t.seeds, f"{type(e).__name__}: {e}")
             f.release()
             yield t, rows
     finally:
@@ -139,21 +143,17 @@ SCALE_OUT = ("To spread the points over this machine's cores or GPUs, or over a 
              "or --scheduler tcp://HOST:8786 (an existing one).")
 
 
-def prepare(sweep: Sweep, out, redo_shared_order: bool = False) -> tuple:
+def prepare(sweep: Sweep, out) -> tuple:
     """Open the results table ``out`` and plan what is left to train.
 
     Returns ``(table, tasks, skipped, dropped)``: the runs already finished in
     the table are skipped; rows of runs that failed are dropped and redone.
-    Runs of an older table that trained in another seed's data order
-    (:meth:`~.table.ResultsTable.shared_order`) are kept, or dropped and
-    redone with ``redo_shared_order`` (and counted in ``dropped``).
     """
     from .table import ResultsTable
 
     table = ResultsTable(out)
+    table.check_resumable()
     dropped = table.drop_unfinished()
-    if redo_shared_order:
-        dropped += table.drop_runs(table.shared_order())
     tasks, skipped = plan(sweep, table.finished())
     return table, tasks, skipped, dropped
 
@@ -166,8 +166,8 @@ def execute(sweep: Sweep, tasks, table, client=None, threads=None, ftmle=None, o
     ``ftmle`` defaults to True when a grid axis changes the reservoirs (sr, rate, preset, wiring).
     """
     ftmle = any(a in STABILITY_AXES for a in sweep.axis_names) if ftmle is None else ftmle
-    it = (run_on_dask(tasks, client, threads, ftmle, on_epoch) if client is not None
-          else run_in_process(tasks, ftmle, on_epoch))
+    it = (run_on_dask(sweep, tasks, client, threads, ftmle, on_epoch) if client is not None
+          else run_in_process(sweep, tasks, ftmle, on_epoch))
     try:
         for t, rows in it:
             table.append(rows)
@@ -176,13 +176,12 @@ def execute(sweep: Sweep, tasks, table, client=None, threads=None, ftmle=None, o
         it.close()
 
 
-def run(sweep: Sweep, out, client=None, threads=None, ftmle=None, redo_shared_order: bool = False):
+def run(sweep: Sweep, out, client=None, threads=None, ftmle=None):
     """Run what is left of ``sweep`` into the table ``out`` and return the whole table (a DataFrame).
 
     The notebook form of ``apexplorer sweep``; pass a Dask ``client`` to scale out.
-    ``redo_shared_order`` trains again the runs of an older table that shared a data order (see :func:`prepare`).
     """
-    table, tasks, _, _ = prepare(sweep, out, redo_shared_order)
+    table, tasks, _, _ = prepare(sweep, out)
     for _ in execute(sweep, tasks, table, client, threads, ftmle):
         pass
     return table.frame

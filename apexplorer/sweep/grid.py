@@ -1,183 +1,185 @@
-"""A sweep as data: the ``train`` settings shared by every point, the grid axes and the seeds.
+"""A sweep as data: a base :class:`~apexplorer.experiment.Experiment`, grid axes of its keys, and the seeds.
 
-Any ``train`` setting can be an axis; values are parsed by the ``train``
-options themselves (:func:`apexplorer.cli.add_model_args`), so a sweep never
-re-lists settings.  A point's id is a hash of its settings, which is how a
-rerun recognises finished points.
+An axis is any key of the experiment, dotted (``ap.spectral_radius``,
+``train.lr``, ``tasks.B.batch_size``) or by its ``train`` flag's name (``sr``,
+``lr``, ``steps``), with its values; the points are the axes' Cartesian
+product, each a whole experiment.  A point's id is a hash of its experiment
+(seeds, device, name and notes left out), which is how a rerun recognises
+finished points.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
 
 from ..errors import ApexplorerError, choices
+from ..experiment import ALIASES, MULTI, Experiment, ExperimentError, key_kind, parse_value
 
-PLACEMENT = ("device", "data_dir", "download")
+#: Keys that say where a point runs, not what it is: left out of its id.
+PLACEMENT = ("train.device", "train.seed", "train.seeds", "name", "notes")
 #: Grid axes that change the reservoirs' dynamics; with them, rows get an FTMLE.
-STABILITY_AXES = ("sr", "rate", "preset", "wiring")
+STABILITY_AXES = ("ap.spectral_radius", "ap.connection_rate", "wiring.preset", "wiring.inline")
+#: The column of a table that an axis fills: the train flag's short name where it has one.
+COLUMNS = {v: k for k, v in ALIASES.items() if k not in ("seed", "seeds", "device", "method", "preset")}
+COLUMNS.update({"method.name": "method", "wiring.preset": "preset"})
 
 
-# ---------------------------------------------------------------------------
-# settings and grid axes
-# ---------------------------------------------------------------------------
-def settings_parser() -> argparse.ArgumentParser:
-    """A parser with every ``train`` setting (:func:`apexplorer.cli.add_model_args`)."""
-    from ..cli import add_model_args
-
-    p = argparse.ArgumentParser(prog="apexplorer sweep", add_help=False)
-    add_model_args(p)
-    return p
-
-
-def default_settings() -> dict:
-    """Every ``train`` setting at its default, as a plain dict."""
-    return vars(settings_parser().parse_args([]))
+def axis_key(name: str) -> str:
+    """The dotted key of an axis name (``sr`` -> ``ap.spectral_radius``; ``steps`` stays ``steps``)."""
+    name = name.strip().lstrip("-")
+    short = name.replace("-", "_")
+    if short in ALIASES:
+        return ALIASES[short]
+    if short in MULTI or short == "dataset":
+        return short
+    return name
 
 
-def _setting_actions(parser) -> dict:
-    """dest -> argparse action for every setting that takes a value."""
-    return {a.dest: a for a in parser._actions if a.option_strings and a.nargs != 0 and a.dest != "help"}
+def column(key: str) -> str:
+    """The results-table column of an axis key."""
+    return COLUMNS.get(key, key)
 
 
-def parse_axis(text: str, parser: argparse.ArgumentParser | None = None) -> tuple:
-    """Parse ``NAME=v1,v2,...`` into ``(dest, values)``, converting values as ``train`` would.
+def parse_axis(text: str) -> tuple:
+    """Parse ``KEY=v1,v2,...`` into ``(key, values)``, each value parsed as the key's kind.
 
-    ``NAME`` is a ``train`` option without its dashes (``sr``, ``batch-size``).
-    Errors name the bad value and the valid choices.
+    ``KEY`` is a dotted key of the experiment or a ``train`` flag's name
+    (``sr``, ``batch-size``).  Errors name the bad value and the valid choices.
     """
-    parser = parser or settings_parser()
-    actions = _setting_actions(parser)
     if "=" not in text:
-        raise ApexplorerError(f"grid axis {text!r} must look like NAME=v1,v2 (e.g. sr=0.1,0.25,0.5)")
+        raise ApexplorerError(f"grid axis {text!r} must look like KEY=v1,v2 (e.g. sr=0.1,0.25,0.5 or "
+                              "ap.spectral_radius=0.1,0.25)")
     name, _, vals = text.partition("=")
-    dest = name.strip().lstrip("-").replace("-", "_")
-    if dest in ("seed", "seeds"):
+    key = axis_key(name)
+    if key in ("train.seed", "train.seeds"):
         raise ApexplorerError("seeds are not a grid axis: use --seeds K (seeds --seed ... --seed+K-1)")
-    if dest not in actions:
-        names = sorted(d.replace("_", "-") for d in actions if d not in ("seed", "download"))
-        raise ApexplorerError(f"grid axis {name.strip()!r} is not a train setting; settings are {choices(names)}")
-    action = actions[dest]
+    if key in PLACEMENT:
+        raise ApexplorerError(f"{name.strip()!r} says where a point runs, not what it is; it cannot be a grid axis")
+    try:
+        meta = key_kind(key)
+    except ExperimentError:
+        meta = None
+    if meta is None or (meta["kind"] == "str" and "." not in key and key not in ("dataset",)):
+        names = sorted({*(k.replace("_", "-") for k in ALIASES if k not in ("seed", "seeds", "device")), "steps",
+                        "dataset"})
+        raise ApexplorerError(f"grid axis {name.strip()!r} is not a setting; settings are {choices(names)}, or any "
+                              "dotted key of the experiment (ap.beta, train.lr, tasks.NAME.batch_size, ...)")
     raw = [v.strip() for v in vals.split(",")]
     if not vals.strip() or any(not v for v in raw):
         raise ApexplorerError(f"grid axis {name.strip()!r} has an empty value in {vals!r}")
     values = []
     for v in raw:
         try:
-            x = action.type(v) if action.type else v
-        except (argparse.ArgumentTypeError, ValueError, TypeError) as e:
+            x = parse_value(key, v)
+        except ExperimentError as e:
             raise ApexplorerError(f"grid axis {name.strip()!r}: value {v!r}: {e}") from None
-        if action.choices is not None and x not in action.choices:
-            raise ApexplorerError(
-                f"grid axis {name.strip()!r}: value {v!r} is not valid; choices are {choices(action.choices)}"
-            )
+        if meta["choices"] is not None and x not in meta["choices"]:
+            raise ApexplorerError(f"grid axis {name.strip()!r}: value {v!r} is not valid; "
+                                  f"choices are {choices(meta['choices'])}")
         values.append(x)
     if len(set(values)) != len(values):
         raise ApexplorerError(f"grid axis {name.strip()!r} lists a value twice: {vals}")
-    return dest, tuple(values)
+    return key, tuple(values)
 
 
-def point_id(settings: dict) -> str:
-    """A short stable id for a point: a hash of its settings (``seed`` included), placement left out."""
-    key = {k: v for k, v in sorted(settings.items()) if k not in PLACEMENT}
+def point_id(exp: Experiment) -> str:
+    """A short stable id for a point: a hash of its experiment, placement (seeds, device) left out."""
+    key = {k: v for k, v in sorted(exp.flat().items()) if k not in PLACEMENT}
     return hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
 class Point:
-    """One grid point: its id, its full settings and its axis values."""
+    """One grid point: its id, its whole experiment (as a dict: plain data for Dask) and its axis values."""
 
     id: str
-    settings: dict = field(hash=False)
+    experiment: dict = field(hash=False)
     axes: dict = field(hash=False)
+
+    @property
+    def columns(self) -> dict:
+        """The axis values under their table columns (``steps`` also fills t1 and t2)."""
+        return {column(k): v for k, v in self.axes.items()}
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """A grid of ``train`` settings x seeds.
+    """A grid of experiment keys x seeds over a base experiment.
 
     Parameters
     ----------
-    base : dict
-        Settings shared by every point (defaults filled in by :meth:`create`).
-    axes : tuple of (dest, values)
+    base : Experiment
+        What every point shares.
+    axes : tuple of (key, values)
         Grid axes in order; points are their Cartesian product.
     seeds : tuple of int
+    data_dir, download : where the points' data is (placement, not part of a point)
     """
 
-    base: dict
+    base: Experiment
     axes: tuple = ()
     seeds: tuple = (0,)
+    data_dir: str | None = None
+    download: bool = False
 
     @classmethod
-    def create(cls, settings: dict | None = None, grid: dict | None = None, seeds=None) -> "Sweep":
+    def create(cls, base=None, grid: dict | None = None, seeds=None, data_dir=None, download=False) -> "Sweep":
         """Build a sweep from plain values.
 
-        ``settings`` overrides :func:`default_settings` (``{"dataset": "digits"}``),
-        ``grid`` maps setting names to value lists (``{"sr": [0.1, 1]}``), and
-        ``seeds`` is a count K (seeds ``seed .. seed + K - 1``; default the
-        ``seeds`` setting, 1) or a list.
+        ``base`` is an Experiment, or flat settings for :meth:`Experiment.from_settings`
+        (``{"dataset": "digits", "epochs": 5}``); ``grid`` maps keys (dotted or a
+        flag's name) to value lists (``{"sr": [0.1, 1]}``); ``seeds`` is a count K
+        (seeds ``seed .. seed + K - 1``; default the base's ``train.seeds``) or a list.
         """
-        parser = settings_parser()
-        base = vars(parser.parse_args([]))
-        settings = {k.replace("-", "_"): v for k, v in (settings or {}).items()}
-        unknown = set(settings) - set(base)
-        if unknown:
-            raise ApexplorerError(f"unknown setting(s) {sorted(unknown)}; settings are {choices(sorted(base))}")
-        base.update(settings)
-        seeds = base.pop("seeds", 1) if seeds is None else seeds
-        base.pop("seeds", None)  # the seeds of a point are rows, not a setting of it
-        axes = [parse_axis(f"{k}={','.join(str(v) for v in vals)}", parser) for k, vals in (grid or {}).items()]
+        exp = base if isinstance(base, Experiment) else Experiment.from_settings(base)
+        axes = [parse_axis(f"{k}={','.join(_text(v) for v in vals)}") for k, vals in (grid or {}).items()]
+        if seeds is None:
+            seeds = exp.train.seeds
         if isinstance(seeds, int):
             if seeds < 1:
                 raise ApexplorerError(f"--seeds {seeds} must be >= 1")
-            seeds = range(int(base["seed"]), int(base["seed"]) + seeds)
-        return cls(base, tuple(axes), tuple(int(s) for s in seeds)).validate()
+            seeds = range(exp.train.seed, exp.train.seed + seeds)
+        return cls(exp, tuple(axes), tuple(int(s) for s in seeds), data_dir, download).validate()
 
     def validate(self) -> "Sweep":
-        """Check the axes against each other and the shared settings; errors say what to drop."""
-        dests = [d for d, _ in self.axes]
-        dup = {d for d in dests if dests.count(d) > 1}
+        """Check the axes against each other, and every point as a whole experiment."""
+        keys = [k for k, _ in self.axes]
+        dup = {k for k in keys if keys.count(k) > 1}
         if dup:
             raise ApexplorerError(f"grid axis {sorted(dup)[0]!r} is given twice; give each axis once")
-        if "wiring" in dests and (self.base.get("preset") or "preset" in dests):
-            raise ApexplorerError("a wiring axis and a preset cannot be combined; drop --preset or the wiring axis")
-        if "preset" in dests and self.base.get("wiring"):
-            raise ApexplorerError("a preset axis and --wiring cannot be combined")
-        defaults = default_settings()
-        for d in dests:
-            if d in self.base and self.base[d] != defaults.get(d):
-                raise ApexplorerError(f"--{d.replace('_', '-')} is given and is also a grid axis; drop one of them")
-        if "steps" in dests and (self.base.get("t1") or self.base.get("t2") or {"t1", "t2"} & set(dests)):
-            raise ApexplorerError("the steps axis sets T1 = T2, but T1 or T2 is also given; drop one of them")
+        if "steps" in keys and {"ap.t1", "ap.t2"} & set(keys):
+            raise ApexplorerError("the steps axis sets T1 = T2, but T1 or T2 is also an axis; drop one of them")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ApexplorerError(f"seeds {list(self.seeds)} must be distinct and at least one")
-        # points train AP ensembles: a baseline method (or its layers) would be silently ignored
-        if "method" in dests or "hidden" in dests or self.base.get("method", "ap") != "ap" or self.base.get("hidden"):
-            raise ApexplorerError("sweeps train AP; --method and --hidden are not sweep settings "
-                                  "(use apexplorer compare for the baselines)")
+        self.points()  # every combination must be a valid experiment: said now, not after hours of training
         return self
 
     @property
     def axis_names(self) -> tuple:
-        return tuple(d for d, _ in self.axes)
+        return tuple(k for k, _ in self.axes)
 
     def points(self) -> list:
         """Every grid point, in grid order (the last axis varies fastest)."""
         out = []
         for combo in itertools.product(*(vals for _, vals in self.axes)):
             ax = dict(zip(self.axis_names, combo))
-            s = {**self.base, **ax}
-            out.append(Point(point_id(s), s, ax))
+            try:
+                exp = self.base.with_changes(ax) if ax else self.base
+            except ExperimentError as e:
+                what = ", ".join(f"{k}={_text(v)}" for k, v in ax.items())
+                raise ApexplorerError(f"grid point {what}: {e}") from None
+            out.append(Point(point_id(exp), exp.to_dict(), ax))
         return out
 
     def runs(self) -> list:
         """Every (point, seed) pair."""
         return [(p, s) for p in self.points() for s in self.seeds]
 
-    def namespace(self, point: Point) -> argparse.Namespace:
-        """The ``train`` arguments of a point (each of the sweep's seeds then draws its own network and data order)."""
-        return argparse.Namespace(**point.settings)
+
+def _text(v) -> str:
+    if isinstance(v, (tuple, list)):
+        return "+".join(map(str, v))
+    return str(v)

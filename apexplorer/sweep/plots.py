@@ -23,7 +23,7 @@ from .table import FINISHED, LEADING, METRICS
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
           "#bcbd22", "#17becf")
 #: Columns that are never grid axes of a plot.
-NOT_AXES = set(LEADING) | set(METRICS) | {"device", "message"}
+NOT_AXES = set(LEADING) | set(METRICS) | {"device", "message", "experiment", "members"}
 ITERATION_AXES = ("steps", "t1", "t2")
 
 

@@ -1,13 +1,15 @@
-"""One grid point: train its seeds as one batched ensemble and return its rows.
+"""One grid point: train its seeds and return its rows.
 
-:func:`train_point` is the unit of work of a sweep: plain settings in, plain
-rows out (one per seed and epoch), so the same function runs in this process
-or on a Dask worker.  It never raises for a bad point; the rows say why.
+:func:`train_point` is the unit of work of a sweep: an experiment (as a plain
+dict) and seeds in, plain rows out (one per seed and epoch), so the same
+function runs in this process or on a Dask worker.  AP trains a point's seeds
+as one batched ensemble; a baseline (BP, FA, EP) one seed after another.  It
+never raises for a bad point; the rows say why.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import math
 
 from ..errors import ApexplorerError
@@ -15,24 +17,32 @@ from ..errors import ApexplorerError
 #: Dask event topic of per-epoch progress from the workers.
 PROGRESS = "apexplorer-sweep-progress"
 
+
 def _uniform(values):
     values = set(values)
     return values.pop() if len(values) == 1 else None
 
 
-def settings_row(ns: argparse.Namespace, built=None) -> dict:
-    """The settings columns of a row: the values ``train`` actually used where known."""
-    row = {k: v for k, v in vars(ns).items() if k not in ("data_dir", "download", "seeds")}
-    if built is not None:
-        wiring, data, ap, cfg = built
-        row.update(
-            dataset=",".join(dict.fromkeys(d.name for d in data.values())),
-            preset=wiring.name,
-            sr=_uniform(m.spectral_radius for m in wiring.modules),
-            rate=_uniform(m.connection_rate for m in wiring.modules),
-            t1=ap.t1, t2=ap.t2, mode=ap.mode, beta=ap.beta, precision=ap.precision,
-            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
-        )
+def settings_row(exp, wiring=None, axes: dict | None = None) -> dict:
+    """The settings columns of a row: the experiment's main keys under the ``train`` flags' names,
+    the grid axes, and the whole experiment as JSON (the run it describes)."""
+    from .grid import column
+
+    a, t = exp.ap, exp.train
+    mods = wiring.modules if wiring is not None else ()
+    row = {
+        "dataset": ",".join(dict.fromkeys(s.dataset for s in exp.tasks.values())),
+        "preset": wiring.name if wiring is not None else (exp.wiring.preset or "custom"),
+        "method": exp.method.name,
+        "sr": a.spectral_radius if a.spectral_radius is not None else _uniform(m.spectral_radius for m in mods),
+        "rate": a.connection_rate if a.connection_rate is not None else _uniform(m.connection_rate for m in mods),
+        "t1": a.t1, "t2": a.t2, "mode": a.mode, "beta": a.beta, "precision": a.precision,
+        "epochs": t.epochs, "batch_size": t.batch_size, "lr": t.lr, "optimizer": t.optimizer,
+        "schedule": t.schedule,
+    }
+    for k, v in (axes or {}).items():
+        row[column(k)] = "+".join(map(str, v)) if isinstance(v, tuple) else v
+    row["experiment"] = json.dumps(exp.to_dict(), sort_keys=True)
     return row
 
 
@@ -97,7 +107,8 @@ def _member_rows(ev, members: int) -> list:
     return rows
 
 
-def _error_rows(base: dict, seeds, msg: str) -> list:
+def error_rows(base: dict, seeds, msg: str) -> list:
+    """The rows of a point that could not train: one per seed, status ``error``, the message saying why."""
     return [{**base, "seed": s, "epoch": math.nan, "train_acc": math.nan, "test_acc": math.nan, "loss": math.nan,
              "test_loss": math.nan, "seconds": math.nan, "status": "error", "message": msg, "ftmle": None}
             for s in seeds]
@@ -110,14 +121,15 @@ def report_to_client(info: dict) -> None:
     get_worker().log_event(PROGRESS, info)
 
 
-def train_point(settings: dict, seeds, point: str, threads: int | None = None, ftmle: bool = True,
-                on_epoch=None) -> list:
-    """Train the ``seeds`` of one point as one batched ensemble; return their rows.
+def train_point(experiment: dict, seeds, point: str, threads: int | None = None, ftmle: bool = True,
+                on_epoch=None, axes: dict | None = None, data_dir=None, download: bool = False) -> list:
+    """Train the ``seeds`` of one point; return their rows.
 
-    This is the unit of work sent to a Dask worker: plain data in, plain
-    rows out, one per seed and epoch.  Each seed of ``seeds`` draws one
-    member's network and its order of the data, so a seed's rows are those of
-    ``apexplorer train --seed s`` alone, whichever seeds it is trained beside.
+    This is the unit of work sent to a Dask worker: plain data in, plain rows
+    out, one per seed and epoch.  Each seed draws one member's network and its
+    order of the data, so a seed's rows are those of the experiment run with
+    ``train.seed = s`` alone, whichever seeds it is trained beside.  AP trains
+    the seeds as one batched ensemble, a baseline one after another.
 
     ``on_epoch(info)``, if given, gets ``{point, seeds, epoch, epochs,
     test_acc}`` after every epoch (:func:`report_to_client` on Dask workers).
@@ -129,21 +141,31 @@ def train_point(settings: dict, seeds, point: str, threads: int | None = None, f
     diverges, so such a point is trained again one seed at a time to give
     each seed its own status.  Never raises for a bad point, so a sweep goes on.
     """
-    from ..cli import build
-    from ..trainer import EpochEvent, StopEvent, Trainer, resolve_device
+    from ..build import build
+    from ..devices import resolve_device
+    from ..experiment import Experiment
+    from ..trainer import EpochEvent, StopEvent
 
     if threads:
         import torch
 
         torch.set_num_threads(threads)
     seeds = tuple(int(s) for s in seeds)
-    ns = argparse.Namespace(**{**settings, "seeds": len(seeds), "device": _worker_device(settings["device"])})
-    base = {"point": point, **settings_row(ns)}
+    base = {"point": point}
     try:
-        built = wiring, data, ap, cfg = build(ns)
-        trainer = Trainer.create(wiring, data, ap, cfg, task=list(data), schedule=ns.schedule, seeds=seeds)
-        base = {"point": point, **settings_row(ns, built), "device": str(resolve_device(cfg.device)), "members": len(seeds)}
-        lam = reservoir_ftmle(trainer.net, seed=ns.seed) if ftmle else None
+        exp = Experiment.from_dict(experiment)
+        probe_seed = exp.train.seed  # the FTMLE's probe vectors: the point's, whichever seeds train
+        exp = exp.with_changes({"train.device": _worker_device(exp.train.device), "train.seed": seeds[0],
+                                "train.seeds": 1})
+        base = {"point": point, **settings_row(exp, axes=axes)}
+        if exp.method.name != "ap" and len(seeds) > 1:  # baselines run one seed at a time
+            return [r for s in seeds for r in train_point(experiment, (s,), point, None, ftmle, on_epoch, axes,
+                                                          data_dir, download)]
+        trainer = build(exp, data_dir, download, members=seeds if len(seeds) > 1 else None)
+        wiring = trainer.net.wiring if trainer.net is not None else None
+        base = {"point": point, **settings_row(exp, wiring, axes), "device": str(resolve_device(exp.train.device)),
+                "members": len(seeds)}
+        lam = reservoir_ftmle(trainer.net, seed=probe_seed) if ftmle else None
         rows, stop = [[] for _ in seeds], None
         for ev in trainer.train(batch_events=False):
             if isinstance(ev, EpochEvent):
@@ -155,10 +177,11 @@ def train_point(settings: dict, seeds, point: str, threads: int | None = None, f
             elif isinstance(ev, StopEvent):
                 stop = ev
     except Exception as e:  # noqa: BLE001 - one bad point must not stop a sweep; the row says why
-        return _error_rows(base, seeds, str(e) if isinstance(e, ApexplorerError) else f"{type(e).__name__}: {e}")
+        return error_rows(base, seeds, str(e) if isinstance(e, ApexplorerError) else f"{type(e).__name__}: {e}")
     if stop.reason == "diverged":
         if len(seeds) > 1:
-            return [r for s in seeds for r in train_point(settings, (s,), point, None, ftmle, on_epoch)]
+            return [r for s in seeds for r in train_point(experiment, (s,), point, None, ftmle, on_epoch, axes,
+                                                          data_dir, download)]
         acc, _ = trainer.evaluate("test")
         rows[0].append({"epoch": trainer.epoch + 1, "train_acc": math.nan, "test_acc": acc, "loss": math.nan,
                         "test_loss": math.nan, "seconds": math.nan})

@@ -8,12 +8,8 @@ The file is always valid, whenever the sweep stops:
   it and renames it over the old one (an atomic replace).
 
 A rerun reads the table, skips the runs whose status is finished and drops
-the rows of runs that failed (``error``), which it trains again.
-
-Tables written before each seed drew its own order of the data have a
-``shuffle_seed`` column: then all the seeds of a point saw the data in the
-order of ``shuffle_seed``.  :meth:`ResultsTable.shared_order` finds those
-runs, so a resumed sweep can say so, or train them again.
+the rows of runs that failed (``error``), which it trains again.  Each row
+carries its point's whole experiment (column ``experiment``, JSON).
 """
 
 from __future__ import annotations
@@ -119,19 +115,15 @@ class ResultsTable:
         done = df[df["status"].isin(FINISHED)]
         return {(str(p), int(s)) for p, s in zip(done["point"], done["seed"])}
 
-    def shared_order(self) -> set:
-        """(point, seed) of runs trained in another seed's order of the data (older tables).
-
-        Before each seed drew its own data order, the seeds of a point all used
-        the order of the point's first seed, written in column ``shuffle_seed``.
-        A run whose ``shuffle_seed`` is its own seed is the same either way.
-        """
+    def check_resumable(self) -> None:
+        """Refuse to continue a table of an older apexplorer: its points were named otherwise, so its
+        finished runs would not be found and would be trained again beside the old rows."""
         df = self._df
-        if df is None or not len(df) or "shuffle_seed" not in df.columns:
-            return set()
-        old = df[df["shuffle_seed"].notna()]
-        old = old[old["shuffle_seed"].astype(int) != old["seed"].astype(int)]
-        return {(str(p), int(s)) for p, s in zip(old["point"], old["seed"])}
+        if df is not None and len(df) and "experiment" not in df.columns:
+            raise ApexplorerError(
+                f"{str(self.path)!r} was written by an apexplorer older than experiments (it has no experiment "
+                "column), whose points were named otherwise; its runs cannot be recognised. Give a new --out "
+                "file (the old table still loads in apexplorer.sweep.load_results and the Sweeps tab)")
 
     def drop_unfinished(self) -> int:
         """Remove the rows of runs that did not finish (``error``), so a rerun can redo them; how many runs."""

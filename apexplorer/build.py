@@ -1,0 +1,162 @@
+"""From an :class:`~apexplorer.experiment.Experiment` to a ready :class:`~apexplorer.trainer.Trainer`.
+
+:func:`build` loads the experiment's data, makes its wiring for the data's
+sizes, draws the network (or a baseline learner) and returns the trainer,
+which keeps the experiment (``trainer.experiment``) and writes it into every
+checkpoint.  :func:`resume` continues a checkpoint with the changes a resume
+may make.
+"""
+
+from __future__ import annotations
+
+from .data import load_dataset
+from .errors import ApexplorerError, choices
+from .experiment import ALIASES, Experiment, ExperimentError
+from .trainer import Trainer
+from .wiring import Wiring
+
+#: What a resumed run may change: how long it trains and how it steps, not what it is.
+RESUMABLE = ("train.epochs", "train.lr", "train.batch_size", "train.device", "train.early_stop",
+             "train.eval_batch_size", "train.max_loss", "name", "notes")
+
+
+def load_data(exp: Experiment, data_dir=None, download: bool = False, datasets: dict | None = None) -> dict:
+    """{task: Dataset} of the experiment's tasks, each cut to its subsets; ``datasets`` ({name: Dataset})
+    supplies already loaded data by dataset name."""
+    loaded = dict(datasets or {})
+    out = {}
+    for t, spec in exp.tasks.items():
+        if spec.dataset not in loaded:
+            loaded[spec.dataset] = load_dataset(spec.dataset, data_dir, download)
+        d = loaded[spec.dataset]
+        if spec.train_size or spec.test_size:
+            d = d.subset(spec.train_size, spec.test_size)
+        out[t] = d
+    return out
+
+
+def make_wiring(exp: Experiment, data: dict) -> Wiring:
+    """The experiment's wiring for the data's sizes, with every module's radius / rate where the experiment sets them."""
+    from .presets import preset, preset_tasks
+
+    if exp.wiring.inline is not None:
+        wiring = exp.inline_wiring()
+    else:
+        names = preset_tasks(exp.wiring.preset)
+        # a task that is not trained still needs sizes for its ports: those of a trained task
+        first = next(iter(data.values()))
+        ds = [data.get(t, first) for t in names]
+        n_in = [d.n_features for d in ds]
+        n_out = [d.n_classes for d in ds]
+        if len(names) == 1:
+            n_in, n_out = n_in[0], n_out[0]
+        try:
+            wiring = preset(exp.wiring.preset, n_in, n_out, **exp.wiring.options)
+        except (TypeError, ValueError) as e:
+            raise ExperimentError(f"wiring.options of preset {exp.wiring.preset!r}: {e}") from None
+    if exp.ap.spectral_radius is not None:
+        wiring = wiring.with_spectral_radius(exp.ap.spectral_radius)
+    if exp.ap.connection_rate is not None:
+        wiring = wiring.with_connection_rate(exp.ap.connection_rate)
+    return wiring
+
+
+def build(exp: Experiment, data_dir=None, download: bool = False, datasets: dict | None = None,
+          data: dict | None = None, members=None) -> Trainer:
+    """The trainer of ``exp``: data loaded (``data_dir``, ``download``), network drawn on its device.
+
+    ``datasets`` maps dataset names to loaded :class:`Dataset` objects (a cache);
+    ``data`` gives the {task: Dataset} map itself (already cut to its subsets);
+    ``members`` trains these seeds as one AP ensemble (default: ``train.seeds``
+    seeds from ``train.seed``).
+    """
+    exp = Experiment.from_dict(exp) if isinstance(exp, dict) else exp
+    data = data if data is not None else load_data(exp, data_dir, download, datasets)
+    missing = [t for t in exp.tasks if t not in data]
+    if missing:
+        raise ApexplorerError(f"no data for task(s) {', '.join(missing)}; data is given for {choices(data)}")
+    data = {t: data[t] for t in exp.tasks}
+    cfg = exp.train.config()
+    batch_sizes = {t: s.batch_size for t, s in exp.tasks.items() if s.batch_size is not None}
+    if exp.method.name == "ap":
+        wiring = make_wiring(exp, data)
+        trainer = Trainer.create(wiring, data, exp.ap.config(), cfg, task=list(data), schedule=exp.train.schedule,
+                                 batch_sizes=batch_sizes, seeds=None if members is None else tuple(members))
+    else:
+        from .baselines import make_learner
+
+        (task, d), = data.items()
+        learner = make_learner(exp.method.name, d.n_features, d.n_classes, cfg, exp.method.hidden,
+                               **exp.method.ep_options())
+        trainer = Trainer(learner, data, cfg, task=[task], batch_sizes=batch_sizes)
+    trainer.experiment = exp
+    return trainer
+
+
+def checkpoint_experiment(state: dict) -> Experiment | None:
+    """The experiment a checkpoint was trained from (None for a checkpoint written before experiments)."""
+    d = state.get("experiment")
+    return None if d is None else Experiment.from_dict(d)
+
+
+def resume(path, changes: dict | None = None, data_dir=None, download: bool = False,
+           datasets: dict | None = None) -> Trainer:
+    """Continue the checkpoint at ``path``; ``changes`` (dotted keys) may touch only :data:`RESUMABLE`.
+
+    Changing anything else (the wiring, the data, the phases, the method) would
+    make another run: that is refused with a message that names the keys.
+    """
+    from . import checkpoint
+
+    st = checkpoint.load(path)
+    exp = checkpoint_experiment(st)
+    changes = dict(changes or {})
+    if exp is not None:
+        new = exp.with_changes(changes) if changes else exp
+        changed = list(exp.diff(new))
+        refused = [k for k in changed if k not in RESUMABLE]
+        if refused:
+            raise ApexplorerError(
+                f"a resumed run continues the same experiment: {', '.join(refused)} cannot change "
+                f"(a resume may change {', '.join(k for k in RESUMABLE if k.startswith('train.'))}); "
+                "start a new run for a different experiment")
+        exp = new
+        tasks = exp.tasks
+        names = {t: s.dataset for t, s in tasks.items()}
+    else:
+        names = dict(st["datasets"])
+        tasks = None
+    loaded = dict(datasets or {})
+    data = {}
+    for t, name in names.items():
+        if name not in loaded:
+            loaded[name] = load_dataset(name, data_dir, download)
+        d = loaded[name]
+        if tasks is not None and (tasks[t].train_size or tasks[t].test_size):
+            d = d.subset(tasks[t].train_size, tasks[t].test_size)
+        data[t] = d
+    over = {}
+    if exp is not None:
+        t = exp.train
+        over = dict(epochs=t.epochs, lr=t.lr, batch_size=t.batch_size, early_stop=t.early_stop,
+                    eval_batch_size=t.eval_batch_size, max_loss=t.max_loss)
+    else:
+        legacy = {"train.epochs": "epochs", "train.lr": "lr", "train.batch_size": "batch_size"}
+        for k, v in changes.items():
+            key = ALIASES.get(k, k)
+            if key == "train.device":
+                continue
+            if key not in legacy:
+                raise ApexplorerError(f"this checkpoint predates experiments: a resume may change only epochs, lr, "
+                                      f"batch size and device, not {k}")
+            over[legacy[key]] = v
+    device = None if exp is None or exp.train.device == "auto" else exp.train.device
+    for k in ("train.device", "device"):
+        if changes.get(k) is not None:
+            device = None if changes[k] == "auto" else changes[k]
+    trainer = Trainer.load(path, data, device=device, **over)
+    trainer.experiment = exp
+    return trainer
+
+
+__all__ = ["RESUMABLE", "build", "checkpoint_experiment", "load_data", "make_wiring", "resume"]

@@ -1,0 +1,64 @@
+"""``apexplorer run EXPERIMENT``: train the run an experiment file (or a checkpoint) describes."""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """examples:
+  apexplorer train --dataset digits --epochs 3 --dump-experiment digits.toml   # write a run's experiment
+  apexplorer run digits.toml --json                                            # the same run again
+  apexplorer run digits.toml --set train.lr=1e-2 --set ap.t1=4                 # with changes
+  apexplorer run run.pt --set train.seed=1                                     # a checkpoint's experiment, anew
+
+Keys of --set: name, notes; wiring.preset, wiring.options.NAME; tasks.NAME.dataset, tasks.NAME.batch_size,
+tasks.NAME.train_size, tasks.NAME.test_size; ap.t1, ap.t2, ap.mode, ap.beta, ap.activation, ap.precision,
+ap.spectral_radius, ap.connection_rate; train.epochs, train.batch_size, train.lr, train.optimizer, train.seed,
+train.seeds, train.device, train.schedule, train.early_stop, train.max_loss, train.eval_batch_size;
+method.name, method.hidden, method.t1, method.t2, method.beta, method.epsilon, method.random_sign.
+The train flags' names work too (lr=1e-2, sr=0.5, steps=4, dataset=mnist)."""
+
+
+def register(sub) -> None:
+    from .train import add_run_args
+
+    p = sub.add_parser("run", help="train the run an experiment file (.toml, .json) or a checkpoint describes",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", metavar="EXPERIMENT", help="an experiment file (.toml or .json) or a checkpoint (.pt)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a key (repeat)")
+    add_run_args(p)
+    p.add_argument("--data-dir", help="folder with dataset files")
+    p.add_argument("--download", action="store_true", help="download a missing dataset where the network allows")
+    p.set_defaults(func=cmd_run)
+
+
+def read_experiment(path):
+    """The experiment of a ``.toml`` / ``.json`` file, or the one a checkpoint was trained from."""
+    from pathlib import Path
+
+    from .. import checkpoint
+    from ..build import checkpoint_experiment
+    from ..errors import ApexplorerError
+    from ..experiment import Experiment
+
+    p = Path(path)
+    if checkpoint.looks_like(p):
+
+        exp = checkpoint_experiment(checkpoint.load(p))
+        if exp is None:
+            raise ApexplorerError(f"checkpoint {str(p)!r} was written before experiments were saved with it; "
+                                  "continue it with apexplorer train --resume")
+        return exp
+    return Experiment.load(p)
+
+
+def cmd_run(args) -> int:
+    from ..build import build
+    from ..experiment import parse_assignment
+    from .train import run_trainer
+
+    exp = read_experiment(args.experiment)
+    if args.set:
+        exp = exp.with_changes(dict(parse_assignment(s) for s in args.set))
+    if args.dump_experiment:
+        exp.save(args.dump_experiment)
+    return run_trainer(build(exp, args.data_dir, args.download), args)
