@@ -36,12 +36,16 @@ from __future__ import annotations
 import base64
 import json
 import math
-import tomllib
 import zlib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .errors import ApexplorerError, choices
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
 
 SCHEMA = 1
 
