@@ -40,7 +40,13 @@ import zlib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from .baselines import METHODS
+from .data import dataset_names
+from .dynamics import ACTIVATIONS
 from .errors import ApexplorerError, choices
+from .network import MODES, PRECISIONS
+from .optim import OPTIMIZERS
+from .schedule import SCHEDULES
 
 try:
     import tomllib
@@ -49,9 +55,7 @@ except ImportError:  # Python 3.10
 
 SCHEMA = 1
 
-DATASETS = ("digits", "2afc", "fashion-mnist", "mnist", "cifar10")
-METHODS = ("ap", "bp", "fa", "ep")
-SCHEDULES = ("alternating", "simultaneous", "sequential")
+DATASETS = tuple(dataset_names())
 
 
 class ExperimentError(ApexplorerError):
@@ -204,10 +208,10 @@ class APSettings(_Section):
     _name = "ap"
     t1: int = _f(8, "int", low=1, doc="iterations of the inference phase (T1)")
     t2: int = _f(8, "int", low=1, doc="iterations of the learning phase (T2)")
-    mode: str = _f("ste", "str", choices=("ste", "epe"), doc="STE restarts phase 1 from 0; EPE continues from z0")
+    mode: str = _f("ste", "str", choices=MODES, doc="STE restarts phase 1 from 0; EPE continues from z0")
     beta: float = _f(1.0, "float", doc="strength of the injected error")
-    activation: str = _f("tanh", "str", choices=("tanh", "relu", "sigmoid", "linear"), doc="f of every module")
-    precision: str = _f("fp32", "str", choices=("fp32", "tf32", "bf16"), doc="precision of the relax products")
+    activation: str = _f("tanh", "str", choices=tuple(ACTIVATIONS), doc="f of every module")
+    precision: str = _f("fp32", "str", choices=PRECISIONS, doc="precision of the relax products")
     spectral_radius: float | None = _f(None, "float", low=0, optional=True,
                                        doc="spectral radius of every module (default: the wiring's)")
     connection_rate: float | None = _f(None, "float", low=0, strict_low=True, optional=True,
@@ -228,7 +232,7 @@ class TrainSettings(_Section):
     epochs: int = _f(10, "int", low=0, doc="epochs (sequential: per task)")
     batch_size: int = _f(500, "int", low=1, doc="batch size (a task may set its own)")
     lr: float = _f(1e-3, "float", low=0, strict_low=True, doc="learning rate")
-    optimizer: str = _f("adam", "str", choices=("adam", "sgd"), doc="optimiser of the learnable paths")
+    optimizer: str = _f("adam", "str", choices=OPTIMIZERS, doc="optimiser of the learnable paths")
     seed: int = _f(0, "int", low=0, doc="seed of the tensors and the data order")
     seeds: int = _f(1, "int", low=1, doc="train seeds seed .. seed+K-1 as one batched ensemble")
     device: str = _f("auto", "str", doc="auto, cpu, cuda or cuda:N")
