@@ -294,7 +294,7 @@ class Experiment:
 
     @classmethod
     def load(cls, path) -> "Experiment":
-        """Read a ``.toml`` or ``.json`` experiment file (a checkpoint's experiment: :func:`read_checkpoint`)."""
+        """Read a ``.toml`` or ``.json`` experiment file (a checkpoint's: :func:`apexplorer.build.checkpoint_experiment`)."""
         path = Path(path)
         if not path.is_file():
             what = "a folder" if path.is_dir() else "not there"
