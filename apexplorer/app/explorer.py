@@ -19,6 +19,7 @@ from ..trainer import Trainer
 from .live import CurvesView, ErrorView
 from .network_view import NetworkEditor, NetworkGraph
 from .player import ErrorFlowPlayer
+from .plots import held_by_bokeh
 from .run_view import RunControls
 from .session import ExplorerState
 from .settings_view import SettingsView
@@ -141,7 +142,7 @@ class Explorer(pn.viewable.Viewer):
         """Drain the runner into the status line and the views; returns the number of items."""
         items = self.state.runner.drain()
         shown = self.shown()
-        with pn.io.hold():
+        with held_by_bokeh(pn.state.curdoc):  # the periodic callback holds the document lock
             self.state.observe(items)
             for v in self.views:
                 try:

@@ -24,6 +24,7 @@ from ..errors import ApexplorerError
 from ..presets import MULTITASK, preset_names
 from ..wiring import Wiring
 from . import layout as L
+from .plots import edits_models
 from .wiring_model import WiringModel
 
 FF_COLOR = "#2166ac"
@@ -176,6 +177,7 @@ class NetworkGraph(pn.viewable.Viewer):
         self._pane = pn.pane.Bokeh(f, sizing_mode="stretch_width", min_height=self.height)
         self.show(wiring, task)
 
+    @edits_models
     def show(self, wiring: Wiring | None, task: str | None = None, highlight: dict | None = None) -> None:
         """Redraw for ``wiring`` with ``task``'s suppressed paths grey and an optional highlight."""
         d = graph_data(wiring, task, highlight)

@@ -27,7 +27,7 @@ from ..wiring import Wiring
 from . import layout as L
 from .live import LiveView
 from .network_view import NetworkGraph
-from .plots import hover, make_figure, place_legend, source
+from .plots import edits_models, hover, make_figure, place_legend, source
 
 
 @dataclass
@@ -155,6 +155,7 @@ class ErrorFlowPlayer(LiveView):
         self.probe = p
         self._dirty = True
 
+    @edits_models
     def set_probe(self, p: Probe, wiring: Wiring) -> None:
         """Show ``p`` (recorded on ``wiring``)."""
         self.wiring = wiring
@@ -174,6 +175,7 @@ class ErrorFlowPlayer(LiveView):
         self._show()
 
     @param.depends("frame", watch=True)
+    @edits_models
     def _show(self):
         if not self.frames:
             return

@@ -18,7 +18,7 @@ from bokeh.models import Range1d
 
 from ..probe import Probe
 from .live import LiveView
-from .plots import PALETTE, hover, make_figure, place_legend, source
+from .plots import PALETTE, edits_models, hover, make_figure, place_legend, source
 
 
 def pick_neurons(p: Probe, module: str, block: str, count: int) -> list:
@@ -88,6 +88,7 @@ class TrajectoryView(LiveView):
         self.redraw()
 
     @param.depends("module", "block", "count", watch=True)
+    @edits_models
     def redraw(self):
         self._last = time.monotonic()
         self._fresh = False
