@@ -191,6 +191,7 @@ class Page:
         self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
                                            accept_downloads=True)
         self.page = self.context.new_page()
+        self.page.set_default_timeout(20_000)
         self.errors = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -212,7 +213,7 @@ class Page:
         return self.page.get_by_text(re.compile(pattern)).first
 
     def tab(self, name):
-        return self.page.get_by_role("tab", name=re.compile(name)).first
+        return self.page.locator(".bk-tab", has_text=re.compile(name)).first
 
     def field(self, label):
         """The input of a labelled Panel widget."""

@@ -91,8 +91,10 @@ def test_settings_map_back_to_the_library_configs():
 
 @pytest.mark.parametrize("change, words", [({"t1": 0}, "t1 = 0: iteration counts must be integers >= 1"),
                                            ({"lr": -1.0}, "learning rate -1.0 must be a positive number"),
-                                           ({"batch_size": -5}, "batch size -5 must be a positive integer")],
-                         ids=["t1-zero", "negative-lr", "negative-batch"])
+                                           ({"batch_size": -5}, "batch size -5 must be a positive integer"),
+                                           ({"spectral_radius": -1.0}, "spectral radius -1.0 must be a finite number >= 0"),
+                                           ({"connection_rate": 0.0}, "connection rate 0.0 must be in (0, 1]")],
+                         ids=["t1-zero", "negative-lr", "negative-batch", "negative-rho", "zero-c"])
 def test_bad_settings_report_the_library_message(change, words):
     s = Settings()
     s.param.update(**change)
