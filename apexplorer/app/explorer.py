@@ -16,6 +16,7 @@ import panel as pn
 import param
 
 from ..trainer import Trainer
+from .files import ServerFiles
 from .live import CurvesView, ErrorView
 from .network_view import NetworkEditor, NetworkGraph
 from .player import ErrorFlowPlayer
@@ -66,6 +67,9 @@ class Explorer(pn.viewable.Viewer):
         Preset wiring (default: the dataset's).
     trainer : Trainer, optional
         Follow an existing trainer instead of building one.
+    files : str or ServerFiles, optional
+        The server folder whose files visitors may name (sessions, sweep tables);
+        default none: sessions and tables move only by upload and download.
     live : bool
         Start the periodic drain (tests pass False and call :meth:`tick`).
     period : int
@@ -75,10 +79,11 @@ class Explorer(pn.viewable.Viewer):
     period = param.Integer(150, bounds=(50, 1000))
 
     def __init__(self, dataset: str = "digits", preset: str | None = None, trainer: Trainer | None = None,
-                 live: bool = True, **params):
+                 live: bool = True, files: str | ServerFiles | None = None, **params):
         super().__init__(**params)
+        self.files = files if isinstance(files, ServerFiles) else ServerFiles(files)
         self.state = st = ExplorerState(dataset, preset)
-        self.run = RunControls(st)
+        self.run = RunControls(st, self.files)
         self.settings = SettingsView(st)
         self.editor = NetworkEditor(st.wiring, load_preset=st.load_preset)
         self.tasks = TasksView(st)
@@ -92,7 +97,7 @@ class Explorer(pn.viewable.Viewer):
         self.extra = []
         for title, cls in _extra_tabs():
             try:
-                self.extra.append((title, cls()))
+                self.extra.append((title, cls(files=self.files) if title == "Sweeps" else cls()))
             except Exception:  # noqa: BLE001 - an optional tab that fails is left out, the explorer stays up
                 log.exception("the %s tab could not be built", title)
         self.views = [self.curves, self.errors, self.trajectory, self.pca, self.player] + \

@@ -10,8 +10,10 @@ whole process: they are read-only tensors, never Bokeh objects.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import warnings
+from pathlib import Path
 
 import param
 
@@ -22,6 +24,7 @@ from ..presets import MULTITASK, SETTINGS, preset
 from ..trainer import SCHEDULES, Trainer
 from ..wiring import Wiring
 from .runner import Runner, apply_live
+from .files import Upload
 from .settings import LIVE, Settings
 from .wiring_model import WiringModel
 
@@ -150,7 +153,7 @@ class ExplorerState(param.Parameterized):
     # ------------------------------------------------------------ settings
     def _on_settings(self, *events):
         names = [e.name for e in events]
-        if any(n in ("spectral_radius", "connection_rate") for n in names):
+        if not self._loading and any(n in ("spectral_radius", "connection_rate") for n in names):
             for n in names:
                 if n in ("spectral_radius", "connection_rate"):
                     self.wiring.set_all_modules(n, getattr(self.settings, n))
@@ -251,41 +254,69 @@ class ExplorerState(param.Parameterized):
         self.runner.step(1)
         return True
 
-    def save(self, path: str) -> None:
+    def save(self, path) -> None:
         """Write the session (wiring, settings, weights, optimiser, position) as an atomic checkpoint."""
-        self.runner.call(lambda tr: tr.save(path) and None, f"saved the session to {path}")
+        self.runner.call(lambda tr: tr.save(path) and None, f"saved the session as {Path(path).name}")
 
-    def load(self, path: str) -> bool:
-        """Restore a saved session: its datasets, wiring, settings and trained weights."""
+    def session_bytes(self) -> bytes:
+        """The session as checkpoint bytes, for a download (waits for the worker between two batches)."""
+        with tempfile.TemporaryDirectory(prefix="apexplorer-") as d:
+            path = Path(d) / "session.pt"
+            self.runner.ask(lambda tr: tr.save(path))
+            return path.read_bytes()
+
+    def load_upload(self, data: bytes, filename: str) -> bool:
+        """Restore a session from an uploaded file's bytes; the temporary copy is removed once read."""
+        up = Upload(data, filename, ".pt")
+        return self.load(up.path, up.name, done=up.remove)
+
+    def load(self, path, name: str | None = None, done=None) -> bool:
+        """Restore a saved session: its datasets, wiring, settings and trained weights.
+
+        Every setting takes the checkpoint's value (the widgets show them) without
+        touching the running network; ``name`` is what messages call the file, and
+        ``done()`` is called once the file has been read (or refused).
+        """
+        name = name or Path(path).name  # a visitor never sees server paths
+        say = lambda e: str(e).replace(str(path), name)  # noqa: E731 - messages name the user's file
         try:
             st = load_checkpoint(path)
-        except ApexplorerError as e:
-            self.message = str(e)
-            return False
-        try:
             data = {n: get_dataset(d) for n, d in st["datasets"].items()}
             lw = st["learner"]
             wiring = Wiring.from_dict(lw["wiring"], warn=False)
-        except (ApexplorerError, KeyError) as e:
-            self.message = f"cannot load {path!r}: {e}"
+            tc, apc = dict(st["train_config"]), dict(lw.get("ap_config", {}))
+        except (ApexplorerError, KeyError, TypeError, AttributeError) as e:
+            self.message = say(e) if isinstance(e, ApexplorerError) else f"cannot load {name!r}: it lacks {e}"
+            if done is not None:
+                done()
             return False
-        self.wiring.set_wiring(wiring)
-        self.datasets = {n: d for n, d in st["datasets"].items()}
-        self.schedule = st.get("schedule", "alternating")
-        tc = st["train_config"]
-        apc = lw.get("ap_config", {})
-        with param.parameterized.discard_events(self.settings):
-            self.settings.param.update(
-                **{k: v for k, v in {**apc, **tc}.items() if k in self.settings.param and k != "name"})
+        self._loading = True  # the checkpoint's network replaces the current one: nothing is applied or rebuilt
+        try:
+            self.wiring.set_wiring(wiring)
+            self.datasets = {n: d for n, d in st["datasets"].items()}
+            self.schedule = st.get("schedule", "alternating")
+            values = {k: v for k, v in {**apc, **tc}.items() if k in self.settings.param and k != "name"}
             if wiring.modules:
-                self.settings.param.update(spectral_radius=wiring.modules[0].spectral_radius,
-                                           connection_rate=wiring.modules[0].connection_rate)
+                values.update(spectral_radius=wiring.modules[0].spectral_radius,
+                              connection_rate=wiring.modules[0].connection_rate)
+            self.settings.param.update(**values)
+        finally:
+            self._loading = False
         self.built = {"spec": self.wiring.spec, "settings": self.settings.values(), "datasets": dict(self.datasets),
                       "schedule": self.schedule}
         self.pending = []
-        self.message = ""
-        self.runner.build(lambda: Trainer.load(path, data), {"datasets": dict(self.datasets), "wiring": wiring,
-                                                              "loaded": path})
+        self.message = self.settings.check()
+
+        def factory():
+            try:
+                return Trainer.load(path, data)
+            except ApexplorerError as e:
+                raise type(e)(say(e)) from None
+            finally:
+                if done is not None:
+                    done()
+
+        self.runner.build(factory, {"datasets": dict(self.datasets), "wiring": wiring, "loaded": name})
         return True
 
     def close(self):
@@ -297,6 +328,8 @@ class ExplorerState(param.Parameterized):
         for kind, ev in items:
             if kind == "reset":
                 self._last = {"epochs": ev["epochs"], "epoch": ev["epoch"]}
+                if ev.get("batch"):  # a session saved in the middle of an epoch
+                    self._last.update(epoch=ev["epoch"] + 1, batch=ev["batch"], n_batches=ev["n_batches"])
                 if ev["history"]:
                     self._last["test_acc"] = ev["history"][-1]["test_acc"]
                 self.message = ""

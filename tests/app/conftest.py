@@ -228,7 +228,9 @@ class Page:
 
     def status(self) -> str:
         """The status line (its text lives in the Markdown pane's shadow root)."""
-        text = self.page.locator(".ap-status").first.evaluate("e => (e.shadowRoot || e).textContent")
+        text = self.page.locator(".ap-status").first.evaluate(
+            "e => [...(e.shadowRoot || e).children].filter(c => !['STYLE', 'LINK'].includes(c.tagName))"
+            ".map(c => c.innerText).join(' ')")
         return " ".join(text.split())
 
     def wait_status(self, pattern, timeout=60_000):
@@ -256,3 +258,35 @@ def page(browser, server):
     errors = list(pg.errors)
     pg.close()
     assert not errors, errors
+
+
+@pytest.fixture
+def files_page(browser, files_server):
+    """A fresh session of the explorer served with a folder of server files (``files_server.folder``)."""
+    pg = Page(browser, files_server.url)
+    pg.folder = files_server.folder
+    yield pg
+    errors = list(pg.errors)
+    pg.close()
+    assert not errors, errors
+
+
+@pytest.fixture(scope="session")
+def sweep_table(tmp_path_factory):
+    """A sweep's results table over two grid axes, sr (3 values) and lr (2), with 2 seeds of 2 epochs."""
+    import math
+
+    import pandas as pd
+
+    rows = []
+    for sr in (0.1, 0.5, 1.0):
+        for lr in (1e-3, 5e-3):
+            for seed in (0, 1):
+                for epoch in (1, 2):
+                    rows.append({"point": f"p{sr}-{lr}", "seed": seed, "epoch": epoch, "dataset": "digits",
+                                 "sr": sr, "lr": lr, "status": "completed", "message": "", "train_acc": 0.9,
+                                 "test_acc": 0.5 + 0.1 * epoch - 0.1 * abs(math.log10(sr) + 0.5) + 10 * lr
+                                 + 0.01 * seed, "loss": 1.0, "seconds": 0.1})
+    path = tmp_path_factory.mktemp("sweep") / "sweep.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
