@@ -18,6 +18,7 @@ import torch
 from . import graph
 from .dynamics import ZERO_AT_ZERO, activation, relax, support
 from .errors import ApexplorerError, choices
+from .memory import check_memory
 from .wiring import Task, Wiring
 
 MODES = ("ste", "epe")
@@ -326,6 +327,9 @@ class Network:
             self.seeds = tuple(int(s) for s in self.seeds)
             self.radii = None if self.radii is None else tuple(float(r) for r in self.radii)
         if self.tensors is None:
+            # say so in plain words before torch tries (a huge module would freeze, then fail raw)
+            check_memory(self.wiring, members=len(self.seeds or ()) or 1, precision=self.config.precision,
+                         device=self.device)
             if self.seeds is not None:
                 self.tensors = init_ensemble(self.wiring, self.seeds, self.radii)
             else:

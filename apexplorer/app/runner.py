@@ -97,6 +97,12 @@ class Runner(param.Parameterized):
         self.state = "building"
         self._cmd.put(("build", (factory, dict(meta or {}))))
 
+    def discard(self) -> None:
+        """Drop the network (the page now describes one that cannot be built)."""
+        self._run.clear()
+        self.state = "empty"
+        self._cmd.put(("discard", None))
+
     def attach(self, trainer: Trainer, meta: dict | None = None) -> None:
         """Use an existing trainer (a notebook user's own run)."""
         self.build(lambda: trainer, meta)
@@ -237,6 +243,13 @@ class Runner(param.Parameterized):
                                  else tr.config.epochs}, important=True)
             self.state = "ready" if tr.epoch == 0 and not tr.history and not done else "paused"
             self._probe()
+        elif cmd == "discard":
+            self._gen = None
+            old, self.trainer = self.trainer, None
+            if old is not None:
+                old.stop()
+            self.state = "empty"
+            self._emit("discard", {}, important=True)
         elif cmd == "train":
             if self.trainer is None:
                 self._run.clear()

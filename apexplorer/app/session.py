@@ -20,8 +20,9 @@ import param
 from ..checkpoint import load as load_checkpoint
 from ..data import dataset_names, load_dataset
 from ..errors import ApexplorerError, WiringWarning
+from ..memory import check_memory
 from ..presets import MULTITASK, SETTINGS, preset
-from ..trainer import SCHEDULES, Trainer
+from ..trainer import SCHEDULES, Trainer, resolve_device
 from ..wiring import Wiring
 from .runner import Runner, apply_live
 from .files import Upload
@@ -68,6 +69,8 @@ class ExplorerState(param.Parameterized):
         self.runner = runner or Runner()
         self._last = {}
         self._loading = False
+        self._problem = ""  # the shown message, when it is a problem that stops building (kept true)
+        self._ready_note = False  # the notice says the network is ready or loaded (gone once it trains)
         name = preset_name or ("digits" if dataset == "digits" else "paper-2layer")
         self.load_preset(name, [dataset])
         self.settings.param.watch(self._on_settings, list(self.settings.values()))
@@ -112,7 +115,7 @@ class ExplorerState(param.Parameterized):
                          + ", ".join(f"task {t.name} uses {d}" for t, d, w_ in zip(w.tasks, datasets, wanted)
                                      if d != w_) + " (choose on the Tasks tab)")
         else:
-            self.info = f"loaded preset {name}"
+            self._note(f"loaded preset {name}", about_state=True)
         return True
 
     def _default_datasets(self, name, n_tasks):
@@ -149,6 +152,7 @@ class ExplorerState(param.Parameterized):
         if ds != self.datasets:
             self.datasets = ds
         self._update_pending()
+        self._recheck()
 
     # ------------------------------------------------------------ settings
     def _on_settings(self, *events):
@@ -158,7 +162,10 @@ class ExplorerState(param.Parameterized):
                 if n in ("spectral_radius", "connection_rate"):
                     self.wiring.set_all_modules(n, getattr(self.settings, n))
         err = self.settings.check()
-        self.message = err
+        if err:
+            self._show_problem(err)
+        else:
+            self._recheck()
         if err or not self.built or self._loading:
             return
         live = [n for n in names if n in LIVE]
@@ -181,9 +188,16 @@ class ExplorerState(param.Parameterized):
             out.append("wiring")
         if self.datasets != b["datasets"] or self.schedule != b["schedule"]:
             out.append("tasks")
-        if out and self.runner.state in ("ready", "empty") and not self.problems():
-            self.reset()  # nothing trained yet: nothing to lose, so no question
-            return
+        gone = self.runner.state == "empty"  # dropped, or its build failed: build again once it can be built
+        if (out or gone) and self.runner.state in ("ready", "empty"):  # nothing trained: nothing to lose, no question
+            err = self.problems()
+            if not err:
+                self.reset()
+                return
+            if self.runner.trainer is not None and err != self.wiring.error:
+                # the shown network is not the one the page describes, and that one cannot be built
+                self._show_problem(err)
+                self.runner.discard()
         self.pending = out
 
     def structural_changes(self) -> list:
@@ -192,16 +206,36 @@ class ExplorerState(param.Parameterized):
 
     # ---------------------------------------------------------------- run
     def problems(self) -> str:
-        """What stops a network from being built ('' when nothing)."""
-        if self.wiring.error:
-            return self.wiring.error
-        return self.settings.check()
+        """What stops a network from being built ('' when nothing): the wiring, the settings, or
+        the memory it needs (checked before anything is allocated)."""
+        err = self.wiring.error or self.settings.check()
+        if err:
+            return err
+        try:
+            ap, tc = self.settings.configs()
+            check_memory(self.wiring.wiring, batch_size=tc.batch_size, precision=ap.precision,
+                         device=resolve_device(tc.device))
+        except ApexplorerError as e:
+            return str(e)
+        return ""
+
+    def _show_problem(self, err: str) -> None:
+        self._problem = self.message = err
+
+    def _recheck(self) -> None:
+        """A shown problem stays true: it goes when fixed (Keep the trained network, an edit), or changes."""
+        if self._problem and self.message == self._problem:
+            self._show_problem(self.problems())
+
+    def _note(self, text: str, about_state: bool = False) -> None:
+        self.info = text
+        self._ready_note = about_state
 
     def reset(self) -> bool:
         """Build a fresh network from the current wiring, tasks and settings."""
         err = self.problems()
         if err:
-            self.message = err
+            self._show_problem(err)
             return False
         wiring: Wiring = self.wiring.wiring
         ap, tc = self.settings.configs()
@@ -238,9 +272,10 @@ class ExplorerState(param.Parameterized):
         tr = r.trainer
         total = getattr(tr, "total_epochs", None)
         if r.state == "finished" and tr is not None and total is not None and tr.epoch >= total:
-            self.info = (f"the run is complete ({tr.epoch}/{total} epochs): raise Epochs on the Settings tab to go "
-                         "on, or press Reset for a fresh network")
+            self._note(f"the run is complete ({tr.epoch}/{total} epochs): raise Epochs on the Settings tab to go "
+                       "on, or press Reset for a fresh network")
             return False
+        self.message = ""  # a new run: the last one's error is history
         r.train()
         return True
 
@@ -332,10 +367,14 @@ class ExplorerState(param.Parameterized):
                     self._last.update(epoch=ev["epoch"] + 1, batch=ev["batch"], n_batches=ev["n_batches"])
                 if ev["history"]:
                     self._last["test_acc"] = ev["history"][-1]["test_acc"]
-                self.message = ""
+                self.message = self._problem = ""
                 loaded = (ev.get("meta") or {}).get("loaded")
-                self.info = f"loaded the session {loaded}" if loaded else "a fresh network is ready"
+                self._note(f"loaded the session {loaded}" if loaded else "a fresh network is ready", about_state=True)
+            elif kind == "discard":
+                self._last = {}
             elif kind == "batch":
+                if self._ready_note:  # it trains: "ready" is no longer news
+                    self._note("")
                 self._last.update(epoch=ev.epoch, batch=ev.batch, n_batches=ev.n_batches, sps=ev.samples_per_s)
             elif kind == "epoch":
                 self._last.update(test_acc=ev.test_acc, epochs=ev.epochs, tasks=ev.tasks)
@@ -343,13 +382,16 @@ class ExplorerState(param.Parameterized):
                 if ev.reason == "diverged":
                     self.message = ev.message
                 else:
-                    self.info = ev.message
+                    self._note(ev.message)
             elif kind == "error":
                 self.message = ev
             elif kind in ("info", "loaded") and ev and not ev.startswith("Traceback"):
-                self.info = ev if kind == "info" else f"loaded {ev}"
-        if self._last or self.runner.state != "empty":
-            self.status = status_line(self._last, self.runner.state, getattr(self.runner.trainer, "total_epochs", None))
+                self._note(ev if kind == "info" else f"loaded {ev}")
+        state = self.runner.state
+        if state == "empty":
+            self.status = "no network: see the message below" if self.message else "no network yet: press Train"
+        elif self._last or items:
+            self.status = status_line(self._last, state, getattr(self.runner.trainer, "total_epochs", None))
 
 
 def status_line(last: dict, state: str, total_epochs=None) -> str:
