@@ -372,6 +372,8 @@ class ExplorerState(param.Parameterized):
                 self._note(f"loaded the session {loaded}" if loaded else "a fresh network is ready", about_state=True)
             elif kind == "discard":
                 self._last = {}
+                if self._ready_note:
+                    self._note("")
             elif kind == "batch":
                 if self._ready_note:  # it trains: "ready" is no longer news
                     self._note("")
