@@ -13,10 +13,11 @@ import sys
 import panel as pn
 
 from apexplorer.app import Explorer
-from apexplorer.app.explorer import configure_torch_threads
+from apexplorer.app.explorer import configure_torch_threads, quiet_closed_tabs
 from apexplorer.app.files import files_folder
 
-pn.extension("plotly", "tabulator", notifications=False, sizing_mode="stretch_width")
+# No "plotly": its 4.7 MB script loads when the 3-D PCA tab is first shown, not before the first paint.
+pn.extension("tabulator", notifications=False, sizing_mode="stretch_width")
 
 
 def app() -> pn.viewable.Viewable:
@@ -26,4 +27,5 @@ def app() -> pn.viewable.Viewable:
 
 if __name__.startswith("bokeh"):  # run by `panel serve`, once per browser session
     configure_torch_threads()
+    quiet_closed_tabs()
     app().servable(title="apexplorer · AP explorer")

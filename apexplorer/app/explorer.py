@@ -105,7 +105,8 @@ class Explorer(pn.viewable.Viewer):
         tabs = [("Curves", self.curves), ("Trajectories", self.trajectory), ("PCA 3-D", self.pca),
                 ("Errors", self.errors), ("Error flow", self.player), *self.extra]
         self._tab_views = [v for _, v in tabs]
-        self.tabs = pn.Tabs(*tabs, dynamic=False, sizing_mode="stretch_width")
+        # dynamic: a tab's models reach the page when it is first shown, not in the first paint
+        self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(self._on_tab, "active")
         st.wiring.param.watch(self._redraw_graph, "spec")
         st.param.watch(self._on_task, "task")
@@ -193,6 +194,8 @@ class Explorer(pn.viewable.Viewer):
             pn.pane.Markdown("## Run", margin=(0, 10)),
             self.run,
             self.settings._confirm,
+            # not dynamic: these are light, and Panel gives a panel re-rendered in a hidden tab
+            # stylesheets from its CDN (unreachable offline)
             pn.Tabs(("Network", self.editor), ("Tasks", self.tasks), ("Settings", self.settings),
                     dynamic=False, sizing_mode="stretch_width"),
             width=440, margin=(0, 10),
@@ -205,6 +208,38 @@ class Explorer(pn.viewable.Viewer):
             self.graph, tabs, sizing_mode="stretch_width",
         )
         return pn.Row(left, main, sizing_mode="stretch_width")
+
+
+def quiet_closed_tabs() -> None:
+    """Log a write to a tab that has just closed as a warning, as Bokeh does, not as a traceback.
+
+    Panel writes some changes straight to a session's websocket.  When the tab closes
+    meanwhile, that write's task fails with WebSocketClosedError, and once the session
+    is destroyed nobody retrieves it (Panel cancels a destroyed document's pending
+    writes, not its finished ones), so asyncio logs "Task exception was never
+    retrieved" with a traceback.  Call once per server; any other error is left to
+    the loop's own handler.
+    """
+    import asyncio
+
+    from tornado.websocket import WebSocketClosedError
+
+    loop = asyncio.get_event_loop()
+    if getattr(loop, "_apexplorer_quiet", False):
+        return
+    previous = loop.get_exception_handler()
+
+    def handler(loop, context):
+        if isinstance(context.get("exception"), WebSocketClosedError):
+            log.warning("a tab closed while the server was writing to it")
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    loop._apexplorer_quiet = True
 
 
 def configure_torch_threads(n: int | None = None) -> int:

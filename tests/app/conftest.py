@@ -88,7 +88,7 @@ class Served:
         self.log = log
         self.url = f"http://127.0.0.1:{self.port}/explorer"
         base = {k: v for k, v in os.environ.items() if k != "APEXPLORER_FILES"}  # only what the test names
-        env = dict(base, APEXPLORER_THREADS="1", PYTHONPATH=str(ROOT), **(env or {}))
+        env = {**base, "APEXPLORER_THREADS": "1", "PYTHONPATH": str(ROOT), **(env or {})}
         cmd = [sys.executable, "-m", "panel", "serve", "apps/explorer.py", "--port", str(self.port), "--address",
                "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}", "--num-procs", "1", *extra]
         with open(log, "w") as out:
