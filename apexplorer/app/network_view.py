@@ -349,7 +349,7 @@ class NetworkEditor(pn.viewable.Viewer):
 
     def _refresh_table(self):
         df = self._module_frame()
-        widths = column_widths(df, {"spectral_radius": "ρ", "connection_rate": "c"}, wrap={"blocks": 180})
+        widths = column_widths(df, {"spectral_radius": "ρ", "connection_rate": "c"}, wrap={"blocks": 190})
         if widths != self.modules.widths:  # Tabulator fits its columns to the first data only
             self.modules.widths = widths
         self.modules.value = df
@@ -390,14 +390,14 @@ class NetworkEditor(pn.viewable.Viewer):
         )
 
 
-def column_widths(df, titles: dict, wrap: dict | None = None, px_per_char: float = 7.2, pad: int = 20) -> dict:
+def column_widths(df, titles: dict, wrap: dict | None = None, px_per_char: float = 7.2, pad: int = 16) -> dict:
     """Pixel width of each column of ``df``: its longest text (numbers as the table writes them,
     the title in bold), at most ``wrap[column]`` for a column whose text wraps."""
     out = {}
     for c in df.columns:
         cells = [f"{v:,}" if isinstance(v, int) else str(v) for v in df[c].tolist()]
-        need = max([len(t) * px_per_char for t in cells] + [len(titles.get(c, c)) * px_per_char * 1.2])
-        out[c] = int(min(need + pad, (wrap or {}).get(c, 10**6)))
+        need = max([len(t) * px_per_char + pad for t in cells] + [len(titles.get(c, c)) * 8.5 + 24])  # bold title
+        out[c] = int(min(need, (wrap or {}).get(c, 10**6)))
     return out
 
 
