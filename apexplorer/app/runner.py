@@ -131,12 +131,16 @@ class Runner(param.Parameterized):
         """Run ``fn(trainer)`` on the worker between two batches (live settings, save, load)."""
         self._cmd.put(("call", (fn, label)))
 
-    def ask(self, fn, timeout: float = 60.0):
+    def ask(self, fn, timeout: float = 30.0):
         """Run ``fn(trainer)`` on the worker between two batches and return its result (the caller waits).
 
-        Raises what ``fn`` raised, or ApexplorerError when there is no network or
-        the worker does not answer within ``timeout`` seconds.
+        Raises what ``fn`` raised, or ApexplorerError when there is no network (or
+        one is being built: the caller does not wait for that) or the worker does
+        not answer within ``timeout`` seconds.
         """
+        if self.state == "building" or not self.alive:
+            raise ApexplorerError("the network is being built; try again in a moment" if self.alive
+                                  else "this session has ended")
         fut = concurrent.futures.Future()
         self._cmd.put(("ask", (fn, fut)))
         try:

@@ -24,8 +24,8 @@ from ..memory import check_memory
 from ..presets import MULTITASK, SETTINGS, preset
 from ..trainer import SCHEDULES, Trainer, resolve_device
 from ..wiring import Wiring
-from .runner import Runner, apply_live
 from .files import Upload
+from .runner import Runner, apply_live
 from .settings import LIVE, Settings
 from .wiring_model import WiringModel
 
@@ -392,7 +392,7 @@ class ExplorerState(param.Parameterized):
         state = self.runner.state
         if state == "empty":
             self.status = "no network: see the message below" if self.message else "no network yet: press Train"
-        elif self._last or items:
+        else:
             self.status = status_line(self._last, state, getattr(self.runner.trainer, "total_epochs", None))
 
 

@@ -11,6 +11,7 @@ from apexplorer.app import layout as L
 from apexplorer.app.network_view import graph_data, parse_blocks
 from apexplorer.app.player import flow_frames
 from apexplorer.app.runner import Runner
+from apexplorer.errors import ApexplorerError
 from apexplorer.app.settings import Settings
 from apexplorer.app.wiring_model import WiringModel
 from apexplorer.probe import probe
@@ -183,6 +184,26 @@ def test_runner_steps_one_batch_at_a_time_and_closes(small_wiring, digits, wait)
     finally:
         r.close()
     assert not r.alive
+
+
+def test_runner_answers_a_question_between_batches(small_wiring, digits, wait):
+    r = Runner()
+    try:
+        with pytest.raises(ApexplorerError, match="no network yet"):
+            r.ask(lambda tr: 1)
+        r.build(lambda: _tiny_trainer(small_wiring, digits, epochs=3))
+        assert wait(lambda: r.state == "ready")
+        r.train()
+        assert r.ask(lambda tr: tr.net is not None) is True  # while it trains
+        with pytest.raises(ApexplorerError, match="refused"):
+            r.ask(lambda tr: (_ for _ in ()).throw(ApexplorerError("refused")))
+        r.build(lambda: time.sleep(0.5) or _tiny_trainer(small_wiring, digits))
+        with pytest.raises(ApexplorerError, match="being built"):  # the event loop never waits for a build
+            r.ask(lambda tr: 1)
+    finally:
+        r.close()
+    with pytest.raises(ApexplorerError, match="ended"):
+        r.ask(lambda tr: 1)
 
 
 def test_runner_trains_to_the_end_and_pause_stops_between_batches(small_wiring, digits, wait):
