@@ -95,3 +95,26 @@ def test_the_default_sweeps_tab_reads_no_server_paths(page):
     pg.tab("Sweeps").click()
     expect(pg.text("Upload a results table")).to_be_visible()
     assert not pg.page.get_by_placeholder("results.csv").count()
+
+
+def test_hurried_clicks_and_a_load_in_the_middle_of_training(page, tmp_path):
+    pg = page.open()
+    pg.button("Step").click()
+    pg.wait_status(r"batch 1/")
+    pg.text("Save / load session").click()
+    with pg.page.expect_download() as dl:
+        pg.button("Download this session").click()
+    path = tmp_path / "early.pt"
+    dl.value.save_as(path)
+    train = pg.button("Train")
+    train.click()
+    train.click(force=True)  # twice, the second on a disabled button
+    pg.wait_status(r"batch \d+/.*\(running\)")
+    _upload_session(pg, path)  # while it trains
+    expect(pg.text("loaded the session early.pt")).to_be_visible(timeout=30_000)
+    pg.wait_status(r"epoch 1/\d+ · batch 1/.*\(paused\)")
+    for _ in range(2):
+        pg.button("Reset").click()
+    pg.wait_status(r"epoch 0/\d+ .*\(ready\)")
+    pg.button("Step").click()
+    pg.wait_status(r"batch 1/")
