@@ -10,6 +10,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -18,6 +21,7 @@ import torch
 from . import graph
 from .dynamics import ZERO_AT_ZERO, activation, relax, support
 from .errors import ApexplorerError, choices
+from .memory import check_memory
 from .wiring import Task, Wiring
 
 MODES = ("ste", "epe")
@@ -77,6 +81,28 @@ def spectral_radius(W: torch.Tensor) -> float:
         torch.set_num_threads(threads)
 
 
+_RADII: OrderedDict = OrderedDict()  # digest of a drawn W -> its spectral radius (the draw's costly part)
+_RADII_KEEP = 1024
+_RADII_LOCK = threading.Lock()  # sessions draw networks on their own threads
+
+
+def _radius(W: torch.Tensor) -> float:
+    """:func:`spectral_radius` of a freshly drawn W, remembered by W's bytes: drawing the same
+    W again (the same wiring and seed, in another session or run) skips the eigensolver."""
+    key = (tuple(W.shape), hashlib.blake2b(W.numpy().tobytes(), digest_size=20).digest())
+    with _RADII_LOCK:
+        r = _RADII.get(key)
+        if r is not None:
+            _RADII.move_to_end(key)
+            return r
+    r = spectral_radius(W)
+    with _RADII_LOCK:
+        _RADII[key] = r
+        while len(_RADII) > _RADII_KEEP:
+            _RADII.popitem(last=False)
+    return r
+
+
 def random_reservoir(n: int, rho: float, rate: float, gen: torch.Generator) -> torch.Tensor:
     """Sparse random W: round(c n^2) entries U(-1, 1) at random places, scaled to radius rho."""
     nnz = int(round(rate * n * n))
@@ -84,7 +110,7 @@ def random_reservoir(n: int, rho: float, rate: float, gen: torch.Generator) -> t
     idx = torch.randperm(n * n, generator=gen)[:nnz]
     W[idx] = torch.rand(nnz, generator=gen, dtype=torch.float64) * 2 - 1
     W = W.view(n, n)
-    r = spectral_radius(W)
+    r = _radius(W)
     if r > 0:
         W *= rho / r
     elif rho > 0:
@@ -338,6 +364,9 @@ class Network:
             self.seeds = tuple(int(s) for s in self.seeds)
             self.radii = None if self.radii is None else tuple(float(r) for r in self.radii)
         if self.tensors is None:
+            # say so in plain words before torch tries (a huge module would freeze, then fail raw)
+            check_memory(self.wiring, members=len(self.seeds or ()) or 1, precision=self.config.precision,
+                         device=self.device)
             if self.seeds is not None:
                 self.tensors = init_ensemble(self.wiring, self.seeds, self.radii)
             else:

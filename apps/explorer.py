@@ -2,21 +2,30 @@
 
 Each browser session gets its own Explorer (its own network, worker thread
 and plots).  Importing this file (tests, notebooks) serves nothing.
+
+Visitors save and load sessions through their browser.  To let them name files
+on the server too, name a folder: ``--args --files DIR`` or
+``APEXPLORER_FILES=DIR``; nothing outside it is read or written.
 """
+
+import sys
 
 import panel as pn
 
 from apexplorer.app import Explorer
-from apexplorer.app.explorer import configure_torch_threads
+from apexplorer.app.explorer import configure_torch_threads, quiet_closed_tabs
+from apexplorer.app.files import files_folder
 
-pn.extension("plotly", "tabulator", notifications=False, sizing_mode="stretch_width")
+# No "plotly": its 4.7 MB script loads when the 3-D PCA tab is first shown, not before the first paint.
+pn.extension("tabulator", notifications=False, sizing_mode="stretch_width")
 
 
 def app() -> pn.viewable.Viewable:
     header = pn.pane.Markdown("# apexplorer · Adjoint Propagation explorer", margin=(5, 10))
-    return pn.Column(header, Explorer(), sizing_mode="stretch_width")
+    return pn.Column(header, Explorer(files=files_folder(sys.argv[1:])), sizing_mode="stretch_width")
 
 
 if __name__.startswith("bokeh"):  # run by `panel serve`, once per browser session
     configure_torch_threads()
+    quiet_closed_tabs()
     app().servable(title="apexplorer · AP explorer")

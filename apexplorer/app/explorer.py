@@ -16,9 +16,11 @@ import panel as pn
 import param
 
 from ..trainer import Trainer
+from .files import ServerFiles
 from .live import CurvesView, ErrorView
 from .network_view import NetworkEditor, NetworkGraph
 from .player import ErrorFlowPlayer
+from .plots import held_by_bokeh
 from .run_view import RunControls
 from .session import ExplorerState
 from .settings_view import SettingsView
@@ -65,6 +67,9 @@ class Explorer(pn.viewable.Viewer):
         Preset wiring (default: the dataset's).
     trainer : Trainer, optional
         Follow an existing trainer instead of building one.
+    files : str or ServerFiles, optional
+        The server folder whose files visitors may name (sessions, sweep tables);
+        default none: sessions and tables move only by upload and download.
     live : bool
         Start the periodic drain (tests pass False and call :meth:`tick`).
     period : int
@@ -74,10 +79,11 @@ class Explorer(pn.viewable.Viewer):
     period = param.Integer(150, bounds=(50, 1000))
 
     def __init__(self, dataset: str = "digits", preset: str | None = None, trainer: Trainer | None = None,
-                 live: bool = True, **params):
+                 live: bool = True, files: str | ServerFiles | None = None, **params):
         super().__init__(**params)
+        self.files = files if isinstance(files, ServerFiles) else ServerFiles(files)
         self.state = st = ExplorerState(dataset, preset)
-        self.run = RunControls(st)
+        self.run = RunControls(st, self.files)
         self.settings = SettingsView(st)
         self.editor = NetworkEditor(st.wiring, load_preset=st.load_preset)
         self.tasks = TasksView(st)
@@ -91,7 +97,7 @@ class Explorer(pn.viewable.Viewer):
         self.extra = []
         for title, cls in _extra_tabs():
             try:
-                self.extra.append((title, cls()))
+                self.extra.append((title, cls(files=self.files) if title == "Sweeps" else cls()))
             except Exception:  # noqa: BLE001 - an optional tab that fails is left out, the explorer stays up
                 log.exception("the %s tab could not be built", title)
         self.views = [self.curves, self.errors, self.trajectory, self.pca, self.player] + \
@@ -99,7 +105,8 @@ class Explorer(pn.viewable.Viewer):
         tabs = [("Curves", self.curves), ("Trajectories", self.trajectory), ("PCA 3-D", self.pca),
                 ("Errors", self.errors), ("Error flow", self.player), *self.extra]
         self._tab_views = [v for _, v in tabs]
-        self.tabs = pn.Tabs(*tabs, dynamic=False, sizing_mode="stretch_width")
+        # dynamic: a tab's models reach the page when it is first shown, not in the first paint
+        self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(self._on_tab, "active")
         st.wiring.param.watch(self._redraw_graph, "spec")
         st.param.watch(self._on_task, "task")
@@ -141,7 +148,7 @@ class Explorer(pn.viewable.Viewer):
         """Drain the runner into the status line and the views; returns the number of items."""
         items = self.state.runner.drain()
         shown = self.shown()
-        with pn.io.hold():
+        with held_by_bokeh(pn.state.curdoc):  # the periodic callback holds the document lock
             self.state.observe(items)
             for v in self.views:
                 try:
@@ -187,6 +194,8 @@ class Explorer(pn.viewable.Viewer):
             pn.pane.Markdown("## Run", margin=(0, 10)),
             self.run,
             self.settings._confirm,
+            # not dynamic: these are light, and Panel gives a panel re-rendered in a hidden tab
+            # stylesheets from its CDN (unreachable offline)
             pn.Tabs(("Network", self.editor), ("Tasks", self.tasks), ("Settings", self.settings),
                     dynamic=False, sizing_mode="stretch_width"),
             width=440, margin=(0, 10),
@@ -199,6 +208,38 @@ class Explorer(pn.viewable.Viewer):
             self.graph, tabs, sizing_mode="stretch_width",
         )
         return pn.Row(left, main, sizing_mode="stretch_width")
+
+
+def quiet_closed_tabs() -> None:
+    """Log a write to a tab that has just closed as a warning, as Bokeh does, not as a traceback.
+
+    Panel writes some changes straight to a session's websocket.  When the tab closes
+    meanwhile, that write's task fails with WebSocketClosedError, and once the session
+    is destroyed nobody retrieves it (Panel cancels a destroyed document's pending
+    writes, not its finished ones), so asyncio logs "Task exception was never
+    retrieved" with a traceback.  Call once per server; any other error is left to
+    the loop's own handler.
+    """
+    import asyncio
+
+    from tornado.websocket import WebSocketClosedError
+
+    loop = asyncio.get_event_loop()
+    if getattr(loop, "_apexplorer_quiet", False):
+        return
+    previous = loop.get_exception_handler()
+
+    def handler(loop, context):
+        if isinstance(context.get("exception"), WebSocketClosedError):
+            log.warning("a tab closed while the server was writing to it")
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    loop._apexplorer_quiet = True
 
 
 def configure_torch_threads(n: int | None = None) -> int:

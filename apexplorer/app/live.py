@@ -23,12 +23,13 @@ from bokeh.models import ColorBar, FactorRange, FixedTicker, LinearColorMapper, 
 from bokeh.palettes import Viridis256
 
 from ..probe import Probe
-from .plots import PALETTE, hover, make_figure, place_legend, source
+from .plots import PALETTE, edits_models, hover, make_figure, place_legend, source
 
 
 class LiveView(pn.viewable.Viewer):
     """Base of the live views: dispatch items to ``on_<kind>`` handlers, then ``flush``."""
 
+    @edits_models
     def consume(self, items, draw: bool = True) -> None:
         """Take drained runner items, oldest first; keep them (``collect``) and redraw once.
 
@@ -49,6 +50,7 @@ class LiveView(pn.viewable.Viewer):
     def collect(self) -> None:
         """Close the current tick's aggregate (subclasses that aggregate batches)."""
 
+    @edits_models
     def refresh(self) -> None:
         """Redraw now (the view has just been shown)."""
         self.flush()

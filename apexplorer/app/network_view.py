@@ -24,6 +24,7 @@ from ..errors import ApexplorerError
 from ..presets import MULTITASK, preset_names
 from ..wiring import Wiring
 from . import layout as L
+from .plots import edits_models
 from .wiring_model import WiringModel
 
 FF_COLOR = "#2166ac"
@@ -49,7 +50,8 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
     Returns
     -------
     dict
-        One column dict per layer in :data:`SOURCES`, and ``extent`` (x0, y0, x1, y1).
+        One column dict per layer in :data:`SOURCES`, ``extent`` (x0, y0, x1, y1) and the figure's
+        ``height`` in pixels (enough for every row's label).
     """
     hl = highlight or {}
     out = {
@@ -61,6 +63,7 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
         "titles": {k: [] for k in ("x", "y", "text")},
         "notes": {k: [] for k in ("x", "y", "text")},
         "extent": (-1.0, -1.0, 1.0, 1.0),
+        "height": L.MIN_PX,
     }
     for k in ("ff_on", "ff_off", "fb_on", "fb_off"):
         out[k] = {c: [] for c in ("xs", "ys", "path", "kind", "status", "width")}
@@ -119,13 +122,15 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
         out["notes"]["y"].append(y)
         out["notes"]["text"].append(text)
     out["extent"] = L.extent(bxs, eds)
+    out["height"] = L.height_px(out["extent"])
     return out
 
 
 class NetworkGraph(pn.viewable.Viewer):
     """A drawing of a wiring (Bokeh); call :meth:`show` to redraw it."""
 
-    height = param.Integer(330)
+    height = param.Integer(330, doc="Height before the first drawing; each drawing sets the height it needs.")
+    key = param.String("graph", doc="Prefix of the sources' names (graph-blocks, graph-titles...).")
 
     def __init__(self, wiring: Wiring | None = None, task: str | None = None, **params):
         super().__init__(**params)
@@ -133,7 +138,8 @@ class NetworkGraph(pn.viewable.Viewer):
         from bokeh.plotting import figure
 
         self.data = {}
-        self.sources = {k: ColumnDataSource(data=v) for k, v in graph_data(None).items() if k != "extent"}
+        self.sources = {k: ColumnDataSource(data=v, name=f"{self.key}-{k}") for k, v in graph_data(None).items()
+                        if k in SOURCES}
         S = self.sources
         f = figure(height=self.height, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save",
                    toolbar_location="above", x_range=Range1d(-1, 1), y_range=Range1d(-1, 1))
@@ -173,9 +179,10 @@ class NetworkGraph(pn.viewable.Viewer):
                         background_fill_alpha=0.8, padding=2, margin=2)
         f.add_layout(legend, "above")
         self.figure = f
-        self._pane = pn.pane.Bokeh(f, sizing_mode="stretch_width", min_height=self.height)
+        self._pane = pn.pane.Bokeh(f, sizing_mode="stretch_width")
         self.show(wiring, task)
 
+    @edits_models
     def show(self, wiring: Wiring | None, task: str | None = None, highlight: dict | None = None) -> None:
         """Redraw for ``wiring`` with ``task``'s suppressed paths grey and an optional highlight."""
         d = graph_data(wiring, task, highlight)
@@ -186,6 +193,8 @@ class NetworkGraph(pn.viewable.Viewer):
         f = self.figure
         f.x_range.start, f.x_range.end = x0, x1
         f.y_range.start, f.y_range.end = y0, y1
+        if wiring is not None and f.height != d["height"]:
+            f.height = d["height"]
 
     def __panel__(self):
         return pn.Column(self._pane, pn.pane.HTML(BLOCK_LEGEND, margin=(0, 10)), sizing_mode="stretch_width")
@@ -242,9 +251,10 @@ class NetworkEditor(pn.viewable.Viewer):
         self.load_preset = pn.widgets.Button(label="Load preset", color="primary", width=110, align="end")
         self.load_preset.on_click(self._on_preset)
         self.modules = pn.widgets.Tabulator(
-            self._module_frame(), show_index=False, sizing_mode="stretch_width", layout="fit_data_stretch",
+            self._module_frame(), show_index=False, sizing_mode="stretch_width", layout="fit_data",
             editors={"module": None}, titles={"spectral_radius": "ρ", "connection_rate": "c"},
-            widths={"blocks": 170}, configuration={"columnDefaults": {"headerSort": False}})
+            # every column as wide as its text, never cut ("100,0"); long block lists wrap
+            formatters={"blocks": {"type": "textarea"}}, configuration={"columnDefaults": {"headerSort": False}})
         self.modules.on_edit(self._on_module_edit)
         self.new_name = pn.widgets.TextInput(label="New module", placeholder="L3", width=90)
         self.new_size = pn.widgets.IntInput(label="Size", value=256, width=90)
@@ -338,7 +348,11 @@ class NetworkEditor(pn.viewable.Viewer):
             self.json.value = m.to_json()
 
     def _refresh_table(self):
-        self.modules.value = self._module_frame()
+        df = self._module_frame()
+        widths = column_widths(df, {"spectral_radius": "ρ", "connection_rate": "c"}, wrap={"blocks": 190})
+        if widths != self.modules.widths:  # Tabulator fits its columns to the first data only
+            self.modules.widths = widths
+        self.modules.value = df
 
     def _refresh_endpoints(self):
         k = self.path_kind.value
@@ -374,6 +388,17 @@ class NetworkEditor(pn.viewable.Viewer):
                     title="Import / export wiring JSON", collapsed=True, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
+
+
+def column_widths(df, titles: dict, wrap: dict | None = None, px_per_char: float = 7.2, pad: int = 16) -> dict:
+    """Pixel width of each column of ``df``: its longest text (numbers as the table writes them,
+    the title in bold), at most ``wrap[column]`` for a column whose text wraps."""
+    out = {}
+    for c in df.columns:
+        cells = [f"{v:,}" if isinstance(v, int) else str(v) for v in df[c].tolist()]
+        need = max([len(t) * px_per_char + pad for t in cells] + [len(titles.get(c, c)) * 8.5 + 24])  # bold title
+        out[c] = int(min(need, (wrap or {}).get(c, 10**6)))
+    return out
 
 
 def _set_options(select, options):

@@ -27,7 +27,7 @@ from ..wiring import Wiring
 from . import layout as L
 from .live import LiveView
 from .network_view import NetworkGraph
-from .plots import hover, make_figure, place_legend, source
+from .plots import edits_models, hover, make_figure, place_legend, source
 
 
 @dataclass
@@ -111,7 +111,7 @@ class ErrorFlowPlayer(LiveView):
         self.probe: Probe | None = None
         self.wiring: Wiring | None = None
         self.frames: list = []
-        self.graph = NetworkGraph(height=300)
+        self.graph = NetworkGraph(height=300, key="flow-graph")
         self.player = pn.widgets.Player(start=0, end=1, value=0, interval=400, loop_policy="once",
                                         sizing_mode="stretch_width", show_value=False)
         self.player.link(self, value="frame")
@@ -155,6 +155,7 @@ class ErrorFlowPlayer(LiveView):
         self.probe = p
         self._dirty = True
 
+    @edits_models
     def set_probe(self, p: Probe, wiring: Wiring) -> None:
         """Show ``p`` (recorded on ``wiring``)."""
         self.wiring = wiring
@@ -174,6 +175,7 @@ class ErrorFlowPlayer(LiveView):
         self._show()
 
     @param.depends("frame", watch=True)
+    @edits_models
     def _show(self):
         if not self.frames:
             return

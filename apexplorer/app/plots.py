@@ -9,12 +9,54 @@ shared between two sessions.
 
 from __future__ import annotations
 
+import functools
+from contextlib import contextmanager
+
+import panel as pn
 from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.plotting import figure
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf", "#393b79", "#637939"]
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+
+
+def edits_models(method):
+    """Run ``method`` with the document held (``pn.io.hold``): every Bokeh model it changes is safe to change.
+
+    Panel runs a click's handler off the document lock when the click follows an edit
+    that is still pending (typed text, then a click without Enter or Tab).  A raw Bokeh
+    model changed there raises ("_pending_writes should be non-None ..."); inside
+    ``hold`` Panel collects the changes and sends them itself.  Outside a server
+    (notebooks, tests) ``hold`` does nothing.  Decorate every method that writes
+    Bokeh models and may be called from a widget's callback.
+    """
+
+    @functools.wraps(method)
+    def held(*args, **kwargs):
+        with pn.io.hold():
+            return method(*args, **kwargs)
+
+    return held
+
+
+@contextmanager
+def held_by_bokeh(doc):
+    """Collect the changes of a callback that holds the document lock and let Bokeh send them.
+
+    For a periodic callback on a served document: Bokeh awaits its writes before it
+    releases the lock and logs a closed tab's failed write as a warning (Panel's own
+    hold writes straight to the socket, and a tab closed meanwhile leaves an
+    unretrieved exception in the log).  Elsewhere (no session) it changes nothing.
+    """
+    if doc is None or doc.session_context is None or doc.callbacks.hold_value:
+        yield
+        return
+    doc.hold("combine")
+    try:
+        yield
+    finally:
+        doc.unhold()
 
 
 def make_figure(title: str, x_label: str, y_label: str, height: int = 260, **kw):

@@ -1,20 +1,26 @@
 """The Run panel: Train, Pause, Step and Reset, the status line, slow motion, and saving
-or loading a whole session through the library's atomic checkpoints."""
+or loading a whole session through the library's atomic checkpoints.
+
+A session travels through the browser: a download button and a file upload.  Paths
+on the server are offered only inside the folder its operator opened
+(:class:`ServerFiles`).
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 
 import panel as pn
 
+from ..errors import ApexplorerError
+from .files import ServerFiles
 from .session import ExplorerState
 
 
 class RunControls(pn.viewable.Viewer):
     """Buttons and status line of an :class:`ExplorerState`."""
 
-    def __init__(self, state: ExplorerState, **params):
+    def __init__(self, state: ExplorerState, files: ServerFiles | None = None, **params):
         super().__init__(**params)
         self.state = state
         self.train = pn.widgets.Button(label="▶ Train", color="success", width=90)
@@ -33,35 +39,44 @@ class RunControls(pn.viewable.Viewer):
         self.slow = pn.widgets.FloatSlider(label="Slow motion (s per batch)", start=0.0, end=1.0, step=0.05,
                                            value=0.0, sizing_mode="stretch_width")
         self.slow.param.watch(lambda e: setattr(self.state.runner, "delay", float(e.new)), "value")
-        self.path = pn.widgets.TextInput(label="Session file (on the server)", value="explorer-session.pt",
-                                         sizing_mode="stretch_width")
-        self.save = pn.widgets.Button(label="Save session", width=110)
-        self.load = pn.widgets.Button(label="Load session", width=110)
-        self.save.on_click(lambda e: self.state.save(self.path.value))
-        self.load.on_click(lambda e: self.state.load(self.path.value))
         self.download = pn.widgets.FileDownload(callback=self._download, filename="explorer-session.pt",
-                                                label="Download saved file", width=180)
+                                                label="Download this session (.pt)", width=220)
         self.upload = pn.widgets.FileInput(accept=".pt", multiple=False, width=220)
         self.upload.param.watch(self._on_upload, "value")
+        self.files = files or ServerFiles()
+        self.path = pn.widgets.TextInput(label="Session file in the server's folder", value="explorer-session.pt",
+                                         sizing_mode="stretch_width",
+                                         visible=self.files.enabled)
+        self.save = pn.widgets.Button(label="Save on the server", width=150, visible=self.files.enabled)
+        self.load = pn.widgets.Button(label="Load from the server", width=160, visible=self.files.enabled)
+        self.save.on_click(lambda e: self._on_path(self.state.save))
+        self.load.on_click(lambda e: self._on_path(self.state.load, must_exist=True))
         state.param.watch(self._on_state, ["status", "message", "info"])
         # runner.state changes on the worker thread: read it from the drain (refresh), never watch it
         self._on_state()
         self.refresh()
 
     def _download(self):
-        path = self.path.value
-        if not os.path.isfile(path):
-            self.state.message = f"no saved session at {path!r}: press Save session first"
+        try:
+            return io.BytesIO(self.state.session_bytes())
+        except ApexplorerError as e:
+            self.state.message = f"nothing to download: {e}"
             return None
-        return open(path, "rb")
 
     def _on_upload(self, event):
         if not event.new:
             return
-        fd, tmp = tempfile.mkstemp(suffix=".pt", prefix="apexplorer-upload-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(event.new)
-        self.state.load(tmp)
+        data, name = event.new, self.upload.filename or "session.pt"
+        self.upload.clear()  # the bytes are not kept; the same file may be chosen again
+        self.state.load_upload(data, name)
+
+    def _on_path(self, action, must_exist=False):
+        try:
+            path = self.files.path(self.path.value, must_exist=must_exist)
+        except ApexplorerError as e:
+            self.state.message = str(e)
+            return
+        action(path)
 
     def _on_state(self, *events):
         st = self.state
@@ -81,8 +96,8 @@ class RunControls(pn.viewable.Viewer):
         return pn.Column(
             pn.Row(self.train, self.pause, self.step, self.reset),
             self.status, self.error, self.info, self.slow,
-            pn.Card(self.path, pn.Row(self.save, self.load), self.download,
-                    pn.Row("Or upload a session file:", self.upload),
+            pn.Card(self.download, pn.Row("Load a session file:", self.upload),
+                    self.path, pn.Row(self.save, self.load),
                     title="Save / load session", collapsed=True, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )

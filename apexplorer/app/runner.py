@@ -18,6 +18,7 @@ Items are ``(kind, payload)`` with kind ``reset``, ``batch``, ``epoch``,
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import math
 import queue
 import threading
@@ -41,6 +42,12 @@ def task_data(trainer) -> dict:
     """{task name: Dataset} of a trainer (single-task trainers hold one Dataset)."""
     d = trainer.data
     return dict(d) if isinstance(d, dict) else {trainer.task.name: d}
+
+
+def batches_done(trainer) -> int:
+    """Batches a trainer has done in its current epoch (a session saved mid-epoch resumes there)."""
+    segs = trainer.segments() if hasattr(trainer, "segments") else []
+    return sum(n for _, n in segs[: getattr(trainer, "segment", 0)]) + getattr(trainer, "position", 0)
 
 
 def task_names(trainer) -> list:
@@ -90,6 +97,12 @@ class Runner(param.Parameterized):
         self.state = "building"
         self._cmd.put(("build", (factory, dict(meta or {}))))
 
+    def discard(self) -> None:
+        """Drop the network (the page now describes one that cannot be built)."""
+        self._run.clear()
+        self.state = "empty"
+        self._cmd.put(("discard", None))
+
     def attach(self, trainer: Trainer, meta: dict | None = None) -> None:
         """Use an existing trainer (a notebook user's own run)."""
         self.build(lambda: trainer, meta)
@@ -117,6 +130,23 @@ class Runner(param.Parameterized):
     def call(self, fn, label: str = "") -> None:
         """Run ``fn(trainer)`` on the worker between two batches (live settings, save, load)."""
         self._cmd.put(("call", (fn, label)))
+
+    def ask(self, fn, timeout: float = 30.0):
+        """Run ``fn(trainer)`` on the worker between two batches and return its result (the caller waits).
+
+        Raises what ``fn`` raised, or ApexplorerError when there is no network (or
+        one is being built: the caller does not wait for that) or the worker does
+        not answer within ``timeout`` seconds.
+        """
+        if self.state == "building" or not self.alive:
+            raise ApexplorerError("the network is being built; try again in a moment" if self.alive
+                                  else "this session has ended")
+        fut = concurrent.futures.Future()
+        self._cmd.put(("ask", (fn, fut)))
+        try:
+            return fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise ApexplorerError(f"the network did not answer within {timeout:g} s; try again") from None
 
     def request_probe(self) -> None:
         self._cmd.put(("probe", None))
@@ -209,12 +239,21 @@ class Runner(param.Parameterized):
             self.trainer = tr
             self.meta = meta
             net = getattr(tr, "net", None)
+            done = batches_done(tr)
             self._emit("reset", {"tasks": task_names(tr), "meta": meta, "history": list(tr.history),
-                                 "wiring": getattr(net, "wiring", None),
+                                 "wiring": getattr(net, "wiring", None), "batch": done,
+                                 "n_batches": getattr(tr, "n_batches", None) if done else None,
                                  "epoch": tr.epoch, "epochs": tr.total_epochs if hasattr(tr, "total_epochs")
                                  else tr.config.epochs}, important=True)
-            self.state = "ready" if tr.epoch == 0 and not tr.history else "paused"
+            self.state = "ready" if tr.epoch == 0 and not tr.history and not done else "paused"
             self._probe()
+        elif cmd == "discard":
+            self._gen = None
+            old, self.trainer = self.trainer, None
+            if old is not None:
+                old.stop()
+            self.state = "empty"
+            self._emit("discard", {}, important=True)
         elif cmd == "train":
             if self.trainer is None:
                 self._run.clear()
@@ -253,6 +292,15 @@ class Runner(param.Parameterized):
                 self._emit("loaded", label, important=True)
             elif label:
                 self._emit("info", label, important=True)
+        elif cmd == "ask":
+            fn, fut = arg
+            if self.trainer is None:
+                fut.set_exception(ApexplorerError("there is no network yet: press Step or Train first"))
+                return
+            try:
+                fut.set_result(fn(self.trainer))
+            except Exception as e:  # noqa: BLE001 - the asker gets it, the worker goes on
+                fut.set_exception(e)
         elif cmd == "probe":
             self._probe(force=True)
 

@@ -10,17 +10,21 @@ whole process: they are read-only tensors, never Bokeh objects.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import warnings
+from pathlib import Path
 
 import param
 
 from ..checkpoint import load as load_checkpoint
 from ..data import dataset_names, load_dataset
 from ..errors import ApexplorerError, WiringWarning
+from ..memory import check_memory
 from ..presets import MULTITASK, SETTINGS, preset
-from ..trainer import SCHEDULES, Trainer
+from ..trainer import SCHEDULES, Trainer, resolve_device
 from ..wiring import Wiring
+from .files import Upload
 from .runner import Runner, apply_live
 from .settings import LIVE, Settings
 from .wiring_model import WiringModel
@@ -65,6 +69,8 @@ class ExplorerState(param.Parameterized):
         self.runner = runner or Runner()
         self._last = {}
         self._loading = False
+        self._problem = ""  # the shown message, when it is a problem that stops building (kept true)
+        self._ready_note = False  # the notice says the network is ready or loaded (gone once it trains)
         name = preset_name or ("digits" if dataset == "digits" else "paper-2layer")
         self.load_preset(name, [dataset])
         self.settings.param.watch(self._on_settings, list(self.settings.values()))
@@ -109,7 +115,7 @@ class ExplorerState(param.Parameterized):
                          + ", ".join(f"task {t.name} uses {d}" for t, d, w_ in zip(w.tasks, datasets, wanted)
                                      if d != w_) + " (choose on the Tasks tab)")
         else:
-            self.info = f"loaded preset {name}"
+            self._note(f"loaded preset {name}", about_state=True)
         return True
 
     def _default_datasets(self, name, n_tasks):
@@ -146,16 +152,20 @@ class ExplorerState(param.Parameterized):
         if ds != self.datasets:
             self.datasets = ds
         self._update_pending()
+        self._recheck()
 
     # ------------------------------------------------------------ settings
     def _on_settings(self, *events):
         names = [e.name for e in events]
-        if any(n in ("spectral_radius", "connection_rate") for n in names):
+        if not self._loading and any(n in ("spectral_radius", "connection_rate") for n in names):
             for n in names:
                 if n in ("spectral_radius", "connection_rate"):
                     self.wiring.set_all_modules(n, getattr(self.settings, n))
         err = self.settings.check()
-        self.message = err
+        if err:
+            self._show_problem(err)
+        else:
+            self._recheck()
         if err or not self.built or self._loading:
             return
         live = [n for n in names if n in LIVE]
@@ -178,9 +188,16 @@ class ExplorerState(param.Parameterized):
             out.append("wiring")
         if self.datasets != b["datasets"] or self.schedule != b["schedule"]:
             out.append("tasks")
-        if out and self.runner.state in ("ready", "empty") and not self.problems():
-            self.reset()  # nothing trained yet: nothing to lose, so no question
-            return
+        gone = self.runner.state == "empty"  # dropped, or its build failed: build again once it can be built
+        if (out or gone) and self.runner.state in ("ready", "empty"):  # nothing trained: nothing to lose, no question
+            err = self.problems()
+            if not err:
+                self.reset()
+                return
+            if self.runner.trainer is not None and err != self.wiring.error:
+                # the shown network is not the one the page describes, and that one cannot be built
+                self._show_problem(err)
+                self.runner.discard()
         self.pending = out
 
     def structural_changes(self) -> list:
@@ -189,16 +206,36 @@ class ExplorerState(param.Parameterized):
 
     # ---------------------------------------------------------------- run
     def problems(self) -> str:
-        """What stops a network from being built ('' when nothing)."""
-        if self.wiring.error:
-            return self.wiring.error
-        return self.settings.check()
+        """What stops a network from being built ('' when nothing): the wiring, the settings, or
+        the memory it needs (checked before anything is allocated)."""
+        err = self.wiring.error or self.settings.check()
+        if err:
+            return err
+        try:
+            ap, tc = self.settings.configs()
+            check_memory(self.wiring.wiring, batch_size=tc.batch_size, precision=ap.precision,
+                         device=resolve_device(tc.device))
+        except ApexplorerError as e:
+            return str(e)
+        return ""
+
+    def _show_problem(self, err: str) -> None:
+        self._problem = self.message = err
+
+    def _recheck(self) -> None:
+        """A shown problem stays true: it goes when fixed (Keep the trained network, an edit), or changes."""
+        if self._problem and self.message == self._problem:
+            self._show_problem(self.problems())
+
+    def _note(self, text: str, about_state: bool = False) -> None:
+        self.info = text
+        self._ready_note = about_state
 
     def reset(self) -> bool:
         """Build a fresh network from the current wiring, tasks and settings."""
         err = self.problems()
         if err:
-            self.message = err
+            self._show_problem(err)
             return False
         wiring: Wiring = self.wiring.wiring
         ap, tc = self.settings.configs()
@@ -235,9 +272,10 @@ class ExplorerState(param.Parameterized):
         tr = r.trainer
         total = getattr(tr, "total_epochs", None)
         if r.state == "finished" and tr is not None and total is not None and tr.epoch >= total:
-            self.info = (f"the run is complete ({tr.epoch}/{total} epochs): raise Epochs on the Settings tab to go "
-                         "on, or press Reset for a fresh network")
+            self._note(f"the run is complete ({tr.epoch}/{total} epochs): raise Epochs on the Settings tab to go "
+                       "on, or press Reset for a fresh network")
             return False
+        self.message = ""  # a new run: the last one's error is history
         r.train()
         return True
 
@@ -251,41 +289,69 @@ class ExplorerState(param.Parameterized):
         self.runner.step(1)
         return True
 
-    def save(self, path: str) -> None:
+    def save(self, path) -> None:
         """Write the session (wiring, settings, weights, optimiser, position) as an atomic checkpoint."""
-        self.runner.call(lambda tr: tr.save(path) and None, f"saved the session to {path}")
+        self.runner.call(lambda tr: tr.save(path) and None, f"saved the session as {Path(path).name}")
 
-    def load(self, path: str) -> bool:
-        """Restore a saved session: its datasets, wiring, settings and trained weights."""
+    def session_bytes(self) -> bytes:
+        """The session as checkpoint bytes, for a download (waits for the worker between two batches)."""
+        with tempfile.TemporaryDirectory(prefix="apexplorer-") as d:
+            path = Path(d) / "session.pt"
+            self.runner.ask(lambda tr: tr.save(path))
+            return path.read_bytes()
+
+    def load_upload(self, data: bytes, filename: str) -> bool:
+        """Restore a session from an uploaded file's bytes; the temporary copy is removed once read."""
+        up = Upload(data, filename, ".pt")
+        return self.load(up.path, up.name, done=up.remove)
+
+    def load(self, path, name: str | None = None, done=None) -> bool:
+        """Restore a saved session: its datasets, wiring, settings and trained weights.
+
+        Every setting takes the checkpoint's value (the widgets show them) without
+        touching the running network; ``name`` is what messages call the file, and
+        ``done()`` is called once the file has been read (or refused).
+        """
+        name = name or Path(path).name  # a visitor never sees server paths
+        say = lambda e: str(e).replace(str(path), name)  # noqa: E731 - messages name the user's file
         try:
             st = load_checkpoint(path)
-        except ApexplorerError as e:
-            self.message = str(e)
-            return False
-        try:
             data = {n: get_dataset(d) for n, d in st["datasets"].items()}
             lw = st["learner"]
             wiring = Wiring.from_dict(lw["wiring"], warn=False)
-        except (ApexplorerError, KeyError) as e:
-            self.message = f"cannot load {path!r}: {e}"
+            tc, apc = dict(st["train_config"]), dict(lw.get("ap_config", {}))
+        except (ApexplorerError, KeyError, TypeError, AttributeError) as e:
+            self.message = say(e) if isinstance(e, ApexplorerError) else f"cannot load {name!r}: it lacks {e}"
+            if done is not None:
+                done()
             return False
-        self.wiring.set_wiring(wiring)
-        self.datasets = {n: d for n, d in st["datasets"].items()}
-        self.schedule = st.get("schedule", "alternating")
-        tc = st["train_config"]
-        apc = lw.get("ap_config", {})
-        with param.parameterized.discard_events(self.settings):
-            self.settings.param.update(
-                **{k: v for k, v in {**apc, **tc}.items() if k in self.settings.param and k != "name"})
+        self._loading = True  # the checkpoint's network replaces the current one: nothing is applied or rebuilt
+        try:
+            self.wiring.set_wiring(wiring)
+            self.datasets = {n: d for n, d in st["datasets"].items()}
+            self.schedule = st.get("schedule", "alternating")
+            values = {k: v for k, v in {**apc, **tc}.items() if k in self.settings.param and k != "name"}
             if wiring.modules:
-                self.settings.param.update(spectral_radius=wiring.modules[0].spectral_radius,
-                                           connection_rate=wiring.modules[0].connection_rate)
+                values.update(spectral_radius=wiring.modules[0].spectral_radius,
+                              connection_rate=wiring.modules[0].connection_rate)
+            self.settings.param.update(**values)
+        finally:
+            self._loading = False
         self.built = {"spec": self.wiring.spec, "settings": self.settings.values(), "datasets": dict(self.datasets),
                       "schedule": self.schedule}
         self.pending = []
-        self.message = ""
-        self.runner.build(lambda: Trainer.load(path, data), {"datasets": dict(self.datasets), "wiring": wiring,
-                                                              "loaded": path})
+        self.message = self.settings.check()
+
+        def factory():
+            try:
+                return Trainer.load(path, data)
+            except ApexplorerError as e:
+                raise type(e)(say(e)) from None
+            finally:
+                if done is not None:
+                    done()
+
+        self.runner.build(factory, {"datasets": dict(self.datasets), "wiring": wiring, "loaded": name})
         return True
 
     def close(self):
@@ -297,12 +363,20 @@ class ExplorerState(param.Parameterized):
         for kind, ev in items:
             if kind == "reset":
                 self._last = {"epochs": ev["epochs"], "epoch": ev["epoch"]}
+                if ev.get("batch"):  # a session saved in the middle of an epoch
+                    self._last.update(epoch=ev["epoch"] + 1, batch=ev["batch"], n_batches=ev["n_batches"])
                 if ev["history"]:
                     self._last["test_acc"] = ev["history"][-1]["test_acc"]
-                self.message = ""
+                self.message = self._problem = ""
                 loaded = (ev.get("meta") or {}).get("loaded")
-                self.info = f"loaded the session {loaded}" if loaded else "a fresh network is ready"
+                self._note(f"loaded the session {loaded}" if loaded else "a fresh network is ready", about_state=True)
+            elif kind == "discard":
+                self._last = {}
+                if self._ready_note:
+                    self._note("")
             elif kind == "batch":
+                if self._ready_note:  # it trains: "ready" is no longer news
+                    self._note("")
                 self._last.update(epoch=ev.epoch, batch=ev.batch, n_batches=ev.n_batches, sps=ev.samples_per_s)
             elif kind == "epoch":
                 self._last.update(test_acc=ev.test_acc, epochs=ev.epochs, tasks=ev.tasks)
@@ -310,13 +384,16 @@ class ExplorerState(param.Parameterized):
                 if ev.reason == "diverged":
                     self.message = ev.message
                 else:
-                    self.info = ev.message
+                    self._note(ev.message)
             elif kind == "error":
                 self.message = ev
             elif kind in ("info", "loaded") and ev and not ev.startswith("Traceback"):
-                self.info = ev if kind == "info" else f"loaded {ev}"
-        if self._last or self.runner.state != "empty":
-            self.status = status_line(self._last, self.runner.state, getattr(self.runner.trainer, "total_epochs", None))
+                self._note(ev if kind == "info" else f"loaded {ev}")
+        state = self.runner.state
+        if state == "empty":
+            self.status = "no network: see the message below" if self.message else "no network yet: press Train"
+        else:
+            self.status = status_line(self._last, state, getattr(self.runner.trainer, "total_epochs", None))
 
 
 def status_line(last: dict, state: str, total_epochs=None) -> str:

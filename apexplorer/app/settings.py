@@ -16,6 +16,7 @@ from ..errors import ApexplorerError
 from ..network import MODES, PRECISIONS, APConfig
 from ..presets import SETTINGS
 from ..trainer import DEVICES, TrainConfig
+from ..wiring import chain
 
 #: Settings that the worker applies between two batches of a running network; the
 #: others (rho, c, batch size, seed, device, precision) need a fresh network, and
@@ -52,10 +53,10 @@ class Settings(param.Parameterized):
         ap = APConfig(t1=self.t1, t2=self.t2, mode=self.mode, beta=self.beta, precision=self.precision).validate()
         tc = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
                          device=self.device).validate()
-        for k in ("spectral_radius", "connection_rate"):
-            v = getattr(self, k)
-            if not isinstance(v, (int, float)) or v != v:
-                raise ApexplorerError(f"{k.replace('_', ' ')} {v!r} must be a number")
+        try:  # the library's own check of a module's rho and c
+            chain([4], 1, 1, spectral_radius=self.spectral_radius, connection_rate=self.connection_rate)
+        except ApexplorerError as e:
+            raise ApexplorerError(str(e).split(": ", 1)[-1]) from None  # said of every module, not of 'L1'
         return ap, tc
 
     def check(self) -> str:

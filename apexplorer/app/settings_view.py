@@ -38,13 +38,13 @@ class SettingsView(pn.viewable.Viewer):
         self.widgets = {}
         for name, cls in WIDGETS.items():
             kw = {"width": 150} if cls is not pn.widgets.RadioButtonGroup else {}
-            if cls in (pn.widgets.Select,):
+            if cls in (pn.widgets.Select, pn.widgets.RadioButtonGroup):
                 kw["options"] = list(s.param[name].objects)
-            if cls is pn.widgets.RadioButtonGroup:
-                kw["options"] = list(s.param[name].objects)
+            if cls in (pn.widgets.IntInput, pn.widgets.FloatInput):
+                # no hard bounds (from_param takes the soft ones): the library judges, and says why
+                kw.update(start=None, end=None)
             if name == "lr":
                 kw["step"] = 1e-4
-                kw["format"] = "0.[00000]"
             w = cls.from_param(s.param[name], label=LABELS[name], **kw) if cls is not pn.widgets.RadioButtonGroup \
                 else cls.from_param(s.param[name], **kw)
             self.widgets[name] = w

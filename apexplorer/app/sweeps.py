@@ -3,11 +3,13 @@
 The plots are :mod:`apexplorer.sweep.plots`, the functions a notebook calls;
 this view only picks the table and the axes.  A table that a running sweep
 is still writing can be followed (reloaded every few seconds).
+
+A table comes as an upload; a path is read as given in a notebook, and, when
+served (``files``), only inside the folder the server's operator opened.
 """
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import panel as pn
@@ -16,6 +18,7 @@ import param
 from ..sweep import plots as sp
 from ..errors import ApexplorerError
 from ..sweep.table import FORMATS, load_results
+from .files import ServerFiles, Upload
 
 METRICS = ("test_acc", "train_acc", "loss", "test_loss")
 NONE = "(none)"
@@ -28,6 +31,9 @@ class SweepsView(pn.viewable.Viewer):
     ----------
     path : str, optional
         A results table (.csv or .parquet) to load at once.
+    files : ServerFiles, optional
+        Served: paths are names inside this folder (none without one; uploads only).
+        None (a notebook): paths are read as given.
     """
 
     path = param.String(default="", doc="Results table of `apexplorer sweep` (.csv or .parquet)")
@@ -38,8 +44,10 @@ class SweepsView(pn.viewable.Viewer):
     band = param.Selector(default="sd", objects=["sd", "minmax"], doc="Band over seeds: mean ± sd, or min to max")
     follow = param.Boolean(default=False, doc="Reload the table every few seconds (a sweep still running)")
 
-    def __init__(self, path: str = "", **params):
+    def __init__(self, path: str = "", files: ServerFiles | None = None, **params):
         super().__init__(**params)
+        self.files = files
+        self._choosing = False
         self.frame = None
         self._axes = None
         self._callback = None
@@ -57,26 +65,25 @@ class SweepsView(pn.viewable.Viewer):
         if self.path:
             self.load(self.path)
 
-    def load(self, path) -> bool:
-        """Read ``path`` and redraw; a bad file shows a message, never a traceback."""
+    def load(self, path, name: str | None = None) -> bool:
+        """Read ``path`` (served: a name in the server's folder) and redraw; a bad file shows a message."""
         try:
+            if self.files is not None and name is None:
+                path = self.files.path(path, must_exist=True)
             df = load_results(path)
         except ApexplorerError as e:
-            self._show_error(str(e))
+            self._show_error(str(e).replace(str(path), name or str(path)))
             return False
-        self._set_frame(df, Path(path).name)
+        self._set_frame(df, name or Path(path).name)
         return True
 
     def _on_upload(self, event):
         if not event.new:
             return
-        suffix = Path(self._upload.filename or "results.csv").suffix
-        with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as f:
-            f.write(event.new)
-        try:
-            self.load(f.name)
-        finally:
-            Path(f.name).unlink(missing_ok=True)
+        data, name = event.new, self._upload.filename or "results.csv"
+        self._upload.clear()
+        with Upload(data, name) as path:
+            self.load(path, name)
 
     def _set_frame(self, df, name):
         self.frame = df
@@ -86,12 +93,18 @@ class SweepsView(pn.viewable.Viewer):
             self._axes = axes
             x = "sr" if "sr" in axes else (axes[0] if axes else None)
             other = next((a for a in axes if a != x), None)
-            with param.parameterized.batch_call_watchers(self):
-                # copies: a Selector that allows None appends None to the list it is given
+            self._choosing = True  # one redraw, below, once the choices are made
+            try:
+                # The choices first, then the values: a widget whose value is not among its new
+                # options takes the first one and writes it back, so a batch that did both left
+                # a widget showing y = lr over a param y = sr (a wrong plot, no heatmap).
+                # Copies: a Selector that allows None appends None to the list it is given.
                 self.param.x.objects = list(axes)
                 self.param.y.objects = list(axes)
                 self.param.by.objects = [NONE, *axes]
-                self.x, self.y, self.by = x, other, other or NONE
+                self.param.update(x=x, y=other, by=other or NONE)
+            finally:
+                self._choosing = False
         n_runs = len(runs)
         n_err = int((df["status"] == "error").sum()) if "status" in df else 0
         statuses = runs["status"].value_counts().to_dict() if n_runs else {}
@@ -133,6 +146,8 @@ class SweepsView(pn.viewable.Viewer):
 
     @param.depends("metric", "x", "y", "by", "band", watch=True)
     def _redraw(self):
+        if self._choosing:
+            return
         try:
             plots = self.plots()
         except ApexplorerError as e:
@@ -157,11 +172,14 @@ class SweepsView(pn.viewable.Viewer):
             self.load(self.path)
 
     def __panel__(self):
-        controls = pn.Param(self.param, parameters=["path", "metric", "x", "by", "y", "band", "follow"],
+        served_only = self.files is not None and not self.files.enabled  # no server paths: uploads only
+        names = [n for n in ("path", "metric", "x", "by", "y", "band", "follow") if not (served_only and
+                                                                                      n in ("path", "follow"))]
+        controls = pn.Param(self.param, parameters=names,
                             widgets={"path": {"type": pn.widgets.TextInput, "placeholder": "results.csv"},
                                      "metric": pn.widgets.RadioButtonGroup, "band": pn.widgets.RadioButtonGroup},
                             show_name=False, width=300)
-        side = pn.Column("### Sweep results", controls, pn.pane.Markdown("or upload a table:"), self._upload,
+        side = pn.Column("### Sweep results", pn.pane.Markdown("Upload a results table:"), self._upload, controls,
                          width=320)
         return pn.Row(side, pn.Column(self._message, self._plots, sizing_mode="stretch_width"),
                       sizing_mode="stretch_width")

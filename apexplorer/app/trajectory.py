@@ -4,7 +4,8 @@
   iteration steps, inference phase and learning phase side by side.
 * :class:`PCAView`: the module's states over both phases projected on their
   top three principal components (``analysis.trajectories.pca_trajectory``),
-  with the error vectors ``z1_t - z0_t`` between them, in 3-D (plotly).
+  with the error vectors ``z1_t - z0_t`` between them, in 3-D (plotly).  Served
+  without ``pn.extension("plotly")``, it loads Plotly's script when first shown.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from bokeh.models import Range1d
 
 from ..probe import Probe
 from .live import LiveView
-from .plots import PALETTE, hover, make_figure, place_legend, source
+from .plots import PALETTE, edits_models, hover, make_figure, place_legend, source
+from .script_loader import ScriptLoader, plotly_loaded, plotly_src
 
 
 def pick_neurons(p: Probe, module: str, block: str, count: int) -> list:
@@ -88,6 +90,7 @@ class TrajectoryView(LiveView):
         self.redraw()
 
     @param.depends("module", "block", "count", watch=True)
+    @edits_models
     def redraw(self):
         self._last = time.monotonic()
         self._fresh = False
@@ -161,7 +164,10 @@ class PCAView(LiveView):
         self._last = 0.0
         self._fresh = False
         self.caption = pn.pane.Markdown("", margin=(0, 10))
-        self.plot = pn.pane.Plotly(self._figure(None), sizing_mode="stretch_width", height=self.height)
+        self.plot = None  # the Plotly pane: built when the page has Plotly's script
+        self._holder = pn.Column(pn.pane.Markdown("Loading the 3-D view…", margin=(0, 10)), height=self.height,
+                                 sizing_mode="stretch_width")
+        self._loader = None
 
     def on_reset(self, info):
         self.probe = None
@@ -189,7 +195,15 @@ class PCAView(LiveView):
     def redraw(self):
         self._last = time.monotonic()
         self._fresh = False
-        self.plot.object = self._figure(self.probe)
+        if self.plot is not None:
+            self.plot.object = self._figure(self.probe)
+
+    def _build_plot(self, event=None):
+        if self.plot is None and (event is None or event.new):
+            self.plot = pn.pane.Plotly(self._figure(self.probe), sizing_mode="stretch_width", height=self.height)
+            # Panel warns that pn.extension("plotly") was not called: the page has the script now
+            with param.parameterized.logging_level("ERROR"):
+                self._holder.objects = [self.plot]
 
     def _figure(self, p: Probe | None):
         import plotly.graph_objects as go
@@ -243,5 +257,12 @@ class PCAView(LiveView):
         return fig
 
     def __panel__(self):
-        return pn.Column(pn.widgets.Select.from_param(self.param.module, width=140), self.plot, self.caption,
-                         sizing_mode="stretch_width")
+        parts = [pn.widgets.Select.from_param(self.param.module, width=140)]
+        if plotly_loaded():
+            self._build_plot()
+        elif self._loader is None:  # the browser loads Plotly when this view is first shown
+            self._loader = ScriptLoader(src=plotly_src(), test="Plotly", width=0, height=0, margin=0)
+            self._loader.param.watch(self._build_plot, "loaded")
+        if self._loader is not None:
+            parts.append(self._loader)
+        return pn.Column(*parts, self._holder, self.caption, sizing_mode="stretch_width")

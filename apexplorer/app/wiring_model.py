@@ -37,18 +37,9 @@ class WiringModel(param.Parameterized):
     def set_spec(self, spec: dict) -> bool:
         """Take a new spec and validate it; returns whether it is valid."""
         spec = copy.deepcopy(spec)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", WiringWarning)
-                w = Wiring.from_dict(spec, warn=False)
-        except ApexplorerError as e:
-            self.param.update(spec=spec, wiring=None, error=str(e), notes=[])
-            return False
-        except Exception as e:  # noqa: BLE001 - a malformed spec must never break the page
-            self.param.update(spec=spec, wiring=None, error=f"wiring is malformed: {e}", notes=[])
-            return False
-        self.param.update(spec=spec, wiring=w, error="", notes=list(w.warnings))
-        return True
+        w, err = validate(spec)
+        self.param.update(spec=spec, wiring=w, error=err, notes=list(w.warnings) if w is not None else [])
+        return w is not None
 
     def set_wiring(self, wiring: Wiring) -> None:
         self.set_spec(wiring.to_dict())
@@ -72,13 +63,11 @@ class WiringModel(param.Parameterized):
         if not isinstance(d, dict):
             self.error = f"a wiring must be a JSON object, not {type(d).__name__}"
             return False
-        old = self.spec
-        if not self.set_spec(d):
-            err = self.error
-            self.set_spec(old)
+        w, err = validate(d)
+        if w is None:  # the current spec stays, untouched: nothing is redrawn, the user's text is kept
             self.error = f"not imported: {err}"
             return False
-        return True
+        return self.set_spec(d)
 
     def to_json(self) -> str:
         return json.dumps(self.spec, indent=2)
@@ -256,6 +245,18 @@ class WiringModel(param.Parameterized):
                     p["size"] = n_out
 
         return self._edit(fn)
+
+
+def validate(spec: dict) -> tuple:
+    """(Wiring, '') for a valid spec, else (None, the library's message)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", WiringWarning)
+            return Wiring.from_dict(copy.deepcopy(spec), warn=False), ""
+    except ApexplorerError as e:
+        return None, str(e)
+    except Exception as e:  # noqa: BLE001 - a malformed spec must never break the page
+        return None, f"wiring is malformed: {e}"
 
 
 def _pname(p) -> str:

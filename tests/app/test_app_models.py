@@ -11,6 +11,7 @@ from apexplorer.app import layout as L
 from apexplorer.app.network_view import graph_data, parse_blocks
 from apexplorer.app.player import flow_frames
 from apexplorer.app.runner import Runner
+from apexplorer.errors import ApexplorerError
 from apexplorer.app.settings import Settings
 from apexplorer.app.wiring_model import WiringModel
 from apexplorer.probe import probe
@@ -91,8 +92,10 @@ def test_settings_map_back_to_the_library_configs():
 
 @pytest.mark.parametrize("change, words", [({"t1": 0}, "t1 = 0: iteration counts must be integers >= 1"),
                                            ({"lr": -1.0}, "learning rate -1.0 must be a positive number"),
-                                           ({"batch_size": -5}, "batch size -5 must be a positive integer")],
-                         ids=["t1-zero", "negative-lr", "negative-batch"])
+                                           ({"batch_size": -5}, "batch size -5 must be a positive integer"),
+                                           ({"spectral_radius": -1.0}, "spectral radius -1.0 must be a finite number >= 0"),
+                                           ({"connection_rate": 0.0}, "connection rate 0.0 must be in (0, 1]")],
+                         ids=["t1-zero", "negative-lr", "negative-batch", "negative-rho", "zero-c"])
 def test_bad_settings_report_the_library_message(change, words):
     s = Settings()
     s.param.update(**change)
@@ -181,6 +184,26 @@ def test_runner_steps_one_batch_at_a_time_and_closes(small_wiring, digits, wait)
     finally:
         r.close()
     assert not r.alive
+
+
+def test_runner_answers_a_question_between_batches(small_wiring, digits, wait):
+    r = Runner()
+    try:
+        with pytest.raises(ApexplorerError, match="no network yet"):
+            r.ask(lambda tr: 1)
+        r.build(lambda: _tiny_trainer(small_wiring, digits, epochs=3))
+        assert wait(lambda: r.state == "ready")
+        r.train()
+        assert r.ask(lambda tr: tr.net is not None) is True  # while it trains
+        with pytest.raises(ApexplorerError, match="refused"):
+            r.ask(lambda tr: (_ for _ in ()).throw(ApexplorerError("refused")))
+        r.build(lambda: time.sleep(0.5) or _tiny_trainer(small_wiring, digits))
+        with pytest.raises(ApexplorerError, match="being built"):  # the event loop never waits for a build
+            r.ask(lambda tr: 1)
+    finally:
+        r.close()
+    with pytest.raises(ApexplorerError, match="ended"):
+        r.ask(lambda tr: 1)
 
 
 def test_runner_trains_to_the_end_and_pause_stops_between_batches(small_wiring, digits, wait):

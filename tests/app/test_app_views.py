@@ -189,26 +189,54 @@ def test_two_explorers_do_not_share_networks_or_plots(wait):
     assert not a.state.runner.alive and not b.state.runner.alive
 
 
-def test_save_and_load_restore_the_whole_session(explorer, wait, tmp_path):
+def test_a_downloaded_session_uploads_back_whole(explorer, wait):
     e = explorer
     e.state.step()
     assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
-    path = str(tmp_path / "s.pt")
-    e.run.path.value = path
-    e.run.save.clicks += 1
-    assert wait(lambda: (tmp_path / "s.pt").exists(), tick=e.tick)
+    data = e.run._download().read()  # what the download button sends
     w = e.state.runner.trainer.net.weights["x->L1.RI"].clone()
     e.state.settings.t2 = 5  # a live change, then load the saved session back
-    e.run.load.clicks += 1
+    e.state.load_upload(data, "mine.pt")
     assert wait(lambda: e.state.runner.trainer is not None and e.state.runner.trainer.position == 1
-                and "loaded" in e.state.info, tick=e.tick)
+                and "loaded the session mine.pt" in e.state.info, tick=e.tick)
     assert (e.state.runner.trainer.net.weights["x->L1.RI"] == w).all()
-    assert e.state.settings.t2 == 8
+    assert e.state.settings.t2 == 8 and e.settings.widgets["t2"].value == 8
 
 
-def test_loading_a_missing_session_reports_it(explorer):
-    explorer.state.load("/nonexistent/x.pt")
-    assert "does not exist" in explorer.run.error.object
+def test_a_session_is_saved_and_loaded_only_inside_the_servers_folder(wait, tmp_path):
+    e = Explorer(live=False, files=tmp_path)
+    try:
+        render(e)
+        assert wait(lambda: e.state.runner.state == "ready", tick=e.tick)
+        assert e.run.path.visible
+        e.run.path.value = "run.pt"
+        e.run.save.clicks += 1
+        assert wait(lambda: (tmp_path / "run.pt").exists(), tick=e.tick)
+        e.run.load.clicks += 1
+        assert wait(lambda: "loaded the session run.pt" in e.state.info, tick=e.tick)
+        for bad in ("/etc/passwd", "../run.pt", str(tmp_path.parent / "x.pt")):
+            e.run.path.value = bad
+            e.run.load.clicks += 1
+            assert "outside the server's folder" in e.run.error.object, bad
+    finally:
+        e.close()
+
+
+def test_without_a_folder_the_page_offers_no_server_paths(explorer):
+    e = explorer
+    assert not e.run.path.visible and not e.run.save.visible and not e.run.load.visible
+    e.run.path.value = "/tmp/x.pt"
+    e.run._on_path(e.state.load)
+    assert "reads and writes no server paths" in e.run.error.object
+
+
+def test_a_bad_upload_gets_a_message_and_leaves_no_file(explorer, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert not explorer.state.load_upload(b"not a checkpoint", "broken.pt")
+    assert "checkpoint 'broken.pt' is corrupt or not a checkpoint" in explorer.run.error.object
+    assert not list(tmp_path.iterdir())
 
 
 def test_live_views_take_events_from_a_notebook_loop(small_wiring, digits):

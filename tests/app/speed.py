@@ -1,0 +1,191 @@
+"""How fast the served explorer is for a visitor, measured in real Chromium; prints JSON.
+
+    python -m tests.app.speed [--url URL] [--rounds 3]
+
+Without ``--url`` it starts ``panel serve apps/explorer.py`` itself (as an operator
+does, torch on its default threads) and measures, each over ``--rounds`` fresh
+sessions (medians, and every round):
+
+* ``first_byte_s``: an HTTP GET of the page until its first byte (a new session);
+  ``cold_first_byte_s`` is the server's very first session, which also imports the libraries;
+* ``first_paint_s``: the browser's first contentful paint after the page is opened;
+* ``train_usable_s``: until the Train button is shown, enabled and connected (a click trains);
+* ``ready_s``: until the status line says the network is ready;
+* ``first_batch_s``: from a click on Train at ``train_usable_s`` until the first batch shows;
+* ``second_session_train_usable_s``: a second tab opened while the first one trains;
+* ``preset_shown_s``: from Load preset until the graph shows the preset (its table and settings too);
+* ``preset_ready_s``: from Load preset until its network is built and ready (the first load of a
+  preset in a server draws its reservoirs; later sessions reuse their spectral radii);
+* ``update_hz``: status-line updates per second in each of two tabs training at once.
+
+The machine's load averages are printed with the figures; a shared machine's
+figures mean little without them.  Needs /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.app.conftest import ARGS, CHROMIUM, Page, Served
+
+PRESETS = ("fig5c", "paper-2layer", "digits")
+
+COUNT_UPDATES = """() => {
+  const find = (root) => { const e = root.querySelector('.ap-status'); if (e) return e;
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const f = find(el.shadowRoot); if (f) return f; }
+    return null; };
+  const el = find(document);
+  const read = () => [...(el.shadowRoot || el).children].filter(c => c.tagName !== 'STYLE' && c.tagName !== 'LINK')
+                       .map(c => c.innerText).join(' ');
+  window.__ap = {n: 0, last: read()};
+  window.__ap_timer = setInterval(() => { const t = read(); if (t !== window.__ap.last) { window.__ap.n += 1;
+                                                                                      window.__ap.last = t; } }, 10);
+}"""
+
+
+def load() -> list:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def first_byte(url) -> float:
+    t = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=120) as r:
+        r.read(1)
+    return time.perf_counter() - t
+
+
+def open_page(browser, url) -> tuple:
+    """A fresh session: (Page, {first_paint_s, train_usable_s, ready_s})."""
+    pg = Page(browser, url)
+    p = pg.page
+    t0 = time.perf_counter()
+    p.goto(url, timeout=120_000)
+    p.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=120_000, polling=20)
+    train = pg.button("Train")
+    train.wait_for(timeout=120_000)
+    while train.is_disabled():
+        time.sleep(0.02)
+    usable = time.perf_counter() - t0
+    fcp = p.evaluate("() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null")
+    pg.wait_status(r"\(ready\)", timeout=120_000)
+    ready = time.perf_counter() - t0
+    return pg, {"first_paint_s": fcp / 1000 if fcp else None, "train_usable_s": usable, "ready_s": ready}
+
+
+def train_until_first_batch(pg) -> float:
+    t = time.perf_counter()
+    pg.button("Train").click()
+    pg.wait_status(r"batch \d+/", timeout=120_000)
+    return time.perf_counter() - t
+
+
+def load_preset(pg, name) -> tuple:
+    """(seconds until the graph shows the preset, seconds until its network is ready)."""
+    pg.page.get_by_label("Preset").select_option(name)
+    t = time.perf_counter()
+    pg.button("Load preset").click()
+    want = {"fig5c": "L4", "paper-2layer": "L2", "digits": "L2"}[name]
+    pg.wait_js("w => { for (const m of Bokeh.documents[0]._all_models.values()) { const t = m.data && m.data.text;"
+               " if (t && t.includes('output') && t.includes(w) && (w !== 'L2' || !t.includes('L4'))) return true; }"
+               " return false; }", timeout=120_000, arg=want)
+    shown = time.perf_counter() - t
+    pg.wait_status(r"\(ready\)", timeout=120_000)
+    return shown, time.perf_counter() - t
+
+
+def update_rate(pages, seconds=6.0) -> list:
+    for pg in pages:
+        pg.js(COUNT_UPDATES)
+    time.sleep(seconds)
+    return [pg.js("() => window.__ap.n") / seconds for pg in pages]
+
+
+def measure(url, rounds=3) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    out = {"load_before": load(), "rounds": rounds}
+    out["cold_first_byte_s"] = first_byte(url)  # the server's first session also imports the libraries
+    out["first_byte_s"] = [first_byte(url) for _ in range(rounds)]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            runs, batches, seconds = [], [], []
+            shown, ready = {n: [] for n in PRESETS}, {n: [] for n in PRESETS}
+            for _ in range(rounds):
+                a, r = open_page(browser, url)
+                runs.append(r)
+                batches.append(train_until_first_batch(a))
+                b, r2 = open_page(browser, url)  # while the first tab trains
+                seconds.append(r2["train_usable_s"])
+                b.button("Train").click()
+                b.wait_status(r"batch \d+/", timeout=120_000)
+                out.setdefault("update_hz", []).append(update_rate([a, b]))
+                for pg in (a, b):
+                    if pg.button("Pause").is_enabled():
+                        pg.button("Pause").click()
+                a.close()
+                b.close()
+                c, _ = open_page(browser, url)  # an untrained network: a preset replaces it at once
+                for n in PRESETS:
+                    a_, b_ = load_preset(c, n)
+                    shown[n].append(a_)
+                    ready[n].append(b_)
+                c.close()
+            for k in ("first_paint_s", "train_usable_s", "ready_s"):
+                out[k] = [r[k] for r in runs]
+            out["first_batch_s"] = batches
+            out["second_session_train_usable_s"] = seconds
+            out["preset_shown_s"] = shown
+            out["preset_ready_s"] = ready
+        finally:
+            browser.close()
+    out["load_after"] = load()
+    return out
+
+
+def summary(out) -> dict:
+    """Medians next to every round."""
+    med = {}
+    for k, v in out.items():
+        if isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v) and not k.startswith("load"):
+            med[k] = round(statistics.median(v), 2)
+        elif k.startswith("preset_"):
+            med[k] = {n: round(statistics.median(x), 2) for n, x in v.items()}
+        elif k == "update_hz":
+            med[k] = round(statistics.median([h for pair in v for h in pair]), 2)
+    rnd = lambda v: round(v, 2) if isinstance(v, float) else v  # noqa: E731
+    rounds = {k: ([rnd(x) if not isinstance(x, list) else [rnd(y) for y in x] for x in v] if isinstance(v, list)
+                  else {n: [rnd(y) for y in x] for n, x in v.items()} if isinstance(v, dict) else v)
+              for k, v in out.items()}
+    return {"median": med, "rounds": rounds, "cpus": os.cpu_count()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--url", help="measure this served explorer instead of starting one")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args(argv)
+    if not os.path.exists(CHROMIUM):
+        sys.exit(f"needs {CHROMIUM}")
+    if args.url:
+        print(json.dumps(summary(measure(args.url, args.rounds)), indent=1))
+        return
+    with tempfile.TemporaryDirectory() as d:
+        env = {"APEXPLORER_THREADS": os.environ.get("APEXPLORER_THREADS", "")}
+        served = Served(Path(d) / "serve.log", env=env)
+        try:
+            print(json.dumps(summary(measure(served.url, args.rounds)), indent=1))
+        finally:
+            served.stop()
+
+
+if __name__ == "__main__":
+    main()
