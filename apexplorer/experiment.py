@@ -18,8 +18,10 @@ their defaults, unknown keys are refused):
 * ``wiring``: ``preset`` (a name) with ``options`` (the preset's keyword
   options, e.g. ``size``), or ``inline`` (a whole wiring, as its JSON).
 * ``tasks``: task name -> dataset name, or a table ``{dataset, batch_size,
-  train_size, test_size}`` (a task's own batch size; the first n samples of a
-  fixed shuffle of the data).  The tasks listed are the tasks trained.
+  train_size, test_size, noise}`` (a task's own batch size; the first n samples
+  of a fixed shuffle of the data; ``noise``: the one pixel-noise level of a
+  generated 2afc dataset).  The tasks listed are the tasks trained, in order
+  (alternating training takes them in this order).
 * ``ap``: the phases (``t1``, ``t2``, ``mode``, ``beta``, ``activation``,
   ``precision``) and every module's ``spectral_radius`` / ``connection_rate``
   where given (else the wiring's own).
@@ -28,6 +30,10 @@ their defaults, unknown keys are refused):
   ``early_stop``, ``max_loss``, ``eval_batch_size``.
 * ``method``: ``name`` (ap, bp, fa, ep), ``hidden`` (the baselines' layers)
   and EP's ``t1``, ``t2``, ``beta``, ``epsilon``, ``random_sign``.
+* ``init``: how an AP network's paths are drawn: ``scheme`` (``uniform``, the
+  paper's, or ``gaussian``, the Fig. 5 notebooks'), ``forward_std``,
+  ``feedback_std`` and ``readout_bias`` (``uniform`` or ``zero``).  Written
+  only when it differs from the default.
 * ``name``, ``notes`` (free text) and ``schema`` (the format's version).
 """
 
@@ -267,6 +273,28 @@ class MethodSettings(_Section):
 
 
 @dataclass(frozen=True)
+class InitSettings(_Section):
+    """How an AP network's paths are drawn (:class:`~apexplorer.network.Init`); the reservoirs never change."""
+
+    _name = "init"
+    scheme: str = _f("uniform", "str", choices=("uniform", "gaussian"),
+                     doc="uniform: the paper's U(-1,1)/sqrt(n); gaussian: N(0, std^2) as in the Fig. 5 notebooks")
+    forward_std: float = _f(0.1, "float", low=0, strict_low=True, doc="gaussian: s.d. of every feedforward weight")
+    feedback_std: float = _f(0.5, "float", low=0, strict_low=True, doc="gaussian: s.d. of every feedback weight")
+    readout_bias: str | None = _f(None, "str", choices=("uniform", "zero"), optional=True,
+                                  doc="the fixed readout bias (default: uniform, or zero for gaussian)")
+
+    def config(self):
+        from .network import Init
+
+        return Init(self.scheme, self.forward_std, self.feedback_std, self.readout_bias).validate()
+
+    @property
+    def is_default(self) -> bool:
+        return self == InitSettings()
+
+
+@dataclass(frozen=True)
 class TaskSpec(_Section):
     """One task's data: a dataset, and optionally its own batch size and subsets."""
 
@@ -275,6 +303,8 @@ class TaskSpec(_Section):
     batch_size: int | None = _f(None, "int", low=1, optional=True, doc="this task's batch size")
     train_size: int | None = _f(None, "int", low=1, optional=True, doc="train on the first n of a fixed shuffle")
     test_size: int | None = _f(None, "int", low=1, optional=True, doc="test on the first n of a fixed shuffle")
+    noise: float | None = _f(None, "float", low=0, optional=True,
+                             doc="2afc: one pixel-noise s.d. for every image (default: the mix 0, 0.2, 1, 2, 4)")
 
     def to_dict(self):
         d = super().to_dict()
@@ -323,8 +353,8 @@ class WiringSpec:
 # ---------------------------------------------------------------------------
 # the experiment
 # ---------------------------------------------------------------------------
-SECTIONS = {"ap": APSettings, "train": TrainSettings, "method": MethodSettings}
-TOP = ("schema", "name", "notes", "wiring", "tasks", "ap", "train", "method")
+SECTIONS = {"ap": APSettings, "train": TrainSettings, "method": MethodSettings, "init": InitSettings}
+TOP = ("schema", "name", "notes", "wiring", "tasks", "ap", "train", "method", "init")
 
 #: Short names accepted wherever a dotted key is (``--set lr=...``, sweep grids): the ``train`` flags.
 ALIASES = {
@@ -354,6 +384,7 @@ class Experiment:
     ap: APSettings = field(default_factory=APSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
     method: MethodSettings = field(default_factory=MethodSettings)
+    init: InitSettings = field(default_factory=InitSettings)
     name: str = ""
     notes: str = ""
     schema: int = SCHEMA
@@ -387,8 +418,9 @@ class Experiment:
         rec = dict(SETTINGS.get(preset, {}))
         ap = {k: rec[k] for k in APSettings.keys() if k in rec}
         train = {k: rec[k] for k in TrainSettings.keys() if k in rec}
+        init = {**rec.get("init", {}), **sections.pop("init", {})}
         d = {"wiring": {"preset": preset}, "tasks": datasets, "ap": {**ap, **sections.pop("ap", {})},
-             "train": {**train, **sections.pop("train", {})}, **sections}
+             "train": {**train, **sections.pop("train", {})}, **({"init": init} if init else {}), **sections}
         return cls.from_dict(d)
 
     @classmethod
@@ -445,7 +477,8 @@ class Experiment:
             _coerce(f"tasks.{t}.dataset", specs[str(t)].dataset, TaskSpec.meta("dataset"))
         return cls(wiring=WiringSpec.from_dict(d.get("wiring")), tasks=specs,
                    ap=APSettings.from_dict(d.get("ap")), train=TrainSettings.from_dict(d.get("train")),
-                   method=MethodSettings.from_dict(d.get("method")), name=d.get("name", ""),
+                   method=MethodSettings.from_dict(d.get("method")), init=InitSettings.from_dict(d.get("init")),
+                   name=d.get("name", ""),
                    notes=d.get("notes", ""), schema=schema)
 
     # ------------------------------------------------------------ checking
@@ -459,6 +492,9 @@ class Experiment:
                 _coerce(f"{key}.{k}", getattr(sec, k), cls.meta(k))
         for t, spec in self.tasks.items():
             _coerce(f"tasks.{t}.dataset", spec.dataset, TaskSpec.meta("dataset"))
+            if spec.noise is not None and spec.dataset != "2afc":
+                raise ExperimentError(f"tasks.{t}.noise = {spec.noise!r}: a noise level is for the generated 2afc "
+                                      f"dataset, not {spec.dataset!r}")
         wiring_tasks = self.wiring_tasks()
         for t in self.tasks:
             if t not in wiring_tasks:
@@ -475,6 +511,9 @@ class Experiment:
             extra = [k for k in ("hidden", *m.ep_options()) if getattr(m, k) is not None]
             if extra:
                 raise ExperimentError(f"method.{extra[0]} is an option of the baselines (bp, fa, ep); method.name is 'ap'")
+        if m.name != "ap" and not self.init.is_default:
+            raise ExperimentError(f"[init] draws an AP network's paths; method.name = {m.name!r} draws its own "
+                                  "(leave [init] out)")
         if m.name in ("bp", "fa") and m.ep_options():
             raise ExperimentError(f"method.{next(iter(m.ep_options()))} is an option of ep, not {m.name}")
         sizes = {t: s.batch_size for t, s in self.tasks.items() if s.batch_size is not None}
@@ -524,6 +563,8 @@ class Experiment:
         d["ap"] = self.ap.to_dict()
         d["train"] = self.train.to_dict()
         d["method"] = self.method.to_dict()
+        if not self.init.is_default:
+            d["init"] = self.init.to_dict()
         return d
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -587,8 +628,12 @@ class Experiment:
                 out[f"wiring.options.{k}"] = v
         for t, s in self.tasks.items():
             for k in TaskSpec.keys():
+                if k == "noise" and s.noise is None:
+                    continue  # a key added later: left out when unset, so older points keep their ids
                 out[f"tasks.{t}.{k}"] = getattr(s, k)
         for sec in SECTIONS:
+            if sec == "init" and self.init.is_default:
+                continue  # as in the file: a default init is not written (and older points keep their ids)
             for k in SECTIONS[sec].keys():
                 out[f"{sec}.{k}"] = getattr(getattr(self, sec), k)
         return out
@@ -681,7 +726,9 @@ class Experiment:
 
         if self.wiring.inline is not None or self.wiring.options or self.name or self.notes:
             return None
-        if any(s.batch_size or s.train_size or s.test_size for s in self.tasks.values()):
+        if not self.init.is_default:
+            return None
+        if any(s.batch_size or s.train_size or s.test_size or s.noise is not None for s in self.tasks.values()):
             return None
         a, t, m = self.ap, self.train, self.method
         if a.activation != "tanh" or t.early_stop != 0.9999 or t.max_loss is not None or t.eval_batch_size != 2000:
@@ -826,6 +873,6 @@ def parse_value(key: str, text: str):
     return _coerce(ALIASES.get(key, key), value, meta)
 
 
-__all__ = ["ALIASES", "APSettings", "Experiment", "ExperimentError", "MethodSettings", "SCHEMA", "TaskSpec",
-           "TrainSettings", "WiringSpec", "key_kind", "parse_assignment", "parse_value"]
+__all__ = ["ALIASES", "APSettings", "Experiment", "ExperimentError", "InitSettings", "MethodSettings", "SCHEMA",
+           "TaskSpec", "TrainSettings", "WiringSpec", "key_kind", "parse_assignment", "parse_value"]
 
