@@ -20,6 +20,37 @@ def _paper(n_layers):
     return build
 
 
+def _layers(n_in, n_out, layers=2, size=1024, roles=True, ri=None, si=None, re=None, se=None):
+    """The paper's layered model with its depth and block sizes as options (Fig. 4d-i, Appendix 3).
+
+    ``roles=True``: every module has four role slots of ``size // 4`` neurons,
+    RI | SI | RE | SE; ``ri``, ``si``, ``re``, ``se`` (default the whole slot)
+    take the first neurons of their slot and the rest of it stays idle, so a
+    module keeps its ``size`` (the authors' ``n_RI``... in ``models_LN.py``).
+    With the defaults it is ``paper-<layers>layer``.  ``roles=False`` lifts the
+    role constraint (Fig. 4e-f): one block ``N`` of ``size`` neurons receives
+    and sends both the inference and the error signals.
+    """
+    if not isinstance(layers, int) or isinstance(layers, bool) or layers < 1:
+        raise WiringError(f"layers = {layers!r} must be an integer >= 1")
+    if not roles:
+        mods = [Module(f"L{i}", size, (("N", size),)) for i in range(1, layers + 1)]
+        names = [m.name for m in mods]
+        ff = [Path("x", "L1.N"), *(Path(f"{a}.N", f"{b}.N") for a, b in zip(names, names[1:])), Path(f"{names[-1]}.N", "y")]
+        fb = [Path("y", f"{names[-1]}.N"), *(Path(f"{b}.N", f"{a}.N") for a, b in reversed(list(zip(names, names[1:]))))]
+        return Wiring.create(mods, [Port("x", n_in)], [Port("y", n_out)], ff, fb, name="paper-layers")
+    slot = size // 4
+    if slot * 4 != size:
+        raise WiringError(f"size = {size!r} must be a multiple of 4 (four role slots)")
+    blocks = []
+    for name, n in (("RI", ri), ("SI", si), ("RE", re), ("SE", se)):
+        n = slot if n is None else n
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= slot:
+            raise WiringError(f"{name.lower()} = {n!r} must be an integer from 0 to the slot size {slot}")
+        blocks += [(name, n)] + ([(f"{name}_idle", slot - n)] if n < slot else [])
+    return chain([size] * layers, n_in, n_out, blocks=dict(blocks), name="paper-layers")
+
+
 def _2afc(n_in, n_out, size=256):
     """Appendix 2: two modules of 256 (blocks of 64), connection rate 1."""
     return chain([size, size], n_in, n_out, connection_rate=1.0, name="2afc")
@@ -158,6 +189,7 @@ PRESETS = {
     "paper-1layer": _paper(1),
     "paper-2layer": _paper(2),
     "paper-3layer": _paper(3),
+    "paper-layers": _layers,
     "2afc": _2afc,
     "digits": _digits,
     "fig5a": _fig5a,
@@ -175,6 +207,7 @@ SETTINGS = {
     "paper-1layer": dict(batch_size=500, lr=1e-3, t1=8, t2=8, mode="ste"),
     "paper-2layer": dict(batch_size=500, lr=1e-3, t1=8, t2=8, mode="ste"),
     "paper-3layer": dict(batch_size=500, lr=1e-3, t1=8, t2=8, mode="ste"),
+    "paper-layers": dict(batch_size=500, lr=1e-3, t1=8, t2=8, mode="ste"),
     "2afc": dict(batch_size=50, lr=2e-2, t1=8, t2=4, mode="epe", epochs=20),
     "digits": dict(batch_size=32, lr=5e-3, t1=8, t2=8, mode="ste", epochs=30),
     # Fig. 5 as the authors' notebooks ran it: EPE with 8 steps, Gaussian paths, zero readout bias
