@@ -83,15 +83,32 @@ def _fig5a(n_in, n_out, size=256):
     return Wiring.create(mods, ports_in, ports_out, ff, fb, tasks, name="fig5a")
 
 
-def _fig5_via_l2_paths(n_in, n_out, size):
+def _two_task_paths(n_in, n_out, mods, into_l4: Path):
+    """The ports and paths every Fig. 5b/5c wiring shares; ``into_l4`` is the path that brings A's error to L4."""
     (ia, ib), (oa, ob) = n_in, n_out
-    mods = [Module(f"L{i}", size) for i in range(1, 5)]
     ff_a = [Path("xA", "L1.RI"), Path("L1.SI", "L2.RI"), Path("L2.SI", "yA")]
     ff_b = [Path("xB", "L3.RI"), Path("L3.SI", "L4.RI"), Path("L4.SI", "yB")]
     fb_b = [Path("yB", "L4.RE"), Path("L4.SE", "L3.RE")]
-    fb_a = [Path("yA", "L2.RE"), Path("L2.SE", "L4.RE"), Path("L3.SE", "L1.RE")]
+    fb_a = [Path("yA", "L2.RE"), into_l4, Path("L3.SE", "L1.RE")]
     ports = [Port("xA", ia), Port("xB", ib)], [Port("yA", oa), Port("yB", ob)]
     return mods, ports, ff_a, ff_b, fb_a, fb_b
+
+
+def _fig5_via_l2_paths(n_in, n_out, size):
+    """Four modules of ``size`` (RI | SI | RE | SE); A's error reaches L4 from L2's SE block."""
+    mods = [Module(f"L{i}", size) for i in range(1, 5)]
+    return _two_task_paths(n_in, n_out, mods, Path("L2.SE", "L4.RE"))
+
+
+def _two_task_wiring(parts, name: str, recruit=(), frozen=()) -> Wiring:
+    """The Fig. 5b/5c wiring of ``parts``: A shares B's error path L4.SE -> L3.RE; with ``recruit`` A also
+    uses those paths and B's L3.SI -> L4.RI for inference, and does not learn the ``frozen`` ones."""
+    mods, (pin, pout), ff_a, ff_b, fb_a, fb_b = parts
+    recruit = list(recruit)
+    shared = ("L4.SE->L3.RE",) + (("L3.SI->L4.RI",) if recruit else ())
+    tasks = [Task("A", "xA", "yA", tuple(p.name for p in ff_a + recruit + fb_a) + shared, frozen=tuple(frozen)),
+             Task("B", "xB", "yB", tuple(p.name for p in ff_b + fb_b))]
+    return Wiring.create(mods, pin, pout, ff_a + recruit + ff_b, fb_a + fb_b, tasks, name=name)
 
 
 def _fig5b_via_l2(n_in, n_out, size=1024):
@@ -103,11 +120,7 @@ def _fig5b_via_l2(n_in, n_out, size=1024):
     take one more module-to-module hop and still train L1; the authors' own
     wiring (:func:`_fig5b`) sends A's output error to L4 directly.
     """
-    mods, (pin, pout), ff_a, ff_b, fb_a, fb_b = _fig5_via_l2_paths(n_in, n_out, size)
-    shared = "L4.SE->L3.RE"
-    tasks = [Task("A", "xA", "yA", tuple(p.name for p in ff_a + fb_a) + (shared,)),
-             Task("B", "xB", "yB", tuple(p.name for p in ff_b + fb_b))]
-    return Wiring.create(mods, pin, pout, ff_a + ff_b, fb_a + fb_b, tasks, name="fig5b-via-l2")
+    return _two_task_wiring(_fig5_via_l2_paths(n_in, n_out, size), "fig5b-via-l2")
 
 
 def _fig5c_learned(n_in, n_out, size=1024):
@@ -118,12 +131,8 @@ def _fig5c_learned(n_in, n_out, size=1024):
     (:func:`_fig5c`); learning them shows what the recruited modules add when
     they are trained too.
     """
-    mods, (pin, pout), ff_a, ff_b, fb_a, fb_b = _fig5_via_l2_paths(n_in, n_out, size)
     recruit = [Path("L1.SI", "L3.RI"), Path("L4.SI", "yA")]
-    shared = ("L4.SE->L3.RE", "L3.SI->L4.RI")
-    tasks = [Task("A", "xA", "yA", tuple(p.name for p in ff_a + recruit + fb_a) + shared, frozen=("L3.SI->L4.RI",)),
-             Task("B", "xB", "yB", tuple(p.name for p in ff_b + fb_b))]
-    return Wiring.create(mods, pin, pout, ff_a + recruit + ff_b, fb_a + fb_b, tasks, name="fig5c-learned")
+    return _two_task_wiring(_fig5_via_l2_paths(n_in, n_out, size), "fig5c-learned", recruit, ("L3.SI->L4.RI",))
 
 
 #: The blocks of Fig. 5b/5c's modules, six of ``size`` each in the order of the authors' notebooks
@@ -138,15 +147,10 @@ FIG5_BLOCKS = {
 
 
 def _fig5_paths(n_in, n_out, size):
-    """Fig. 5b's modules, ports and paths, as the authors' notebooks wire them (see :func:`_fig5b`)."""
-    (ia, ib), (oa, ob) = n_in, n_out
+    """Fig. 5b's modules, ports and paths, as the authors' notebooks wire them (see :func:`_fig5b`):
+    A's output error enters L4 directly."""
     mods = [Module(m, 6 * size, tuple((b, size) for b in blocks)) for m, blocks in FIG5_BLOCKS.items()]
-    ff_a = [Path("xA", "L1.RI"), Path("L1.SI", "L2.RI"), Path("L2.SI", "yA")]
-    ff_b = [Path("xB", "L3.RI"), Path("L3.SI", "L4.RI"), Path("L4.SI", "yB")]
-    fb_b = [Path("yB", "L4.RE"), Path("L4.SE", "L3.RE")]
-    fb_a = [Path("yA", "L2.RE"), Path("yA", "L4.RE2"), Path("L3.SE", "L1.RE")]
-    ports = [Port("xA", ia), Port("xB", ib)], [Port("yA", oa), Port("yB", ob)]
-    return mods, ports, ff_a, ff_b, fb_a, fb_b
+    return _two_task_paths(n_in, n_out, mods, Path("yA", "L4.RE2"))
 
 
 def _fig5b(n_in, n_out, size=256):
@@ -160,11 +164,7 @@ def _fig5b(n_in, n_out, size=256):
     under A alone they relax from their initial state under A's error.
     (AP_resuing_pathB_reusingfeedback.ipynb, ``FRNN_ML4.backward1/2``.)
     """
-    mods, (pin, pout), ff_a, ff_b, fb_a, fb_b = _fig5_paths(n_in, n_out, size)
-    shared = "L4.SE->L3.RE"
-    tasks = [Task("A", "xA", "yA", tuple(p.name for p in ff_a + fb_a) + (shared,)),
-             Task("B", "xB", "yB", tuple(p.name for p in ff_b + fb_b))]
-    return Wiring.create(mods, pin, pout, ff_a + ff_b, fb_a + fb_b, tasks, name="fig5b")
+    return _two_task_wiring(_fig5_paths(n_in, n_out, size), "fig5b")
 
 
 def _fig5c(n_in, n_out, size=256):
@@ -176,13 +176,9 @@ def _fig5c(n_in, n_out, size=256):
     5b.  A's error takes 5b's route.
     (AP_reusing_pathC_reusingfeedback_ongoing_activity.ipynb, ``forward12``.)
     """
-    mods, (pin, pout), ff_a, ff_b, fb_a, fb_b = _fig5_paths(n_in, n_out, size)
     recruit = [Path("L1.SI2", "L3.RI2"), Path("L4.SI2", "yA")]
-    shared = ("L4.SE->L3.RE", "L3.SI->L4.RI")
     frozen = tuple(p.name for p in recruit) + ("L3.SI->L4.RI",)
-    tasks = [Task("A", "xA", "yA", tuple(p.name for p in ff_a + recruit + fb_a) + shared, frozen=frozen),
-             Task("B", "xB", "yB", tuple(p.name for p in ff_b + fb_b))]
-    return Wiring.create(mods, pin, pout, ff_a + recruit + ff_b, fb_a + fb_b, tasks, name="fig5c")
+    return _two_task_wiring(_fig5_paths(n_in, n_out, size), "fig5c", recruit, frozen)
 
 
 PRESETS = {
