@@ -1,4 +1,5 @@
-"""The reproduction report: ``report.md``, a self-contained ``report.html``, ``results.json`` and the figures.
+"""The reproduction report: ``report.md``, a self-contained ``report.html``, ``results.json``, the figures and
+``summary.md`` (the short tables REPRODUCTION.md shows).
 
 The report is built once as a list of blocks (headings, paragraphs, tables,
 images, lists) and rendered twice, to Markdown and to HTML (its images
@@ -35,7 +36,7 @@ def _holds(h) -> str:
 
 def _ours(v) -> str:
     if v["ours"] is None:
-        return v["text"] if v["status"] != "done" else "n/a"
+        return "not run" if v["status"].startswith("not run") else "-"
     return f"{fmt(v['ours'], v['metric'], v['sd'])} (n = {v['n']})"
 
 
@@ -207,6 +208,49 @@ def to_html(bl: list) -> str:
     return "\n".join(out)
 
 
+def summary(data: dict, link: str = "report.md") -> str:
+    """A short Markdown summary of a report: each result's runtime and trends, every paper value beside ours
+    (what REPRODUCTION.md shows); ``link`` is where the full report is."""
+    total = sum(r["runtime_s"] for r in data["results"])
+    m = data["machine"]
+    loads = [x for r in data["results"] for t in r["timing"] for x in (t.get("load_before"), t.get("load_after"))
+             if x is not None]
+    out = [f"Scale: **{data['scale']}**. Measured on {data['created']}: {m['cpus']} CPU core(s), torch {m['torch']}"
+           + (f", {m['cuda']}" if m.get("cuda") else ", no GPU") + f"; {_time(total)} in all"
+           + (f", load average {min(loads):.1f} to {max(loads):.1f} (the machine is shared)" if loads else "")
+           + f". Full report: [{link}]({link}).", ""]
+    out.append("| result | points run | trends that hold | runtime |")
+    out.append("|---|---|---|---|")
+    for r in data["results"]:
+        ran = sum(p["status"] == "done" for p in r["points"])
+        notrun = sorted({p["status"].split(": ", 1)[1].split(" ")[0] for p in r["points"]
+                         if p["status"].startswith("not run")})
+        holds = [c["holds"] for c in r["claims"]]
+        out.append(f"| {r['figure']} ({r['id']}) | {ran} of {len(r['points'])}"
+                   + (f" (not run: {', '.join(notrun)} missing)" if notrun else "")
+                   + f" | {sum(h is True for h in holds)} of {len(holds)} | {_time(r['runtime_s'])} |")
+    out += ["", "| result | value | paper | ours | comparison |", "|---|---|---|---|---|"]
+    for r in data["results"]:
+        for v in r["values"]:
+            out.append(f"| {r['figure']} | {_cell(v['what'])} | {_paper(v)} | {_cell(_ours(v))} | {_cell(v['text'])} |")
+    out += ["", "| result | the paper says | ours | holds |", "|---|---|---|---|"]
+    for r in data["results"]:
+        for c in r["claims"]:
+            out.append(f"| {r['figure']} | {_cell(c['what'])} | {_cell(c['ours'])} | {_holds(c['holds'])} |")
+    return "\n".join(out) + "\n"
+
+
+def _rounded(x, digits: int = 6):
+    """``x`` with every float to ``digits`` significant digits (results.json stays small and readable)."""
+    if isinstance(x, float):
+        return float(f"{x:.{digits}g}") if x == x and abs(x) != float("inf") else None
+    if isinstance(x, dict):
+        return {k: _rounded(v, digits) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_rounded(v, digits) for v in x]
+    return x
+
+
 def write_report(data: dict, out) -> dict:
     """Write ``results.json``, ``figures/<id>.png``, ``report.md`` and ``report.html`` into ``out``; their paths."""
     out = Path(out)
@@ -219,11 +263,12 @@ def write_report(data: dict, out) -> dict:
     bl = blocks(data, paths)
     if not figures.available():
         bl.insert(2, ("p", "The figures need matplotlib (`pip install matplotlib`); this report has none."))
-    clean = {k: v for k, v in data.items() if not k.startswith("_")}
-    (out / "results.json").write_text(json.dumps(clean, indent=1, default=str) + "\n")
+    (out / "results.json").write_text(json.dumps(_rounded(data), separators=(",", ":"), default=str) + "\n")
     (out / "report.md").write_text(to_markdown(bl, out))
     (out / "report.html").write_text(to_html(bl))
-    return {"json": out / "results.json", "md": out / "report.md", "html": out / "report.html", "figures": paths}
+    (out / "summary.md").write_text(summary(data))
+    return {"json": out / "results.json", "md": out / "report.md", "html": out / "report.html",
+            "summary": out / "summary.md", "figures": paths}
 
 
-__all__ = ["blocks", "to_html", "to_markdown", "write_report"]
+__all__ = ["blocks", "summary", "to_html", "to_markdown", "write_report"]
