@@ -107,7 +107,7 @@ def peak_within(data: ResultData, where: dict, axis: str, metric: str, low: floa
         return miss
     s = _series(data, where, axis, metric)
     x, best = max(s, key=lambda r: r[1])
-    return Outcome(low <= x <= high, f"peak {fmt(best, metric)} at {axis} = {x:g}; "
+    return Outcome(low <= x <= high, f"peak {fmt(best, metric)} at {_short(axis)} = {x:g}; "
                    + ", ".join(f"{v:g}: {fmt(m, metric, digits=1)}" for v, m in s))
 
 
@@ -120,7 +120,7 @@ def below_peak(data: ResultData, where: dict, axis: str, metric: str, at: list, 
     peak = max(s.values())
     gaps = {a: peak - s[a] for a in at if a in s}
     return Outcome(bool(gaps) and all(g >= margin for g in gaps.values()),
-                   ", ".join(f"{axis} = {a:g}: {fmt(peak - g, metric)} ({diff(g, metric)} below the peak)"
+                   ", ".join(f"{_short(axis)} = {a:g}: {fmt(peak - g, metric)} ({diff(g, metric)} below the peak)"
                              for a, g in gaps.items()))
 
 
@@ -132,7 +132,7 @@ def spread_within(data: ResultData, where: dict, axis: str, metric: str, tol: fl
     s = [(x, m) for x, m in _series(data, where, axis, metric) if x not in exclude]
     vals = [m for _, m in s]
     spread = max(vals) - min(vals)
-    return Outcome(spread <= tol, f"spread {diff(spread, metric)} over {axis} = "
+    return Outcome(spread <= tol, f"spread {diff(spread, metric)} over {_short(axis)} = "
                    + ", ".join(f"{v:g}: {fmt(m, metric, digits=1)}" for v, m in s))
 
 
@@ -147,7 +147,7 @@ def trend(data: ResultData, where: dict, axis: str, metric: str, direction: str 
     sign = 1 if direction == "increasing" else -1
     steps = [sign * (b[1] - a[1]) for a, b in zip(s, s[1:])]
     ok = all(d >= -tol for d in steps) and sign * (s[-1][1] - s[0][1]) > 0
-    return Outcome(ok, ", ".join(f"{axis} = {v:g}: {fmt(m, metric)}" for v, m in s))
+    return Outcome(ok, ", ".join(f"{_short(axis)} = {v:g}: {fmt(m, metric)}" for v, m in s))
 
 
 def ordered(data: ResultData, a: dict, b: dict, metric: str, margin: float = 0.0) -> Outcome:
@@ -340,6 +340,13 @@ def probe_below(data: ResultData, where: dict, key: str, names: list, value: flo
 def probe_trend(data: ResultData, where: dict, axis: str, key: str, direction: str = "increasing") -> Outcome:
     """A scalar probe value (its last epoch's ``key``) rises or falls along the axis."""
     return trend(data, where, axis, f"probe.{key}", direction)
+
+
+def _short(key: str) -> str:
+    from ..sweep.grid import axis_key
+    from .plan import short
+
+    return short(axis_key(key))
 
 
 def _name(where: dict) -> str:

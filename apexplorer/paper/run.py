@@ -30,7 +30,7 @@ from ..sweep.grid import Sweep
 from .analyses import run_analyses
 from .checks import compare_value, run_check
 from .measure import PointData, ResultData
-from .plan import availability, how_to_get, not_run, points
+from .plan import availability, how_to_get, not_run, points, short
 from .registry import PaperError, select
 
 RUNS = "runs.csv"
@@ -133,8 +133,12 @@ def _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir,
 
 def _label(task) -> str:
     ax = task.point.axes
-    rest = " ".join(f"{k}={v}" for k, v in ax.items() if k not in ("result", "group"))
+    rest = " ".join(f"{short(k)}={_text(v)}" for k, v in ax.items() if k not in ("result", "group"))
     return f"{ax.get('group', '')} {rest}".strip()
+
+
+def _text(v) -> str:
+    return "x".join(map(str, v)) if isinstance(v, (list, tuple)) else f"{v}"
 
 
 def collect(chosen, scale: str, seeds, out, data_dir=None, download: bool = False) -> dict:
