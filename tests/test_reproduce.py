@@ -133,3 +133,14 @@ def test_a_probe_s_values_travel_in_the_rows_of_its_point():
                    (1, 1, {"when": 1, "member": 1}), (1, 2, {"when": "end", "member": 1})]
     bad = train_point(exp.to_dict(), (0,), "p", probe="tests.test_reproduce:nothing")
     assert bad[0]["status"] == "error" and "is not a function" in bad[0]["message"]
+
+
+def test_the_cosine_probe_tells_b_s_error_from_b_s_input():
+    exp = result("fig5e").experiment("quick", "simultaneous").with_changes(
+        {"tasks": {"B": "digits", "A": "digits"}, "wiring.options.size": 8, "train.epochs": 1, "train.batch_size": 100})
+    rows = train_point(exp.to_dict(), (0,), "p", probe="apexplorer.paper.probes:cosines")
+    got = json.loads(rows[-1]["probe"])
+    assert set(got) == {"error", "error_min", "update", "update_min", "error_quiet_b"}
+    assert got["error"]["L2"] == pytest.approx(1.0) and got["error"]["yA"] == pytest.approx(1.0)
+    for m in ("L1", "L3", "L4"):  # B's error is what moves A's errors in the shared modules
+        assert got["error"][m] < got["error_quiet_b"][m] <= 1.0 + 1e-6

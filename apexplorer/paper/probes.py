@@ -14,10 +14,13 @@ trains the point and its values come back in the rows.
   SI neuron's at the end.
 * :func:`cosines`: Appendix 4's batch cosine similarity of task A's errors
   and updates alone and with task B's simultaneous input, on fixed batches
-  after every epoch.
+  after every epoch (and, to tell B's error from B's input, with B's output
+  error kept out).
 """
 
 from __future__ import annotations
+
+import torch
 
 from ..analysis import member
 
@@ -78,10 +81,25 @@ def si_errors(trainer, event) -> list:
     return out
 
 
+def _without_output_error(net, task):
+    """A copy of ``net`` (sharing every tensor but one) in which ``task``'s output error enters no module."""
+    from ..network import Network
+
+    out = net.wiring.task(task).output
+    tensors = {g: dict(d) for g, d in net.tensors.items()}
+    for q in net.wiring.feedback:
+        if q.source == out:
+            tensors["feedback"][q.name] = torch.zeros_like(tensors["feedback"][q.name])
+    return Network(net.wiring, net.config, seed=net.seed, device=net.device, tensors=tensors)
+
+
 def cosines(trainer, event) -> list | None:
     """After each epoch: task A's batch cosine similarity of errors and updates, alone against with task
     B's input, averaged over :data:`COSINE_BATCHES` fixed training batches (``error``, ``update``, and
-    their minimum over the batches ``error_min``, ``update_min``)."""
+    their minimum over the batches ``error_min``, ``update_min``).
+
+    ``error_quiet_b`` is the same for the errors when B's output error is kept out of the modules (B's
+    input still drives them): what is left of the interference when B has nothing left to learn."""
     from ..multitask import simultaneous_cosine
 
     if event is None:
@@ -101,6 +119,9 @@ def cosines(trainer, event) -> list | None:
             keys = got[0][what]
             d[what] = {k: sum(g[what][k] for g in got) / len(got) for k in keys}
             d[f"{what}_min"] = {k: min(g[what][k] for g in got) for k in keys}
+        quiet = _without_output_error(net, "B")
+        q = [simultaneous_cosine(quiet, "A", b)["error"] for b in batches]
+        d["error_quiet_b"] = {k: sum(g[k] for g in q) / len(q) for k in q[0]}
         out.append(d)
     return out
 

@@ -79,10 +79,11 @@ def blocks(data: dict, figure_paths: dict) -> list:
 
 def result_blocks(r: dict, figure) -> list:
     out = [("h2", f"{r['figure']}: {r['title']}", r["id"])]
+    where = next((t.get("executor") for t in r["timing"] if t.get("trained_runs") and t.get("executor")), "")
     out.append(("p", f"**Scale:** {r['scale']}: {r['why']}. **Seeds:** {len(r['seeds'])}. "
                      f"**Runtime:** {_time(r['runtime_s'])}"
-                     + (f" (load {r['timing'][0]['load_before']} before, {r['timing'][-1]['load_after']} after)"
-                        if r["timing"] else "") + "."))
+                     + (f" (load {r['timing'][0]['load_before']} before, {r['timing'][-1]['load_after']} after"
+                        + (f"; {where}" if where else "") + ")" if r["timing"] else "") + "."))
     if figure:
         out.append(("img", (str(figure), f"{r['figure']} redrawn from our runs")))
     elif not any(p["status"] == "done" for p in r["points"]):

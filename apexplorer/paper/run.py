@@ -51,12 +51,13 @@ class Timings:
         self.path = Path(path)
         self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
 
-    def add(self, key: str, seconds: float, load_before: float, load_after: float, trained: int) -> None:
+    def add(self, key: str, seconds: float, load_before: float, load_after: float, trained: int,
+            executor: str = "") -> None:
         d = self.data.setdefault(key, {"seconds": 0.0, "runs": []})
         d["seconds"] = round(d["seconds"] + seconds, 2)
         d["runs"].append({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() - seconds)),
                           "seconds": round(seconds, 2), "load_before": load_before, "load_after": load_after,
-                          "trained_runs": trained})
+                          "trained_runs": trained, "executor": executor})
         self.path.write_text(json.dumps(self.data, indent=1))
 
     def get(self, key: str) -> dict:
@@ -127,8 +128,18 @@ def _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir,
                  + (f" ({s['message']})" if s["status"] == "error" else ""))
     run_analyses(r, scale, out / "analyses")
     seconds = time.perf_counter() - t0
-    timings.add(f"{r.id}@{scale}", seconds, load0, _load(), n_runs)
+    timings.add(f"{r.id}@{scale}", seconds, load0, _load(), n_runs, executor(client, threads))
     emit(f"{r.id}: {seconds:.0f} s (load {load0:.2f} -> {_load():.2f})")
+
+
+def executor(client, threads) -> str:
+    """Where the points trained, in words (for the report)."""
+    if client is not None:
+        n = len(client.scheduler_info().get("workers", {}))
+        return f"Dask, {n} worker(s), scheduler {client.scheduler.address}"
+    import torch
+
+    return f"this process, {threads or torch.get_num_threads()} torch thread(s)"
 
 
 def _label(task) -> str:
