@@ -66,6 +66,15 @@ def _x(p, axis, scale=None):
     return None
 
 
+def _log_x(ax, ticks):
+    """A log x axis with the data's values as its plain tick labels."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks], rotation=45)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _title(ax, block):
     ax.set_title(f"{block['figure']}: ours ({block['scale']} scale)", fontsize=9)
 
@@ -154,7 +163,7 @@ def axis(block, fig):
     for v in block["values"]:
         ax.axhline(100 * v["paper"], color="black", ls="--", lw=0.8)
     if plot.get("log_x"):
-        ax.set_xscale("log")
+        _log_x(ax, sorted({x for pts in lines.values() for x, _, _ in pts}))
     ax.set_xlabel(plot.get("xlabel") or (key if isinstance(key, str) else key[0]))
     ax.set_ylabel("best test accuracy (%)" if "acc" in metric else metric)
     ax.legend(fontsize=7)
@@ -169,7 +178,7 @@ def axis(block, fig):
         ax2.plot(xs, [r["ftmle"] for r in rows], "s--", label="FTMLE (8 steps)")
         ax2.plot(xs, [math.log(x) for x in xs], ":", color="grey", label="log rho")
         ax2.axhline(0, color="black", lw=0.6)
-        ax2.set_xscale("log")
+        _log_x(ax2, xs)
         ax2.set_xlabel("spectral radius")
         ax2.set_ylabel("exponent")
         ax2.legend(fontsize=7)

@@ -48,10 +48,12 @@ def blocks(data: dict, figure_paths: dict) -> list:
     """The report as blocks: ``("h1"|"h2"|"h3"|"p"|"list"|"table"|"img", content)``."""
     out = [("h1", f"Reproducing Adjoint Propagation (eLife 2026, 15:e108237): {data['scale']} scale")]
     m = data["machine"]
-    out.append(("p", f"Made by `apexplorer reproduce --scale {data['scale']}` on {data['created']}: "
+    span = _span(data)
+    out.append(("p", f"Made by `apexplorer reproduce --scale {data['scale']}`" + (f", {span}" if span else "")
+                     + f"; written {data['created']}: "
                      f"{m['cpus']} CPU core(s) ({m['processor']}), torch {m['torch']}"
                      + (f", {m['cuda']}" if m.get("cuda") else ", no GPU")
-                     + f", load average {m['load']} at the end. Every number below comes from that run; "
+                     + ". Every number below comes from that run; "
                        "`results.json` has each of them with the experiment that produced it."))
     total = sum(r["runtime_s"] for r in data["results"])
     rows = []
@@ -72,18 +74,43 @@ def blocks(data: dict, figure_paths: dict) -> list:
                            "runtime", "load"], rows)))
     out.append(("p", f"Total runtime {_time(total)}. A trend that does not hold, or a value outside the paper's ±, "
                      "is explained under its result (the scale, the epochs, the data)."))
+    shared = _shared(data)
     for r in data["results"]:
-        out += result_blocks(r, figure_paths.get(r["id"]))
+        out += result_blocks(r, figure_paths.get(r["id"]), shared[r["id"]])
     return out
 
 
-def result_blocks(r: dict, figure) -> list:
+def _shared(data: dict) -> dict:
+    """{result: the earlier results whose runs its points are (one experiment, one run)}."""
+    first = {}
+    for r in data["results"]:
+        for p in r["points"]:
+            first.setdefault(p["id"], r["id"])
+    return {r["id"]: sorted({first[p["id"]] for p in r["points"]} - {r["id"]}) for r in data["results"]}
+
+
+def _span(data: dict) -> str:
+    """When the runs of the report started and ended (from the timings), in words."""
+    import datetime
+
+    fmt_ = "%Y-%m-%d %H:%M:%S"
+    runs = [t for r in data["results"] for t in r["timing"] if t.get("trained_runs")]
+    if not runs:
+        return ""
+    start = min(datetime.datetime.strptime(t["started"], fmt_) for t in runs)
+    end = max(datetime.datetime.strptime(t["started"], fmt_) + datetime.timedelta(seconds=t["seconds"]) for t in runs)
+    return f"runs from {start:%Y-%m-%d %H:%M} to {end:%H:%M}"
+
+
+def result_blocks(r: dict, figure, shared=()) -> list:
     out = [("h2", f"{r['figure']}: {r['title']}", r["id"])]
     where = next((t.get("executor") for t in r["timing"] if t.get("trained_runs") and t.get("executor")), "")
     out.append(("p", f"**Scale:** {r['scale']}: {r['why']}. **Seeds:** {len(r['seeds'])}. "
                      f"**Runtime:** {_time(r['runtime_s'])}"
                      + (f" (load {r['timing'][0]['load_before']} before, {r['timing'][-1]['load_after']} after"
-                        + (f"; {where}" if where else "") + ")" if r["timing"] else "") + "."))
+                        + (f"; {where}" if where else "") + ")" if r["timing"] else "")
+                     + (f"; the points it shares with {', '.join(shared)} were trained there (one experiment, one run)"
+                        if shared else "") + "."))
     if figure:
         out.append(("img", (str(figure), f"{r['figure']} redrawn from our runs")))
     elif not any(p["status"] == "done" for p in r["points"]):
@@ -216,12 +243,15 @@ def summary(data: dict, link: str = "report.md") -> str:
     m = data["machine"]
     loads = [x for r in data["results"] for t in r["timing"] for x in (t.get("load_before"), t.get("load_after"))
              if x is not None]
-    out = [f"Scale: **{data['scale']}**. Measured on {data['created']}: {m['cpus']} CPU core(s), torch {m['torch']}"
-           + (f", {m['cuda']}" if m.get("cuda") else ", no GPU") + f"; {_time(total)} in all"
+    span = _span(data)
+    out = [f"Scale: **{data['scale']}**. Measured on {m['cpus']} CPU core(s), torch {m['torch']}"
+           + (f", {m['cuda']}" if m.get("cuda") else ", no GPU") + (f", {span}" if span else "")
+           + f"; {_time(total)} in all"
            + (f", load average {min(loads):.1f} to {max(loads):.1f} (the machine is shared)" if loads else "")
            + f". Full report: [{link}]({link}).", ""]
     out.append("| result | points run | trends that hold | runtime |")
     out.append("|---|---|---|---|")
+    shared = _shared(data)
     for r in data["results"]:
         ran = sum(p["status"] == "done" for p in r["points"])
         notrun = sorted({p["status"].split(": ", 1)[1].split(" ")[0] for p in r["points"]
@@ -229,7 +259,9 @@ def summary(data: dict, link: str = "report.md") -> str:
         holds = [c["holds"] for c in r["claims"]]
         out.append(f"| {r['figure']} ({r['id']}) | {ran} of {len(r['points'])}"
                    + (f" (not run: {', '.join(notrun)} missing)" if notrun else "")
-                   + f" | {sum(h is True for h in holds)} of {len(holds)} | {_time(r['runtime_s'])} |")
+                   + f" | {sum(h is True for h in holds)} of {len(holds)} | {_time(r['runtime_s'])}"
+                   + (f" (with {', '.join(shared[r['id']])})" if shared[r["id"]] and not r["runtime_s"] > 1 else "")
+                   + " |")
     out += ["", "| result | value | paper | ours | comparison |", "|---|---|---|---|---|"]
     for r in data["results"]:
         for v in r["values"]:
