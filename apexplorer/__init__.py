@@ -4,10 +4,12 @@ The library (this package) never imports Panel; the explorer app and the
 notebook widgets live in :mod:`apexplorer.app` and ``apps/``.
 """
 
+from .build import build, resume
 from .checkpoint import CheckpointError
 from .data import Dataset, dataset_names, load_dataset
 from .dynamics import relax
 from .errors import ApexplorerError, DataError, DivergenceError, WiringError, WiringWarning
+from .experiment import Experiment, ExperimentError
 from .network import APConfig, Network, Phase0, Phase1, Plan, init_tensors, make_plan, spectral_radius
 from .optim import SGD, Adam
 from .presets import preset, preset_names
@@ -18,8 +20,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "APConfig", "Adam", "ApexplorerError", "BatchEvent", "CheckpointError", "DataError", "Dataset",
-    "DivergenceError", "EpochEvent", "Module", "Network", "Path", "Phase0", "Phase1", "Plan", "Port", "SGD",
-    "StopEvent", "Task", "TrainConfig", "Trainer", "Wiring", "WiringError", "WiringWarning", "chain",
-    "dataset_names", "init_tensors", "load_dataset", "make_plan", "preset", "preset_names", "relax",
+    "DivergenceError", "EpochEvent", "Experiment", "ExperimentError", "Module", "Network", "Path", "Phase0", "Phase1", "Plan", "Port", "SGD",
+    "StopEvent", "Task", "TrainConfig", "Trainer", "Wiring", "WiringError", "WiringWarning", "build", "chain",
+    "dataset_names", "init_tensors", "load_dataset", "make_plan", "preset", "preset_names", "relax", "resume",
     "spectral_radius",
 ]

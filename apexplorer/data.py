@@ -178,7 +178,20 @@ def _download(url: str, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
+#: Classes of the IDX datasets: a label outside them means a corrupt file or another dataset's.
+IDX_CLASSES = {"mnist": 10, "fashion-mnist": 10}
+
+
+def check_data_dir(data_dir) -> None:
+    """A ``--data-dir`` that is not a folder is a mistake, said at once (not silently skipped)."""
+    if data_dir is not None and not Path(data_dir).is_dir():
+        what = "is a file, not a folder" if Path(data_dir).exists() else "does not exist"
+        raise DataError(f"--data-dir {str(data_dir)!r} {what}; give the folder that holds the dataset files, "
+                        "or leave it out to search $APEXPLORER_DATA, /usr/share/datasets and ~/.cache/apexplorer")
+
+
 def load_idx_dataset(name: str, data_dir=None, download=False) -> Dataset:
+    check_data_dir(data_dir)
     files = _find_idx(name, data_dir)
     if files is None and download:
         for base in IDX_FILES.values():
@@ -198,7 +211,13 @@ def load_idx_dataset(name: str, data_dir=None, download=False) -> Dataset:
                 f"dataset {name!r}: {split} images {xi.shape} and labels {yi.shape} do not match "
                 f"({files[f'{split}_images']}, {files[f'{split}_labels']})"
             )
-    n_classes = int(max(arr["train_labels"].max(), arr["test_labels"].max())) + 1
+    n_classes = IDX_CLASSES.get(name) or int(max(arr["train_labels"].max(), arr["test_labels"].max())) + 1
+    for split in ("train", "test"):
+        top = int(arr[f"{split}_labels"].max())
+        if top >= n_classes:
+            raise DataError(f"dataset {name!r}: {split} labels go up to {top}, but {name} has classes 0 to "
+                            f"{n_classes - 1} ({files[f'{split}_labels']}); the file is corrupt or another "
+                            "dataset's. Delete it and fetch it again.")
     h, w = arr["train_images"].shape[1:]
 
     def x(a):
@@ -331,7 +350,8 @@ def dataset_names() -> list:
 
 
 def load_dataset(name: str, data_dir=None, download: bool = False) -> Dataset:
-    """Load dataset ``name`` (see :func:`dataset_names`)."""
+    """Load dataset ``name`` (see :func:`dataset_names`); ``data_dir`` must be a folder when given."""
     if name not in LOADERS:
         raise DataError(f"unknown dataset {name!r}; datasets are {choices(LOADERS)}")
+    check_data_dir(data_dir)
     return LOADERS[name](data_dir=data_dir, download=download)

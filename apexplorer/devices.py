@@ -26,3 +26,17 @@ def resolve_device(device: str) -> torch.device:
     if device == "cpu":
         return torch.device("cpu")
     raise ApexplorerError(f"unknown device {device!r}; choices are {choices(DEVICES)}")
+
+
+def device_choices() -> list:
+    """The devices this machine offers, for a menu: ``auto``, ``cpu`` and ``cuda:N`` for each GPU."""
+    gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return ["auto", "cpu", *gpus]
+
+
+def describe(device: str) -> str:
+    """In plain words, where ``device`` trains (``auto`` on this machine, a GPU's name)."""
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return f"GPU {dev.index or 0}: {torch.cuda.get_device_name(dev)}"
+    return "CPU" + (" (no GPU on this machine)" if device == "auto" else "")

@@ -30,3 +30,8 @@ def choices(names) -> str:
     """Format valid choices for an error message."""
     names = list(names)
     return ", ".join(str(n) for n in names) if names else "(none)"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 seed``, ``2 seeds`` (``many`` for irregular plurals)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

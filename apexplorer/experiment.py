@@ -33,20 +33,23 @@ their defaults, unknown keys are refused):
 * ``init``: how an AP network's paths are drawn: ``scheme`` (``uniform``, the
   paper's, or ``gaussian``, the Fig. 5 notebooks'), ``forward_std``,
   ``feedback_std`` and ``readout_bias`` (``uniform`` or ``zero``).  Written
-  only when it differs from the default.
+  only when it differs from the default; the baselines draw their own.
 * ``name``, ``notes`` (free text) and ``schema`` (the format's version).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import math
-import zlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import share
 from .errors import ApexplorerError, choices
+from .sections import (APSettings, ExperimentError, InitSettings, MethodSettings, TaskSpec, TrainSettings,
+                       WiringSpec, coerce, parse_text)
+
+__all__ = ["ALIASES", "APSettings", "Experiment", "ExperimentError", "InitSettings", "MethodSettings", "SCHEMA",
+           "TaskSpec", "TrainSettings", "WiringSpec", "key_kind", "parse_assignment", "parse_value"]
 
 try:
     import tomllib
@@ -54,301 +57,6 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 SCHEMA = 1
-
-DATASETS = ("digits", "2afc", "fashion-mnist", "mnist", "cifar10")
-METHODS = ("ap", "bp", "fa", "ep")
-SCHEDULES = ("alternating", "simultaneous", "sequential")
-
-
-class ExperimentError(ApexplorerError):
-    """An experiment that does not validate: names the field, the value and the valid choices."""
-
-
-# ---------------------------------------------------------------------------
-# typed fields: one place that says what each key accepts
-# ---------------------------------------------------------------------------
-def _f(default, kind, *, choices=None, low=None, strict_low=False, optional=False, doc=""):
-    """A field with its kind (``int``, ``float``, ``str``, ``bool``, ``ints``) and its bounds."""
-    meta = dict(kind=kind, choices=choices, low=low, strict_low=strict_low, optional=optional, doc=doc)
-    if isinstance(default, (dict, list)):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def _describe(meta) -> str:
-    kind = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
-            "ints": "a list of positive integers"}[meta["kind"]]
-    if meta["low"] is not None:
-        kind += f" {'>' if meta['strict_low'] else '>='} {meta['low']}"
-    if meta["optional"]:
-        kind += " (or left out)"
-    return kind
-
-
-def _coerce(key: str, value, meta):
-    """``value`` as the field's kind, or an ExperimentError naming ``key``, the value and what is valid."""
-    if value is None:
-        if meta["optional"]:
-            return None
-        raise ExperimentError(f"{key} is missing; it must be {_describe(meta)}")
-    kind = meta["kind"]
-    bad = ExperimentError(f"{key} = {value!r} must be {_describe(meta)}")
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise bad
-        return value
-    if kind == "str":
-        if not isinstance(value, str):
-            raise bad
-        if meta["choices"] is not None and value not in meta["choices"]:
-            raise ExperimentError(f"{key} = {value!r} is not valid; choices are {choices(meta['choices'])}")
-        return value
-    if kind == "ints":
-        if isinstance(value, (int,)) and not isinstance(value, bool):
-            value = (value,)
-        if not isinstance(value, (list, tuple)) or not value or any(
-                not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in value):
-            raise bad
-        return tuple(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise bad
-    if kind == "int":
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise bad
-            value = int(value)
-    else:
-        value = float(value)
-        if not math.isfinite(value):
-            raise bad
-    low = meta["low"]
-    if low is not None and (value <= low if meta["strict_low"] else value < low):
-        raise bad
-    return value
-
-
-def _parse_text(key: str, text: str, meta):
-    """A value typed as text (``--set``, a grid axis, a URL) parsed by the field's kind."""
-    t = text.strip()
-    if meta["optional"] and t.lower() in ("none", "null", ""):
-        return None
-    kind = meta["kind"]
-    try:
-        if kind == "int":
-            try:
-                return int(t)
-            except ValueError:
-                f = float(t)  # 1e3 is an integer too
-                if not f.is_integer():
-                    raise
-                return int(f)
-        if kind == "float":
-            return float(t)
-        if kind == "bool":
-            low = t.lower()
-            if low in ("true", "yes", "1", "on"):
-                return True
-            if low in ("false", "no", "0", "off"):
-                return False
-            raise ValueError
-        if kind == "ints":
-            sep = "x" if "x" in t else ("+" if "+" in t else ",")
-            if sep == "x":
-                size, k = t.split("x")
-                return (int(size),) * int(k)
-            return tuple(int(p) for p in t.split(sep) if p.strip())
-    except ValueError:
-        raise ExperimentError(f"{key} = {text!r} is not {_describe(meta)}") from None
-    return t
-
-
-class _Section:
-    """A frozen group of typed keys (a table of the file)."""
-
-    _name = ""
-
-    @classmethod
-    def keys(cls) -> tuple:
-        return tuple(f.name for f in fields(cls))
-
-    @classmethod
-    def meta(cls, key: str) -> dict:
-        for f in fields(cls):
-            if f.name == key:
-                return f.metadata
-        raise ExperimentError(f"unknown key {cls._name}.{key}; keys of [{cls._name}] are {choices(cls.keys())}")
-
-    @classmethod
-    def from_dict(cls, d, where: str | None = None) -> "_Section":
-        where = where or cls._name
-        if d is None:
-            d = {}
-        if not isinstance(d, dict):
-            raise ExperimentError(f"[{where}] must be a table of keys, not {type(d).__name__} {d!r}")
-        unknown = [k for k in d if k not in cls.keys()]
-        if unknown:
-            raise ExperimentError(f"unknown key {where}.{unknown[0]}; keys of [{where}] are {choices(cls.keys())}")
-        return cls(**{k: _coerce(f"{where}.{k}", v, cls.meta(k)) for k, v in d.items()})
-
-    def to_dict(self) -> dict:
-        out = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if v is None:
-                continue  # TOML has no null: a key left out takes its default
-            out[f.name] = list(v) if isinstance(v, tuple) else v
-        return out
-
-
-# ---------------------------------------------------------------------------
-# sections
-# ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class APSettings(_Section):
-    """The two phases (APConfig) and the reservoirs' global knobs."""
-
-    _name = "ap"
-    t1: int = _f(8, "int", low=1, doc="iterations of the inference phase (T1)")
-    t2: int = _f(8, "int", low=1, doc="iterations of the learning phase (T2)")
-    mode: str = _f("ste", "str", choices=("ste", "epe"), doc="STE restarts phase 1 from 0; EPE continues from z0")
-    beta: float = _f(1.0, "float", doc="strength of the injected error")
-    activation: str = _f("tanh", "str", choices=("tanh", "relu", "sigmoid", "linear"), doc="f of every module")
-    precision: str = _f("fp32", "str", choices=("fp32", "tf32", "bf16"), doc="precision of the relax products")
-    spectral_radius: float | None = _f(None, "float", low=0, optional=True,
-                                       doc="spectral radius of every module (default: the wiring's)")
-    connection_rate: float | None = _f(None, "float", low=0, strict_low=True, optional=True,
-                                       doc="connection rate of every module (default: the wiring's)")
-
-    def config(self):
-        from .network import APConfig
-
-        return APConfig(t1=self.t1, t2=self.t2, mode=self.mode, beta=self.beta, activation=self.activation,
-                        precision=self.precision).validate()
-
-
-@dataclass(frozen=True)
-class TrainSettings(_Section):
-    """The run: epochs, batches, optimiser, seeds, device and the multitask schedule."""
-
-    _name = "train"
-    epochs: int = _f(10, "int", low=0, doc="epochs (sequential: per task)")
-    batch_size: int = _f(500, "int", low=1, doc="batch size (a task may set its own)")
-    lr: float = _f(1e-3, "float", low=0, strict_low=True, doc="learning rate")
-    optimizer: str = _f("adam", "str", choices=("adam", "sgd"), doc="optimiser of the learnable paths")
-    seed: int = _f(0, "int", low=0, doc="seed of the tensors and the data order")
-    seeds: int = _f(1, "int", low=1, doc="train seeds seed .. seed+K-1 as one batched ensemble")
-    device: str = _f("auto", "str", doc="auto, cpu, cuda or cuda:N")
-    schedule: str = _f("alternating", "str", choices=SCHEDULES, doc="how several tasks share training")
-    early_stop: float = _f(0.9999, "float", low=0, doc="stop when train accuracy reaches this")
-    max_loss: float | None = _f(None, "float", low=0, strict_low=True, optional=True,
-                                doc="divergence threshold (default 15 ln C)")
-    eval_batch_size: int = _f(2000, "int", low=1, doc="batch size of evaluation")
-
-    def config(self):
-        from .devices import resolve_device
-        from .trainer import TrainConfig
-
-        resolve_device(self.device)
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
-                           seed=self.seed, device=self.device, early_stop=self.early_stop, max_loss=self.max_loss,
-                           eval_batch_size=self.eval_batch_size, ensemble=self.seeds).validate()
-
-
-@dataclass(frozen=True)
-class MethodSettings(_Section):
-    """The learning rule: AP, or a baseline (BP, FA, EP) with its layers and EP's options."""
-
-    _name = "method"
-    name: str = _f("ap", "str", choices=METHODS, doc="ap, or a baseline: bp, fa, ep")
-    hidden: tuple | None = _f(None, "ints", optional=True, doc="hidden layers of bp/fa/ep (default 256 / 256,256)")
-    t1: int | None = _f(None, "int", low=1, optional=True, doc="EP: free-phase steps (default 100)")
-    t2: int | None = _f(None, "int", low=1, optional=True, doc="EP: clamped-phase steps (default 20)")
-    beta: float | None = _f(None, "float", optional=True, doc="EP: clamping strength (default 1)")
-    epsilon: float | None = _f(None, "float", low=0, strict_low=True, optional=True, doc="EP: Euler step (default 0.5)")
-    random_sign: bool | None = _f(None, "bool", optional=True, doc="EP: random sign of beta per batch")
-
-    def ep_options(self) -> dict:
-        return {k: getattr(self, k) for k in ("t1", "t2", "beta", "epsilon", "random_sign")
-                if getattr(self, k) is not None}
-
-
-@dataclass(frozen=True)
-class InitSettings(_Section):
-    """How an AP network's paths are drawn (:class:`~apexplorer.network.Init`); the reservoirs never change."""
-
-    _name = "init"
-    scheme: str = _f("uniform", "str", choices=("uniform", "gaussian"),
-                     doc="uniform: the paper's U(-1,1)/sqrt(n); gaussian: N(0, std^2) as in the Fig. 5 notebooks")
-    forward_std: float = _f(0.1, "float", low=0, strict_low=True, doc="gaussian: s.d. of every feedforward weight")
-    feedback_std: float = _f(0.5, "float", low=0, strict_low=True, doc="gaussian: s.d. of every feedback weight")
-    readout_bias: str | None = _f(None, "str", choices=("uniform", "zero"), optional=True,
-                                  doc="the fixed readout bias (default: uniform, or zero for gaussian)")
-
-    def config(self):
-        from .network import Init
-
-        return Init(self.scheme, self.forward_std, self.feedback_std, self.readout_bias).validate()
-
-    @property
-    def is_default(self) -> bool:
-        return self == InitSettings()
-
-
-@dataclass(frozen=True)
-class TaskSpec(_Section):
-    """One task's data: a dataset, and optionally its own batch size and subsets."""
-
-    _name = "task"
-    dataset: str = _f("digits", "str", choices=DATASETS, doc="the task's dataset")
-    batch_size: int | None = _f(None, "int", low=1, optional=True, doc="this task's batch size")
-    train_size: int | None = _f(None, "int", low=1, optional=True, doc="train on the first n of a fixed shuffle")
-    test_size: int | None = _f(None, "int", low=1, optional=True, doc="test on the first n of a fixed shuffle")
-    noise: float | None = _f(None, "float", low=0, optional=True,
-                             doc="2afc: one pixel-noise s.d. for every image (default: the mix 0, 0.2, 1, 2, 4)")
-
-    def to_dict(self):
-        d = super().to_dict()
-        return d["dataset"] if len(d) == 1 else d
-
-
-@dataclass(frozen=True)
-class WiringSpec:
-    """A preset name with its options, or an inline wiring (its JSON dict)."""
-
-    preset: str | None = "digits"
-    options: dict = field(default_factory=dict)
-    inline: dict | None = None
-
-    def to_dict(self) -> dict:
-        if self.inline is not None:
-            return {"inline": self.inline}
-        return {"preset": self.preset, **({"options": dict(self.options)} if self.options else {})}
-
-    @classmethod
-    def from_dict(cls, d) -> "WiringSpec":
-        if d is None:
-            return cls()
-        if isinstance(d, str):
-            return cls(preset=d)
-        if not isinstance(d, dict):
-            raise ExperimentError(f"[wiring] must be a table with preset or inline, not {d!r}")
-        unknown = [k for k in d if k not in ("preset", "options", "inline")]
-        if unknown:
-            raise ExperimentError(f"unknown key wiring.{unknown[0]}; keys of [wiring] are preset, options, inline")
-        if "inline" in d:
-            if "preset" in d or "options" in d:
-                raise ExperimentError("[wiring] has both inline and preset; give one of them")
-            if not isinstance(d["inline"], dict):
-                raise ExperimentError(f"wiring.inline must be a wiring table (its JSON), not {d['inline']!r}")
-            return cls(preset=None, inline=d["inline"])
-        options = d.get("options") or {}
-        if not isinstance(options, dict):
-            raise ExperimentError(f"wiring.options must be a table of the preset's options, not {options!r}")
-        preset = d.get("preset", "digits")
-        if not isinstance(preset, str):
-            raise ExperimentError(f"wiring.preset = {preset!r} must be a preset name")
-        return cls(preset=preset, options=dict(options))
-
 
 # ---------------------------------------------------------------------------
 # the experiment
@@ -474,7 +182,7 @@ class Experiment:
         specs = {}
         for t, v in tasks.items():
             specs[str(t)] = TaskSpec(dataset=v) if isinstance(v, str) else TaskSpec.from_dict(v, f"tasks.{t}")
-            _coerce(f"tasks.{t}.dataset", specs[str(t)].dataset, TaskSpec.meta("dataset"))
+            coerce(f"tasks.{t}.dataset", specs[str(t)].dataset, TaskSpec.meta("dataset"))
         return cls(wiring=WiringSpec.from_dict(d.get("wiring")), tasks=specs,
                    ap=APSettings.from_dict(d.get("ap")), train=TrainSettings.from_dict(d.get("train")),
                    method=MethodSettings.from_dict(d.get("method")), init=InitSettings.from_dict(d.get("init")),
@@ -489,9 +197,9 @@ class Experiment:
             if not isinstance(sec, cls):
                 raise ExperimentError(f"[{key}] must be a {cls.__name__}, not {type(sec).__name__}")
             for k in cls.keys():
-                _coerce(f"{key}.{k}", getattr(sec, k), cls.meta(k))
+                coerce(f"{key}.{k}", getattr(sec, k), cls.meta(k))
         for t, spec in self.tasks.items():
-            _coerce(f"tasks.{t}.dataset", spec.dataset, TaskSpec.meta("dataset"))
+            coerce(f"tasks.{t}.dataset", spec.dataset, TaskSpec.meta("dataset"))
             if spec.noise is not None and spec.dataset != "2afc":
                 raise ExperimentError(f"tasks.{t}.noise = {spec.noise!r}: a noise level is for the generated 2afc "
                                       f"dataset, not {spec.dataset!r}")
@@ -511,9 +219,6 @@ class Experiment:
             extra = [k for k in ("hidden", *m.ep_options()) if getattr(m, k) is not None]
             if extra:
                 raise ExperimentError(f"method.{extra[0]} is an option of the baselines (bp, fa, ep); method.name is 'ap'")
-        if m.name != "ap" and not self.init.is_default:
-            raise ExperimentError(f"[init] draws an AP network's paths; method.name = {m.name!r} draws its own "
-                                  "(leave [init] out)")
         if m.name in ("bp", "fa") and m.ep_options():
             raise ExperimentError(f"method.{next(iter(m.ep_options()))} is an option of ep, not {m.name}")
         sizes = {t: s.batch_size for t, s in self.tasks.items() if s.batch_size is not None}
@@ -603,7 +308,7 @@ class Experiment:
 
     @classmethod
     def load(cls, path) -> "Experiment":
-        """Read a ``.toml`` or ``.json`` experiment file (a checkpoint's experiment: :func:`read_checkpoint`)."""
+        """Read a ``.toml`` or ``.json`` experiment file (a checkpoint's: :func:`apexplorer.build.checkpoint_experiment`)."""
         path = Path(path)
         if not path.is_file():
             what = "a folder" if path.is_dir() else "not there"
@@ -666,110 +371,22 @@ class Experiment:
         return {k: (a.get(k), b.get(k)) for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)}
 
     # ------------------------------------------------------------ sharing
-    def preset_base(self) -> "Experiment | None":
-        """The preset's own experiment with this one's datasets (what a URL's changes are relative to)."""
-        if self.wiring.inline is not None:
-            return None
-        try:
-            base = Experiment.from_preset(self.wiring.preset)
-        except ExperimentError:
-            return None
-        return base
-
     def to_query(self) -> dict:
-        """A compact URL query: ``{preset: name, key: value, ...}`` for the keys that differ from the
-        preset's own experiment, or ``{x: <base64 of the zipped JSON>}`` when that is shorter or not possible."""
-        packed = {"x": base64.urlsafe_b64encode(zlib.compress(self.to_json(None).encode(), 9)).decode().rstrip("=")}
-        base = self.preset_base()
-        if base is None:
-            return packed
-        q = {"preset": self.wiring.preset}
-        for k, (mine, _) in self.diff(base).items():
-            if k == "wiring.preset":
-                continue
-            if k.startswith("tasks.") and k.split(".")[1] not in self.tasks:
-                return packed  # a task dropped: only the whole JSON says so
-            q[k] = _text(mine)
-        try:
-            if Experiment.from_query(q) != self:
-                return packed
-        except ExperimentError:
-            return packed
-        return q if len(json.dumps(q)) <= len(json.dumps(packed)) else packed
+        """A compact URL query that opens this experiment again (:func:`apexplorer.share.to_query`)."""
+        return share.to_query(self)
 
     @classmethod
     def from_query(cls, query: dict) -> "Experiment":
-        """The experiment of a URL query written by :meth:`to_query` (values are text)."""
-        q = {k: (v[0] if isinstance(v, (list, tuple)) else v) for k, v in query.items()}
-        q = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in q.items()}
-        if "x" in q:
-            raw = q["x"] + "=" * (-len(q["x"]) % 4)
-            try:
-                text = zlib.decompress(base64.urlsafe_b64decode(raw)).decode()
-            except (ValueError, zlib.error, UnicodeDecodeError):
-                raise ExperimentError("the link's experiment (x=...) is damaged; copy the whole link again") from None
-            return cls.from_json(text)
-        preset = q.pop("preset", "digits")
-        base = cls.from_preset(preset)
-        return base.with_changes(q) if q else base
+        """The experiment of a URL query written by :meth:`to_query`."""
+        return share.from_query(cls, query)
 
     def command(self, file: str = "EXPERIMENT.toml") -> str:
-        """The shell command of this run: ``apexplorer train ...`` where its flags say it all, else
-        ``apexplorer run FILE`` (save the experiment there first)."""
-        args = self.train_args()
-        return "apexplorer " + (" ".join(["train", *args]) if args is not None else f"run {file}")
+        """The shell command of this run (:func:`apexplorer.share.command`)."""
+        return share.command(self, file)
 
     def train_args(self) -> list | None:
-        """``apexplorer train`` flags that give exactly this experiment (only those that differ from the
-        preset's own settings), or None where flags cannot say it (an inline wiring, task options...)."""
-        from .presets import preset_tasks
-
-        if self.wiring.inline is not None or self.wiring.options or self.name or self.notes:
-            return None
-        if not self.init.is_default:
-            return None
-        if any(s.batch_size or s.train_size or s.test_size or s.noise is not None for s in self.tasks.values()):
-            return None
-        a, t, m = self.ap, self.train, self.method
-        if a.activation != "tanh" or t.early_stop != 0.9999 or t.max_loss is not None or t.eval_batch_size != 2000:
-            return None
-        if m.ep_options():
-            return None  # EP's options share AP's flags (--t1, --beta); a file says which is which
-        names = preset_tasks(self.wiring.preset)
-        if len(names) == 1:
-            datasets = [self.tasks[names[0]].dataset]
-            args = ["--dataset", datasets[0]]
-        else:
-            if len(self.tasks) not in (1, len(names)):
-                return None
-            fill = next(iter(self.tasks.values())).dataset
-            datasets = [self.tasks[n].dataset if n in self.tasks else fill for n in names]
-            args = ["--tasks", ",".join(datasets)]
-            if len(self.tasks) == 1 and len(names) > 1:
-                args += ["--only", next(iter(self.tasks))]
-        base = Experiment.from_preset(self.wiring.preset, datasets)
-        args = ["--preset", self.wiring.preset, *args]
-        flags = [("--epochs", "train.epochs"), ("--batch-size", "train.batch_size"), ("--lr", "train.lr"),
-                 ("--optimizer", "train.optimizer"), ("--t1", "ap.t1"), ("--t2", "ap.t2"), ("--mode", "ap.mode"),
-                 ("--beta", "ap.beta"), ("--precision", "ap.precision"), ("--sr", "ap.spectral_radius"),
-                 ("--rate", "ap.connection_rate"), ("--seed", "train.seed"), ("--seeds", "train.seeds"),
-                 ("--device", "train.device"), ("--schedule", "train.schedule"), ("--method", "method.name"),
-                 ("--hidden", "method.hidden")]
-        mine, theirs = self.flat(), base.flat()
-        for flag, key in flags:
-            if mine[key] != theirs[key] and mine[key] is not None:
-                args += [flag, _text(mine[key])]
-        return args
-
-
-def _text(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (tuple, list)):
-        return ",".join(map(str, v))
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
+        """``apexplorer train`` flags that give exactly this experiment, or None."""
+        return share.train_args(self)
 
 
 def _set(d: dict, key: str, value, exp: Experiment) -> None:
@@ -788,7 +405,7 @@ def _set(d: dict, key: str, value, exp: Experiment) -> None:
     if head in SECTIONS and len(parts) == 2:
         meta = SECTIONS[head].meta(parts[1])
         if isinstance(value, str) and meta["kind"] != "str":
-            value = _parse_text(key, value, meta)
+            value = parse_text(key, value, meta)
         sec = d.setdefault(head, {})
         if value is None:
             sec.pop(parts[1], None)
@@ -804,7 +421,7 @@ def _set(d: dict, key: str, value, exp: Experiment) -> None:
         t, k = parts[1], parts[2]
         meta = TaskSpec.meta(k)
         if isinstance(value, str) and meta["kind"] != "str":
-            value = _parse_text(key, value, meta)
+            value = parse_text(key, value, meta)
         cur = d["tasks"].get(t)
         if cur is None:
             raise ExperimentError(f"task {t!r} is not in the experiment; its tasks are {choices(d['tasks'])}")
@@ -869,10 +486,5 @@ def key_kind(key: str) -> dict:
 def parse_value(key: str, text: str):
     """A value typed as text for ``key``, as that key's kind and within its bounds."""
     meta = key_kind(key)
-    value = _parse_text(key, text, meta) if meta["kind"] != "str" else text
-    return _coerce(ALIASES.get(key, key), value, meta)
-
-
-__all__ = ["ALIASES", "APSettings", "Experiment", "ExperimentError", "InitSettings", "MethodSettings", "SCHEMA",
-           "TaskSpec", "TrainSettings", "WiringSpec", "key_kind", "parse_assignment", "parse_value"]
-
+    value = parse_text(key, text, meta) if meta["kind"] != "str" else text
+    return coerce(ALIASES.get(key, key), value, meta)

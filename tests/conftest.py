@@ -43,3 +43,14 @@ def make_blob_data(n_features=16, n_classes=3, n=300, seed=0):
 @pytest.fixture
 def blob_data():
     return make_blob_data()
+
+
+def need_fashion_mnist():
+    """Skip unless Debian's dataset-fashion-mnist is installed (CI installs it)."""
+    from apexplorer.data import load_dataset
+    from apexplorer.errors import DataError
+
+    try:
+        load_dataset("fashion-mnist")
+    except DataError:
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")

@@ -36,11 +36,12 @@ def test_divergent_run_stops_with_a_message(capsys):
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["train", "--dataset", "mnist", "--data-dir", "/nonexistent"], "not found"),
+    (["train", "--dataset", "mnist", "--data-dir", "/tmp"], "not found"),
+    (["train", "--dataset", "mnist", "--data-dir", "/nonexistent"], "--data-dir '/nonexistent' does not exist"),
     (["train", "--device", "tpu"], "train.device = 'tpu' is not valid; choices are auto, cpu, cuda"),
     (["train", "--preset", "nope"], "unknown preset 'nope'"),
     (["train", "--lr", "-1"], "train.lr = -1.0 must be a number > 0"),
-], ids=["missing-data", "device", "preset", "lr"])
+], ids=["missing-data", "mistyped-data-dir", "device", "preset", "lr"])
 def test_user_mistakes_exit_2(argv, needle, capsys, monkeypatch, tmp_path):
     monkeypatch.setattr("apexplorer.data.CACHE", tmp_path)
     monkeypatch.delenv("APEXPLORER_DATA", raising=False)

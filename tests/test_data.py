@@ -36,10 +36,13 @@ def test_data_dir_from_environment(tmp_path, monkeypatch):
 def test_missing_dataset_says_where_it_looked_and_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setattr("apexplorer.data.CACHE", tmp_path / "cache")
     monkeypatch.delenv("APEXPLORER_DATA", raising=False)
+    (tmp_path / "empty").mkdir()
     with pytest.raises(DataError) as e:
-        load_dataset("mnist", data_dir=tmp_path / "nowhere")
+        load_dataset("mnist", data_dir=tmp_path / "empty")
     msg = str(e.value)
-    assert "nowhere" in msg and "train-images-idx3-ubyte" in msg and "--download" in msg
+    assert "empty" in msg and "train-images-idx3-ubyte" in msg and "--download" in msg
+    with pytest.raises(DataError, match="'.*nowhere' does not exist"):  # a mistyped folder: said, not skipped
+        load_dataset("mnist", data_dir=tmp_path / "nowhere")
 
 
 def test_truncated_idx_file_is_a_clear_error(tmp_path):

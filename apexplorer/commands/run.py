@@ -9,6 +9,7 @@ EPILOG = """examples:
   apexplorer run digits.toml --json                                            # the same run again
   apexplorer run digits.toml --set train.lr=1e-2 --set ap.t1=4                 # with changes
   apexplorer run run.pt --set train.seed=1                                     # a checkpoint's experiment, anew
+  apexplorer run digits-quick                                                  # a shipped example (--list)
 
 Keys of --set: name, notes; wiring.preset, wiring.options.NAME; tasks.NAME.dataset, tasks.NAME.batch_size,
 tasks.NAME.train_size, tasks.NAME.test_size; ap.t1, ap.t2, ap.mode, ap.beta, ap.activation, ap.precision,
@@ -23,7 +24,10 @@ def register(sub) -> None:
 
     p = sub.add_parser("run", help="train the run an experiment file (.toml, .json) or a checkpoint describes",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("experiment", metavar="EXPERIMENT", help="an experiment file (.toml or .json) or a checkpoint (.pt)")
+    p.add_argument("experiment", metavar="EXPERIMENT", nargs="?",
+                   help="an experiment file (.toml or .json), a checkpoint (.pt), or the name of a shipped example "
+                        "(see --list)")
+    p.add_argument("--list", action="store_true", help="list the shipped examples and exit")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a key (repeat)")
     add_run_args(p)
     p.add_argument("--data-dir", help="folder with dataset files")
@@ -41,6 +45,10 @@ def read_experiment(path):
     from ..experiment import Experiment
 
     p = Path(path)
+    if not p.exists() and p.suffix == "" and "/" not in str(path):  # a shipped example by its name
+        from .. import examples
+
+        return examples.load(str(path))
     if checkpoint.looks_like(p):
 
         exp = checkpoint_experiment(checkpoint.load(p))
@@ -52,10 +60,19 @@ def read_experiment(path):
 
 
 def cmd_run(args) -> int:
+    from .. import examples
     from ..build import build
+    from ..errors import ApexplorerError
     from ..experiment import parse_assignment
     from .train import run_trainer
 
+    if args.list:
+        for name in examples.names():
+            first = (examples.load(name).notes.splitlines() or [""])[0]
+            print(f"{name:24s} {first}")
+        return 0
+    if not args.experiment:
+        raise ApexplorerError("give an experiment file, a checkpoint or an example's name (apexplorer run --list)")
     exp = read_experiment(args.experiment)
     if args.set:
         exp = exp.with_changes(dict(parse_assignment(s) for s in args.set))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 
 def register(sub) -> None:
@@ -46,7 +45,7 @@ def cmd_show(args) -> int:
         if state is not None:
             out["checkpoint"] = progress(state)
         if exp is not None:
-            out["command"] = exp.command(p.with_suffix(".toml").name)
+            out["command"] = exp.command(str(p))
         print(json.dumps(out, indent=2))
         return 0
     if exp is not None:
@@ -65,6 +64,5 @@ def cmd_show(args) -> int:
             line += f"; last epoch: train {last['train_acc']:.2%}, test {last['test_acc']:.2%}"
         print(line)
     if exp is not None:
-        print(f"# the same run: {exp.command(p.with_suffix('.toml').name if state is not None else p.name)}",
-              file=sys.stdout)
+        print(f"# the same run: {exp.command(str(p))}")
     return 0

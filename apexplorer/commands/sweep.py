@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 
+from ..errors import plural
 from .options import add_model_args, experiment_from_args, given
 
 EXAMPLE = """examples (Fig. 2c and 3c of the paper, on 2 local worker processes):
@@ -99,7 +100,7 @@ def _connect(args, n_tasks, emit):
     if not have_dask():
         if args.scheduler:
             raise ApexplorerError("--scheduler needs dask.distributed: pip install 'apexplorer[sweep]'")
-        emit(f"dask.distributed is not installed: training the {n_tasks} points one after another in this process. "
+        emit(f"dask.distributed is not installed: training {plural(n_tasks, 'point')} one after another in this process. "
              + SCALE_OUT)
         return None, None, None
     from distributed import Client
@@ -164,7 +165,7 @@ def cmd_sweep(args) -> int:
             print(json.dumps(start), flush=True)
             print(json.dumps(done), flush=True)
         else:
-            emit(f"all {skipped} run{'' if skipped == 1 else 's'} are already in {args.out}; nothing to do")
+            emit(f"all {plural(skipped, 'run')} {'is' if skipped == 1 else 'are'} already in {args.out}; nothing to do")
         return 0
 
     t0 = time.perf_counter()
@@ -179,7 +180,8 @@ def cmd_sweep(args) -> int:
     else:
         where = (f"on Dask ({start['workers']} workers, scheduler {start['scheduler']}); "
                  f"dashboard: {start['dashboard']}") if client is not None else "in this process"
-        emit(f"sweep of {start['runs']} runs ({len(points)} points x {len(sweep.seeds)} seeds) into {args.out}: "
+        emit(f"sweep of {plural(start['runs'], 'run')} ({plural(len(points), 'point')} x "
+             f"{plural(len(sweep.seeds), 'seed')}) into {args.out}: "
              f"{n_runs} to train {where}" + (f", {skipped} already finished" if skipped else ""))
 
     bar = None if args.json else tqdm(total=n_runs, unit="run", file=sys.stderr, dynamic_ncols=True)
@@ -236,5 +238,5 @@ def cmd_sweep(args) -> int:
         print(json.dumps(done), flush=True)
     else:
         what = ", ".join(f"{n} {k}" for k, n in counts.items())
-        emit(f"{ran} runs in {secs:.1f}s ({what}); {len(table.frame)} rows in {args.out}")
+        emit(f"{plural(ran, 'run')} in {secs:.1f}s ({what}); {plural(len(table.frame), 'row')} in {args.out}")
     return 2 if counts.get("error") else 0

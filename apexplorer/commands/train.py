@@ -73,6 +73,8 @@ def _resume(args):
 
 def cmd_train(args) -> int:
     from ..build import build
+    from ..errors import DataError
+    from ..presets import MULTITASK
 
     if args.resume:
         trainer = _resume(args)
@@ -82,7 +84,13 @@ def cmd_train(args) -> int:
         exp = experiment_from_args(args)
         if args.dump_experiment:
             exp.save(args.dump_experiment)
-        trainer = build(exp, args.data_dir, args.download)
+        try:
+            trainer = build(exp, args.data_dir, args.download)
+        except DataError as e:
+            if "'mnist'" in str(e) and not args.tasks and exp.wiring.preset in MULTITASK:
+                stand_in = ",".join("digits" if d == "mnist" else d for d in MULTITASK[exp.wiring.preset])
+                raise DataError(f"{e} Or train the figure with digits standing in for MNIST: --tasks {stand_in}") from None
+            raise
     return run_trainer(trainer, args)
 
 

@@ -15,7 +15,8 @@
 >>> reproduce(["fig2c"], scale="quick", out="r")    # doctest: +SKIP
 """
 
-from .registry import PaperError, Result, result, results, select
+from .errors import PaperError
+from .registry import Result, result, results, select
 
 __all__ = ["PaperError", "Result", "reproduce", "result", "results", "select"]
 

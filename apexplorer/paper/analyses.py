@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from ..sweep.grid import axis_key
-from .registry import PaperError
+from .errors import PaperError
 
 
 def _radii(result, scale: str) -> list:

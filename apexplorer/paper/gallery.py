@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .checks import fmt
 from .plan import points
-from .registry import PaperError, result, results
+from .errors import PaperError
+from .registry import result, results
 
 
 def entries() -> list:

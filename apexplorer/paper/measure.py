@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..sweep.grid import axis_key
-from .registry import PaperError
+from .errors import PaperError
 
 
 def stats(values) -> dict:

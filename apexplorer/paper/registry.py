@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from ..errors import ApexplorerError, choices
+from ..errors import choices
 from ..experiment import Experiment, ExperimentError
+from .errors import PaperError
 
 try:
     import tomllib
@@ -42,10 +43,6 @@ except ImportError:  # Python 3.10
 SCALES = ("paper", "quick")
 TOP_KEYS = ("id", "title", "figure", "order", "notes", "base", "groups", "scales", "values", "claims", "analyses",
             "plot")
-
-
-class PaperError(ApexplorerError):
-    """A result file that does not validate, or a request for a result or scale that does not exist."""
 
 
 def _keys(d: dict, valid, where: str) -> None:

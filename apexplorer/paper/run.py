@@ -31,7 +31,8 @@ from .analyses import run_analyses
 from .checks import compare_value, run_check
 from .measure import PointData, ResultData
 from .plan import availability, how_to_get, not_run, points, short
-from .registry import PaperError, select
+from .errors import PaperError
+from .registry import select
 
 RUNS = "runs.csv"
 TIMINGS = "timings.json"
