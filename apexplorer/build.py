@@ -9,7 +9,7 @@ may make.
 
 from __future__ import annotations
 
-from .data import load_dataset
+from .data import load_2afc, load_dataset
 from .errors import ApexplorerError, choices
 from .experiment import ALIASES, Experiment, ExperimentError
 from .trainer import Trainer
@@ -26,9 +26,12 @@ def load_data(exp: Experiment, data_dir=None, download: bool = False, datasets: 
     loaded = dict(datasets or {})
     out = {}
     for t, spec in exp.tasks.items():
-        if spec.dataset not in loaded:
-            loaded[spec.dataset] = load_dataset(spec.dataset, data_dir, download)
-        d = loaded[spec.dataset]
+        if spec.noise is not None:  # a generated 2afc set at one noise level (validated: only 2afc has one)
+            d = load_2afc(noise=spec.noise)
+        else:
+            if spec.dataset not in loaded:
+                loaded[spec.dataset] = load_dataset(spec.dataset, data_dir, download)
+            d = loaded[spec.dataset]
         if spec.train_size or spec.test_size:
             d = d.subset(spec.train_size, spec.test_size)
         out[t] = d
@@ -81,7 +84,8 @@ def build(exp: Experiment, data_dir=None, download: bool = False, datasets: dict
     if exp.method.name == "ap":
         wiring = make_wiring(exp, data)
         trainer = Trainer.create(wiring, data, exp.ap.config(), cfg, task=list(data), schedule=exp.train.schedule,
-                                 batch_sizes=batch_sizes, seeds=None if members is None else tuple(members))
+                                 batch_sizes=batch_sizes, seeds=None if members is None else tuple(members),
+                                 init=exp.init.config())
     else:
         from .baselines import make_learner
 
@@ -129,9 +133,12 @@ def resume(path, changes: dict | None = None, data_dir=None, download: bool = Fa
     loaded = dict(datasets or {})
     data = {}
     for t, name in names.items():
-        if name not in loaded:
-            loaded[name] = load_dataset(name, data_dir, download)
-        d = loaded[name]
+        if tasks is not None and tasks[t].noise is not None:
+            d = load_2afc(noise=tasks[t].noise)
+        else:
+            if name not in loaded:
+                loaded[name] = load_dataset(name, data_dir, download)
+            d = loaded[name]
         if tasks is not None and (tasks[t].train_size or tasks[t].test_size):
             d = d.subset(tasks[t].train_size, tasks[t].test_size)
         data[t] = d

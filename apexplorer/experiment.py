@@ -18,8 +18,10 @@ their defaults, unknown keys are refused):
 * ``wiring``: ``preset`` (a name) with ``options`` (the preset's keyword
   options, e.g. ``size``), or ``inline`` (a whole wiring, as its JSON).
 * ``tasks``: task name -> dataset name, or a table ``{dataset, batch_size,
-  train_size, test_size}`` (a task's own batch size; the first n samples of a
-  fixed shuffle of the data).  The tasks listed are the tasks trained.
+  train_size, test_size, noise}`` (a task's own batch size; the first n samples
+  of a fixed shuffle of the data; ``noise``: the one pixel-noise level of a
+  generated 2afc dataset).  The tasks listed are the tasks trained, in order
+  (alternating training takes them in this order).
 * ``ap``: the phases (``t1``, ``t2``, ``mode``, ``beta``, ``activation``,
   ``precision``) and every module's ``spectral_radius`` / ``connection_rate``
   where given (else the wiring's own).
@@ -28,6 +30,10 @@ their defaults, unknown keys are refused):
   ``early_stop``, ``max_loss``, ``eval_batch_size``.
 * ``method``: ``name`` (ap, bp, fa, ep), ``hidden`` (the baselines' layers)
   and EP's ``t1``, ``t2``, ``beta``, ``epsilon``, ``random_sign``.
+* ``init``: how an AP network's paths are drawn: ``scheme`` (``uniform``, the
+  paper's, or ``gaussian``, the Fig. 5 notebooks'), ``forward_std``,
+  ``feedback_std`` and ``readout_bias`` (``uniform`` or ``zero``).  Written
+  only when it differs from the default; the baselines draw their own.
 * ``name``, ``notes`` (free text) and ``schema`` (the format's version).
 """
 
@@ -39,11 +45,11 @@ from pathlib import Path
 
 from . import share
 from .errors import ApexplorerError, choices
-from .sections import (APSettings, ExperimentError, MethodSettings, TaskSpec, TrainSettings, WiringSpec, coerce,
-                       parse_text)
+from .sections import (APSettings, ExperimentError, InitSettings, MethodSettings, TaskSpec, TrainSettings,
+                       WiringSpec, coerce, parse_text)
 
-__all__ = ["ALIASES", "APSettings", "Experiment", "ExperimentError", "MethodSettings", "SCHEMA", "TaskSpec",
-           "TrainSettings", "WiringSpec", "key_kind", "parse_assignment", "parse_value"]
+__all__ = ["ALIASES", "APSettings", "Experiment", "ExperimentError", "InitSettings", "MethodSettings", "SCHEMA",
+           "TaskSpec", "TrainSettings", "WiringSpec", "key_kind", "parse_assignment", "parse_value"]
 
 try:
     import tomllib
@@ -55,8 +61,8 @@ SCHEMA = 1
 # ---------------------------------------------------------------------------
 # the experiment
 # ---------------------------------------------------------------------------
-SECTIONS = {"ap": APSettings, "train": TrainSettings, "method": MethodSettings}
-TOP = ("schema", "name", "notes", "wiring", "tasks", "ap", "train", "method")
+SECTIONS = {"ap": APSettings, "train": TrainSettings, "method": MethodSettings, "init": InitSettings}
+TOP = ("schema", "name", "notes", "wiring", "tasks", "ap", "train", "method", "init")
 
 #: Short names accepted wherever a dotted key is (``--set lr=...``, sweep grids): the ``train`` flags.
 ALIASES = {
@@ -86,6 +92,7 @@ class Experiment:
     ap: APSettings = field(default_factory=APSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
     method: MethodSettings = field(default_factory=MethodSettings)
+    init: InitSettings = field(default_factory=InitSettings)
     name: str = ""
     notes: str = ""
     schema: int = SCHEMA
@@ -119,8 +126,9 @@ class Experiment:
         rec = dict(SETTINGS.get(preset, {}))
         ap = {k: rec[k] for k in APSettings.keys() if k in rec}
         train = {k: rec[k] for k in TrainSettings.keys() if k in rec}
+        init = {**rec.get("init", {}), **sections.pop("init", {})}
         d = {"wiring": {"preset": preset}, "tasks": datasets, "ap": {**ap, **sections.pop("ap", {})},
-             "train": {**train, **sections.pop("train", {})}, **sections}
+             "train": {**train, **sections.pop("train", {})}, **({"init": init} if init else {}), **sections}
         return cls.from_dict(d)
 
     @classmethod
@@ -177,7 +185,8 @@ class Experiment:
             coerce(f"tasks.{t}.dataset", specs[str(t)].dataset, TaskSpec.meta("dataset"))
         return cls(wiring=WiringSpec.from_dict(d.get("wiring")), tasks=specs,
                    ap=APSettings.from_dict(d.get("ap")), train=TrainSettings.from_dict(d.get("train")),
-                   method=MethodSettings.from_dict(d.get("method")), name=d.get("name", ""),
+                   method=MethodSettings.from_dict(d.get("method")), init=InitSettings.from_dict(d.get("init")),
+                   name=d.get("name", ""),
                    notes=d.get("notes", ""), schema=schema)
 
     # ------------------------------------------------------------ checking
@@ -191,6 +200,9 @@ class Experiment:
                 coerce(f"{key}.{k}", getattr(sec, k), cls.meta(k))
         for t, spec in self.tasks.items():
             coerce(f"tasks.{t}.dataset", spec.dataset, TaskSpec.meta("dataset"))
+            if spec.noise is not None and spec.dataset != "2afc":
+                raise ExperimentError(f"tasks.{t}.noise = {spec.noise!r}: a noise level is for the generated 2afc "
+                                      f"dataset, not {spec.dataset!r}")
         wiring_tasks = self.wiring_tasks()
         for t in self.tasks:
             if t not in wiring_tasks:
@@ -256,6 +268,8 @@ class Experiment:
         d["ap"] = self.ap.to_dict()
         d["train"] = self.train.to_dict()
         d["method"] = self.method.to_dict()
+        if not self.init.is_default:
+            d["init"] = self.init.to_dict()
         return d
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -319,8 +333,12 @@ class Experiment:
                 out[f"wiring.options.{k}"] = v
         for t, s in self.tasks.items():
             for k in TaskSpec.keys():
+                if k == "noise" and s.noise is None:
+                    continue  # a key added later: left out when unset, so older points keep their ids
                 out[f"tasks.{t}.{k}"] = getattr(s, k)
         for sec in SECTIONS:
+            if sec == "init" and self.init.is_default:
+                continue  # as in the file: a default init is not written (and older points keep their ids)
             for k in SECTIONS[sec].keys():
                 out[f"{sec}.{k}"] = getattr(getattr(self, sec), k)
         return out

@@ -1,6 +1,8 @@
 """An MR-RNN with its tensors, its two phases and the local AP update.
 
-* :func:`init_tensors` draws every tensor from one seed (AP_ALGORITHM.md).
+* :func:`init_tensors` draws every tensor from one seed (AP_ALGORITHM.md), by
+  the paper's uniform scheme or, with an :class:`Init`, the Gaussian one of the
+  authors' Fig. 5 notebooks.
 * :class:`Plan` is the order of work for one configuration (a task's active
   paths), derived from the wiring by the pure functions of :mod:`graph`.
 * :meth:`Network.inference` (phase 0) and :meth:`Network.learning` (phase 1)
@@ -122,13 +124,60 @@ def _uniform(shape, scale, gen):
     return (torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1).mul_(scale).float()
 
 
-def init_tensors(wiring: Wiring, seed: int) -> dict:
+def _gaussian(shape, std, gen):
+    return torch.randn(shape, generator=gen, dtype=torch.float64).mul_(std).float()
+
+
+INIT_SCHEMES = ("uniform", "gaussian")
+READOUT_BIASES = ("uniform", "zero")
+
+
+@dataclass(frozen=True)
+class Init:
+    """How the paths and readout biases are drawn (the reservoirs are the same in every scheme).
+
+    scheme : ``"uniform"`` (the paper's Materials and methods and AP_demo.ipynb:
+        feedforward U(-1, 1)/sqrt(n_src), feedback between modules U(-1, 1),
+        output error U(-1, 1)/sqrt(n_out)) or ``"gaussian"`` (the authors'
+        Fig. 5 notebooks: every feedforward weight N(0, forward_std^2), every
+        feedback weight N(0, feedback_std^2)).
+    readout_bias : ``"uniform"`` (U(-1, 1)/sqrt(|SI|), fixed) or ``"zero"``;
+        None: uniform for the uniform scheme, zero for the Gaussian one.
+    """
+
+    scheme: str = "uniform"
+    forward_std: float = 0.1
+    feedback_std: float = 0.5
+    readout_bias: str | None = None
+
+    def validate(self) -> "Init":
+        if self.scheme not in INIT_SCHEMES:
+            raise ApexplorerError(f"unknown init scheme {self.scheme!r}; choices are {choices(INIT_SCHEMES)}")
+        if self.readout_bias is not None and self.readout_bias not in READOUT_BIASES:
+            raise ApexplorerError(f"unknown readout bias {self.readout_bias!r}; choices are {choices(READOUT_BIASES)}")
+        for k in ("forward_std", "feedback_std"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+                raise ApexplorerError(f"{k} = {v!r} must be a number > 0")
+        return self
+
+    @property
+    def bias(self) -> str:
+        """The readout bias actually drawn: the given one, else the scheme's."""
+        return self.readout_bias or ("zero" if self.scheme == "gaussian" else "uniform")
+
+
+def init_tensors(wiring: Wiring, seed: int, init: Init | None = None) -> dict:
     """Every tensor of the network, drawn in a fixed order from one CPU generator.
 
     Returns a dict with ``reservoirs``, ``biases`` (modules, zero),
     ``weights`` (feedforward, learnable), ``feedback`` (fixed) and
-    ``readout_bias`` (outputs, fixed).
+    ``readout_bias`` (outputs, fixed).  ``init`` picks the scheme of the
+    paths (default: the paper's uniform one, :class:`Init`); the draws come
+    in the same order in every scheme.
     """
+    init = (init or Init()).validate()
+    gauss = init.scheme == "gaussian"
     gen = torch.Generator().manual_seed(int(seed))
     out = {"reservoirs": {}, "biases": {}, "weights": {}, "feedback": {}, "readout_bias": {}}
     for m in wiring.modules:
@@ -136,12 +185,19 @@ def init_tensors(wiring: Wiring, seed: int) -> dict:
         out["biases"][m.name] = torch.zeros(m.size)
     for p in wiring.feedforward:
         s, t = wiring.endpoint(p.source), wiring.endpoint(p.target)
-        out["weights"][p.name] = _uniform((s.size, t.size), s.size ** -0.5, gen)
+        out["weights"][p.name] = (_gaussian((s.size, t.size), init.forward_std, gen) if gauss
+                                  else _uniform((s.size, t.size), s.size ** -0.5, gen))
     for q in wiring.feedback:
         s, t = wiring.endpoint(q.source), wiring.endpoint(q.target)
-        scale = s.size ** -0.5 if s.kind == "output" else 1.0
-        out["feedback"][q.name] = _uniform((s.size, t.size), scale, gen)
+        if gauss:
+            out["feedback"][q.name] = _gaussian((s.size, t.size), init.feedback_std, gen)
+        else:
+            scale = s.size ** -0.5 if s.kind == "output" else 1.0
+            out["feedback"][q.name] = _uniform((s.size, t.size), scale, gen)
     for o in wiring.outputs:
+        if init.bias == "zero":
+            out["readout_bias"][o.name] = torch.zeros(o.size)
+            continue
         srcs = [wiring.endpoint(p.source).size for p in wiring.feedforward if p.target == o.name]
         out["readout_bias"][o.name] = _uniform((o.size,), (srcs[0] if srcs else o.size) ** -0.5, gen)
     return out
@@ -159,11 +215,12 @@ def tensor_shapes(wiring: Wiring, members: int | None = None) -> dict:
     return out
 
 
-def init_ensemble(wiring: Wiring, seeds, radii=None) -> dict:
+def init_ensemble(wiring: Wiring, seeds, radii=None, init: Init | None = None) -> dict:
     """Tensors of several independent members stacked on a leading axis (E, ...).
 
-    Member k is drawn from ``seeds[k]``; with ``radii`` its modules are scaled
-    to spectral radius ``radii[k]`` (a spectral-radius sweep in one run).
+    Member k is drawn from ``seeds[k]`` (by ``init``'s scheme); with ``radii``
+    its modules are scaled to spectral radius ``radii[k]`` (a spectral-radius
+    sweep in one run).
     """
     seeds = list(seeds)
     if radii is not None and len(radii) != len(seeds):
@@ -171,7 +228,7 @@ def init_ensemble(wiring: Wiring, seeds, radii=None) -> dict:
     parts = []
     for k, sd in enumerate(seeds):
         w = wiring if radii is None else wiring.with_spectral_radius(float(radii[k]))
-        parts.append(init_tensors(w, sd))
+        parts.append(init_tensors(w, sd, init))
     return {g: {n: torch.stack([p[g][n] for p in parts]) for n in parts[0][g]} for g in parts[0]}
 
 
@@ -347,6 +404,9 @@ class Network:
         gives each member its own order of the data).
     radii : sequence of float, optional
         With ``seeds``: each member's spectral radius.
+    init : Init, optional
+        How the paths are drawn (default: the paper's uniform scheme).  Only
+        used when ``tensors`` is not given.
     """
 
     wiring: Wiring
@@ -356,6 +416,7 @@ class Network:
     tensors: dict | None = None
     seeds: tuple | None = None
     radii: tuple | None = None
+    init: Init | None = None
 
     def __post_init__(self):
         self.config = self.config.validate()
@@ -368,9 +429,9 @@ class Network:
             check_memory(self.wiring, members=len(self.seeds or ()) or 1, precision=self.config.precision,
                          device=self.device)
             if self.seeds is not None:
-                self.tensors = init_ensemble(self.wiring, self.seeds, self.radii)
+                self.tensors = init_ensemble(self.wiring, self.seeds, self.radii, self.init)
             else:
-                self.tensors = init_tensors(self.wiring, self.seed)
+                self.tensors = init_tensors(self.wiring, self.seed, self.init)
         self.tensors = {k: {n: t.to(self.device) for n, t in d.items()} for k, d in self.tensors.items()}
         self._plans = {}
         self._low = {}
@@ -513,7 +574,7 @@ class Network:
                      for name, src, dst in incoming]
             if z0 is None:  # not reached in inference: initial state, drive = bias
                 W = T["reservoirs"][m]
-                z0 = torch.zeros(*W.shape[:-2], B, W.shape[-1], device=self.device)
+                z0 = torch.zeros(*W.shape[:-2], B, W.shape[-1], device=self.device, dtype=W.dtype)
                 drive = _drive(T["biases"][m], terms, B, -cfg.beta)
             else:
                 drive = _drive(phase0.u[m], terms, B, -cfg.beta, vector=False)

@@ -1,10 +1,18 @@
 """2AFC psychophysics of a trained network (Appendix 2): accuracy against pixel
-noise and the psychometric curve P(right) against tilt.
+noise and the psychometric curve against tilt.
 
 Both draw fresh images with :func:`apexplorer.data.gabor` (the same tilted
 bands as :func:`apexplorer.data.make_2afc`), so they probe the network on tilts
 and noise levels it was not trained on.  Class 1 is "right" (positive tilt).
 Nothing here changes the network.
+
+The psychometric curve is the network's mean *output* for "right" at each
+tilt: "the output of the model between 0 and 1 maps the model's confidence in
+left or right tilting" (Appendix 2; ``AP_gabor_2afc.ipynb``'s
+``psychometric_curve`` averages the output too).  The fraction of argmax
+choices is given beside it.  The paper trains one model per noise level
+(``tasks.NAME.noise`` of an experiment) and draws each model's curve at its own
+noise level.
 """
 
 from __future__ import annotations
@@ -26,8 +34,27 @@ def _task(net: Network, task) -> Task:
 
 
 @torch.no_grad()
+def output_right(net: Network, x, task: str | Task | None = None) -> np.ndarray:
+    """The network's output for "right" (the softmax probability of class 1) for each image.
+
+    Parameters
+    ----------
+    x : Tensor or ndarray (n, n_in)
+
+    Returns
+    -------
+    ndarray (n,) in [0, 1]
+    """
+    t = _task(net, task)
+    if net.members is not None:
+        raise ApexplorerError("psychophysics takes one network; pick a member with analysis.member(net, k)")
+    x = torch.as_tensor(np.asarray(x), dtype=torch.float32).to(net.device)
+    probs = net.forward({t.input: x}, net.plan(t))[t.output]
+    return probs[:, 1].double().cpu().numpy()
+
+
 def p_right(net: Network, x, task: str | Task | None = None) -> np.ndarray:
-    """The network's choice for each image: 1.0 where it answers "right" (class 1), else 0.0.
+    """The network's choice for each image: 1.0 where it answers "right" (class 1 is the argmax), else 0.0.
 
     Parameters
     ----------
@@ -37,12 +64,7 @@ def p_right(net: Network, x, task: str | Task | None = None) -> np.ndarray:
     -------
     ndarray (n,) of 0.0 / 1.0
     """
-    t = _task(net, task)
-    if net.members is not None:
-        raise ApexplorerError("psychophysics takes one network; pick a member with analysis.member(net, k)")
-    x = torch.as_tensor(np.asarray(x), dtype=torch.float32).to(net.device)
-    probs = net.forward({t.input: x}, net.plan(t))[t.output]
-    return (probs.argmax(-1) == 1).float().cpu().numpy()
+    return (output_right(net, x, task) > 0.5).astype(np.float64)
 
 
 def accuracy_by_noise(net: Network, levels=NOISE_LEVELS, n: int = 400, tilt: float = 6.0, jitter: float = 0.5,
@@ -72,7 +94,7 @@ def accuracy_by_noise(net: Network, levels=NOISE_LEVELS, n: int = 400, tilt: flo
 
 def psychometric_curve(net: Network, tilts=TILTS, n: int = 100, noise: float = 0.0, seed: int = 2,
                        task: str | Task | None = None) -> dict:
-    """P(right) at each tilt (Appendix 2's psychometric curve).
+    """The mean output for "right" at each tilt (Appendix 2's psychometric curve).
 
     Parameters
     ----------
@@ -83,19 +105,22 @@ def psychometric_curve(net: Network, tilts=TILTS, n: int = 100, noise: float = 0
 
     Returns
     -------
-    dict with ``tilt`` (k,), ``p_right`` (k,) and ``sem`` (k,) (the binomial standard error), as lists,
-    and ``n``, ``noise``.
+    dict with, as lists over the k tilts: ``tilt``, ``p_right`` (the mean output for "right", the paper's
+    curve), ``sem`` (its standard error over the n images) and ``choice`` (the fraction of images whose
+    argmax is "right"); and ``n``, ``noise``.
     """
     if n < 1:
         raise ApexplorerError(f"n = {n!r}: give at least one image per tilt")
     t = _task(net, task)
     side = int(round(np.sqrt(next(p.size for p in net.wiring.inputs if p.name == t.input))))
     rng = np.random.default_rng(seed)
-    out = []
+    mean, sem, choice = [], [], []
     for tilt in tilts:
         img = np.repeat(gabor(float(tilt), side), n, axis=0) + rng.normal(size=(n, side, side)) * noise
         img = np.clip(img, -1, 1).reshape(n, -1).astype(np.float32)
-        out.append(float(p_right(net, img, t).mean()))
-    p = np.asarray(out)
-    return {"tilt": [float(v) for v in tilts], "p_right": out, "sem": [float(v) for v in np.sqrt(p * (1 - p) / n)],
-            "n": int(n), "noise": float(noise)}
+        out = output_right(net, img, t)
+        mean.append(float(out.mean()))
+        sem.append(float(out.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0)
+        choice.append(float((out > 0.5).mean()))
+    return {"tilt": [float(v) for v in tilts], "p_right": mean, "sem": sem, "choice": choice, "n": int(n),
+            "noise": float(noise)}

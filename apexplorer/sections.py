@@ -236,6 +236,28 @@ class MethodSettings(_Section):
 
 
 @dataclass(frozen=True)
+class InitSettings(_Section):
+    """How an AP network's paths are drawn (:class:`~apexplorer.network.Init`); the reservoirs never change."""
+
+    _name = "init"
+    scheme: str = _f("uniform", "str", choices=("uniform", "gaussian"),
+                     doc="uniform: the paper's U(-1,1)/sqrt(n); gaussian: N(0, std^2) as in the Fig. 5 notebooks")
+    forward_std: float = _f(0.1, "float", low=0, strict_low=True, doc="gaussian: s.d. of every feedforward weight")
+    feedback_std: float = _f(0.5, "float", low=0, strict_low=True, doc="gaussian: s.d. of every feedback weight")
+    readout_bias: str | None = _f(None, "str", choices=("uniform", "zero"), optional=True,
+                                  doc="the fixed readout bias (default: uniform, or zero for gaussian)")
+
+    def config(self):
+        from .network import Init
+
+        return Init(self.scheme, self.forward_std, self.feedback_std, self.readout_bias).validate()
+
+    @property
+    def is_default(self) -> bool:
+        return self == InitSettings()
+
+
+@dataclass(frozen=True)
 class TaskSpec(_Section):
     """One task's data: a dataset, and optionally its own batch size and subsets."""
 
@@ -244,6 +266,8 @@ class TaskSpec(_Section):
     batch_size: int | None = _f(None, "int", low=1, optional=True, doc="this task's batch size")
     train_size: int | None = _f(None, "int", low=1, optional=True, doc="train on the first n of a fixed shuffle")
     test_size: int | None = _f(None, "int", low=1, optional=True, doc="test on the first n of a fixed shuffle")
+    noise: float | None = _f(None, "float", low=0, optional=True,
+                             doc="2afc: one pixel-noise s.d. for every image (default: the mix 0, 0.2, 1, 2, 4)")
 
     def to_dict(self):
         d = super().to_dict()

@@ -92,7 +92,7 @@ def train_args(exp) -> list | None:
 
     if exp.wiring.inline is not None or exp.wiring.options or exp.name or exp.notes:
         return None
-    if any(s.batch_size or s.train_size or s.test_size for s in exp.tasks.values()):
+    if any(s.batch_size or s.train_size or s.test_size or s.noise is not None for s in exp.tasks.values()):
         return None
     a, t, m = exp.ap, exp.train, exp.method
     if a.activation != "tanh" or t.early_stop != 0.9999 or t.max_loss is not None or t.eval_batch_size != 2000:
@@ -112,6 +112,8 @@ def train_args(exp) -> list | None:
         if len(exp.tasks) == 1:
             args += ["--only", next(iter(exp.tasks))]
     base = type(exp).from_preset(exp.wiring.preset, datasets)
+    if exp.init != base.init:
+        return None  # no flag draws the paths otherwise than the preset does
     args = ["--preset", exp.wiring.preset, *args]
     mine, theirs = exp.flat(), base.flat()
     for flag, key in FLAGS:

@@ -165,16 +165,18 @@ class Trainer:
 
     @classmethod
     def create(cls, wiring: Wiring, data, ap: APConfig = APConfig(), config: TrainConfig = TrainConfig(), task=None,
-               schedule: str = "alternating", seeds=None, radii=None, batch_sizes: dict | None = None):
+               schedule: str = "alternating", seeds=None, radii=None, batch_sizes: dict | None = None, init=None):
         """Build the network on the configured device and a trainer for it.
 
         ``seeds`` (and optionally ``radii``) train an ensemble of independent
         members in one batched run; events then carry per-member figures.
+        ``init`` (a :class:`~apexplorer.network.Init`) says how the paths are drawn.
         """
         config = config.validate()
         if seeds is None and config.ensemble > 1:
             seeds = tuple(range(config.seed, config.seed + config.ensemble))
-        net = Network(wiring, ap, seed=config.seed, device=resolve_device(config.device), seeds=seeds, radii=radii)
+        net = Network(wiring, ap, seed=config.seed, device=resolve_device(config.device), seeds=seeds, radii=radii,
+                      init=init)
         return cls(net, data, config, task, schedule, batch_sizes)
 
     # ---------------------------------------------------------- attributes

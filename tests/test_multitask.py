@@ -20,7 +20,7 @@ def two_tasks():
 
 def _trainer(name, data, schedule, epochs=2, size=None, train=None, lr=2e-2, **kw):
     sizes = [d.n_features for d in data.values()], [d.n_classes for d in data.values()]
-    w = PRESETS[name](*sizes, size=size or (8 if name == "fig5a" else 32))
+    w = PRESETS[name](*sizes, size=size or 8)  # fig5a/b/c: blocks of 8
     cfg = TrainConfig(epochs=epochs, batch_size=16, lr=lr, device="cpu", **kw)
     return Trainer.create(w, data, APConfig(), cfg, task=train or list(data), schedule=schedule)
 
@@ -47,7 +47,7 @@ def test_suppressed_paths_are_bit_for_bit_unchanged(two_tasks):
 
 
 def test_suppressed_paths_carry_no_signal(two_tasks):
-    w = PRESETS["fig5b"]([12, 8], [3, 2], size=32)
+    w = PRESETS["fig5b"]([12, 8], [3, 2], size=8)
     net = Network(w, seed=0)
     x, y = two_tasks["B"].x_train[:8], two_tasks["B"].y_train[:8]
     plan = net.plan("B")
@@ -55,7 +55,7 @@ def test_suppressed_paths_carry_no_signal(two_tasks):
     p1 = net.learning(p0, {"yB": y}, plan)
     ups = net.updates(p0, p1, plan)
     net.weights["L1.SI->L2.RI"].mul_(100)  # A's paths: suppressed in B
-    net.feedback["L2.SE->L4.RE"].mul_(100)
+    net.feedback["yA->L4.RE2"].mul_(100)  # A's error into B's module: suppressed in B
     q0 = net.inference({"xB": x}, plan)
     q1 = net.learning(q0, {"yB": y}, plan)
     assert torch.equal(p0.probs["yB"], q0.probs["yB"])
@@ -66,7 +66,7 @@ def test_suppressed_paths_carry_no_signal(two_tasks):
 
 def test_unreached_modules_relax_from_their_initial_state_under_the_error(two_tasks):
     # fig5b task A: L3 and L4 carry A's error but are not in A's inference
-    w = PRESETS["fig5b"]([12, 8], [3, 2], size=32)
+    w = PRESETS["fig5b"]([12, 8], [3, 2], size=8)
     net = Network(w, seed=0)
     plan = net.plan("A")
     p0 = net.inference({"xA": two_tasks["A"].x_train[:4]}, plan)
@@ -76,19 +76,31 @@ def test_unreached_modules_relax_from_their_initial_state_under_the_error(two_ta
     assert torch.equal(p1.e["L4"], -p1.z["L4"])  # z0 is the initial (zero) state
 
 
-def test_frozen_recruited_path_is_used_but_not_learned(two_tasks):
+def test_recruited_paths_are_used_but_never_learned(two_tasks):
     tr = _trainer("fig5c", two_tasks, "alternating", epochs=1, train=["A"])
+    recruited = ("L1.SI2->L3.RI2", "L3.SI->L4.RI", "L4.SI2->yA")
+    before = {k: v.clone() for k, v in tr.net.weights.items()}
+    tr.run()
+    for k in recruited:
+        assert torch.equal(tr.net.weights[k], before[k]), k
+    for k in ("xA->L1.RI", "L1.SI->L2.RI", "L2.SI->yA"):
+        assert not torch.equal(tr.net.weights[k], before[k]), k
+    assert [m for m, _ in tr.net.plan("A").inference] == ["L1", "L2", "L3", "L4"]
+    assert {name for name, _ in tr.net.plan("A").readout["yA"]} == {"L2.SI->yA", "L4.SI2->yA"}
+
+
+def test_the_learned_variant_of_fig5c_learns_its_recruited_paths(two_tasks):
+    tr = _trainer("fig5c-learned", two_tasks, "alternating", epochs=1, train=["A"], size=32)
     frozen = tr.net.weights["L3.SI->L4.RI"].clone()
     recruited = tr.net.weights["L1.SI->L3.RI"].clone()
     tr.run()
     assert torch.equal(tr.net.weights["L3.SI->L4.RI"], frozen)
     assert not torch.equal(tr.net.weights["L1.SI->L3.RI"], recruited)
-    assert [m for m, _ in tr.net.plan("A").inference] == ["L1", "L2", "L3", "L4"]
 
 
 @pytest.mark.parametrize("schedule", ["alternating", "simultaneous"])
 def test_both_tasks_learn_together(two_tasks, schedule):
-    tr = _trainer("fig5b", two_tasks, schedule, epochs=6, size=64, lr=5e-2)
+    tr = _trainer("fig5b", two_tasks, schedule, epochs=6, size=16, lr=5e-2)
     hist = tr.run()
     first, last = hist[0]["tasks"], hist[-1]["tasks"]
     assert last["A"]["test_acc"] > 0.7 and last["B"]["test_acc"] > 0.9, last
@@ -96,7 +108,7 @@ def test_both_tasks_learn_together(two_tasks, schedule):
 
 
 def test_simultaneous_drives_superpose_on_shared_modules(two_tasks):
-    w = PRESETS["fig5c"]([12, 8], [3, 2], size=32)
+    w = PRESETS["fig5c"]([12, 8], [3, 2], size=8)
     net = Network(w, seed=0)
     xa, xb = two_tasks["A"].x_train[:4], two_tasks["B"].x_train[:4]
     both = net.inference({"xA": xa, "xB": xb}, net.plan(["A", "B"]))
@@ -125,7 +137,7 @@ def test_task_whose_paths_do_not_connect_is_an_error():
 
 
 def test_appendix4_cosines_are_one_where_only_one_task_reaches(two_tasks):
-    w = PRESETS["fig5b"]([12, 8], [3, 2], size=32)
+    w = PRESETS["fig5b"]([12, 8], [3, 2], size=8)
     net = Network(w, seed=0)
     batches = {"A": (two_tasks["A"].x_train[:16], two_tasks["A"].y_train[:16]),
                "B": (two_tasks["B"].x_train[:16], two_tasks["B"].y_train[:16])}
@@ -164,7 +176,7 @@ def test_an_ensemble_pairs_each_members_own_samples_across_simultaneous_tasks():
     data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=300),
             "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}
     sizes = [d.n_features for d in data.values()], [d.n_classes for d in data.values()]
-    w = PRESETS["fig5b"](*sizes, size=32)
+    w = PRESETS["fig5b"](*sizes, size=8)
     cfg = TrainConfig(epochs=1, batch_size=16, lr=2e-2, device="cpu", seed=4)
     ens = Trainer.create(w, data, APConfig(), cfg, task=list(data), schedule="simultaneous", seeds=(4, 5))
     ens.run()

@@ -15,17 +15,18 @@ def small_2afc_net():
     return ap.Network(w, ap.APConfig(t1=4, t2=2, mode="epe"), seed=0)
 
 
-def test_psychometric_curve_counts_the_networks_own_choices(small_2afc_net):
+def test_psychometric_curve_is_the_mean_output_for_right_beside_the_choices(small_2afc_net):
     net = small_2afc_net
     tilts = [-12.0, 0.0, 12.0]
     got = psychophysics.psychometric_curve(net, tilts=tilts, n=7, noise=0.0)
     assert got["tilt"] == tilts and got["n"] == 7 and len(got["p_right"]) == 3
-    # without noise every image of a tilt is the same, so P(right) is 0 or 1 and equals the forward pass
-    for t, p in zip(tilts, got["p_right"]):
+    # without noise every image of a tilt is the same: the curve is that image's output for "right"
+    for k, t in enumerate(tilts):
         x = torch.from_numpy(gabor(t, 16).reshape(1, -1).astype(np.float32))
         probs = net.forward({"x": x})["y"]
-        assert p == float(probs.argmax(-1).item() == 1)
-        assert got["sem"][tilts.index(t)] == 0.0
+        assert got["p_right"][k] == pytest.approx(float(probs[0, 1]), abs=1e-6)
+        assert got["choice"][k] == float(probs.argmax(-1).item() == 1)
+        assert got["sem"][k] == pytest.approx(0.0, abs=1e-7)
 
 
 def test_psychometric_curve_is_a_probability_with_noise(small_2afc_net):

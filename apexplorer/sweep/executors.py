@@ -40,7 +40,7 @@ def plan(sweep: Sweep, finished=frozenset()) -> tuple:
 def _args(t: Task, sweep: Sweep, threads, ftmle, report) -> tuple:
     """The arguments of :func:`train_point` for one task."""
     return (t.point.experiment, t.seeds, t.point.id, threads, ftmle, report, t.point.axes, sweep.data_dir,
-            sweep.download)
+            sweep.download, t.point.probe)
 
 
 def run_in_process(sweep: Sweep, tasks, ftmle: bool = True, on_epoch=None):

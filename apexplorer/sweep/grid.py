@@ -93,11 +93,16 @@ def point_id(exp: Experiment) -> str:
 
 @dataclass(frozen=True)
 class Point:
-    """One grid point: its id, its whole experiment (as a dict: plain data for Dask) and its axis values."""
+    """One grid point: its id, its whole experiment (as a dict: plain data for Dask) and its axis values.
+
+    ``probe`` optionally names a measurement taken on the trained network
+    (:func:`~apexplorer.sweep.point.train_point`).
+    """
 
     id: str
     experiment: dict = field(hash=False)
     axes: dict = field(hash=False)
+    probe: str | None = None
 
     @property
     def columns(self) -> dict:

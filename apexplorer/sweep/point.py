@@ -121,8 +121,33 @@ def report_to_client(info: dict) -> None:
     get_worker().log_event(PROGRESS, info)
 
 
+def load_probe(name: str):
+    """The probe function named ``"package.module:function"`` (a name, so that it travels to Dask workers)."""
+    import importlib
+
+    mod, sep, attr = name.partition(":")
+    try:
+        fn = getattr(importlib.import_module(mod), attr) if sep and attr else None
+    except (ImportError, AttributeError):
+        fn = None
+    if not callable(fn):
+        raise ApexplorerError(f"probe {name!r} is not a function; name one as 'package.module:function'")
+    return fn
+
+
+def _probe_rows(fn, trainer, event, members: int) -> list:
+    """The probe's values for each member (a list of dicts, or empty dicts when it says nothing)."""
+    got = fn(trainer, event)
+    if got is None:
+        return [{} for _ in range(members)]
+    if len(got) != members:
+        raise ApexplorerError(f"the probe gave values for {len(got)} members; the point trains {members}")
+    return [dict(g or {}) for g in got]
+
+
 def train_point(experiment: dict, seeds, point: str, threads: int | None = None, ftmle: bool = True,
-                on_epoch=None, axes: dict | None = None, data_dir=None, download: bool = False) -> list:
+                on_epoch=None, axes: dict | None = None, data_dir=None, download: bool = False,
+                probe: str | None = None) -> list:
     """Train the ``seeds`` of one point; return their rows.
 
     This is the unit of work sent to a Dask worker: plain data in, plain rows
@@ -133,6 +158,13 @@ def train_point(experiment: dict, seeds, point: str, threads: int | None = None,
 
     ``on_epoch(info)``, if given, gets ``{point, seeds, epoch, epochs,
     test_acc}`` after every epoch (:func:`report_to_client` on Dask workers).
+
+    ``probe`` names a function ``probe(trainer, event)`` (see :func:`load_probe`)
+    called after every epoch with its EpochEvent and once more at the end with
+    None; it returns None or one dict of JSON values per seed, which go into
+    that epoch's rows (the last epoch's for the end) as the JSON column ``probe``.
+    A measurement that needs the trained network (a psychometric curve, the
+    error of every neuron) travels with the rows this way.
 
     Every row carries its run's final status: ``completed``, ``early_stop``,
     ``diverged`` (the diverging epoch's row has the test accuracy of the
@@ -160,7 +192,8 @@ def train_point(experiment: dict, seeds, point: str, threads: int | None = None,
         base = {"point": point, **settings_row(exp, axes=axes)}
         if exp.method.name != "ap" and len(seeds) > 1:  # baselines run one seed at a time
             return [r for s in seeds for r in train_point(experiment, (s,), point, None, ftmle, on_epoch, axes,
-                                                          data_dir, download)]
+                                                          data_dir, download, probe)]
+        fn = load_probe(probe) if probe else None
         trainer = build(exp, data_dir, download, members=seeds if len(seeds) > 1 else None)
         wiring = trainer.net.wiring if trainer.net is not None else None
         base = {"point": point, **settings_row(exp, wiring, axes), "device": str(resolve_device(exp.train.device)),
@@ -169,19 +202,28 @@ def train_point(experiment: dict, seeds, point: str, threads: int | None = None,
         rows, stop = [[] for _ in seeds], None
         for ev in trainer.train(batch_events=False):
             if isinstance(ev, EpochEvent):
-                for r, m in zip(rows, _member_rows(ev, len(seeds))):
-                    r.append({"epoch": ev.epoch, **m, "seconds": ev.seconds})
+                probed = _probe_rows(fn, trainer, ev, len(seeds)) if fn else [{}] * len(seeds)
+                for r, m, extra in zip(rows, _member_rows(ev, len(seeds)), probed):
+                    r.append({"epoch": ev.epoch, **m, "seconds": ev.seconds, **({"probe": extra} if extra else {})})
                 if on_epoch is not None:
                     on_epoch({"point": point, "seeds": list(seeds), "epoch": ev.epoch, "epochs": ev.epochs,
                               "test_acc": ev.test_acc})
             elif isinstance(ev, StopEvent):
                 stop = ev
+        if fn and stop.reason != "diverged":
+            for r, extra in zip(rows, _probe_rows(fn, trainer, None, len(seeds))):
+                if extra and r:
+                    r[-1]["probe"] = {**r[-1].get("probe", {}), **extra}
     except Exception as e:  # noqa: BLE001 - one bad point must not stop a sweep; the row says why
         return error_rows(base, seeds, str(e) if isinstance(e, ApexplorerError) else f"{type(e).__name__}: {e}")
+    for r in rows:
+        for row in r:
+            if "probe" in row:
+                row["probe"] = json.dumps(row["probe"], sort_keys=True)
     if stop.reason == "diverged":
         if len(seeds) > 1:
             return [r for s in seeds for r in train_point(experiment, (s,), point, None, ftmle, on_epoch, axes,
-                                                          data_dir, download)]
+                                                          data_dir, download, probe)]
         acc, _ = trainer.evaluate("test")
         rows[0].append({"epoch": trainer.epoch + 1, "train_acc": math.nan, "test_acc": acc, "loss": math.nan,
                         "test_loss": math.nan, "seconds": math.nan})

@@ -1,0 +1,315 @@
+"""Each result's figure redrawn from our runs, with the paper's values over it (matplotlib, PNG).
+
+:func:`draw` takes one result's block of the report's data (see
+:func:`~apexplorer.paper.run.collect`) and writes ``<id>.png``; the result
+file's ``[plot]`` says which kind:
+
+* ``bars``: the best test accuracy of every point, the paper's value and ± as
+  a black mark (Table 1);
+* ``curves``: accuracy against epochs (and against training time with
+  ``time``), the paper's values as dashed lines (Fig. 2a-b, 4a-c);
+* ``axis``: a metric against an axis, one line per group (or per ``series``
+  key), mean ± sd over seeds (Figs. 2c, 3c, 3f, 4d-i); with ``lyapunov`` a
+  second panel of MLE and FTMLE;
+* ``tasks``: each task's accuracy in each configuration beside its solo run
+  (Fig. 5d-f);
+* ``2afc``: accuracy against noise and the psychometric curves (Appendix 2);
+* ``errors``: every SI neuron's mean |e|, by beta and by rho (Appendix 3);
+* ``cosines``: the batch cosines over epochs (Appendix 4).
+
+matplotlib is needed only here; without it the report has no figures and says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PAPER = dict(color="black", marker="D", ms=6, ls="none", zorder=5, label="paper")
+
+
+def available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _ran(block):
+    return [p for p in block["points"] if p["status"] == "done"]
+
+
+def _m(p, metric):
+    s = p.get("metrics", {}).get(metric) or {}
+    return s.get("mean"), s.get("sd")
+
+
+def _x(p, axis, scale=None):
+    keys = axis if isinstance(axis, list) else [axis]
+    from ..sweep.grid import axis_key
+
+    for k in keys:
+        for cand in (k, axis_key(k)):
+            if cand in p["axes"]:
+                v = p["axes"][cand]
+                v = len(v) if isinstance(v, list) else v
+                return v * (scale or {}).get(p["group"], 1)
+    return None
+
+
+def _log_x(ax, ticks):
+    """A log x axis with the data's values as its plain tick labels."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks], rotation=45)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _title(ax, block):
+    ax.set_title(f"{block['figure']}: ours ({block['scale']} scale)", fontsize=9)
+
+
+def bars(block, fig):
+    ax = fig.add_subplot(111)
+    metric = block["plot"].get("metric", "best_test_acc")
+    pts = block["points"]
+    labels, ours, sds, marks = [], [], [], []
+    for v in block["values"]:
+        labels.append(v["what"])
+        ours.append(100 * v["ours"] if v["ours"] is not None and v["status"] == "done" else float("nan"))
+        sds.append(100 * (v["sd"] or 0) if v["ours"] is not None and v["status"] == "done" else 0)
+        marks.append((100 * v["paper"], 100 * (v["pm"] or 0)))
+    if not labels:  # no paper values: every point that ran
+        for p in pts:
+            m, s = _m(p, metric)
+            labels.append(p["label"])
+            ours.append(100 * m if m is not None else float("nan"))
+            sds.append(100 * (s or 0))
+    xs = range(len(labels))
+    ax.bar(xs, ours, yerr=sds, color="#4c72b0", capsize=3, label="ours (mean ± sd)")
+    if marks:
+        ax.errorbar(xs, [m for m, _ in marks], yerr=[e for _, e in marks], capsize=3, **PAPER)
+    for x, o in zip(xs, ours):
+        if o != o:
+            ax.text(x, 1, "not run", rotation=90, ha="center", va="bottom", fontsize=7, color="grey")
+    ax.set_xticks(list(xs), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("best test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, loc="lower right")
+    _title(ax, block)
+
+
+def curves(block, fig):
+    cols = block["plot"].get("columns", ["test_acc"])
+    with_time = block["plot"].get("time", False)
+    ax = fig.add_subplot(1, 2 if with_time else 1, 1)
+    for i, p in enumerate(_ran(block)):
+        for c in cols:
+            cv = p["curves"].get(c)
+            if not cv:
+                continue
+            m = [100 * v for v in cv["mean"]]
+            s = [100 * (v or 0) for v in cv["sd"]]
+            ls = "-" if c.startswith("test") else ":"
+            line, = ax.plot(cv["epoch"], m, ls, color=f"C{i}", label=f"{p['label']} {c.replace('_', ' ')}")
+            ax.fill_between(cv["epoch"], [a - b for a, b in zip(m, s)], [a + b for a, b in zip(m, s)],
+                            color=line.get_color(), alpha=0.15)
+    for v in block["values"]:
+        ax.axhline(100 * v["paper"], color="black", ls="--", lw=0.8)
+        ax.text(ax.get_xlim()[0], 100 * v["paper"], f" paper: {v['what']}", fontsize=6, va="bottom")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy (%)")
+    ax.legend(fontsize=6)
+    _title(ax, block)
+    if with_time:
+        ax2 = fig.add_subplot(1, 2, 2)
+        for i, p in enumerate(_ran(block)):
+            tc = p.get("time_curve") or {}
+            if tc.get("seconds"):
+                ax2.plot(tc["seconds"], [100 * v for v in tc["mean"]], "o-", ms=3, color=f"C{i}", label=p["label"])
+        ax2.set_xlabel("training time (s, this machine)")
+        ax2.set_ylabel("test accuracy (%)")
+        ax2.legend(fontsize=6)
+
+
+def axis(block, fig):
+    plot = block["plot"]
+    metric = plot.get("metric", "best_test_acc")
+    key, series = plot.get("axis"), plot.get("series")
+    with_lyap = plot.get("lyapunov") and block["analyses"].get("lyapunov")
+    ax = fig.add_subplot(1, 2 if with_lyap else 1, 1)
+    lines = {}
+    for p in _ran(block):
+        name = p["group"] if series is None else f"{series} = {_x(p, series)}"
+        x = _x(p, key, plot.get("block_scale"))
+        m, s = _m(p, metric)
+        if x is None or m is None:
+            continue
+        lines.setdefault(name, []).append((x, 100 * m, 100 * (s or 0)))
+    for i, (name, pts) in enumerate(lines.items()):
+        pts.sort()
+        ax.errorbar([a for a, _, _ in pts], [b for _, b, _ in pts], yerr=[c for _, _, c in pts], marker="o", ms=4,
+                    capsize=3, color=f"C{i}", label=name)
+    for v in block["values"]:
+        ax.axhline(100 * v["paper"], color="black", ls="--", lw=0.8)
+    if plot.get("log_x"):
+        _log_x(ax, sorted({x for pts in lines.values() for x, _, _ in pts}))
+    ax.set_xlabel(plot.get("xlabel") or (key if isinstance(key, str) else key[0]))
+    ax.set_ylabel("best test accuracy (%)" if "acc" in metric else metric)
+    ax.legend(fontsize=7)
+    _title(ax, block)
+    if with_lyap:
+        import math
+
+        rows = block["analyses"]["lyapunov"]
+        ax2 = fig.add_subplot(1, 2, 2)
+        xs = [r["sr"] for r in rows]
+        ax2.plot(xs, [r["mle"] for r in rows], "o-", label="MLE (1000 steps)")
+        ax2.plot(xs, [r["ftmle"] for r in rows], "s--", label="FTMLE (8 steps)")
+        ax2.plot(xs, [math.log(x) for x in xs], ":", color="grey", label="log rho")
+        ax2.axhline(0, color="black", lw=0.6)
+        _log_x(ax2, xs)
+        ax2.set_xlabel("spectral radius")
+        ax2.set_ylabel("exponent")
+        ax2.legend(fontsize=7)
+        ax2.set_title("reservoirs of 1024 (tanh, no input)", fontsize=9)
+
+
+def tasks(block, fig):
+    ax = fig.add_subplot(111)
+    groups = [p for p in block["points"]]
+    xs, labels = [], []
+    for i, p in enumerate(groups):
+        for j, t in enumerate(("A", "B")):
+            m = _m(p, f"best_{t}_test_acc")
+            if m[0] is None:
+                alone = p["group"] == f"{t} alone"
+                m = _m(p, "best_test_acc") if alone else (None, None)
+            if m[0] is None:
+                continue
+            x = i + (j - 0.5) * 0.38
+            ax.bar(x, 100 * m[0], 0.36, yerr=100 * (m[1] or 0), capsize=3, color=f"C{j}",
+                   label=f"task {t}" if f"task {t}" not in labels else None)
+            labels.append(f"task {t}")
+        xs.append(p["label"])
+    for v in block["values"]:
+        i = next((k for k, p in enumerate(groups) if p["group"] == v["where"].get("group")), None)
+        if i is None:
+            continue
+        j = 0 if v["metric"].startswith("best_A") else 1
+        ax.errorbar(i + (j - 0.5) * 0.38, 100 * v["paper"], yerr=100 * (v["pm"] or 0),
+                    **{**PAPER, "label": "paper" if "paper" not in labels else None})
+        labels.append("paper")
+    ax.set_xticks(range(len(xs)), xs, fontsize=8)
+    ax.set_ylabel("best test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, loc="lower right")
+    _title(ax, block)
+
+
+def afc(block, fig):
+    ax = fig.add_subplot(1, 2, 1)
+    key = block["plot"].get("axis", "tasks.main.noise")
+    pts = sorted(_ran(block), key=lambda p: _x(p, key))
+    xs = [_x(p, key) for p in pts]
+    ms = [_m(p, "best_test_acc") for p in pts]
+    ax.errorbar(xs, [100 * m for m, _ in ms], yerr=[100 * (s or 0) for _, s in ms], marker="o", capsize=3,
+                label="ours (mean ± sd)")
+    vals = block["values"]
+    ax.errorbar([v["where"][key] for v in vals], [100 * v["paper"] for v in vals],
+                yerr=[100 * (v["pm"] or 0) for v in vals], capsize=3, **{**PAPER, "label": "authors' notebook"})
+    ax.set_xlabel("pixel noise s.d.")
+    ax.set_ylabel("best test accuracy (%)")
+    ax.legend(fontsize=7)
+    _title(ax, block)
+    ax2 = fig.add_subplot(1, 2, 2)
+    for i, p in enumerate(pts):
+        curves = [c["p_right"] for c in (p.get("probes") or {}).values() if "p_right" in c]
+        if not curves:
+            continue
+        tilt = next(iter(p["probes"].values()))["tilt"]
+        mean = [sum(c[k] for c in curves) / len(curves) for k in range(len(tilt))]
+        ax2.plot(tilt, mean, "o-", ms=3, color=f"C{i}", label=f"noise {_x(p, key):g}")
+    ax2.axhline(0.5, color="grey", lw=0.6, ls=":")
+    ax2.set_xlabel("tilt (degrees)")
+    ax2.set_ylabel("mean output for 'right'")
+    ax2.set_title("psychometric curves (one model per noise level)", fontsize=9)
+    ax2.legend(fontsize=7)
+
+
+def errors(block, fig):
+    groups = {}
+    for p in _ran(block):
+        groups.setdefault(p["group"], []).append(p)
+    for k, (g, pts) in enumerate(groups.items(), 1):
+        ax = fig.add_subplot(1, len(groups), k)
+        for i, p in enumerate(pts):
+            probes = list((p.get("probes") or {}).values())
+            neurons = [pr["neurons"] for pr in probes if "neurons" in pr]
+            if not neurons:
+                continue
+            mods = list(neurons[0])
+            flat = [[v for m in mods for v in n[m]] for n in neurons]
+            mean = [sum(col) / len(col) for col in zip(*flat)]
+            ax.plot(range(len(mean)), mean, lw=0.8, color=f"C{i}", label=p["label"])
+        ax.set_yscale("log")
+        ax.set_xlabel("SI neuron (input side -> output side)")
+        ax.set_ylabel("mean |e|")
+        ax.legend(fontsize=7)
+        ax.set_title(f"{block['figure']}: by {g} ({block['scale']} scale)", fontsize=9)
+
+
+def cosines(block, fig):
+    pts = _ran(block)
+    for k, p in enumerate(pts, 1):
+        ax = fig.add_subplot(1, len(pts), k)
+        per_seed = list((p.get("probe_epochs") or {}).values())
+        if not per_seed or not per_seed[0]:
+            continue
+        for what, ls in (("error", "-"), ("update", "--")):
+            names = list(per_seed[0][0][what])
+            for i, n in enumerate(names):
+                series = [[e[what][n] for e in s] for s in per_seed]
+                mean = [sum(c) / len(c) for c in zip(*series)]
+                ax.plot(range(1, len(mean) + 1), mean, ls, marker=".", color=f"C{i % 10}", label=f"{what} {n}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("batch cosine, A alone vs with B")
+        ax.set_title(f"{p['label']} ({block['scale']} scale)", fontsize=9)
+        ax.legend(fontsize=5)
+
+
+KINDS = {"bars": bars, "curves": curves, "axis": axis, "tasks": tasks, "2afc": afc, "errors": errors,
+         "cosines": cosines}
+
+
+def draw(block: dict, folder) -> Path | None:
+    """Draw one result's figure into ``folder/<id>.png``; None when nothing of it ran (or no matplotlib)."""
+    if not available() or not any(p["status"] == "done" for p in block["points"]):
+        return None
+    plt = _plt()
+    kind = block["plot"].get("kind", "axis")
+    wide = kind in ("curves", "errors", "cosines", "2afc") or block["plot"].get("lyapunov")
+    fig = plt.figure(figsize=(10 if wide else 6.5, 4.2), dpi=80)
+    try:
+        KINDS[kind](block, fig)
+        fig.tight_layout()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{block['id']}.png"
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path
+
+
+__all__ = ["KINDS", "available", "draw"]
