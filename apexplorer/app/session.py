@@ -35,6 +35,7 @@ from ..errors import ApexplorerError, WiringWarning
 from ..experiment import Experiment
 from ..memory import check_memory
 from ..presets import MULTITASK, preset_tasks
+from ..side_by_side import BASELINES, companions
 from ..trainer import Trainer, resolve_device
 from ..wiring import Wiring
 from .files import Upload
@@ -133,6 +134,9 @@ class ExplorerState(param.Parameterized):
     experiment = param.ClassSelector(class_=Experiment, doc="The run the page describes (the one source of truth).")
     built = param.ClassSelector(class_=Experiment, default=None, allow_None=True,
                                 doc="The experiment of the network that runs (None before the first build).")
+    baselines = param.ListSelector(default=[], objects=list(BASELINES),
+                                   doc="Baselines trained beside AP: the same layer sizes, seed and batches.")
+    built_baselines = param.List(default=[], doc="The baselines that train beside the network that runs.")
     task = param.String(default="main", doc="The task shown on the graph and recorded by the probes.")
     message = param.String(default="", doc="The latest error, in the library's words.")
     info = param.String(default="", doc="The latest notice (saved, loaded, settings applied).")
@@ -161,6 +165,7 @@ class ExplorerState(param.Parameterized):
             self.load_preset(preset_name or ("digits" if dataset == "digits" else "paper-2layer"), [dataset])
         self.settings.param.watch(self._on_settings, list(self.settings.values()))
         self.wiring.param.watch(self._on_wiring, "spec")
+        self.param.watch(lambda e: self._update_pending(), "baselines")
 
     # ------------------------------------------------------------ views of the experiment
     @property
@@ -369,10 +374,14 @@ class ExplorerState(param.Parameterized):
         def fn(trainer):
             from dataclasses import replace
 
+            from ..baselines import EP_LR
+
             apply_live(trainer, ap=replace(trainer.net.config, **ap) if ap and trainer.net is not None else None,
                        lr=lr, epochs=epochs)
             if trainer.experiment is not None:
                 trainer.experiment = trainer.experiment.with_changes(live)
+            for name, tr in self.runner.side.items():  # the baselines beside it train as long, at the same rate
+                apply_live(tr, lr=None if lr is None else (min(lr, EP_LR) if name == "ep" else lr), epochs=epochs)
 
         names = ", ".join(_NAMES[k] for k in live)
         self.runner.call(fn, f"applied {names} to the running network")
@@ -389,6 +398,8 @@ class ExplorerState(param.Parameterized):
         out = pending_names(b.diff(self.experiment))
         if self.wiring.wiring is None and "wiring" not in out:  # an edit that is not a wiring yet
             out.append("wiring")
+        if sorted(self.baselines) != sorted(self.built_baselines):
+            out.append("baselines")
         gone = self.runner.state == "empty"  # dropped, or its build failed: build again once it can be built
         if (out or gone) and self.runner.state in ("ready", "empty"):  # nothing trained: nothing to lose, no question
             err = self.problems()
@@ -410,6 +421,7 @@ class ExplorerState(param.Parameterized):
         if self.built is None:
             return
         self._show(self.built, self.wiring_of(self.built))
+        self.baselines = list(self.built_baselines)
         self.message = self._problem = ""
         self._update_pending()
 
@@ -422,6 +434,8 @@ class ExplorerState(param.Parameterized):
             return err
         exp = self.experiment
         try:
+            if self.baselines:
+                companions(exp, self.baselines, self.wiring.wiring)
             sizes = [s.batch_size or exp.train.batch_size for s in exp.tasks.values()]
             check_memory(self.wiring.wiring, batch_size=max(sizes), members=exp.train.seeds,
                          precision=exp.ap.precision, device=resolve_device(exp.train.device))
@@ -457,12 +471,16 @@ class ExplorerState(param.Parameterized):
             self.message = str(e)
             return False
 
+        side = companions(exp, self.baselines, self.wiring.wiring) if self.baselines else {}
+
         def factory():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", WiringWarning)
-                return build(exp, datasets=cache)
+                tr = build(exp, datasets=cache)
+            return (tr, {m: build(e, datasets=cache) for m, e in side.items()}) if side else tr
 
         self.built = exp
+        self.built_baselines = list(self.baselines)
         self.pending = []
         self.message = ""
         self._last = {}
@@ -556,6 +574,7 @@ class ExplorerState(param.Parameterized):
             return refuse(say(e) if isinstance(e, ApexplorerError) else f"cannot load {name!r}: it lacks {e}")
         self._show(exp, wiring)
         self.built = exp
+        self.baselines = self.built_baselines = []
         self.pending = []
         self.message = self.settings.check()
         if notes:
