@@ -142,6 +142,7 @@ class BatchEvent:
     samples_per_s: float
     task: str  # the task(s) trained on this batch, joined by '+'
     tasks: dict = field(default_factory=dict)  # task -> {loss, acc}
+    members: dict = field(default_factory=dict)  # ensembles: task -> {loss: [...], acc: [...]}, one per member
     kind: str = "batch"
 
     @classmethod
@@ -149,10 +150,12 @@ class BatchEvent:
         M = step.members
         per = {t: {"loss": sum(step.loss[t]) / M, "acc": sum(step.correct[t]) / M / b}
                for t, b in zip(step.tasks, step.sizes)}
+        members = {t: {"loss": list(step.loss[t]), "acc": [c / b for c in step.correct[t]]}
+                   for t, b in zip(step.tasks, step.sizes)} if M > 1 else {}
         B = sum(step.sizes)
         return cls(epoch, batch, n_batches, sum(d["loss"] for d in per.values()) / len(per),
                    sum(sum(c) for c in step.correct.values()) / M / max(B, 1), dict(step.error),
-                   B / max(seconds, 1e-9), "+".join(step.tasks), per)
+                   B / max(seconds, 1e-9), "+".join(step.tasks), per, members)
 
     def to_dict(self):
         return asdict(self)

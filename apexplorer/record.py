@@ -19,14 +19,23 @@ LEADING = ("run", "kind", "epoch", "batch", "n_batches", "task", "member")
 
 
 def rows_of(event, run: str = "run") -> list:
-    """The rows of one event: a batch gives a row per task, an epoch a row per task (and per member)."""
+    """The rows of one event: a batch or an epoch gives a row per task (and, in an ensemble, one per
+    member before the task's mean)."""
     kind = getattr(event, "kind", None)
     if kind == "batch":
         errors = {f"error.{k}": v for k, v in event.error.items()}
         per = event.tasks or {event.task: {"loss": event.loss, "acc": event.acc}}
-        return [{"run": run, "kind": "batch", "epoch": event.epoch, "batch": event.batch,
-                 "n_batches": event.n_batches, "task": t, "member": None, "loss": d["loss"], "acc": d["acc"],
-                 "samples_per_s": event.samples_per_s, **errors} for t, d in per.items()]
+        out = []
+        for t, d in per.items():
+            base = {"run": run, "kind": "batch", "epoch": event.epoch, "batch": event.batch,
+                    "n_batches": event.n_batches, "task": t}
+            members = (getattr(event, "members", None) or {}).get(t)
+            if members:
+                out += [{**base, "member": i, "loss": loss, "acc": acc}
+                        for i, (loss, acc) in enumerate(zip(members["loss"], members["acc"]))]
+            out.append({**base, "member": None, "loss": d["loss"], "acc": d["acc"],
+                        "samples_per_s": event.samples_per_s, **errors})
+        return out
     if kind == "epoch":
         errors = {f"error.{k}": v for k, v in event.error.items()}
         out = []

@@ -27,10 +27,13 @@ def test_the_csv_holds_a_row_per_batch_and_task_and_per_epoch_task_and_member(sm
     rows = list(csv.DictReader(io.StringIO(h.to_csv())))
     batches = [e for e in events if e.kind == "batch"]
     epochs = [e for e in events if e.kind == "epoch"]
-    assert len([r for r in rows if r["kind"] == "batch"]) == len(batches) == 2 * tr.n_batches
+    assert len([r for r in rows if r["kind"] == "batch"]) == len(batches) * (3 + 1) == 2 * tr.n_batches * 4
     assert len([r for r in rows if r["kind"] == "epoch"]) == len(epochs) * (3 + 1)  # each member, and the mean
-    for r, e in zip([r for r in rows if r["kind"] == "batch"], batches):
+    for r, e in zip([r for r in rows if r["kind"] == "batch" and r["member"] == ""], batches):
         assert (int(r["epoch"]), int(r["batch"]), float(r["loss"]), float(r["acc"])) == (e.epoch, e.batch, e.loss, e.acc)
+    for r, e in zip([r for r in rows if r["kind"] == "batch" and r["member"] == "1"], batches):
+        assert (float(r["loss"]), float(r["acc"])) == (e.members["main"]["loss"][1], e.members["main"]["acc"][1])
+    assert all(abs(sum(e.members["main"]["acc"]) / 3 - e.acc) < 1e-12 for e in batches)
     means = [r for r in rows if r["kind"] == "epoch" and r["member"] == ""]
     assert [float(r["test_acc"]) for r in means] == [e.test_acc for e in epochs]
     member2 = [r for r in rows if r["kind"] == "epoch" and r["member"] == "2"]

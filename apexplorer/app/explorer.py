@@ -1,28 +1,37 @@
 """The whole explorer: controls on the left, the network and the live views on the right.
 
-``Explorer()`` is one session: its own :class:`ExplorerState` (wiring, tasks,
-settings, a :class:`Runner` with one worker thread) and its own views.  A
-periodic callback on the event loop drains the runner's bounded buffer
-(about 7 Hz) and hands the items to every view inside ``pn.io.hold()``; the
-worker thread never touches a Bokeh model.  When the browser session ends,
-the worker thread is stopped.
+``Explorer()`` is one session: its own :class:`ExplorerState` (one
+:class:`~apexplorer.experiment.Experiment`, the network built from it, a
+:class:`Runner` with one worker thread) and its own views.  A periodic callback
+on the event loop drains the runner's bounded buffer (about 7 Hz) and hands the
+items to every view inside ``pn.io.hold()``; the worker thread never touches a
+Bokeh model.  When the browser session ends, the worker thread is stopped.
+
+Served, the page's URL carries the experiment (``?preset=digits&ap.spectral_radius=0.5``,
+or ``?x=`` the zipped JSON): a copied link opens the same run in a fresh session.
+In a notebook, ``Explorer(experiment=exp)`` opens an experiment.
 """
 
 from __future__ import annotations
 
 import logging
+import urllib.parse
+from pathlib import Path
 
 import panel as pn
 import param
 
+from ..errors import ApexplorerError
+from ..experiment import Experiment
 from ..trainer import Trainer
+from .bridge import HELP, PageBridge
 from .files import ServerFiles
 from .live import CurvesView, ErrorView
 from .network_view import NetworkEditor, NetworkGraph
 from .player import ErrorFlowPlayer
 from .plots import held_by_bokeh
 from .run_view import RunControls
-from .session import ExplorerState
+from .session import ExplorerState, trainer_experiment
 from .settings_view import SettingsView
 from .tasks_view import TasksView
 from .trajectory import PCAView, TrajectoryView
@@ -37,8 +46,12 @@ INTRO = (
 )
 
 
+#: The reproduction report shown beside the paper's values by default (the repository's own).
+REPORT = Path(__file__).resolve().parents[2] / "assets" / "reproduction"
+
+
 def _extra_tabs() -> list:
-    """Tabs from other parts of the project, where installed (alignment, sweeps)."""
+    """Tabs from other parts of the project, where installed (alignment, sweeps, the paper)."""
     tabs = []
     try:
         from .alignment_view import AlignmentView, alignment_available
@@ -53,6 +66,12 @@ def _extra_tabs() -> list:
         SweepsView = None
     if SweepsView is not None:
         tabs.append(("Sweeps", SweepsView))
+    try:
+        from .paper_view import PaperView
+    except Exception:  # noqa: BLE001 - the paper's results are optional too
+        PaperView = None
+    if PaperView is not None:
+        tabs.append(("Paper", PaperView))
     return tabs
 
 
@@ -65,6 +84,8 @@ class Explorer(pn.viewable.Viewer):
         Dataset of the default network (``digits``: embedded, trains in seconds).
     preset : str, optional
         Preset wiring (default: the dataset's).
+    experiment : Experiment, optional
+        Open this experiment (instead of ``dataset`` and ``preset``).
     trainer : Trainer, optional
         Follow an existing trainer instead of building one.
     files : str or ServerFiles, optional
@@ -79,10 +100,20 @@ class Explorer(pn.viewable.Viewer):
     period = param.Integer(150, bounds=(50, 1000))
 
     def __init__(self, dataset: str = "digits", preset: str | None = None, trainer: Trainer | None = None,
-                 live: bool = True, files: str | ServerFiles | None = None, **params):
+                 live: bool = True, files: str | ServerFiles | None = None, experiment: Experiment | None = None,
+                 **params):
         super().__init__(**params)
         self.files = files if isinstance(files, ServerFiles) else ServerFiles(files)
-        self.state = st = ExplorerState(dataset, preset)
+        self.state = st = ExplorerState(dataset, preset, experiment=experiment)
+        if experiment is None and trainer is None:
+            self._open_link()
+        self.bridge = PageBridge(on_key=self.key)
+        self.keys_help = pn.pane.Markdown(HELP, visible=False, css_classes=["ap-keys"], margin=(0, 10),
+                                          styles={"background": "#f7f7f7", "border": "1px solid #ddd",
+                                                  "border-radius": "4px", "padding": "0 8px"})
+        self.keys_button = pn.widgets.Button(label="⌨ Keys", width=70, variant="outline",
+                                             description="Keyboard shortcuts")
+        self.keys_button.on_click(lambda e: self.key("help"))
         self.run = RunControls(st, self.files)
         self.settings = SettingsView(st)
         self.editor = NetworkEditor(st.wiring, load_preset=st.load_preset)
@@ -95,9 +126,17 @@ class Explorer(pn.viewable.Viewer):
         self.player = ErrorFlowPlayer()
         self.player.use_runner(st.runner)
         self.extra = []
+        self.paper = None
+        self.paper_note = pn.pane.Markdown("", visible=False, sizing_mode="stretch_width", margin=(0, 10))
         for title, cls in _extra_tabs():
             try:
-                self.extra.append((title, cls(files=self.files) if title == "Sweeps" else cls()))
+                if title == "Sweeps":
+                    view = cls(files=self.files)
+                elif title == "Paper":
+                    view = self.paper = cls(on_load=self.load_paper, report=str(REPORT) if REPORT.is_dir() else "")
+                else:
+                    view = cls()
+                self.extra.append((title, view))
             except Exception:  # noqa: BLE001 - an optional tab that fails is left out, the explorer stays up
                 log.exception("the %s tab could not be built", title)
         self.views = [self.curves, self.errors, self.trajectory, self.pca, self.player] + \
@@ -110,6 +149,8 @@ class Explorer(pn.viewable.Viewer):
         self.tabs.param.watch(self._on_tab, "active")
         st.wiring.param.watch(self._redraw_graph, "spec")
         st.param.watch(self._on_task, "task")
+        st.param.watch(self._on_experiment, "experiment")
+        self._on_experiment()
         self._callback = None
         if trainer is not None:
             self.attach(trainer)
@@ -118,19 +159,67 @@ class Explorer(pn.viewable.Viewer):
         if live:
             self.start()
 
-    # -------------------------------------------------------------- wiring
+    # ---------------------------------------------------------- experiment
     def attach(self, trainer: Trainer) -> None:
-        """Follow an existing trainer (its wiring, settings and weights)."""
+        """Follow an existing trainer (its experiment and weights)."""
         st = self.state
-        net = trainer.net
-        if net is not None:
-            st.wiring.set_wiring(net.wiring)
-        names = [t.name for t in trainer.tasks]
-        data = trainer.data if isinstance(trainer.data, dict) else {names[0]: trainer.data}
-        st.datasets = {n: d.name for n, d in data.items()}
-        st.built = {"spec": st.wiring.spec, "settings": st.settings.values(), "datasets": dict(st.datasets),
-                    "schedule": st.schedule}
-        st.runner.attach(trainer, {"datasets": dict(st.datasets)})
+        exp = trainer_experiment(trainer)
+        st._show(exp, trainer.net.wiring if trainer.net is not None else st.wiring_of(exp))
+        st.built = exp
+        st.runner.attach(trainer, {"experiment": exp})
+
+    def _open_link(self) -> None:
+        """Open the experiment of the page's URL query (read once, when the session starts)."""
+        args = getattr(pn.state, "session_args", None) or {}
+        if not args:
+            return
+        try:
+            exp = Experiment.from_query(dict(args))
+        except ApexplorerError as e:
+            self.state.message = f"the link's experiment could not be opened: {e}"
+            return
+        self.state.set_experiment(exp, "opened the experiment of the link", lasting=True)
+
+    def load_paper(self, exp: Experiment) -> None:
+        """The Paper tab's Load: its experiment replaces the page's (asking first if a network has trained)."""
+        if self.state.set_experiment(exp, f"loaded the paper's experiment {exp.name}".strip(), lasting=True):
+            self._show_paper(exp)
+
+    def _show_paper(self, exp: Experiment) -> None:
+        """The paper's values (and ours, from the report) beside the live run."""
+        p = self.paper
+        if p is None:
+            return
+        from .paper_view import _table
+
+        text = _table(p.rows(), [("what", "value"), ("paper", "paper"), ("ours", "ours")])
+        self._paper_name = exp.name
+        self.paper_note.object = f"**{p.caption()}**\n\n{text}"
+        self.paper_note.visible = True
+
+    def _on_experiment(self, *events):
+        exp = self.state.experiment
+        if exp.wiring.preset is not None and exp.wiring.preset in self.editor.preset.options:
+            self.editor.preset.value = exp.wiring.preset
+        self.bridge.query = urllib.parse.urlencode(exp.to_query())
+        if self.paper_note.visible and exp.name != getattr(self, "_paper_name", None):
+            self.paper_note.visible = False
+
+    def key(self, name: str) -> None:
+        """A keyboard shortcut: ``toggle`` (Train / Pause), ``step``, ``reset`` or ``help``."""
+        st = self.state
+        if name == "toggle":
+            st.pause() if st.runner.state == "running" else st.train()
+        elif name == "step":
+            if st.runner.state != "running":
+                st.step()
+        elif name == "reset":
+            st.reset()
+        elif name == "help":
+            self.keys_help.visible = not self.keys_help.visible
+        self.run.refresh()
+
+    # -------------------------------------------------------------- wiring
 
     def _redraw_graph(self, *events):
         w = self.state.wiring.wiring
@@ -191,7 +280,8 @@ class Explorer(pn.viewable.Viewer):
     # -------------------------------------------------------------- layout
     def __panel__(self):
         left = pn.Column(
-            pn.pane.Markdown("## Run", margin=(0, 10)),
+            pn.Row(pn.pane.Markdown("## Run", margin=(0, 10)), pn.layout.HSpacer(), self.keys_button),
+            self.keys_help,
             self.run,
             self.settings._confirm,
             # not dynamic: these are light, and Panel gives a panel re-rendered in a hidden tab
@@ -205,9 +295,9 @@ class Explorer(pn.viewable.Viewer):
             pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10)),
             pn.pane.Markdown("### Network (task shown on the Tasks tab; hover a path or a block for details)",
                              margin=(0, 10)),
-            self.graph, tabs, sizing_mode="stretch_width",
+            self.graph, self.paper_note, tabs, sizing_mode="stretch_width",
         )
-        return pn.Row(left, main, sizing_mode="stretch_width")
+        return pn.Row(left, main, self.bridge, sizing_mode="stretch_width")
 
 
 def quiet_closed_tabs() -> None:

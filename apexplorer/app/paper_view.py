@@ -98,12 +98,21 @@ class PaperView(pn.viewable.Viewer):
         where = (f"ours: the {block['scale']} scale of the report in `{self.report}`" if block else
                  "no report of ours loaded" if not self._report else f"the report in `{self.report}` lacks it")
         self.header.object = f"### {e['figure']}: {e['title']}\n\n{where}"
-        self.values.object = _table(gallery.rows(self.result, self._report),
+        self.values.object = _table(self.rows(),
                                     [("what", "value"), ("paper", "paper"), ("ours", "ours"),
                                      ("comparison", "comparison"), ("source", "source")])
         self.claims.object = _table(gallery.claim_rows(self.result, self._report),
                                     [("what", "the paper says"), ("ours", "ours"), ("holds", "holds")])
         self.notes.object = e["notes"]
+
+    def rows(self) -> list:
+        """The chosen result's values: the paper's and, from the report, ours."""
+        return gallery.rows(self.result, self._report)
+
+    def caption(self) -> str:
+        """The chosen result and point in words."""
+        e = self._entries[self.result]
+        return f"{e['figure']}: {e['title']} · {self.point} ({self.scale} scale)"
 
     # --------------------------------------------------------------- actions
     def experiment(self):

@@ -1,9 +1,9 @@
-"""The Run panel: Train, Pause, Step and Reset, the status line, slow motion, and saving
-or loading a whole session through the library's atomic checkpoints.
+"""The Run panel: Train, Pause, Step and Reset, the status line and the epoch's progress, slow
+motion, the experiment (open, save, its command) and the whole session.
 
-A session travels through the browser: a download button and a file upload.  Paths
-on the server are offered only inside the folder its operator opened
-(:class:`ServerFiles`).
+An experiment file and a session (the library's atomic checkpoint) travel through the
+browser: download buttons and file uploads.  Paths on the server are offered only
+inside the folder its operator opened (:class:`ServerFiles`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,16 @@ class RunControls(pn.viewable.Viewer):
                                                 label="Download this session (.pt)", width=220)
         self.upload = pn.widgets.FileInput(accept=".pt", multiple=False, width=220)
         self.upload.param.watch(self._on_upload, "value")
+        self.progress = pn.indicators.Progress(value=0, max=1000, height=8, sizing_mode="stretch_width",
+                                               bar_color="success", margin=(0, 10), visible=False)
+        self.save_experiment = pn.widgets.FileDownload(callback=self._experiment, filename="experiment.toml",
+                                                       label="Download experiment.toml", width=220)
+        self.open_experiment = pn.widgets.FileInput(accept=".toml,.json", multiple=False, width=220)
+        self.open_experiment.param.watch(self._on_open_experiment, "value")
+        self.command = pn.pane.Markdown("", css_classes=["ap-command"], sizing_mode="stretch_width",
+                                        styles={"font-size": "12px"})
+        state.param.watch(self._on_experiment, "experiment")
+        self._on_experiment()
         self.files = files or ServerFiles()
         self.path = pn.widgets.TextInput(label="Session file in the server's folder", value="explorer-session.pt",
                                          sizing_mode="stretch_width",
@@ -62,6 +72,22 @@ class RunControls(pn.viewable.Viewer):
         except ApexplorerError as e:
             self.state.message = f"nothing to download: {e}"
             return None
+
+    def _experiment(self):
+        return io.StringIO(self.state.experiment_text())
+
+    def _on_open_experiment(self, event):
+        if not event.new:
+            return
+        data, name = event.new, self.open_experiment.filename or "experiment.toml"
+        self.open_experiment.clear()
+        self.state.load_experiment_upload(data, name)
+
+    def _on_experiment(self, *events):
+        exp = self.state.experiment
+        cmd = exp.command("experiment.toml")
+        where = "" if exp.train_args() is not None else " (with the file downloaded above)"
+        self.command.object = f"The same run from a shell{where}:\n\n```bash\n{cmd}\n```"
 
     def _on_upload(self, event):
         if not event.new:
@@ -91,11 +117,18 @@ class RunControls(pn.viewable.Viewer):
         self.train.disabled = s in ("running", "building")
         self.pause.disabled = s != "running"
         self.step.disabled = s in ("running", "building")
+        p = self.state.progress
+        self.progress.visible = bool(p.n_batches) and s in ("running", "paused")
+        value = int(1000 * p.fraction)
+        if self.progress.value != value:
+            self.progress.value = value
 
     def __panel__(self):
         return pn.Column(
             pn.Row(self.train, self.pause, self.step, self.reset),
-            self.status, self.error, self.info, self.slow,
+            self.status, self.progress, self.error, self.info, self.slow,
+            pn.Card(self.save_experiment, pn.Row("Open an experiment file:", self.open_experiment), self.command,
+                    title="Experiment: open, save, command line", collapsed=True, sizing_mode="stretch_width"),
             pn.Card(self.download, pn.Row("Load a session file:", self.upload),
                     self.path, pn.Row(self.save, self.load),
                     title="Save / load session", collapsed=True, sizing_mode="stretch_width"),

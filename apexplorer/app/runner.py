@@ -11,8 +11,16 @@ What the thread produces goes into a bounded deque (``maxlen``): the app
 drains it from a periodic callback on the server's event loop; a notebook
 may drain it too, or iterate a trainer itself and feed the views directly.
 Items are ``(kind, payload)`` with kind ``reset``, ``batch``, ``epoch``,
-``stop``, ``probe``, ``alignment``, ``saved``, ``loaded``, ``error`` or
-``info``.
+``stop``, ``probe``, ``spread``, ``alignment``, ``side``, ``saved``,
+``loaded``, ``error`` or ``info``.
+
+Baselines (BP, FA, EP) may train beside the AP network: each takes one batch
+in turn after AP's (as :class:`apexplorer.side_by_side.SideBySide` does) and
+their events come as ``("side", (name, event))``.  Every event is also kept,
+unbounded and in order, in :attr:`Runner.history` (an
+:class:`apexplorer.record.History`), for export.  An ensemble's recorded sample
+is its first member's; ``spread`` gives every member's mean |e| per module on a
+few test samples, and ``alignment`` every member's cosines.
 """
 
 from __future__ import annotations
@@ -29,13 +37,16 @@ from dataclasses import replace
 import param
 
 from ..errors import ApexplorerError
+from ..events import EpochEvent
 from ..probe import probe
+from ..record import History
 from ..trainer import StopEvent, Trainer
 
 try:  # the analysis package is optional for the runner
     from ..analysis import alignment as _alignment
+    from ..analysis import member as _member
 except ImportError:
-    _alignment = None
+    _alignment = _member = None
 
 
 def task_data(trainer) -> dict:
@@ -76,6 +87,9 @@ class Runner(param.Parameterized):
     def __init__(self, maxlen: int = 4096, probe_every: float = 0.5, **params):
         super().__init__(**params)
         self.trainer: Trainer | None = None
+        self.side: dict = {}  # baselines trained beside the AP network: name -> Trainer
+        self._side_gens: dict | None = None
+        self.history = History()  # every event of the run, in order (written on the worker thread only)
         self.events = collections.deque(maxlen=maxlen)  # batch events (and probes): may drop the oldest
         self.important = collections.deque(maxlen=1024)  # resets, epochs, stops, errors: small and never crowded out
         self._seq = 0
@@ -92,7 +106,8 @@ class Runner(param.Parameterized):
 
     # ------------------------------------------------------------ commands
     def build(self, factory, meta: dict | None = None) -> None:
-        """Replace the trainer by ``factory()`` (called on the worker thread)."""
+        """Replace the trainer by ``factory()`` (called on the worker thread); a factory may return
+        ``(trainer, {name: baseline trainer})`` to train baselines beside it."""
         self._run.clear()
         self.state = "building"
         self._cmd.put(("build", (factory, dict(meta or {}))))
@@ -155,9 +170,9 @@ class Runner(param.Parameterized):
         """Stop the worker thread (on session end).  Safe to call twice."""
         self._alive = False
         self._run.clear()
-        tr = self.trainer
-        if tr is not None:
-            tr.stop()
+        for tr in [self.trainer, *self.side.values()]:
+            if tr is not None:
+                tr.stop()
         self._cmd.put(("quit", None))
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
@@ -193,8 +208,8 @@ class Runner(param.Parameterized):
         while self._alive:
             try:
                 if self._run.is_set() and self.trainer is not None:
-                    if self._gen is None:
-                        self._gen = self.trainer.train()
+                    if self._gen is None and self._side_gens is None:
+                        self._start()
                         self.state = "running"
                     try:
                         cmd = self._cmd.get_nowait()
@@ -213,7 +228,7 @@ class Runner(param.Parameterized):
                     self._handle(*cmd)
             except Exception as e:  # noqa: BLE001 - the worker must survive anything
                 self._run.clear()
-                self._gen = None
+                self._gen = self._side_gens = None
                 msg = str(e) if isinstance(e, ApexplorerError) else f"{type(e).__name__}: {e}"
                 self._emit("error", msg, important=True)
                 if not isinstance(e, ApexplorerError):
@@ -225,41 +240,47 @@ class Runner(param.Parameterized):
             self._alive = False
         elif cmd == "build":
             factory, meta = arg
-            self._gen = None
-            old = self.trainer
-            self.trainer = None
-            if old is not None:
-                old.stop()
+            self._gen = self._side_gens = None
+            for old in [self.trainer, *self.side.values()]:
+                if old is not None:
+                    old.stop()
+            self.trainer, self.side = None, {}
             try:
                 tr = factory()
             except ApexplorerError as e:
                 self.state = "empty"
                 self._emit("error", str(e), important=True)
                 return
-            self.trainer = tr
+            tr, side = tr if isinstance(tr, tuple) else (tr, {})
+            self.trainer, self.side = tr, dict(side)
             self.meta = meta
+            self.history = History()
+            for d in tr.history:  # a loaded session's epochs so far
+                self.history.add(EpochEvent(**d), "ap")
             net = getattr(tr, "net", None)
             done = batches_done(tr)
             self._emit("reset", {"tasks": task_names(tr), "meta": meta, "history": list(tr.history),
                                  "wiring": getattr(net, "wiring", None), "batch": done,
                                  "n_batches": getattr(tr, "n_batches", None) if done else None,
                                  "epoch": tr.epoch, "epochs": tr.total_epochs if hasattr(tr, "total_epochs")
-                                 else tr.config.epochs}, important=True)
+                                 else tr.config.epochs, "side": list(self.side),
+                                 "members": tr.learner_members}, important=True)
             self.state = "ready" if tr.epoch == 0 and not tr.history and not done else "paused"
             self._probe()
         elif cmd == "discard":
-            self._gen = None
-            old, self.trainer = self.trainer, None
-            if old is not None:
-                old.stop()
+            self._gen = self._side_gens = None
+            for old in [self.trainer, *self.side.values()]:
+                if old is not None:
+                    old.stop()
+            self.trainer, self.side = None, {}
             self.state = "empty"
             self._emit("discard", {}, important=True)
         elif cmd == "train":
             if self.trainer is None:
                 self._run.clear()
                 return
-            if self._gen is None:
-                self._gen = self.trainer.train()
+            if self._gen is None and self._side_gens is None:
+                self._start()
             if self._run.is_set():
                 self.state = "running"
         elif cmd == "pause":
@@ -269,11 +290,11 @@ class Runner(param.Parameterized):
         elif cmd == "step":
             if self.trainer is None:
                 return
-            if self._gen is None:
-                self._gen = self.trainer.train()
+            if self._gen is None and self._side_gens is None:
+                self._start()
             self.state = "paused"  # a run that is complete says "finished" again at its stop event
             for _ in range(arg):
-                if self._gen is None or not self._pull():
+                if not self._pull():
                     break
             self._probe()
         elif cmd == "call":
@@ -286,7 +307,7 @@ class Runner(param.Parameterized):
             except ApexplorerError as e:
                 self._emit("error", str(e), important=True)
                 return
-            self._gen = None  # the next pull starts a fresh generator that reads the changed settings
+            self._gen = self._side_gens = None  # the next pull starts fresh generators that read the changes
             if isinstance(out, Trainer):  # a loaded checkpoint replaces the trainer
                 self._handle("build", (lambda: out, dict(self.meta, loaded=True)))
                 self._emit("loaded", label, important=True)
@@ -304,16 +325,35 @@ class Runner(param.Parameterized):
         elif cmd == "probe":
             self._probe(force=True)
 
+    def _start(self) -> None:
+        """Fresh generators of the network and of each baseline (they continue where each stands)."""
+        self._gen = self.trainer.train()
+        self._side_gens = {n: tr.train() for n, tr in self.side.items()}
+
     def _pull(self) -> bool:
-        """Pull events up to the next batch; returns False when the run ended."""
+        """One batch of the network, then one of each baseline; returns False when every run has ended."""
+        if self._gen is None and self._side_gens is None:
+            return False
+        if self._gen is not None and not self._pull_main():
+            self._gen = None
+        for name in list(self._side_gens or {}):
+            if not self._pull_side(name):
+                del self._side_gens[name]
+        if self._gen is None and not self._side_gens:
+            self._gen = self._side_gens = None
+            self._run.clear()
+            self.state = "finished"
+            return False
+        return True
+
+    def _pull_main(self) -> bool:
+        """Pull the network's events up to its next batch; False when its run ended."""
         while True:
             try:
                 ev = next(self._gen)
             except StopIteration:
-                self._gen = None
-                self._run.clear()
-                self.state = "finished"
                 return False
+            self.history.add(ev, "ap")
             kind = getattr(ev, "kind", "batch")
             if kind == "batch":
                 self._emit("batch", ev)
@@ -326,11 +366,26 @@ class Runner(param.Parameterized):
                 self._alignment()
             else:  # stop
                 self._emit("stop", ev, important=True)
-                self._gen = None
-                self._run.clear()
-                self.state = "finished"
                 self._probe()
                 return False
+
+    def _pull_side(self, name: str) -> bool:
+        """Pull baseline ``name``'s events up to its next batch; False when its run ended."""
+        while True:
+            try:
+                ev = next(self._side_gens[name])
+            except StopIteration:
+                return False
+            self.history.add(ev, name)
+            kind = getattr(ev, "kind", "batch")
+            self._emit("side", (name, ev), important=kind != "batch")
+            if kind != "epoch":
+                return kind == "batch"
+
+    def export(self, fmt: str = "csv") -> str:
+        """The whole history (every batch and epoch, per task and member, baselines too) as CSV or JSON text;
+        asked of the worker between two batches, so it is one consistent moment of the run."""
+        return self.ask(lambda tr: self.history.to_csv() if fmt == "csv" else self.history.to_json())
 
     def _probe(self, force=False):
         tr = self.trainer
@@ -342,7 +397,10 @@ class Runner(param.Parameterized):
         task = self.probe_task if self.probe_task in data else next(iter(data))
         d = data[task]
         i = min(self.probe_index, len(d.y_test) - 1)
-        self._emit("probe", probe(net, d.x_test[i], int(d.y_test[i]), task))
+        one = _member(net, 0) if net.members and _member is not None else net  # an ensemble: its first member
+        self._emit("probe", probe(one, d.x_test[i], int(d.y_test[i]), task))
+        if net.members:
+            self._emit("spread", member_errors(net, d, task))
 
     def _alignment(self):
         """AP-vs-BP alignment per path on up to 256 test samples (analysis.alignment)."""
@@ -356,12 +414,30 @@ class Runner(param.Parameterized):
         t = net.wiring.task(task)
         n = min(256, len(d.y_test))
         x, y = d.x_test[:n].to(net.device), d.y_test[:n].to(net.device)
+        nets = [_member(net, k) for k in range(net.members)] if net.members else [net]
         try:
-            res = _alignment(net, {t.input: x}, {t.output: y}, net.plan(t))
+            res = [_alignment(m, {t.input: x}, {t.output: y}, m.plan(t)) for m in nets]
         except ApexplorerError as e:
             self._emit("info", f"alignment: {e}", important=True)
             return
-        self._emit("alignment", {"epoch": tr.epoch, "task": task, "values": res}, important=True)
+        values = res[0] if len(res) == 1 else {
+            p: {"cosine": [r[p]["cosine"] for r in res]} for p in res[0] if all(p in r for r in res)}
+        self._emit("alignment", {"epoch": tr.epoch, "task": task, "values": values}, important=True)
+
+
+def member_errors(net, data, task: str, n: int = 32) -> dict:
+    """Every ensemble member's mean |e| per module (and the output's |o − y|) on ``n`` test samples:
+    {name: [one value per member]}."""
+    import torch
+
+    t = net.wiring.task(task)
+    plan = net.plan(t)
+    x, y = data.x_test[:n].to(net.device), data.y_test[:n].to(net.device)
+    with torch.no_grad():
+        p0 = net.inference({t.input: x}, plan)
+        p1 = net.learning(p0, {t.output: y}, plan)
+    errs = {**p1.e, **p1.e_out}
+    return {k: v.abs().flatten(1).mean(1).tolist() for k, v in errs.items()}
 
 
 # ---------------------------------------------------------------------------

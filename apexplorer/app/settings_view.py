@@ -1,11 +1,15 @@
-"""The Settings panel: the run's settings as widgets, the library's message when one is
-invalid, and a question before a structural change resets a trained network."""
+"""The Settings panel: the run's settings as widgets (each with a tooltip: its meaning and the
+paper's default), the library's message when one is invalid, and a question before a
+structural change resets a trained network."""
 
 from __future__ import annotations
 
 import panel as pn
 
+from ..devices import describe
+from ..errors import ApexplorerError
 from .session import ExplorerState
+from .settings import help_text
 
 WIDGETS = {
     "spectral_radius": pn.widgets.FloatInput,
@@ -18,6 +22,7 @@ WIDGETS = {
     "batch_size": pn.widgets.IntInput,
     "epochs": pn.widgets.IntInput,
     "seed": pn.widgets.IntInput,
+    "seeds": pn.widgets.IntInput,
     "device": pn.widgets.Select,
     "precision": pn.widgets.Select,
 }
@@ -25,7 +30,7 @@ WIDGETS = {
 LABELS = {"spectral_radius": "Spectral radius ρ", "connection_rate": "Connection rate c",
           "t1": "T1 (inference steps)", "t2": "T2 (learning steps)", "mode": "Error mode (STE / EPE)",
           "beta": "β (error strength)", "lr": "Learning rate", "batch_size": "Batch size", "epochs": "Epochs",
-          "seed": "Seed", "device": "Device", "precision": "Precision"}
+          "seed": "Seed", "seeds": "Seeds (ensemble)", "device": "Device", "precision": "Precision"}
 
 
 class SettingsView(pn.viewable.Viewer):
@@ -45,9 +50,14 @@ class SettingsView(pn.viewable.Viewer):
                 kw.update(start=None, end=None)
             if name == "lr":
                 kw["step"] = 1e-4
+            kw["description"] = help_text(name)
             w = cls.from_param(s.param[name], label=LABELS[name], **kw) if cls is not pn.widgets.RadioButtonGroup \
                 else cls.from_param(s.param[name], **kw)
             self.widgets[name] = w
+        self.mode_help = pn.widgets.TooltipIcon(value=help_text("mode"), margin=(5, 0))
+        self.where = pn.pane.Markdown("", margin=(0, 5), styles={"color": "#555"})
+        s.param.watch(self._on_device, "device")
+        self._on_device()
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.ask = pn.pane.Alert("", alert_type="warning", sizing_mode="stretch_width")
         self.apply = pn.widgets.Button(label="Reset and apply", color="warning")
@@ -60,14 +70,13 @@ class SettingsView(pn.viewable.Viewer):
         self._on_state()
 
     def _on_revert(self, event=None):
-        b = self.state.built
-        if not b:
-            return
-        self.state.settings.param.update(**{k: v for k, v in b["settings"].items() if k in self.state.settings.param})
-        if self.state.wiring.spec != b["spec"]:
-            self.state.wiring.set_spec(b["spec"])
-        self.state.param.update(datasets=dict(b["datasets"]), schedule=b["schedule"])
-        self.state.structural_changes()
+        self.state.revert()
+
+    def _on_device(self, *events):
+        try:
+            self.where.object = f"Trains on: {describe(self.state.settings.device)}"
+        except ApexplorerError as e:
+            self.where.object = f"Trains on: not here ({e})"
 
     def _on_state(self, *events):
         st = self.state
@@ -90,11 +99,13 @@ class SettingsView(pn.viewable.Viewer):
             pn.Row(w["spectral_radius"], w["connection_rate"]),
             pn.pane.Markdown("**Phases**", margin=(0, 5)),
             pn.Row(w["t1"], w["t2"]),
-            pn.Row(w["beta"], pn.Column(pn.pane.Markdown("Error mode", margin=(0, 5)), w["mode"])),
-            pn.pane.Markdown("**Training** (ρ, c, batch size, seed, device and precision rebuild the network)",
+            pn.Row(w["beta"], pn.Column(pn.Row(pn.pane.Markdown("Error mode", margin=(0, 5)), self.mode_help),
+                                        w["mode"])),
+            pn.pane.Markdown("**Training** (ρ, c, batch size, seed, seeds, device and precision rebuild the network)",
                              margin=(0, 5)),
             pn.Row(w["lr"], w["batch_size"]),
             pn.Row(w["epochs"], w["seed"]),
-            pn.Row(w["device"], w["precision"]),
+            pn.Row(w["seeds"], w["device"]),
+            pn.Row(w["precision"], self.where),
             sizing_mode="stretch_width",
         )

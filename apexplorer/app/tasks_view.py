@@ -1,5 +1,5 @@
 """The Tasks panel: a dataset per task, a checkbox per path (unchecked = suppressed in
-that task) and, with several tasks, the training schedule."""
+that task) and, with several tasks, the training schedule; all views of the experiment."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ class TasksView(pn.viewable.Viewer):
         self.show.param.watch(lambda e: setattr(self.state, "task", e.new) if e.new else None, "value")
         self.schedule = pn.widgets.RadioButtonGroup(label="Schedule", options=list(SCHEDULES),
                                                     value=state.schedule)
-        self.schedule.param.watch(lambda e: setattr(self.state, "schedule", e.new), "value")
+        self.schedule.param.watch(lambda e: self.state.set_schedule(e.new) if e.new != self.state.schedule else None,
+                                  "value")
         self._schedule_help = pn.pane.Markdown("", margin=(0, 10))
         self._tasks = pn.Column(sizing_mode="stretch_width")
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
@@ -35,7 +36,7 @@ class TasksView(pn.viewable.Viewer):
         self._on_check()
         self._widgets = {}
         state.wiring.param.watch(lambda e: self._rebuild(), "spec")
-        state.param.watch(lambda e: self._rebuild(), ["datasets", "schedule", "task"])
+        state.param.watch(lambda e: self._rebuild(), ["experiment", "task"])
         self._rebuild()
 
     def _rebuild(self):
@@ -50,8 +51,14 @@ class TasksView(pn.viewable.Viewer):
         multi = len(names) > 1
         self.schedule.visible = multi
         self._schedule_help.visible = multi
-        cards = []
         key = (tuple(names), tuple(m.path_names), tuple(sorted(st.datasets.items())))
+        if key == getattr(self, "_key", None):  # the same tasks: only the ticks may have changed
+            for t in names:
+                box = self._widgets[t][1]
+                if list(box.value) != m.active(t):
+                    box.value = m.active(t)
+            return
+        cards = []
         for t in names:
             ds = pn.widgets.Select(label="Dataset", options=dataset_names(), value=st.datasets.get(t, "digits"),
                                    width=170)

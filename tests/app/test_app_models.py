@@ -102,10 +102,14 @@ def test_bad_settings_report_the_library_message(change, words):
     assert words in s.check()
 
 
-def test_presets_recommended_settings_are_taken():
+def test_settings_show_a_presets_experiment_and_map_back_to_its_keys():
     s = Settings()
-    s.apply_preset("2afc")
-    assert (s.batch_size, s.lr, s.t2, s.mode) == (50, 2e-2, 4, "epe")
+    exp = ap.Experiment.from_preset("2afc")
+    s.follow(exp, ap.preset("2afc", 1024, 2))
+    assert (s.batch_size, s.lr, s.t2, s.mode, s.spectral_radius) == (50, 2e-2, 4, "epe", 0.25)
+    assert s.changes(exp, ap.preset("2afc", 1024, 2)) == {}
+    s.param.update(spectral_radius=0.5, lr=1e-3)
+    assert s.changes(exp, ap.preset("2afc", 1024, 2)) == {"ap.spectral_radius": 0.5, "train.lr": 1e-3}
 
 
 # --------------------------------------------------------------------- layout
@@ -292,3 +296,23 @@ def test_pause_holds_the_network_between_batches_and_train_resumes(small_wiring,
     finally:
         r.close()
     assert not r.alive
+
+
+# --------------------------------------------------------------------- status
+def test_the_status_line_shows_progress_time_left_and_train_accuracy_before_the_first_test():
+    from types import SimpleNamespace
+
+    from apexplorer.app.status import Progress, clock, status_line
+
+    now = [0.0]
+    p = Progress(clock=lambda: now[0])
+    for b in range(1, 11):  # 2 s a batch, 100 batches an epoch
+        p.add(SimpleNamespace(epoch=1, batch=b, n_batches=100, acc=0.5))
+        now[0] += 2.0
+    assert p.fraction == 0.1 and p.train_acc == 0.5
+    assert p.left(3) == {"epoch": 180.0, "run": 180.0 + 2 * 200.0}
+    line = status_line({"epoch": 1, "epochs": 3, "batch": 10, "n_batches": 100, "sps": 50.0}, "running", 3, p)
+    assert line == "epoch 1/3 · batch 10/100 (10%, 3:00 left) · train acc 50.0% · test acc – · 50 samples/s  (running)"
+    p.add(SimpleNamespace(epoch=2, batch=1, n_batches=100, acc=1.0))  # a new epoch: its own accuracy
+    assert p.train_acc == 1.0
+    assert clock(3725) == "1:02:05"

@@ -4,6 +4,7 @@ explained inline, and a loaded session shows its own values in every widget."""
 import re
 import subprocess
 import sys
+import urllib.parse
 
 import pytest
 from playwright.sync_api import expect
@@ -79,3 +80,5 @@ def test_a_loaded_session_shows_its_values_in_every_widget(page, diverged_run):
     expect(pg.page.locator(".bk-btn.bk-active", has_text="epe")).to_be_visible()
     pg.wait_status(r"epoch 1/3 · batch \d+/23 .*\(paused\)")  # it diverged in its first epoch
     assert not pg.page.get_by_text("Changed:").is_visible()  # nothing waits to be applied
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(pg.page.url).query))  # the link is the session's run
+    assert (query["train.lr"], query["ap.spectral_radius"], query["ap.mode"]) == ("10.0", "5.0", "epe")

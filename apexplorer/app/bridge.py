@@ -1,0 +1,143 @@
+"""The page's own browser side: its URL, its keyboard shortcuts and its figure export.
+
+:class:`PageBridge` is an invisible component of the served explorer.
+
+* ``query``: the URL query that describes the experiment.  It is written with
+  ``history.replaceState``, so editing a setting replaces the address instead of
+  adding one history entry per keystroke (Panel's ``pn.state.location`` pushes).
+* Keyboard shortcuts: space (Train / Pause), → (Step), R (Reset) and ? (this
+  list) reach Python as ``on_key(name)``.  A key typed into a text box, a select
+  or a button's own space stays theirs.
+* :meth:`export_figures`: every Bokeh figure on the page as PNG and SVG, in one
+  zip that the browser downloads (rendered by BokehJS in the page itself:
+  offline, no webdriver).
+"""
+
+from __future__ import annotations
+
+import param
+from panel.custom import JSComponent
+
+SHORTCUTS = {" ": "toggle", "ArrowRight": "step", "r": "reset", "R": "reset", "?": "help"}
+HELP = ("**Keyboard shortcuts** (when no text box has the focus)\n\n"
+        "| key | does |\n|---|---|\n| space | Train / Pause |\n| → | Step (one batch) |\n"
+        "| R | Reset (a fresh network) |\n| ? | show or hide this list |")
+
+
+class PageBridge(JSComponent):
+    """Invisible: the URL query, the keyboard shortcuts and the figure export of one page."""
+
+    query = param.String(default="", doc="The URL query the page shows (without '?'); replaced, never pushed.")
+    keys = param.Dict(default=SHORTCUTS, doc="Key -> shortcut name.")
+    pressed = param.Integer(default=0, doc="Shortcuts received (for tests).")
+
+    _esm = """
+    const ZIP_CRC = (() => { const t = new Uint32Array(256);
+      for (let n = 0; n < 256; n++) { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320 ^ (c >>> 1) : c >>> 1;
+        t[n] = c >>> 0 } return t })()
+    function crc32(b) { let c = 0xFFFFFFFF; for (let i = 0; i < b.length; i++) c = ZIP_CRC[(c ^ b[i]) & 0xFF] ^ (c >>> 8);
+      return (c ^ 0xFFFFFFFF) >>> 0 }
+    // a zip of stored (uncompressed) files: [{name, bytes}] -> Blob
+    function zip(files) {
+      const enc = new TextEncoder(), parts = [], central = []; let offset = 0
+      for (const f of files) {
+        const name = enc.encode(f.name), crc = crc32(f.bytes), n = f.bytes.length
+        const h = new DataView(new ArrayBuffer(30))
+        h.setUint32(0, 0x04034b50, true); h.setUint16(4, 20, true); h.setUint32(14, crc, true)
+        h.setUint32(18, n, true); h.setUint32(22, n, true); h.setUint16(26, name.length, true)
+        parts.push(new Uint8Array(h.buffer), name, f.bytes)
+        const c = new DataView(new ArrayBuffer(46))
+        c.setUint32(0, 0x02014b50, true); c.setUint16(4, 20, true); c.setUint16(6, 20, true)
+        c.setUint32(16, crc, true); c.setUint32(20, n, true); c.setUint32(24, n, true)
+        c.setUint16(28, name.length, true); c.setUint32(42, offset, true)
+        central.push(new Uint8Array(c.buffer), name)
+        offset += 30 + name.length + n
+      }
+      const size = central.reduce((s, p) => s + p.length, 0)
+      const e = new DataView(new ArrayBuffer(22))
+      e.setUint32(0, 0x06054b50, true); e.setUint16(8, files.length, true); e.setUint16(10, files.length, true)
+      e.setUint32(12, size, true); e.setUint32(16, offset, true)
+      return new Blob([...parts, ...central, new Uint8Array(e.buffer)], {type: "application/zip"})
+    }
+    function plotViews() {  // every figure drawn on the page now (a hidden tab's are not)
+      const Plot = Bokeh.Models.get("Plot")
+      return [...Bokeh.index.query((v) => v.model instanceof Plot)]
+        .filter((v) => v.el && v.el.isConnected && v.bbox && v.bbox.width > 0 && v.bbox.height > 0)
+    }
+    async function exportFigures(filename) {
+      const files = [], used = {}
+      for (const v of plotViews()) {
+        const t = (v.model.title && v.model.title.text) || v.model.name || "figure"
+        let base = t.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "figure"
+        used[base] = (used[base] || 0) + 1
+        if (used[base] > 1) base += "-" + used[base]
+        const png = await v.export("png").to_blob()
+        files.push({name: base + ".png", bytes: new Uint8Array(await png.arrayBuffer())})
+        const svg = v.export("svg").ctx.get_serialized_svg(true)
+        files.push({name: base + ".svg", bytes: new TextEncoder().encode(svg)})
+      }
+      const a = document.createElement("a")
+      a.href = URL.createObjectURL(zip(files)); a.download = filename
+      document.body.appendChild(a); a.click(); a.remove()
+      return files.length
+    }
+    export function render({ model }) {
+      const setQuery = () => {
+        const q = model.query, loc = window.location
+        const url = loc.pathname + (q ? "?" + q : "") + loc.hash
+        if (url !== loc.pathname + loc.search + loc.hash) window.history.replaceState(window.history.state, "", url)
+      }
+      setQuery()
+      model.on("query", setQuery)
+      let swallow = false
+      const typing = (e) => { const t = e.composedPath()[0]
+        return t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName)) }
+      const down = (e) => {
+        if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) return
+        const name = model.keys[e.key]
+        if (!name) return
+        e.preventDefault(); swallow = e.key === " "
+        model.send_msg({key: name})
+      }
+      const up = (e) => { if (swallow && e.key === " ") { e.preventDefault(); swallow = false } }
+      document.addEventListener("keydown", down, true)
+      document.addEventListener("keyup", up, true)
+      model.on("msg:custom", async (msg) => {
+        if (msg && msg.export) {
+          let n = 0
+          try { n = await exportFigures(msg.export) } catch (err) { model.send_msg({exported: -1, error: String(err)}); return }
+          model.send_msg({exported: n})
+        }
+      })
+      model.on("remove", () => { document.removeEventListener("keydown", down, true)
+                                 document.removeEventListener("keyup", up, true) })
+      const el = document.createElement("span")
+      el.style.display = "none"
+      return el
+    }
+    """
+
+    def __init__(self, on_key=None, on_exported=None, **params):
+        params.setdefault("width", 0)
+        params.setdefault("height", 0)
+        params.setdefault("margin", 0)
+        super().__init__(**params)
+        self.on_key = on_key
+        self.on_exported = on_exported
+
+    def _handle_msg(self, data) -> None:
+        if not isinstance(data, dict):
+            return
+        if "key" in data and data["key"] in set(SHORTCUTS.values()):
+            self.pressed += 1
+            if self.on_key is not None:
+                self.on_key(data["key"])
+        elif "exported" in data and self.on_exported is not None:
+            self.on_exported(int(data["exported"]), data.get("error", ""))
+
+    def export_figures(self, filename: str = "apexplorer-figures.zip") -> None:
+        """Ask the page to download every figure shown as PNG and SVG in one zip."""
+        self._send_msg({"export": filename})
+
+
+__all__ = ["HELP", "PageBridge", "SHORTCUTS"]

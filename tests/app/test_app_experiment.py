@@ -1,0 +1,162 @@
+"""The explorer's state is one Experiment: widgets write it and follow it, the network is built from it,
+and what waits for a fresh network is the structural part of ``built.diff(experiment)``."""
+
+import pytest
+from bokeh.document import Document
+from pyviz_comms import Comm
+
+import apexplorer as ap
+from apexplorer.app import Explorer
+from apexplorer.app.session import pending_names
+from apexplorer.paper import gallery
+
+
+def render(view):
+    return view.__panel__().get_root(Document(), Comm())
+
+
+@pytest.fixture
+def explorer(wait):
+    e = Explorer(live=False)
+    render(e)
+    e.state.settings.param.update(epochs=2, device="cpu")
+    r = e.state.runner
+    assert wait(lambda: r.state == "ready" and r.trainer is not None and r.trainer.config.epochs == 2, tick=e.tick)
+    yield e
+    e.close()
+
+
+def test_the_widgets_write_the_experiment_and_follow_it(explorer):
+    e = explorer
+    e.settings.widgets["lr"].value = 0.02
+    e.settings.widgets["spectral_radius"].value = 0.5
+    exp = e.state.experiment
+    assert (exp.train.lr, exp.ap.spectral_radius, exp.train.epochs, exp.train.device) == (0.02, 0.5, 2, "cpu")
+    other = ap.Experiment.from_preset("2afc").with_changes({"ap.t1": 3, "train.seed": 4})
+    assert e.state.set_experiment(other)
+    w = e.settings.widgets
+    assert (w["t1"].value, w["t2"].value, w["seed"].value, w["mode"].value, w["batch_size"].value) == (3, 4, 4, "epe", 50)
+    assert e.state.datasets == {"main": "2afc"} and e.tasks._widgets["main"][0].value == "2afc"
+    assert e.state.experiment == other
+
+
+def test_a_value_equal_to_every_modules_own_is_no_change(explorer):
+    e = explorer
+    e.settings.widgets["spectral_radius"].value = 0.5
+    e.settings.widgets["spectral_radius"].value = 0.25  # what every module of the preset has
+    assert e.state.experiment.ap.spectral_radius is None
+    assert e.state.experiment == ap.Experiment.from_preset("digits").with_changes({"train.epochs": 2,
+                                                                                   "train.device": "cpu"})
+
+
+def test_pending_is_the_structural_part_of_the_diff_and_the_rest_applies_live(explorer, wait):
+    e = explorer
+    e.state.step()
+    assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
+    trainer = e.state.runner.trainer
+    e.settings.widgets["lr"].value = 1e-3
+    e.settings.widgets["t2"].value = 3
+    assert wait(lambda: trainer.opt.lr == 1e-3 and trainer.net.config.t2 == 3, tick=e.tick)
+    assert e.state.pending == [] and e.state.built.train.lr == 1e-3
+    assert trainer.experiment.ap.t2 == 3  # a saved session says what it trained with
+    e.settings.widgets["spectral_radius"].value = 0.5
+    e.settings.widgets["seed"].value = 3
+    assert e.state.pending == ["spectral_radius", "seed"]
+    assert set(e.state.built.diff(e.state.experiment)) == {"ap.spectral_radius", "train.seed"}
+    assert e.state.runner.trainer is trainer
+
+
+def test_pending_names_speak_of_settings_wiring_and_tasks():
+    diff = {"ap.t1": (8, 4), "ap.spectral_radius": (None, 0.5), "wiring.inline": ("a", "b"),
+            "tasks.A.dataset": ("mnist", "digits"), "train.schedule": ("alternating", "simultaneous"),
+            "init.scheme": ("uniform", "gaussian")}
+    assert pending_names(diff) == ["spectral_radius", "wiring", "tasks", "init"]
+
+
+def test_an_edit_in_the_editor_makes_the_wiring_inline_and_keeps_the_rest(explorer, wait):
+    e = explorer
+    e.settings.widgets["lr"].value = 0.01
+    e.state.wiring.resize_module("L2", size=128)
+    exp = e.state.experiment
+    assert exp.wiring.inline is not None and exp.wiring.preset is None
+    assert [m["size"] for m in exp.wiring.inline["modules"]] == [256, 128]
+    assert exp.train.lr == 0.01 and exp.tasks["main"].dataset == "digits"
+    r = e.state.runner
+    assert wait(lambda: r.state == "ready" and r.trainer.net.wiring.module("L2").size == 128, tick=e.tick)
+    assert "x=" in "&".join(f"{k}=" for k in exp.to_query())  # a link carries the whole inline wiring
+
+
+def test_the_network_is_built_with_the_experiments_init_and_task_subsets(wait):
+    exp = ap.Experiment.from_preset("fig5b", ["digits", "digits"]).with_changes(
+        {"wiring.options.size": 16, "tasks.A.train_size": 200, "train.device": "cpu"})
+    assert exp.init.scheme == "gaussian"
+    e = Explorer(experiment=exp, live=False)
+    try:
+        render(e)
+        r = e.state.runner
+        assert wait(lambda: r.state == "ready", tick=e.tick)
+        tr = r.trainer
+        assert tr.experiment == exp
+        assert all((b == 0).all() for b in tr.net.tensors["readout_bias"].values())  # Gaussian: zero readout bias
+        assert len(tr.data["A"].y_train) == 200 and len(tr.data["B"].y_train) > 200
+        assert [w.value for w, _ in e.tasks._widgets.values()] == ["digits", "digits"]
+    finally:
+        e.close()
+
+
+def test_the_paper_tab_loads_a_figures_experiment_with_the_papers_values_beside(explorer):
+    e = explorer
+    assert e.paper is not None and e.paper.report  # the repository's reproduction is the default report
+    e.paper.param.update(result="fig5e", point="simultaneous")
+    e.paper.load_button.clicks += 1
+    want, _ = e.state.fit_machine(gallery.experiment("fig5e", "quick", "simultaneous"))
+    assert e.state.experiment == want
+    assert e.state.schedule == "simultaneous" and e.settings.widgets["batch_size"].value == 50
+    assert e.paper_note.visible and "88.75 %" in e.paper_note.object and "ours" in e.paper_note.object
+    e.state.load_preset("digits")
+    assert not e.paper_note.visible
+
+
+def test_a_session_saved_before_experiments_loads_as_an_inline_experiment(explorer, wait, small_wiring, digits,
+                                                                          tmp_path):
+    tr = ap.Trainer.create(small_wiring, digits, ap.APConfig(t1=3, t2=2, mode="epe"),
+                           ap.TrainConfig(epochs=4, batch_size=64, lr=2e-3, seed=5, device="cpu"))
+    next(tr.train())
+    tr.save(tmp_path / "old.pt")  # no experiment inside: Trainer.create, not build
+    e = explorer
+    assert e.state.load(tmp_path / "old.pt")
+    assert wait(lambda: "loaded the session old.pt" in e.state.info, tick=e.tick)
+    exp = e.state.experiment
+    assert exp.wiring.inline is not None and exp.tasks["main"].dataset == "digits"
+    assert (exp.ap.t1, exp.ap.t2, exp.ap.mode, exp.train.lr, exp.train.seed, exp.train.epochs) == (3, 2, "epe", 2e-3, 5, 4)
+    assert e.settings.widgets["t2"].value == 2 and e.state.pending == []
+    assert e.state.runner.trainer.experiment == exp
+
+
+def test_an_experiment_file_opens_and_downloads(explorer):
+    e = explorer
+    text = e.run._experiment().read()
+    exp = ap.Experiment.from_toml(text)
+    assert exp == e.state.experiment
+    changed = exp.with_changes({"ap.t1": 3, "train.lr": 0.02}).to_toml().encode()
+    assert e.state.load_experiment_upload(changed, "mine.toml")
+    assert e.settings.widgets["t1"].value == 3 and e.settings.widgets["lr"].value == 0.02
+    assert "opened the experiment mine.toml" in e.state.info
+    assert "apexplorer train --preset digits --dataset digits" in e.run.command.object and "--t1 3" in e.run.command.object
+    assert not e.state.load_experiment_upload(b"[ap]\nt1 = 0\n", "bad.toml")
+    assert "ap.t1 = 0" in e.state.message and e.settings.widgets["t1"].value == 3
+
+
+def test_keyboard_shortcuts_drive_the_run(explorer, wait):
+    e = explorer
+    e.key("step")
+    assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
+    e.key("toggle")
+    assert wait(lambda: e.state.runner.state == "running", tick=e.tick)
+    e.key("toggle")
+    assert wait(lambda: e.state.runner.state == "paused", tick=e.tick)
+    old = e.state.runner.trainer
+    e.key("reset")
+    assert wait(lambda: e.state.runner.trainer not in (None, old), tick=e.tick)
+    e.key("help")
+    assert e.keys_help.visible and "Train / Pause" in e.keys_help.object
