@@ -137,7 +137,7 @@ class SweepLauncher(pn.viewable.Viewer):
         self.values2 = pn.widgets.TextInput(label="Its values", value="", placeholder="", width=200, disabled=True)
         self.axis1.param.watch(lambda e: self._on_axis(self.values1, e.new), "value")
         self.axis2.param.watch(lambda e: self._on_axis(self.values2, e.new), "value")
-        self.epochs = pn.widgets.IntInput(label="Epochs", value=1, start=1, width=90)
+        self.epochs = pn.widgets.IntInput(label="Epochs per point", value=1, start=1, width=110)
         self.seeds = pn.widgets.IntInput(label="Seeds per point", value=1, start=1, width=110,
                                          description="Each point trains seeds seed … seed+K−1 (the page's seed)")
         self.train_size = pn.widgets.IntInput(label="Train samples", value=0, start=0, width=100,
