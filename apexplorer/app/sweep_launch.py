@@ -130,17 +130,17 @@ class SweepLauncher(pn.viewable.Viewer):
         self._callback = None
         self._folder = None
         labels = list(AXES)
-        self.axis1 = pn.widgets.Select(label="Setting", options=labels, value=labels[0], width=170)
+        self.axis1 = pn.widgets.Select(label="Setting", options=labels, value=labels[0], width=160)
         self.values1 = pn.widgets.TextInput(label="Values (comma-separated)", value="0.1, 0.5",
-                                            placeholder=EXAMPLES[AXES[labels[0]]], width=200)
-        self.axis2 = pn.widgets.Select(label="Second setting", options=[NONE, *labels], value=NONE, width=170)
-        self.values2 = pn.widgets.TextInput(label="Its values", value="", placeholder="", width=200, disabled=True)
+                                            placeholder=EXAMPLES[AXES[labels[0]]], width=170)
+        self.axis2 = pn.widgets.Select(label="Second setting", options=[NONE, *labels], value=NONE, width=160)
+        self.values2 = pn.widgets.TextInput(label="Its values", value="", placeholder="", width=170, disabled=True)
         self.axis1.param.watch(lambda e: self._on_axis(self.values1, e.new), "value")
         self.axis2.param.watch(lambda e: self._on_axis(self.values2, e.new), "value")
-        self.epochs = pn.widgets.IntInput(label="Epochs per point", value=1, start=1, width=110)
-        self.seeds = pn.widgets.IntInput(label="Seeds per point", value=1, start=1, width=110,
+        self.epochs = pn.widgets.IntInput(label="Epochs per point", value=1, start=1, width=105)
+        self.seeds = pn.widgets.IntInput(label="Seeds per point", value=1, start=1, width=105,
                                          description="Each point trains seeds seed … seed+K−1 (the page's seed)")
-        self.train_size = pn.widgets.IntInput(label="Train samples", value=0, start=0, width=100,
+        self.train_size = pn.widgets.IntInput(label="Train samples", value=0, start=0, width=105,
                                               description="Train each task on its first N samples (0: all of them)")
         self.run_button = pn.widgets.Button(label="Run sweep", color="primary", width=120)
         self.cancel_button = pn.widgets.Button(label="Cancel", color="warning", width=90, disabled=True)
@@ -286,12 +286,11 @@ class SweepLauncher(pn.viewable.Viewer):
         self._folder = None
 
     def __panel__(self):
+        run = pn.Column(pn.Spacer(height=22), pn.Row(self.run_button, self.cancel_button, margin=0), margin=0)
         return pn.Column(
             pn.pane.Markdown("### Run a sweep of this page's experiment", margin=(0, 5)),
-            pn.Row(self.axis1, self.values1),
-            pn.Row(self.axis2, self.values2),
-            pn.Row(self.epochs, self.seeds, self.train_size),
-            pn.Row(self.run_button, self.cancel_button),
-            self.progress, self.status, self.error, self.download,
-            sizing_mode="stretch_width",
+            pn.Row(self.axis1, self.values1, self.axis2, self.values2),
+            pn.Row(self.epochs, self.seeds, self.train_size, run),
+            self.progress, pn.Row(self.status, self.download, sizing_mode="stretch_width"), self.error,
+            sizing_mode="stretch_width", styles={"border-bottom": "1px solid #ddd"}, margin=(0, 0, 10, 0),
         )

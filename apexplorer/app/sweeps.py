@@ -219,7 +219,9 @@ class SweepsView(pn.viewable.Viewer):
                             show_name=False, width=300)
         load = [pn.pane.Markdown("### Sweep results" if self.launcher is None else "### Or load a results table",
                                  margin=(0, 5)), pn.pane.Markdown("Upload a results table:"), self._upload]
-        side = pn.Column(*([self.launcher] if self.launcher is not None else []), *load, controls,
-                         width=400 if self.launcher is not None else 320)
-        return pn.Row(side, pn.Column(self._message, self._plots, sizing_mode="stretch_width"),
+        side = pn.Column(*load, controls, width=320)
+        body = pn.Row(side, pn.Column(self._message, self._plots, sizing_mode="stretch_width"),
                       sizing_mode="stretch_width")
+        if self.launcher is None:
+            return body
+        return pn.Column(self.launcher, body, sizing_mode="stretch_width")
