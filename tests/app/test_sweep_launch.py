@@ -126,3 +126,20 @@ def test_running_twice_shows_the_second_sweep(view, wait):
     assert la.run()
     _finish(view, wait)
     assert len(view.frame) == 3 and la.download.filename == "sweep-2.csv"
+
+
+def test_without_dask_the_page_says_so_and_trains_in_the_servers_process(monkeypatch, tiny_experiment, wait):
+    import apexplorer.app.sweep_launch as sl
+    import apexplorer.sweep.executors as ex
+
+    monkeypatch.setattr(sl, "have_dask", lambda: False)
+    monkeypatch.setattr(ex, "have_dask", lambda: False)
+    view = SweepsView(experiment=lambda: tiny_experiment, live=False)
+    try:
+        assert view.launcher.status.object.startswith("Dask is not installed on the server")
+        assert view.launcher.run()
+        _finish(view, wait)
+        assert view.launcher.job.progress().executor == "in-process"
+        assert "in the server's process" in view.launcher.status.object and len(view.frame) == 2
+    finally:
+        view.close()
