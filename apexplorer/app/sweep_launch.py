@@ -249,7 +249,7 @@ class SweepLauncher(pn.viewable.Viewer):
                     + f" · {p.seconds:.0f} s")
         elif p.state == "finished":
             text = (f"**Finished: {p.done} of {p.total} points** in {p.seconds:.0f} s {where}"
-                    + (f"; {p.errors} point(s) failed (see the table's message column)" if p.errors else ""))
+                    + (f"; {p.errors} point(s) failed, the first with: {p.error}" if p.errors else ""))
         elif p.state == "cancelled":
             text = f"**Cancelled** after {p.done} of {p.total} points" + ("; those are shown" if p.done else "")
             self.progress.bar_color = "secondary"

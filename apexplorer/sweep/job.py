@@ -27,7 +27,8 @@ FINAL = ("finished", "cancelled", "failed")
 
 @dataclass(frozen=True)
 class SweepProgress:
-    """A snapshot of a job: its state, points done of total, what trains now, and a message."""
+    """A snapshot of a job: its state, points done of total, what trains now, a message, and how many
+    points failed (``errors``) with the first one's message (``error``)."""
 
     state: str = "idle"
     done: int = 0
@@ -36,6 +37,7 @@ class SweepProgress:
     message: str = ""
     executor: str = ""
     errors: int = 0
+    error: str = ""
     seconds: float = 0.0
 
     @property
@@ -158,8 +160,11 @@ class SweepJob:
     def _record(self, task, rows) -> None:
         self.table.append(rows)
         p = self._progress
-        bad = sum(1 for r in rows if r.get("status") == "error")
-        self._set(done=p.done + 1, errors=p.errors + (1 if bad else 0))
+        bad = next((r for r in rows if r.get("status") == "error"), None)
+        first = p.error
+        if bad is not None and not first:
+            first = f"{self._labels.get(task.point.id, task.point.id)}: {bad.get('message')}"
+        self._set(done=p.done + 1, errors=p.errors + (bad is not None), error=first)
 
     def _on_epoch(self, info: dict) -> None:
         self._set(current=f"{self._labels.get(info['point'], info['point'])}: epoch {info['epoch']}/{info['epochs']}")

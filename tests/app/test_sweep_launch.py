@@ -143,3 +143,13 @@ def test_without_dask_the_page_says_so_and_trains_in_the_servers_process(monkeyp
         assert "in the server's process" in view.launcher.status.object and len(view.frame) == 2
     finally:
         view.close()
+
+
+def test_a_point_that_cannot_train_is_named_with_the_librarys_reason(view, wait):
+    la = view.launcher
+    la.train_size.value = 100000
+    assert la.run()
+    _finish(view, wait)
+    assert "2 point(s) failed, the first with: sr=0.1: digits: a train subset of 100000 samples; it has 1437" \
+        in la.status.object
+    assert "2 error rows" in view._message.object
