@@ -131,7 +131,7 @@ class Explorer(pn.viewable.Viewer):
         for title, cls in _extra_tabs():
             try:
                 if title == "Sweeps":
-                    view = cls(files=self.files)
+                    view = cls(files=self.files, experiment=lambda: self.state.experiment, live=live)
                 elif title == "Paper":
                     view = self.paper = cls(on_load=self.load_paper, report=str(REPORT) if REPORT.is_dir() else "")
                 else:

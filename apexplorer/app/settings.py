@@ -15,7 +15,7 @@ import functools
 
 import param
 
-from ..devices import device_choices
+from ..devices import NO_CUDA_BUILD, NO_CUDA_DEVICE, describe, device_choices, gpu_names, no_gpu_reason
 from ..errors import ApexplorerError
 from ..network import MODES, PRECISIONS, APConfig
 from ..trainer import TrainConfig
@@ -65,6 +65,10 @@ class Settings(param.Parameterized):
     precision = param.Selector(default="fp32", objects=list(PRECISIONS), label="Precision",
                                doc="Precision of the relax products: fp32, tf32 (GPU) or bf16.")
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.param.device.objects = device_choices()  # this machine's GPUs now, not when the module loaded
+
     def configs(self) -> tuple:
         """(APConfig, TrainConfig), validated by the library; raises ApexplorerError."""
         ap = APConfig(t1=self.t1, t2=self.t2, mode=self.mode, beta=self.beta, precision=self.precision).validate()
@@ -113,6 +117,26 @@ class Settings(param.Parameterized):
         return out
 
 
+#: Why the server has no GPU, as a page visitor reads it (the library's reasons speak of torch and flags).
+NO_GPU = {NO_CUDA_BUILD: "The server's torch has no CUDA support.",
+          NO_CUDA_DEVICE: "No CUDA device is visible to the server."}
+
+
+def device_note(device: str) -> str:
+    """Where ``device`` trains, in a page visitor's words (menus, not ``--device``)."""
+    reason = no_gpu_reason()
+    if reason:
+        why = NO_GPU[reason]
+        if device.startswith("cuda"):
+            return f"This experiment asks for {device}, but no GPU was found on the server: choose auto or CPU. ({why})"
+        return f"No GPU found on the server: training runs on the CPU. ({why})"
+    try:
+        return f"Trains on: {describe(device)}"
+    except ApexplorerError:
+        gpus = list(gpu_names())
+        return f"{device} is not on this server, whose GPUs are {', '.join(gpus)}: choose one of them, or auto."
+
+
 @functools.lru_cache(maxsize=1)
 def paper_defaults() -> dict:
     """The paper's value of every setting (its 2-layer Fashion-MNIST model): name -> value."""
@@ -132,4 +156,4 @@ def help_text(name: str) -> str:
     return f"{doc} Paper: {paper_defaults()[name]}."
 
 
-__all__ = ["KEYS", "LIVE", "LIVE_KEYS", "Settings", "help_text", "paper_defaults"]
+__all__ = ["KEYS", "LIVE", "LIVE_KEYS", "Settings", "device_note", "help_text", "paper_defaults"]

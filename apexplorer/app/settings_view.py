@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import panel as pn
 
-from ..devices import describe
-from ..errors import ApexplorerError
+from ..devices import device_choices, device_labels
 from .session import ExplorerState
-from .settings import help_text
+from .settings import device_note, help_text
 
 WIDGETS = {
     "spectral_radius": pn.widgets.FloatInput,
@@ -51,11 +50,15 @@ class SettingsView(pn.viewable.Viewer):
             if name == "lr":
                 kw["step"] = 1e-4
             kw["description"] = help_text(name)
+            if name == "device":
+                self.widgets[name] = self._device_menu(**kw)
+                continue
             w = cls.from_param(s.param[name], label=LABELS[name], **kw) if cls is not pn.widgets.RadioButtonGroup \
                 else cls.from_param(s.param[name], **kw)
             self.widgets[name] = w
         self.mode_help = pn.widgets.TooltipIcon(value=help_text("mode"), margin=(5, 0))
-        self.where = pn.pane.Markdown("", margin=(0, 5), styles={"color": "#555"})
+        self.where = pn.pane.Markdown("", margin=(0, 5), styles={"color": "#555"}, css_classes=["ap-device-note"],
+                                      sizing_mode="stretch_width")
         s.param.watch(self._on_device, "device")
         self._on_device()
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
@@ -72,11 +75,32 @@ class SettingsView(pn.viewable.Viewer):
     def _on_revert(self, event=None):
         self.state.revert()
 
+    def _device_menu(self, **kw):
+        """The device menu, by names (``GPU 1: NVIDIA H200 (cuda:1)``), linked both ways to the setting."""
+        s = self.state.settings
+        kw.pop("options", None)
+        objects = list(dict.fromkeys([*device_choices(), *s.param.device.objects]))  # every GPU the menu offers
+        if objects != list(s.param.device.objects):
+            s.param.device.objects = objects
+        w = pn.widgets.Select(label=LABELS["device"], options=self._device_options(), value=s.device, **kw)
+        w.param.watch(lambda e: setattr(s, "device", e.new), "value")
+        s.param.watch(self._on_device_choices, "device", what="objects")
+        return w
+
+    def _device_options(self) -> dict:
+        labels = device_labels()
+        extra = [d for d in self.state.settings.param.device.objects if d not in labels.values()]
+        return {**labels, **{f"{d} (not on this server)": d for d in extra}}
+
+    def _on_device_choices(self, *events):
+        w = self.widgets["device"]
+        w.options = self._device_options()
+        w.value = self.state.settings.device
+
     def _on_device(self, *events):
-        try:
-            self.where.object = f"Trains on: {describe(self.state.settings.device)}"
-        except ApexplorerError as e:
-            self.where.object = f"Trains on: not here ({e})"
+        if "device" in self.widgets and self.widgets["device"].value != self.state.settings.device:
+            self.widgets["device"].value = self.state.settings.device
+        self.where.object = device_note(self.state.settings.device)
 
     def _on_state(self, *events):
         st = self.state
@@ -106,6 +130,7 @@ class SettingsView(pn.viewable.Viewer):
             pn.Row(w["lr"], w["batch_size"]),
             pn.Row(w["epochs"], w["seed"]),
             pn.Row(w["seeds"], w["device"]),
-            pn.Row(w["precision"], self.where),
+            pn.Row(w["precision"]),
+            self.where,
             sizing_mode="stretch_width",
         )

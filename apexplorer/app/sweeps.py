@@ -1,4 +1,5 @@
-"""The Sweeps view: load a sweep's results table and show the paper's sweep plots.
+"""The Sweeps view: launch a small sweep of the page's experiment, or load a sweep's results table,
+and show the paper's sweep plots and the table.
 
 The plots are :mod:`apexplorer.sweep.plots`, the functions a notebook calls;
 this view only picks the table and the axes.  A table that a running sweep
@@ -6,6 +7,8 @@ is still writing can be followed (reloaded every few seconds).
 
 A table comes as an upload; a path is read as given in a notebook, and, when
 served (``files``), only inside the folder the server's operator opened.
+Given the page's experiment (``experiment``, a getter), the view also launches
+sweeps of it (:class:`~apexplorer.app.sweep_launch.SweepLauncher`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ class SweepsView(pn.viewable.Viewer):
     files : ServerFiles, optional
         Served: paths are names inside this folder (none without one; uploads only).
         None (a notebook): paths are read as given.
+    experiment : callable, optional
+        Returns the page's current Experiment: the view then launches sweeps of it.
+    live : bool
+        Follow a launched sweep with a periodic callback (tests pass False).
     """
 
     path = param.String(default="", doc="Results table of `apexplorer sweep` (.csv or .parquet)")
@@ -44,14 +51,21 @@ class SweepsView(pn.viewable.Viewer):
     band = param.Selector(default="sd", objects=["sd", "minmax"], doc="Band over seeds: mean ± sd, or min to max")
     follow = param.Boolean(default=False, doc="Reload the table every few seconds (a sweep still running)")
 
-    def __init__(self, path: str = "", files: ServerFiles | None = None, **params):
+    def __init__(self, path: str = "", files: ServerFiles | None = None, experiment=None, live: bool = True,
+                 **params):
         super().__init__(**params)
         self.files = files
+        self.launcher = None
+        if experiment is not None:
+            from .sweep_launch import SweepLauncher
+
+            self.launcher = SweepLauncher(experiment, self._set_frame, live=live)
         self._choosing = False
         self.frame = None
         self._axes = None
         self._callback = None
-        self._message = pn.pane.Alert("Load the results table of `apexplorer sweep --out FILE` (.csv or .parquet).",
+        self._message = pn.pane.Alert(("Run a sweep on the left, or load" if experiment is not None else "Load")
+                                      + " the results table of `apexplorer sweep --out FILE` (.csv or .parquet).",
                                       alert_type="info", sizing_mode="stretch_width")
         self._plots = pn.Tabs(dynamic=True, sizing_mode="stretch_width")
         self._upload = pn.widgets.FileInput(accept=",".join(FORMATS), multiple=False)
@@ -154,10 +168,26 @@ class SweepsView(pn.viewable.Viewer):
             self._show_error(str(e))
             return
         active = self._plots.active
-        self._plots.objects = [pn.pane.HoloViews(p, name=t, sizing_mode="stretch_width", backend="bokeh")
-                               for t, p in plots.items()]
+        panes = [pn.pane.HoloViews(p, name=t, sizing_mode="stretch_width", backend="bokeh") for t, p in plots.items()]
         if plots:
-            self._plots.active = min(active, len(plots) - 1)
+            panes.append(self._table())
+        self._plots.objects = panes
+        if panes:
+            self._plots.active = min(active, len(panes) - 1)
+
+    def table(self):
+        """The table of runs: one row per point and seed (its last epoch), grid axes first."""
+        runs = sp.final_rows(self.frame)
+        axes = list(self.param.x.objects or [])
+        cols = [c for c in (*axes, "seed", "epoch", "test_acc", "train_acc", "status", "ftmle") if c in runs.columns]
+        return runs[cols]
+
+    def _table(self):
+        table = pn.widgets.Tabulator(self.table(), disabled=True, show_index=False, height=360,
+                                     sizing_mode="stretch_width", css_classes=["ap-sweep-table"],
+                                     formatters={c: {"type": "money", "precision": 4}
+                                                 for c in ("test_acc", "train_acc", "ftmle")})
+        return pn.Column(table, name="Table", sizing_mode="stretch_width")
 
     @param.depends("follow", watch=True)
     def _follow(self):
@@ -171,6 +201,14 @@ class SweepsView(pn.viewable.Viewer):
         if self.path:
             self.load(self.path)
 
+    def close(self) -> None:
+        """Stop a launched sweep and the table's reloading."""
+        if self.launcher is not None:
+            self.launcher.close()
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+
     def __panel__(self):
         served_only = self.files is not None and not self.files.enabled  # no server paths: uploads only
         names = [n for n in ("path", "metric", "x", "by", "y", "band", "follow") if not (served_only and
@@ -179,7 +217,11 @@ class SweepsView(pn.viewable.Viewer):
                             widgets={"path": {"type": pn.widgets.TextInput, "placeholder": "results.csv"},
                                      "metric": pn.widgets.RadioButtonGroup, "band": pn.widgets.RadioButtonGroup},
                             show_name=False, width=300)
-        side = pn.Column("### Sweep results", pn.pane.Markdown("Upload a results table:"), self._upload, controls,
-                         width=320)
-        return pn.Row(side, pn.Column(self._message, self._plots, sizing_mode="stretch_width"),
+        load = [pn.pane.Markdown("### Sweep results" if self.launcher is None else "### Or load a results table",
+                                 margin=(0, 5)), pn.pane.Markdown("Upload a results table:"), self._upload]
+        side = pn.Column(*load, controls, width=320)
+        body = pn.Row(side, pn.Column(self._message, self._plots, sizing_mode="stretch_width"),
                       sizing_mode="stretch_width")
+        if self.launcher is None:
+            return body
+        return pn.Column(self.launcher, body, sizing_mode="stretch_width")

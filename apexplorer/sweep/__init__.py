@@ -8,6 +8,8 @@
   Dask worker.
 * :mod:`.executors`: :func:`run` (or :func:`prepare` + :func:`execute`)
   trains what is left in this process or on a Dask client.
+* :mod:`.job`: :class:`SweepJob` runs a sweep in a background thread (a
+  local Dask cluster, or this process), with progress snapshots and cancel.
 * :mod:`.table`: the results table (CSV or Parquet), appended to as runs
   finish, so a rerun skips finished runs and Ctrl-C or a dead worker loses
   only the runs in flight.
@@ -22,12 +24,13 @@
 
 from .executors import (SCALE_OUT, Task, default_workers, execute, have_dask, local_cluster, plan, prepare, run,
                         run_in_process, run_on_dask, summary)
+from .job import SweepJob, SweepProgress
 from .grid import PLACEMENT, STABILITY_AXES, Point, Sweep, axis_key, column, parse_axis, point_id
 from .point import reservoir_ftmle, settings_row, train_point
 from .table import FINISHED, ResultsTable, load_results
 
 __all__ = [
-    "FINISHED", "PLACEMENT", "SCALE_OUT", "STABILITY_AXES", "Point", "ResultsTable", "Sweep", "Task",
+    "FINISHED", "PLACEMENT", "SCALE_OUT", "STABILITY_AXES", "Point", "ResultsTable", "Sweep", "SweepJob", "SweepProgress", "Task",
     "axis_key", "column", "default_workers", "execute", "have_dask", "load_results", "local_cluster",
     "parse_axis", "plan", "point_id", "prepare", "reservoir_ftmle", "run", "run_in_process", "run_on_dask",
     "settings_row", "summary", "train_point",

@@ -100,10 +100,13 @@ def local_cluster(workers: int, dashboard: str = "127.0.0.1:8787"):
     Ctrl-C in a terminal reaches every process of the group; the worker
     processes ignore it (also when Dask restarts one), so only this process
     stops, cancels what is pending and closes the cluster, without a
-    traceback from every worker.
+    traceback from every worker.  Called from another thread than the main
+    one (a server's), the workers ignore Ctrl-C once the client registers
+    ``cluster.ignore_interrupt``.  ``dashboard`` None: no dashboard.
     """
     import logging
     import signal
+    import threading
 
     from distributed import LocalCluster, WorkerPlugin
 
@@ -111,12 +114,14 @@ def local_cluster(workers: int, dashboard: str = "127.0.0.1:8787"):
         def setup(self, worker):
             _ignore_interrupt()
 
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the worker processes started now
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # inherited by the workers started now
     try:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address=dashboard, silence_logs=logging.ERROR)
     finally:
-        signal.signal(signal.SIGINT, old)
+        if main:
+            signal.signal(signal.SIGINT, old)
     cluster.ignore_interrupt = IgnoreInterrupt()  # registered by the client: workers Dask restarts get it too
     return cluster
 

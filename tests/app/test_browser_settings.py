@@ -75,7 +75,7 @@ def test_a_loaded_session_shows_its_values_in_every_widget(page, diverged_run):
     pg.tab("Settings").click()
     for label, value in SAVED.items():
         assert float(pg.page.get_by_label(label, exact=True).input_value()) == value, label
-    assert pg.page.get_by_label("Device", exact=True).input_value() == "cpu"
+    assert pg.page.get_by_label("Device", exact=True).input_value() == "CPU"  # the menu shows devices by name
     assert pg.page.get_by_label("Precision", exact=True).input_value() == "fp32"
     expect(pg.page.locator(".bk-btn.bk-active", has_text="epe")).to_be_visible()
     pg.wait_status(r"epoch 1/3 · batch \d+/23 .*\(paused\)")  # it diverged in its first epoch
