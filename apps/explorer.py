@@ -17,7 +17,8 @@ from apexplorer.app.explorer import configure_torch_threads, quiet_closed_tabs
 from apexplorer.app.files import files_folder
 
 # No "plotly": its 4.7 MB script loads when the 3-D PCA tab is first shown, not before the first paint.
-pn.extension("tabulator", notifications=False, sizing_mode="stretch_width")
+# "mathjax": the formula panel is typeset by the MathJax that Bokeh's server ships (offline, SVG).
+pn.extension("tabulator", "mathjax", notifications=False, sizing_mode="stretch_width")
 
 
 def app() -> pn.viewable.Viewable:
