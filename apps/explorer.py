@@ -22,8 +22,10 @@ pn.extension("tabulator", "mathjax", notifications=False, sizing_mode="stretch_w
 
 
 def app() -> pn.viewable.Viewable:
-    header = pn.pane.Markdown("# apexplorer · Adjoint Propagation explorer", margin=(5, 10))
-    return pn.Column(header, Explorer(files=files_folder(sys.argv[1:])), sizing_mode="stretch_width")
+    explorer = Explorer(files=files_folder(sys.argv[1:]))
+    header = pn.pane.Markdown("# apexplorer · Adjoint Propagation explorer", margin=(5, 10),
+                              visible=explorer.param.presenter.rx.not_())  # the presenter layout needs its room
+    return pn.Column(header, explorer, sizing_mode="stretch_width")
 
 
 if __name__.startswith("bokeh"):  # run by `panel serve`, once per browser session

@@ -8,6 +8,9 @@
 * Keyboard shortcuts: space (Train / Pause), → (Step), R (Reset) and ? (this
   list) reach Python as ``on_key(name)``.  A key typed into a text box, a select
   or a button's own space stays theirs.
+* ``presenter``: the page's base font grows to :data:`PRESENTER_FONT` (the root
+  font size and Bokeh's ``--bokeh-font-size``, which the widgets and panes inherit
+  through their shadow roots), for a room's back row.
 * :meth:`export_figures`: every Bokeh figure on the page as PNG and SVG, in one
   zip that the browser downloads (rendered by BokehJS in the page itself:
   offline, no webdriver).
@@ -18,10 +21,12 @@ from __future__ import annotations
 import param
 from panel.custom import JSComponent
 
-SHORTCUTS = {" ": "toggle", "ArrowRight": "step", "r": "reset", "R": "reset", "?": "help"}
+SHORTCUTS = {" ": "toggle", "ArrowRight": "step", "r": "reset", "R": "reset", "?": "help", "Escape": "close"}
 HELP = ("**Keyboard shortcuts** (when no text box has the focus)\n\n"
         "| key | does |\n|---|---|\n| space | Train / Pause |\n| → | Step (one batch) |\n"
-        "| R | Reset (a fresh network) |\n| ? | show or hide this list |")
+        "| R | Reset (a fresh network) |\n| ? | show or hide this list |\n| Esc | hide this list |")
+#: The base font of the presenter layout (CSS length).
+PRESENTER_FONT = "19px"
 
 
 class PageBridge(JSComponent):
@@ -30,6 +35,8 @@ class PageBridge(JSComponent):
     query = param.String(default="", doc="The URL query the page shows (without '?'); replaced, never pushed.")
     keys = param.Dict(default=SHORTCUTS, doc="Key -> shortcut name.")
     pressed = param.Integer(default=0, doc="Shortcuts received (for tests).")
+    presenter = param.Boolean(default=False, doc="Larger base font for a room (see PRESENTER_FONT).")
+    font = param.String(default=PRESENTER_FONT, doc="The presenter layout's base font size.")
 
     _esm = """
     const ZIP_CRC = (() => { const t = new Uint32Array(256);
@@ -89,6 +96,14 @@ class PageBridge(JSComponent):
       }
       setQuery()
       model.on("query", setQuery)
+      const setFont = (on = model.presenter) => {  // custom properties and font-size inherit into shadow roots
+        const r = document.documentElement
+        r.classList.toggle("ap-presenter", on)
+        if (on) { r.style.fontSize = model.font; r.style.setProperty("--bokeh-font-size", model.font) }
+        else { r.style.removeProperty("font-size"); r.style.removeProperty("--bokeh-font-size") }
+      }
+      setFont()
+      model.on(["presenter", "font"], () => setFont())
       let swallow = false
       const typing = (e) => { const t = e.composedPath()[0]
         return t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName)) }
@@ -109,7 +124,8 @@ class PageBridge(JSComponent):
           model.send_msg({exported: n})
         }
       })
-      model.on("remove", () => { document.removeEventListener("keydown", down, true)
+      model.on("remove", () => { setFont(false)
+                                 document.removeEventListener("keydown", down, true)
                                  document.removeEventListener("keyup", up, true) })
       const el = document.createElement("span")
       el.style.display = "none"
@@ -140,4 +156,4 @@ class PageBridge(JSComponent):
         self._send_msg({"export": filename})
 
 
-__all__ = ["HELP", "PageBridge", "SHORTCUTS"]
+__all__ = ["HELP", "PRESENTER_FONT", "PageBridge", "SHORTCUTS"]
