@@ -22,27 +22,31 @@ import param
 
 @dataclass(frozen=True)
 class Term:
-    """One term of the rule: its name in words and its formula (LaTeX)."""
+    """One term of the rule: its name, its formula (LaTeX) and a note on its symbols."""
 
     key: str
     label: str
     latex: str
+    note: str = ""
 
 
 #: The terms in the order AP uses them (phase 0, readout, phase 1, update).
 TERMS = (
-    Term("drive", "Feedforward drive (phase 0), a = x or z⁰ⱼ[SI]",
-         r"u^0_k[R] = \sum_{p \to k} a_p\, A_p"),
-    Term("relax", "Relaxation, f = tanh (T₁ steps with u⁰, then T₂ with u¹)",
-         r"h_{t+1} = f\left(h_t W_k + b_k + u_k\right)"),
+    Term("drive", "Drive", r"u^0_k[R] = \textstyle\sum_{p \to R}\, a_p A_p",
+         "phase 0: a = x, or z⁰ⱼ[SI] of an upstream module"),
+    Term("relax", "Relaxation", r"h_{t+1} = f\left(h_t W_k + b_k + u_k\right)",
+         "f = tanh; T₁ steps with u⁰ (phase 0), T₂ with u¹ (phase 1)"),
     Term("readout", "Readout",
          r"o = \mathrm{softmax}\left(z^0_L[\mathrm{SI}]\, A_{\mathrm{out}} + c_{\mathrm{out}}\right)"),
-    Term("output_error", "Output error", r"e_{\mathrm{out}} = o - \hat{y}"),
-    Term("inject", "Injected error (phase 1), ε = e_out or eⱼ[SE]",
-         r"u^1_k[R] = u^0_k[R] - \beta\, \varepsilon_q\, G_q"),
-    Term("local", "Local error", r"e_k = z^0_k - z^1_k"),
-    Term("update", "Update of a learnable path (Adam)", r"\Delta A_p = \frac{1}{B}\, a_p^{\top} e_k[R]"),
+    Term("output_error", "Output error", r"e_{\mathrm{out}} = o - \hat{y}", "ŷ: the one-hot answer"),
+    Term("inject", "Injected error", r"u^1_k[R] = u^0_k[R] - \beta\, \varepsilon_q G_q",
+         "phase 1: ε = e_out, or eⱼ[SE]; G fixed"),
+    Term("local", "Local error", r"e_k = z^0_k - z^1_k", "how far the error moved module k"),
+    Term("update", "Update", r"\Delta A_p = \tfrac{1}{B}\, a_p^{\top} e_k[R]",
+         "local, no backprop; A ← A − lr·Adam(ΔA)"),
 )
+
+_TERM = {t.key: t for t in TERMS}
 
 _BY_PHASE = {
     "input": ("drive",),
@@ -57,6 +61,11 @@ _BY_PHASE = {
 #: How a lit row looks, and an unlit one.
 LIT = {"background": "#fff1c1", "border-left": "5px solid #d6604d", "border-radius": "4px"}
 UNLIT = {"background": "transparent", "border-left": "5px solid transparent", "border-radius": "4px"}
+
+
+def _label(t: Term, lit: bool) -> str:
+    """A row's label: the term's name, and while it is lit what its symbols stand for."""
+    return f"<b>{t.label}</b> · {t.note}" if lit and t.note else f"<b>{t.label}</b>"
 
 
 def terms_of(phase: str) -> tuple:
@@ -77,13 +86,14 @@ class FormulaPanel(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.rows = {}
+        self.rows, self.labels = {}, {}
         for t in TERMS:
-            label = pn.pane.Markdown(t.label, margin=(2, 8, 0, 8), styles={"color": "#444", "font-size": "0.85em"},
-                                     sizing_mode="stretch_width")
-            math = pn.pane.LaTeX(f"${t.latex}$", renderer="mathjax", margin=(0, 8, 4, 12),
-                                 styles={"font-size": "1.15em"}, css_classes=["ap-formula"])
-            self.rows[t.key] = pn.Column(label, math, css_classes=["ap-term", f"ap-term-{t.key}"],
+            # the label names the term; while it is lit it also says what its symbols stand for
+            self.labels[t.key] = pn.pane.HTML(_label(t, False), margin=(4, 8, 0, 8), sizing_mode="stretch_width",
+                                              styles={"color": "#333", "font-size": "0.85em"})
+            math = pn.pane.LaTeX(f"${t.latex}$", renderer="mathjax", margin=(2, 8, 6, 16), sizing_mode="stretch_width",
+                                 styles={"font-size": "1em"}, css_classes=["ap-formula"])
+            self.rows[t.key] = pn.Column(self.labels[t.key], math, css_classes=["ap-term", f"ap-term-{t.key}"],
                                          styles=dict(UNLIT), margin=(1, 0), sizing_mode="stretch_width")
         self._highlight()
 
@@ -99,12 +109,15 @@ class FormulaPanel(pn.viewable.Viewer):
         for key, row in self.rows.items():
             on = key in self.lit
             row.styles = dict(LIT if on else UNLIT)
+            self.labels[key].object = _label(_TERM[key], on)
             classes = ["ap-term", f"ap-term-{key}"] + (["ap-term-on"] if on else [])
             if row.css_classes != classes:
                 row.css_classes = classes
 
     def __panel__(self):
-        return pn.Column(pn.pane.Markdown("#### The rule at this frame", margin=(0, 8)), *self.rows.values(),
+        title = pn.pane.HTML("The rule at this frame", margin=(4, 8, 6, 8),
+                             styles={"font-weight": "600", "font-size": "1.1em"})
+        return pn.Column(title, *self.rows.values(),
                          css_classes=["ap-formulas"], sizing_mode="stretch_width")
 
 

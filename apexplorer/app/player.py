@@ -318,12 +318,16 @@ class ErrorFlowPlayer(LiveView):
             self.detail.objects = [self._detail_panes[show]]
 
     def __panel__(self):
-        return pn.Column(
+        steps = pn.Column(
             self.title,
-            pn.Row(self.back, self.next, self.player, pn.widgets.Checkbox.from_param(self.param.follow_live),
-                   sizing_mode="stretch_width"),
+            pn.Row(self.back, self.next, pn.widgets.Checkbox.from_param(self.param.follow_live, align="center")),
+            self.player,
             self.text,
-            pn.Row(pn.Column(self.graph, self.detail, sizing_mode="stretch_width"),
-                   pn.Column(self.formulas, width=420, sizing_mode="fixed"), sizing_mode="stretch_width"),
+            self.graph,
+            self.detail,
             pn.Row(self.sample, self.record),
             sizing_mode="stretch_width")
+        # the formulas beside the steps, from the top; opaque, so a wide legend of the graph slips under them
+        rule = pn.Column(self.formulas, width=380, sizing_mode="fixed",
+                         styles={"background": "white", "z-index": "1", "position": "relative"})
+        return pn.Row(steps, rule, sizing_mode="stretch_width")

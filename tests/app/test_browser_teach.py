@@ -184,7 +184,8 @@ def test_formula_panel_is_typeset_and_follows_the_player(page):
     pg.tab("Error flow").click()
     pg.wait_js(f"() => ({DEEP})('.ap-term').length === 7")
     # MathJax typeset every formula as SVG (offline: Bokeh's own bokeh-mathjax.js); no raw TeX is left
-    pg.wait_js(f"() => ({DEEP})('.ap-formula').filter(e => e.shadowRoot.querySelector('mjx-container svg')).length === 7")
+    pg.wait_js(f"() => ({DEEP})('.ap-formula')"
+               ".filter(e => e.shadowRoot.querySelector('mjx-container svg')).length === 7")
     raw = pg.js(f"() => ({DEEP})('.ap-formula').map(e => (e.shadowRoot || e).textContent)"
                 ".filter(t => t.includes('$') || t.includes('\\\\frac') || t.includes('h_{'))")
     assert raw == [], raw

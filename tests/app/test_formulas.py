@@ -34,7 +34,7 @@ def test_every_term_is_written_with_the_papers_symbols():
     assert latex["relax"].startswith(r"h_{t+1} = f") and "W_k" in latex["relax"] and "u_k" in latex["relax"]
     assert r"\beta" in latex["inject"] and "G_q" in latex["inject"]
     assert latex["local"] == r"e_k = z^0_k - z^1_k"
-    assert r"\frac{1}{B}" in latex["update"] and r"a_p^{\top} e_k" in latex["update"]
+    assert r"frac{1}{B}" in latex["update"] and r"a_p^{\top} e_k" in latex["update"]
     for t in TERMS:  # a brace left open would stop MathJax typesetting the row
         assert t.latex.count("{") == t.latex.count("}"), t.key
 
@@ -79,3 +79,10 @@ def test_a_frame_list_covers_only_phases_with_formulas(small_wiring, digits):
     frames = flow_frames(probe(net, digits.x_test[1], int(digits.y_test[1])), small_wiring)
     for f in frames:
         assert terms_of(f.phase)
+
+
+def test_a_lit_term_says_what_its_symbols_stand_for(player):
+    player.frame = [f.phase for f in player.frames].index("learning")
+    labels = player.formulas.labels
+    assert "ε = e_out" in labels["inject"].object and "T₂" in labels["relax"].object
+    assert labels["update"].object == "<b>Update</b>"  # unlit: its name only
