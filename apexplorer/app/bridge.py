@@ -28,8 +28,8 @@ SHORTCUTS = {" ": "toggle", "ArrowRight": "step", "r": "reset", "R": "reset", "?
 HELP = ("**Keyboard shortcuts** (when no text box has the focus)\n\n"
         "| key | does |\n|---|---|\n| space | Train / Pause |\n| → | Step (one batch) |\n"
         "| R | Reset (a fresh network) |\n| ? | show or hide this list |\n| Esc | hide this list |")
-#: The base font of the presenter layout (CSS length).
-PRESENTER_FONT = "19px"
+#: The base font of the presenter layout (CSS length): 18px on a 1280-pixel-wide screen, 22px on 1920.
+PRESENTER_FONT = "clamp(18px, 1.15vw, 24px)"
 
 
 class PageBridge(JSComponent):
@@ -40,7 +40,9 @@ class PageBridge(JSComponent):
     pressed = param.Integer(default=0, doc="Shortcuts received (for tests).")
     presenter = param.Boolean(default=False, doc="Larger base font for a room (see PRESENTER_FONT).")
     font = param.String(default=PRESENTER_FONT, doc="The presenter layout's base font size.")
-    figure_scale = param.Number(default=1.3, bounds=(1, 3), doc="How much larger figures' text is when presenting.")
+    figure_scale = param.Number(default=1.3, bounds=(1, 3), doc=(
+        "How much larger figures' text is when presenting (on a screen up to 1600 pixels wide; in proportion "
+        "on a wider one)."))
 
     _esm = """
     const ZIP_CRC = (() => { const t = new Uint32Array(256);
@@ -130,7 +132,7 @@ class PageBridge(JSComponent):
             const own = {}, change = {}
             for (const name of FONT_PROPS) {
               if (!(name in m.properties)) continue
-              const s = scaled(m[name], model.figure_scale)
+              const s = scaled(m[name], model.figure_scale * Math.max(1, window.innerWidth / 1600))
               if (s !== null) { own[name] = m[name]; change[name] = s }
             }
             original.set(m, own)

@@ -333,10 +333,10 @@ class Explorer(pn.viewable.Viewer):
         self._intro.visible = not on
         self._graph_title.visible = not on
         self._setup_tabs.visible = not on
-        self._left.width = 450 if on else 440
+        self._left.width = 480 if on else 440
         # the Run buttons' widths are in pixels: widen them for the larger font
         for button, (normal, large) in zip((self.run.train, self.run.pause, self.run.step, self.run.reset),
-                                           ((90, 100), (90, 110), (70, 80), (70, 85))):
+                                           ((90, 110), (90, 125), (70, 90), (70, 95))):
             button.width = large if on else normal
         # the status line's own size is in pixels: let it follow the larger base font
         self.run.status.styles = {**self._status_styles, **({"font-size": "0.8em"} if on else {})}
