@@ -5,8 +5,8 @@
 * ``query``: the URL query that describes the experiment.  It is written with
   ``history.replaceState``, so editing a setting replaces the address instead of
   adding one history entry per keystroke (Panel's ``pn.state.location`` pushes).
-* Keyboard shortcuts: space (Train / Pause), → (Step), R (Reset) and ? (this
-  list) reach Python as ``on_key(name)``.  A key typed into a text box, a select
+* Keyboard shortcuts: space (Train / Pause), → (Step), R (Reset), P (presenter
+  layout), ? (this list) and Esc (hide it) reach Python as ``on_key(name)``.  A key typed into a text box, a select
   or a button's own space stays theirs.
 * ``presenter``: the page's base font grows to :data:`PRESENTER_FONT` (the root
   font size and Bokeh's ``--bokeh-font-size``, which the widgets and panes inherit
@@ -24,10 +24,12 @@ from __future__ import annotations
 import param
 from panel.custom import JSComponent
 
-SHORTCUTS = {" ": "toggle", "ArrowRight": "step", "r": "reset", "R": "reset", "?": "help", "Escape": "close"}
+SHORTCUTS = {" ": "toggle", "ArrowRight": "step", "r": "reset", "R": "reset", "p": "presenter", "P": "presenter",
+             "?": "help", "Escape": "close"}
 HELP = ("**Keyboard shortcuts** (when no text box has the focus)\n\n"
         "| key | does |\n|---|---|\n| space | Train / Pause |\n| → | Step (one batch) |\n"
-        "| R | Reset (a fresh network) |\n| ? | show or hide this list |\n| Esc | hide this list |")
+        "| R | Reset (a fresh network) |\n| P | presenter layout on / off |\n| ? | show or hide this list |\n"
+        "| Esc | hide this list |")
 #: The base font of the presenter layout (CSS length): 18px on a 1280-pixel-wide screen, 22px on 1920.
 PRESENTER_FONT = "clamp(18px, 1.15vw, 24px)"
 

@@ -225,7 +225,8 @@ class Explorer(pn.viewable.Viewer):
             self.paper_note.visible = False
 
     def key(self, name: str) -> None:
-        """A keyboard shortcut: ``toggle`` (Train / Pause), ``step``, ``reset``, ``help`` or ``close`` (the help)."""
+        """A keyboard shortcut: ``toggle`` (Train / Pause), ``step``, ``reset``, ``presenter``, ``help`` or
+        ``close`` (the help)."""
         st = self.state
         if name == "toggle":
             st.pause() if st.runner.state == "running" else st.train()
@@ -238,6 +239,8 @@ class Explorer(pn.viewable.Viewer):
             self.keys_help.visible = not self.keys_help.visible
         elif name == "close":
             self.keys_help.visible = False
+        elif name == "presenter":
+            self.presenter = not self.presenter
         self.run.refresh()
 
     # -------------------------------------------------------------- wiring

@@ -78,7 +78,7 @@ def test_question_mark_and_the_keys_button_open_the_shortcuts_popover(page):
     body_focus(pg)
     press(pg, "?")
     expect(popover).to_be_visible()
-    for text in ("Train / Pause", "Step (one batch)", "Reset", "show or hide this list"):
+    for text in ("Train / Pause", "Step (one batch)", "Reset", "presenter layout", "show or hide this list"):
         expect(popover).to_contain_text(text)
     # a popover: it floats over the page and pushes nothing down
     assert pg.button("Train").bounding_box()["y"] == train_box["y"]
@@ -161,6 +161,17 @@ def test_presenter_layout_fits_the_graph_and_the_curves_above_the_fold(browser, 
         errors = list(pg.errors)
         pg.close()
     assert not errors, errors
+
+
+def test_p_switches_the_presenter_layout_on_and_off(page):
+    pg = page.open()
+    body_focus(pg)
+    press(pg, "p")
+    pg.wait_js("() => document.documentElement.classList.contains('ap-presenter')")
+    expect(pg.text("Adjoint Propagation.*trains only")).to_be_hidden()
+    press(pg, "P")
+    pg.wait_js("() => !document.documentElement.classList.contains('ap-presenter')")
+    expect(pg.text("Adjoint Propagation.*trains only")).to_be_visible()
 
 
 def test_a_link_with_presenter_opens_the_presenter_layout(browser, server):

@@ -64,3 +64,15 @@ def test_escape_closes_the_shortcuts_popover_and_help_toggles_it():
         assert e.keys_help.styles["position"] == "absolute"  # it floats: it takes no room in the column
     finally:
         e.close()
+
+
+def test_the_p_key_switches_the_presenter_layout():
+    e = Explorer(live=False)
+    try:
+        e.key("presenter")
+        assert e.presenter and e.bridge.presenter
+        e.key("presenter")
+        assert not e.presenter and not e.bridge.presenter
+        assert "| P |" in e.keys_help.object
+    finally:
+        e.close()
