@@ -121,6 +121,13 @@ def _plot_box(pg, title):
           return {top: r.top, bottom: r.bottom, left: r.left, right: r.right} } } return null }""", title)
 
 
+def _axis_font(pg, title) -> float:
+    """The size of the x axis's label text of the figure titled ``title`` (drawn by Bokeh on its canvas)."""
+    return float(pg.js("""(title) => { for (const v of Bokeh.index.query(v => v.model instanceof Bokeh.Models.get('Plot')))
+        if (v.model.title && v.model.title.text === title) return v.model.below[0].axis_label_text_font_size;
+        return '0px' }""", title)[:-2])
+
+
 def _root_font(pg) -> float:
     return float(pg.js("() => getComputedStyle(document.documentElement).fontSize")[:-2])
 
@@ -137,6 +144,7 @@ def test_presenter_layout_fits_the_graph_and_the_curves_above_the_fold(browser, 
     try:
         pg.open()
         before_root, before_text = _root_font(pg), _text_font(pg, "a fresh network is ready")
+        before_axis = _axis_font(pg, "Loss")
         expect(pg.text("Adjoint Propagation.*trains only")).to_be_visible()
         pg.button("Presenter").click()
         pg.wait_js("() => document.documentElement.classList.contains('ap-presenter')")
@@ -145,6 +153,7 @@ def test_presenter_layout_fits_the_graph_and_the_curves_above_the_fold(browser, 
         big = 18 if size[0] <= 1280 else 21  # the font grows with the screen
         assert _root_font(pg) >= big > before_root
         assert _text_font(pg, "a fresh network is ready") >= big > before_text
+        assert _axis_font(pg, "Loss") >= 1.3 * before_axis > 0  # the figures' text grows too
         pg.wait_js("() => new URLSearchParams(location.search).get('presenter') === '1'")
         time.sleep(0.5)  # let the layout settle
         graph, loss, acc = _plot_box(pg, ""), _plot_box(pg, "Loss"), _plot_box(pg, "Accuracy")
@@ -156,6 +165,7 @@ def test_presenter_layout_fits_the_graph_and_the_curves_above_the_fold(browser, 
         pg.button("Presenter").click()  # and back
         pg.wait_js("() => !document.documentElement.classList.contains('ap-presenter')")
         assert _root_font(pg) == before_root
+        assert _axis_font(pg, "Loss") == before_axis
         expect(pg.text("Adjoint Propagation.*trains only")).to_be_visible()
     finally:
         errors = list(pg.errors)
