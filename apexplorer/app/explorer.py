@@ -182,6 +182,7 @@ class Explorer(pn.viewable.Viewer):
 
     @staticmethod
     def _link_presenter() -> bool:
+        """Whether the page's URL asks for the presenter layout (``?presenter=1``)."""
         args = getattr(pn.state, "session_args", None) or {}
         v = args.get("presenter", [b""])
         v = v[0] if isinstance(v, (list, tuple)) and v else v
@@ -327,7 +328,8 @@ class Explorer(pn.viewable.Viewer):
 
     @param.depends("presenter", watch=True)
     def _show_presenter(self):
-        """The presenter layout: a larger font, the intro and the setup tabs hidden, a narrower left column."""
+        """The presenter layout: a larger font; the intro, the graph's heading and the setup tabs hidden, so the
+        left column holds only the Run panel (its buttons wide enough for the font)."""
         on = self.presenter
         self.bridge.presenter = on
         self._on_experiment()  # the URL says ?presenter=1 while it is on
