@@ -46,6 +46,10 @@ INTRO = (
 )
 
 
+#: The view tabs' headers in the presenter layout (the larger font would push the last ones off a 1280 screen).
+PRESENTER_TABS = ".bk-tab { padding: 4px 6px; font-size: 0.85em; }"
+
+
 #: The reproduction report shown beside the paper's values by default (the repository's own).
 REPORT = Path(__file__).resolve().parents[2] / "assets" / "reproduction"
 
@@ -343,6 +347,8 @@ class Explorer(pn.viewable.Viewer):
         for button, (normal, large) in zip((self.run.train, self.run.pause, self.run.step, self.run.reset),
                                            ((90, 110), (90, 125), (70, 90), (70, 95))):
             button.width = large if on else normal
+        # every view's tab title stays on the screen at 1280 wide: tighter tabs
+        self.tabs.stylesheets = [PRESENTER_TABS] if on else []
         # the status line's own size is in pixels: let it follow the larger base font
         self.run.status.styles = {**self._status_styles, **({"font-size": "0.8em"} if on else {})}
 

@@ -162,6 +162,8 @@ def test_presenter_layout_fits_the_graph_and_the_curves_above_the_fold(browser, 
             assert 0 <= box["top"] and box["bottom"] <= size[1], (box, size)
             assert box["right"] <= size[0] + 1, (box, size)
         assert pg.js("() => document.scrollingElement.scrollTop") == 0
+        last = pg.tab("Paper").bounding_box()  # every view's tab title is on the screen
+        assert last["x"] + last["width"] <= size[0], last
         pg.button("Presenter").click()  # and back
         pg.wait_js("() => !document.documentElement.classList.contains('ap-presenter')")
         assert _root_font(pg) == before_root
