@@ -17,12 +17,15 @@ from apexplorer.app.explorer import configure_torch_threads, quiet_closed_tabs
 from apexplorer.app.files import files_folder
 
 # No "plotly": its 4.7 MB script loads when the 3-D PCA tab is first shown, not before the first paint.
-pn.extension("tabulator", notifications=False, sizing_mode="stretch_width")
+# "mathjax": the formula panel is typeset by the MathJax that Bokeh's server ships (offline, SVG).
+pn.extension("tabulator", "mathjax", notifications=False, sizing_mode="stretch_width")
 
 
 def app() -> pn.viewable.Viewable:
-    header = pn.pane.Markdown("# apexplorer · Adjoint Propagation explorer", margin=(5, 10))
-    return pn.Column(header, Explorer(files=files_folder(sys.argv[1:])), sizing_mode="stretch_width")
+    explorer = Explorer(files=files_folder(sys.argv[1:]))
+    header = pn.pane.Markdown("# apexplorer · Adjoint Propagation explorer", margin=(5, 10),
+                              visible=explorer.param.presenter.rx.not_())  # the presenter layout needs its room
+    return pn.Column(header, explorer, sizing_mode="stretch_width")
 
 
 if __name__.startswith("bokeh"):  # run by `panel serve`, once per browser session

@@ -10,12 +10,13 @@ and the live views :class:`CurvesView`, :class:`ErrorView`,
 view takes events from your own loop (``view.push(event)``) or follows a
 trainer in the background (``runner = view.follow(trainer); runner.train()``).
 
-In a notebook run ``pn.extension("plotly", "tabulator")`` first.  This package
+In a notebook run ``pn.extension("plotly", "tabulator", "mathjax")`` first.  This package
 imports Panel; the rest of apexplorer never does.
 """
 
 from .alignment_view import AlignmentView
 from .explorer import Explorer, explorer
+from .formulas import FormulaPanel
 from .live import CurvesView, ErrorView, LiveView
 from .network_view import NetworkEditor, NetworkGraph, graph_data
 from .player import ErrorFlowPlayer, flow_frames
@@ -29,7 +30,7 @@ from .trajectory import PCAView, TrajectoryView
 from .wiring_model import WiringModel
 
 __all__ = [
-    "AlignmentView", "CurvesView", "ErrorFlowPlayer", "ErrorView", "Explorer", "ExplorerState", "LiveView",
-    "NetworkEditor", "NetworkGraph", "PCAView", "RunControls", "Runner", "Settings", "SettingsView", "TasksView",
+    "AlignmentView", "CurvesView", "ErrorFlowPlayer", "ErrorView", "Explorer", "ExplorerState", "FormulaPanel",
+    "LiveView", "NetworkEditor", "NetworkGraph", "PCAView", "RunControls", "Runner", "Settings", "SettingsView", "TasksView",
     "TrajectoryView", "WiringModel", "explorer", "flow_frames", "graph_data",
 ]

@@ -5,9 +5,15 @@
 * ``query``: the URL query that describes the experiment.  It is written with
   ``history.replaceState``, so editing a setting replaces the address instead of
   adding one history entry per keystroke (Panel's ``pn.state.location`` pushes).
-* Keyboard shortcuts: space (Train / Pause), → (Step), R (Reset) and ? (this
-  list) reach Python as ``on_key(name)``.  A key typed into a text box, a select
+* Keyboard shortcuts: space (Train / Pause), → (Step), R (Reset), P (presenter
+  layout), ? (this list) and Esc (hide it) reach Python as ``on_key(name)``.  A key typed into a text box, a select
   or a button's own space stays theirs.
+* ``presenter``: the page's base font grows to :data:`PRESENTER_FONT` (the root
+  font size and Bokeh's ``--bokeh-font-size``, which the widgets and panes inherit
+  through their shadow roots), and the text drawn in every figure (titles, axes,
+  legends, labels) by ``figure_scale``, for a room's back row.  Figures drawn
+  later (a tab shown for the first time) are scaled when they appear; leaving
+  the presenter layout gives every figure its own sizes back.
 * :meth:`export_figures`: every Bokeh figure on the page as PNG and SVG, in one
   zip that the browser downloads (rendered by BokehJS in the page itself:
   offline, no webdriver).
@@ -18,10 +24,14 @@ from __future__ import annotations
 import param
 from panel.custom import JSComponent
 
-SHORTCUTS = {" ": "toggle", "ArrowRight": "step", "r": "reset", "R": "reset", "?": "help"}
+SHORTCUTS = {" ": "toggle", "ArrowRight": "step", "r": "reset", "R": "reset", "p": "presenter", "P": "presenter",
+             "?": "help", "Escape": "close"}
 HELP = ("**Keyboard shortcuts** (when no text box has the focus)\n\n"
         "| key | does |\n|---|---|\n| space | Train / Pause |\n| → | Step (one batch) |\n"
-        "| R | Reset (a fresh network) |\n| ? | show or hide this list |")
+        "| R | Reset (a fresh network) |\n| P | presenter layout on / off |\n| ? | show or hide this list |\n"
+        "| Esc | hide this list |")
+#: The base font of the presenter layout (CSS length): 18px on a 1280-pixel-wide screen, 22px on 1920.
+PRESENTER_FONT = "clamp(18px, 1.15vw, 24px)"
 
 
 class PageBridge(JSComponent):
@@ -30,6 +40,11 @@ class PageBridge(JSComponent):
     query = param.String(default="", doc="The URL query the page shows (without '?'); replaced, never pushed.")
     keys = param.Dict(default=SHORTCUTS, doc="Key -> shortcut name.")
     pressed = param.Integer(default=0, doc="Shortcuts received (for tests).")
+    presenter = param.Boolean(default=False, doc="Larger base font for a room (see PRESENTER_FONT).")
+    font = param.String(default=PRESENTER_FONT, doc="The presenter layout's base font size.")
+    figure_scale = param.Number(default=1.3, bounds=(1, 3), doc=(
+        "How much larger figures' text is when presenting (on a screen up to 1600 pixels wide; in proportion "
+        "on a wider one)."))
 
     _esm = """
     const ZIP_CRC = (() => { const t = new Uint32Array(256);
@@ -89,6 +104,56 @@ class PageBridge(JSComponent):
       }
       setQuery()
       model.on("query", setQuery)
+      const setFont = (on = model.presenter) => {  // custom properties and font-size inherit into shadow roots
+        const r = document.documentElement
+        r.classList.toggle("ap-presenter", on)
+        if (on) { r.style.fontSize = model.font; r.style.setProperty("--bokeh-font-size", model.font) }
+        else { r.style.removeProperty("font-size"); r.style.removeProperty("--bokeh-font-size") }
+      }
+      // text sizes drawn by Bokeh (canvas): scale every figure's, and remember the originals
+      const FONT_PROPS = ["text_font_size", "axis_label_text_font_size", "major_label_text_font_size",
+                          "label_text_font_size", "title_text_font_size", "group_text_font_size"]
+      const original = new Map()  // model -> {prop: its own value}
+      const scaled = (v, k) => {
+        const px = (t) => (typeof t === "string" && /^[0-9.]+px$/.test(t)) ? `${Math.round(parseFloat(t) * k)}px` : null
+        if (typeof v === "string") return px(v)
+        if (v && typeof v === "object" && "value" in v && px(v.value)) return {value: px(v.value)}
+        return null
+      }
+      const parts = (p) => {
+        const out = [p.title, ...p.left, ...p.right, ...p.above, ...p.below, ...p.center]
+        for (const r of p.renderers) { out.push(r); if (r.glyph) out.push(r.glyph) }
+        return out.filter((m) => m && typeof m === "object" && m.properties)
+      }
+      const scaleFigures = (on) => {
+        if (!window.Bokeh || !Bokeh.index) return
+        const Plot = Bokeh.Models.get("Plot")
+        if (on) {
+          for (const v of Bokeh.index.query((v) => v.model instanceof Plot)) for (const m of parts(v.model)) {
+            if (original.has(m)) continue
+            const own = {}, change = {}
+            for (const name of FONT_PROPS) {
+              if (!(name in m.properties)) continue
+              const s = scaled(m[name], model.figure_scale * Math.max(1, window.innerWidth / 1600))
+              if (s !== null) { own[name] = m[name]; change[name] = s }
+            }
+            original.set(m, own)
+            if (Object.keys(change).length) m.setv(change)
+          }
+        } else {
+          for (const [m, own] of original) if (Object.keys(own).length) m.setv(own)
+          original.clear()
+        }
+      }
+      let watch = null
+      const setPresenter = (on = model.presenter) => {
+        setFont(on)
+        scaleFigures(on)
+        if (on && watch === null) watch = setInterval(() => scaleFigures(true), 1000)  // figures drawn later
+        if (!on && watch !== null) { clearInterval(watch); watch = null }
+      }
+      setPresenter()
+      model.on(["presenter", "font", "figure_scale"], () => setPresenter())
       let swallow = false
       const typing = (e) => { const t = e.composedPath()[0]
         return t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName)) }
@@ -109,7 +174,8 @@ class PageBridge(JSComponent):
           model.send_msg({exported: n})
         }
       })
-      model.on("remove", () => { document.removeEventListener("keydown", down, true)
+      model.on("remove", () => { setFont(false); if (watch !== null) clearInterval(watch)
+                                 document.removeEventListener("keydown", down, true)
                                  document.removeEventListener("keyup", up, true) })
       const el = document.createElement("span")
       el.style.display = "none"
@@ -140,4 +206,4 @@ class PageBridge(JSComponent):
         self._send_msg({"export": filename})
 
 
-__all__ = ["HELP", "PageBridge", "SHORTCUTS"]
+__all__ = ["HELP", "PRESENTER_FONT", "PageBridge", "SHORTCUTS"]

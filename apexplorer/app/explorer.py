@@ -46,6 +46,10 @@ INTRO = (
 )
 
 
+#: The view tabs' headers in the presenter layout (the larger font would push the last ones off a 1280 screen).
+PRESENTER_TABS = ".bk-tab { padding: 4px 6px; font-size: 0.85em; }"
+
+
 #: The reproduction report shown beside the paper's values by default (the repository's own).
 REPORT = Path(__file__).resolve().parents[2] / "assets" / "reproduction"
 
@@ -95,9 +99,14 @@ class Explorer(pn.viewable.Viewer):
         Start the periodic drain (tests pass False and call :meth:`tick`).
     period : int
         Milliseconds between two drains.
+    presenter : bool
+        Start in the presenter layout (also ``?presenter=1`` in the page's URL).
     """
 
     period = param.Integer(150, bounds=(50, 1000))
+    presenter = param.Boolean(False, label="Presenter", doc=(
+        "A layout for a projector: a larger font, no introduction, only the run's essentials on the left, "
+        "and the network with the curves above the fold at 1280×720."))
 
     def __init__(self, dataset: str = "digits", preset: str | None = None, trainer: Trainer | None = None,
                  live: bool = True, files: str | ServerFiles | None = None, experiment: Experiment | None = None,
@@ -108,13 +117,18 @@ class Explorer(pn.viewable.Viewer):
         if experiment is None and trainer is None:
             self._open_link()
         self.bridge = PageBridge(on_key=self.key)
-        self.keys_help = pn.pane.Markdown(HELP, visible=False, css_classes=["ap-keys"], margin=(0, 10),
-                                          styles={"background": "#f7f7f7", "border": "1px solid #ddd",
-                                                  "border-radius": "4px", "padding": "0 8px"})
-        self.keys_button = pn.widgets.Button(label="⌨ Keys", width=70, variant="outline",
+        # a popover: it floats over the Run panel (taking no room) until ?, Esc or the Keys button hides it
+        self.keys_help = pn.pane.Markdown(HELP, visible=False, css_classes=["ap-keys"], margin=0, width=330,
+                                          styles={"position": "absolute", "top": "2.6em", "right": "10px",
+                                                  "z-index": "1000", "background": "#fffef5",
+                                                  "border": "1px solid #bbb", "border-radius": "6px",
+                                                  "box-shadow": "0 4px 14px rgba(0,0,0,0.25)", "padding": "0 12px"})
+        self.keys_button = pn.widgets.Button(label="⌨ Keys", width=95, variant="outline",
                                              description="Keyboard shortcuts")
         self.keys_button.on_click(lambda e: self.key("help"))
+        self.presenter_toggle = pn.widgets.Toggle.from_param(self.param.presenter, width=120)
         self.run = RunControls(st, self.files)
+        self._status_styles = dict(self.run.status.styles)
         self.settings = SettingsView(st)
         self.editor = NetworkEditor(st.wiring, load_preset=st.load_preset)
         self.tasks = TasksView(st)
@@ -151,6 +165,8 @@ class Explorer(pn.viewable.Viewer):
         st.param.watch(self._on_task, "task")
         st.param.watch(self._on_experiment, "experiment")
         self._on_experiment()
+        self.presenter = self.presenter or self._link_presenter()
+        self.bridge.presenter = self.presenter
         self._callback = None
         if trainer is not None:
             self.attach(trainer)
@@ -168,9 +184,17 @@ class Explorer(pn.viewable.Viewer):
         st.built = exp
         st.runner.attach(trainer, {"experiment": exp})
 
+    @staticmethod
+    def _link_presenter() -> bool:
+        """Whether the page's URL asks for the presenter layout (``?presenter=1``)."""
+        args = getattr(pn.state, "session_args", None) or {}
+        v = args.get("presenter", [b""])
+        v = v[0] if isinstance(v, (list, tuple)) and v else v
+        return (v.decode() if isinstance(v, bytes) else str(v)).lower() in ("1", "true", "yes", "on")
+
     def _open_link(self) -> None:
         """Open the experiment of the page's URL query (read once, when the session starts)."""
-        args = getattr(pn.state, "session_args", None) or {}
+        args = {k: v for k, v in (getattr(pn.state, "session_args", None) or {}).items() if k != "presenter"}
         if not args:
             return
         try:
@@ -201,12 +225,13 @@ class Explorer(pn.viewable.Viewer):
         exp = self.state.experiment
         if exp.wiring.preset is not None and exp.wiring.preset in self.editor.preset.options:
             self.editor.preset.value = exp.wiring.preset
-        self.bridge.query = urllib.parse.urlencode(exp.to_query())
+        self.bridge.query = urllib.parse.urlencode({**exp.to_query(), **({"presenter": 1} if self.presenter else {})})
         if self.paper_note.visible and exp.name != getattr(self, "_paper_name", None):
             self.paper_note.visible = False
 
     def key(self, name: str) -> None:
-        """A keyboard shortcut: ``toggle`` (Train / Pause), ``step``, ``reset`` or ``help``."""
+        """A keyboard shortcut: ``toggle`` (Train / Pause), ``step``, ``reset``, ``presenter``, ``help`` or
+        ``close`` (the help)."""
         st = self.state
         if name == "toggle":
             st.pause() if st.runner.state == "running" else st.train()
@@ -217,6 +242,10 @@ class Explorer(pn.viewable.Viewer):
             st.reset()
         elif name == "help":
             self.keys_help.visible = not self.keys_help.visible
+        elif name == "close":
+            self.keys_help.visible = False
+        elif name == "presenter":
+            self.presenter = not self.presenter
         self.run.refresh()
 
     # -------------------------------------------------------------- wiring
@@ -279,25 +308,49 @@ class Explorer(pn.viewable.Viewer):
 
     # -------------------------------------------------------------- layout
     def __panel__(self):
-        left = pn.Column(
-            pn.Row(pn.pane.Markdown("## Run", margin=(0, 10)), pn.layout.HSpacer(), self.keys_button),
+        self._setup_tabs = pn.Tabs(
+            ("Network", self.editor), ("Tasks", self.tasks), ("Settings", self.settings),
+            # not dynamic: these are light, and Panel gives a panel re-rendered in a hidden tab
+            # stylesheets from its CDN (unreachable offline)
+            dynamic=False, sizing_mode="stretch_width")
+        self._left = pn.Column(
+            pn.Row(pn.pane.Markdown("## Run", margin=(0, 10)), pn.layout.HSpacer(), self.presenter_toggle,
+                   self.keys_button),
             self.keys_help,
             self.run,
             self.settings._confirm,
-            # not dynamic: these are light, and Panel gives a panel re-rendered in a hidden tab
-            # stylesheets from its CDN (unreachable offline)
-            pn.Tabs(("Network", self.editor), ("Tasks", self.tasks), ("Settings", self.settings),
-                    dynamic=False, sizing_mode="stretch_width"),
-            width=440, margin=(0, 10),
+            self._setup_tabs,
+            width=440, margin=(0, 10), styles={"position": "relative"},  # the keys popover floats in here
         )
-        tabs = self.tabs
-        main = pn.Column(
-            pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10)),
-            pn.pane.Markdown("### Network (task shown on the Tasks tab; hover a path or a block for details)",
-                             margin=(0, 10)),
-            self.graph, self.paper_note, tabs, sizing_mode="stretch_width",
-        )
-        return pn.Row(left, main, self.bridge, sizing_mode="stretch_width")
+        self._intro = pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10))
+        self._graph_title = pn.pane.Markdown(
+            "### Network (task shown on the Tasks tab; hover a path or a block for details)", margin=(0, 10))
+        main = pn.Column(self._intro, self._graph_title, self.graph, self.paper_note, self.tabs,
+                         sizing_mode="stretch_width")
+        self._show_presenter()
+        return pn.Row(self._left, main, self.bridge, sizing_mode="stretch_width")
+
+    @param.depends("presenter", watch=True)
+    def _show_presenter(self):
+        """The presenter layout: a larger font; the intro, the graph's heading and the setup tabs hidden, so the
+        left column holds only the Run panel (its buttons wide enough for the font)."""
+        on = self.presenter
+        self.bridge.presenter = on
+        self._on_experiment()  # the URL says ?presenter=1 while it is on
+        if not hasattr(self, "_left"):
+            return
+        self._intro.visible = not on
+        self._graph_title.visible = not on
+        self._setup_tabs.visible = not on
+        self._left.width = 480 if on else 440
+        # the Run buttons' widths are in pixels: widen them for the larger font
+        for button, (normal, large) in zip((self.run.train, self.run.pause, self.run.step, self.run.reset),
+                                           ((90, 110), (90, 125), (70, 90), (70, 95))):
+            button.width = large if on else normal
+        # every view's tab title stays on the screen at 1280 wide: tighter tabs
+        self.tabs.stylesheets = [PRESENTER_TABS] if on else []
+        # the status line's own size is in pixels: let it follow the larger base font
+        self.run.status.styles = {**self._status_styles, **({"font-size": "0.8em"} if on else {})}
 
 
 def quiet_closed_tabs() -> None:

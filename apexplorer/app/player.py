@@ -7,7 +7,8 @@ error ``o - y`` enters through the feedback paths; each module relaxes again
 with the error injected (one frame per step); each module's local error
 ``e = z0 - z1``; and each learnable path's update ``dA = a^T e``.  A frame
 says which module works, which paths carry signal, and what to plot beside
-the graph.  :class:`ErrorFlowPlayer` shows the frames with a Player widget.
+the graph; the formula panel beside it lights the frame's terms
+(:mod:`.formulas`).  :class:`ErrorFlowPlayer` shows the frames with a Player widget.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bokeh.plotting import figure
 from ..probe import Probe
 from ..wiring import Wiring
 from . import layout as L
+from .formulas import FormulaPanel
 from .live import LiveView
 from .network_view import NetworkGraph
 from .plots import edits_models, hover, make_figure, place_legend, source
@@ -118,6 +120,7 @@ class ErrorFlowPlayer(LiveView):
         self.title = pn.pane.Markdown("### Error-flow player\nTrain or step once to record a sample.",
                                       margin=(0, 10))
         self.text = pn.pane.Markdown("", margin=(0, 10), sizing_mode="stretch_width")
+        self.formulas = FormulaPanel()
         self._build_detail()
         self.detail = pn.Column(self._detail_panes["image"], sizing_mode="stretch_width")
         self.back = pn.widgets.Button(label="◀ Back", width=80)
@@ -185,6 +188,7 @@ class ErrorFlowPlayer(LiveView):
             self.player.value = i
         self.title.object = f"### {f.title}\nframe {i + 1} of {len(self.frames)}"
         self.text.object = f.text
+        self.formulas.show(f.phase)
         notes = []
         if self.wiring is not None:
             bxs = L.boxes(self.wiring)
@@ -314,12 +318,16 @@ class ErrorFlowPlayer(LiveView):
             self.detail.objects = [self._detail_panes[show]]
 
     def __panel__(self):
-        return pn.Column(
+        steps = pn.Column(
             self.title,
-            pn.Row(self.back, self.next, self.player, pn.widgets.Checkbox.from_param(self.param.follow_live),
-                   sizing_mode="stretch_width"),
+            pn.Row(self.back, self.next, pn.widgets.Checkbox.from_param(self.param.follow_live, align="center")),
+            self.player,
             self.text,
-            pn.Row(pn.Column(self.graph, sizing_mode="stretch_width"),
-                   pn.Column(self.detail, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            self.graph,
+            self.detail,
             pn.Row(self.sample, self.record),
             sizing_mode="stretch_width")
+        # the formulas beside the steps, from the top; opaque, so a wide legend of the graph slips under them
+        rule = pn.Column(self.formulas, width=380, sizing_mode="fixed",
+                         styles={"background": "white", "z-index": "1", "position": "relative"})
+        return pn.Row(steps, rule, sizing_mode="stretch_width")
