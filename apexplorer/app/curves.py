@@ -24,6 +24,7 @@ import time
 
 import panel as pn
 import param
+from bokeh.core.properties import value
 from bokeh.models import Legend, LegendItem, Range1d
 
 from .compare import Rate, ghost_label, mean_sd
@@ -71,6 +72,7 @@ class CurvesView(LiveView):
         self._legend_items: dict = {}
         self._labels: dict = {}
         self._rates_shown = 0.0
+        self._rated: set = set()  # the runs whose speed is shown
         self._run_info = None  # (experiment, wiring, baselines) of the run shown, for the next ghost's label
         self._panes = [pn.pane.Bokeh(sizing_mode="stretch_width") for _ in QUANTITIES]
         self.speed = pn.pane.Markdown("", css_classes=["ap-speed"], margin=(0, 10), visible=False,
@@ -98,6 +100,7 @@ class CurvesView(LiveView):
                         self.series[(run, q, kind, t)] = Series(columns=cols + (extra if kind == "train" else ()))
         self._tick = {}
         self.rates = {run: Rate() for run in self.runs}
+        self._rated = set()
 
     def _color(self, run, i):
         return PALETTE[i % len(PALETTE)] if run == "ap" else RUN_COLORS.get(run, PALETTE[(i + 3) % len(PALETTE)])
@@ -292,18 +295,20 @@ class CurvesView(LiveView):
                 src.data = {c: list(v) for c, v in s.cols.items()}
             self._sent[key] = (s.gen, len(s))
         now = time.monotonic()
-        if now - self._rates_shown >= self.rate_every:
+        known = {r for r in self.runs if self.rates[r].value is not None}
+        if now - self._rates_shown >= self.rate_every or known - self._rated:  # a run's first speed at once
             self._rates_shown = now
             self._show_rates()
 
     def _show_rates(self):
         known = [r for r in self.runs if self.rates[r].value is not None]
+        self._rated = set(known)
         for run, items in self._legend_items.items():
             label = self._run_label(run)
             if self._labels.get(run) != label:
                 self._labels[run] = label
                 for it in items:
-                    it.label = label
+                    it.label = value(label)
         text = "**Training speed** · " + " · ".join(f"{RUN_NAMES.get(r, r).split(' ')[0]} {self.rates[r].text()}"
                                                     for r in known) if known else ""
         if self.speed.object != text:
