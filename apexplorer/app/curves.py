@@ -55,7 +55,7 @@ class Ghost:
 class CurvesView(LiveView):
     """Loss and accuracy against epochs: AP (an ensemble's mean ± sd and members), baselines and ghosts."""
 
-    height = param.Integer(260)
+    height = param.Integer(250)
     rate_every = param.Number(1.0, doc="Seconds between two updates of the samples/s shown.")
 
     def __init__(self, **params):
@@ -78,8 +78,8 @@ class CurvesView(LiveView):
         self.speed = pn.pane.Markdown("", css_classes=["ap-speed"], margin=(0, 10), visible=False,
                                       styles={"font-size": "12px"})
         self.ghost_bar = pn.Row(sizing_mode="stretch_width", visible=False, margin=(0, 5))
-        self._layout = pn.Column(pn.Row(*self._panes, sizing_mode="stretch_width"), self.speed, self.ghost_bar,
-                                 sizing_mode="stretch_width")
+        # stacked, each as wide as the tab, its legend beside it: many runs stay readable
+        self._layout = pn.Column(*self._panes, self.speed, self.ghost_bar, sizing_mode="stretch_width")
         self._new_series()
         self._build()
 
@@ -166,10 +166,10 @@ class CurvesView(LiveView):
                     items.append(item)
                     hovered += [r1, r2]
         f.add_tools(hover(hovered, [("epoch", "@x{0.00}"), (ylab, "@y{0.000}")]))
-        legend = Legend(items=items, name=f"legend-{q}", location="top_right" if q == "loss" else "bottom_right",
-                        click_policy="hide", background_fill_alpha=0.7, label_text_font_size="11px", spacing=0,
-                        padding=4, glyph_height=14, label_height=14)
-        f.add_layout(legend)
+        legend = Legend(items=items, name=f"legend-{q}", location="top_left", click_policy="hide",
+                        label_text_font_size="11px", spacing=0, padding=4, glyph_height=14, label_height=14,
+                        border_line_alpha=0)
+        f.add_layout(legend, "right")
         return f
 
     def _run_label(self, run) -> str:
@@ -178,13 +178,15 @@ class CurvesView(LiveView):
     def _show_ghost_bar(self):
         buttons = []
         for g in self.ghosts:
-            b = pn.widgets.Button(label=f"× ghost: {g.label}", variant="outline", height=30, margin=(2, 4),
-                                  description="Remove this previous run from the curves",
+            text = f"× ghost: {g.label}"
+            b = pn.widgets.Button(label=text, variant="outline", height=30, margin=(2, 4), sizing_mode="fixed",
+                                  width=40 + 7 * len(text), description="Remove this previous run from the curves",
                                   css_classes=["ap-ghost"])
             b.on_click(lambda e, gid=g.id: self.remove_ghost(gid))
             buttons.append(b)
         if buttons:
-            buttons.insert(0, pn.pane.Markdown("Previous runs:", margin=(8, 5, 0, 10)))
+            buttons.insert(0, pn.pane.Markdown("Previous runs:", margin=(4, 5, 0, 10), sizing_mode="fixed",
+                                               width=110))
         self.ghost_bar.objects = buttons
         self.ghost_bar.visible = bool(buttons)
 
