@@ -102,7 +102,8 @@ def test_a_ghost_of_the_previous_run_names_the_difference_and_goes_with_its_cros
     pg.wait_js(f"() => ({LEGEND})('acc').includes('{label}')")
     assert label in legend(pg, "loss")
     ghost = pg.js("() => { for (const m of Bokeh.documents[0]._all_models.values())"
-                  " if (m.name && /^ghost-\\d+-acc-train-main$/.test(m.name)) return Array.from(m.data.y); return null; }")
+                  " if (m.name && /^ghost-\\d+-acc-train-main$/.test(m.name)) return Array.from(m.data.y);"
+                  " return null; }")
     assert ghost and len(ghost) >= 1  # the previous run's points, kept
     cross = pg.button(f"× {label}")
     expect(cross).to_be_visible()

@@ -1,7 +1,6 @@
 """Comparing runs: ensemble bands, baselines beside AP, ghost runs and the history export (no browser)."""
 
 import csv
-import io
 import json
 import statistics
 
