@@ -73,6 +73,7 @@ class CurvesView(LiveView):
         self._labels: dict = {}
         self._rates_shown = 0.0
         self._rated: set = set()  # the runs whose speed is shown
+        self._built = None  # the shape of the figures shown (_shape)
         self._run_info = None  # (experiment, wiring, baselines) of the run shown, for the next ghost's label
         self._panes = [pn.pane.Bokeh(sizing_mode="stretch_width") for _ in QUANTITIES]
         self.speed = pn.pane.Markdown("", css_classes=["ap-speed"], margin=(0, 10), visible=False,
@@ -105,8 +106,13 @@ class CurvesView(LiveView):
     def _color(self, run, i):
         return PALETTE[i % len(PALETTE)] if run == "ap" else RUN_COLORS.get(run, PALETTE[(i + 3) % len(PALETTE)])
 
+    def _shape(self) -> tuple:
+        """What the figures draw, apart from the data: a change of it needs new figures."""
+        return tuple(self.tasks), tuple(self.runs), self.members, tuple(g.id for g in self.ghosts)
+
     def _build(self):
         """New figures and sources for the runs, tasks, ensemble size and ghosts shown now."""
+        self._built = self._shape()
         self.sources = {}
         for key, s in self.series.items():
             self.sources[key] = src = source(**s.cols)
@@ -208,7 +214,11 @@ class CurvesView(LiveView):
         self._new_series()
         for h in info.get("history") or []:
             self.on_epoch(h)
-        self._build()
+        if self._shape() == self._built:  # the same figures: only their data starts again
+            self._sent = {key: (None, 0) for key in self.series}
+            self._labels = {}
+        else:
+            self._build()
 
     def _keep_ghost(self, run_info):
         """The run shown so far becomes a ghost when it trained (the oldest of MAX_GHOSTS goes)."""

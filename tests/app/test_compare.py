@@ -129,6 +129,25 @@ def test_new_points_are_streamed_and_a_halved_series_is_replaced(monkeypatch):
     assert streamed == [1, 1, 1] and src.data["x"] == c.series[key].x and len(src.data["x"]) == 2
 
 
+def test_a_reset_keeps_the_figures_unless_what_they_draw_changes():
+    c = CurvesView()
+    render(c)
+    fig = c._panes[0].object
+    key = ("ap", "acc", "test", "main")
+    loaded = reset()
+    loaded[1]["history"] = [epoch_event(1, 0.4, 1.5).to_dict()]  # a loaded session's epochs so far
+    c.consume([loaded])
+    assert c._panes[0].object is fig and c.sources[key].data["y"] == [pytest.approx(40.0)]
+    c.consume([("batch", batch(2, 1, 10, 2.0, 0.5))])
+    c.consume([reset()])  # the run trained: it becomes a ghost, drawn in new figures
+    fig2 = c._panes[0].object
+    assert fig2 is not fig and c.sources[key].data["y"] == [] and len(c.ghosts) == 1
+    c.consume([reset()])  # nothing trained since: the same figures
+    assert c._panes[0].object is fig2
+    c.consume([reset(members=2)])
+    assert c._panes[0].object is not fig2 and "m1" in c.sources[("ap", "loss", "train", "main")].data
+
+
 # -------------------------------------------------------------------- baselines
 def test_a_baselines_events_draw_its_own_curves_and_its_speed():
     c = CurvesView()
