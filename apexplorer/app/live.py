@@ -4,10 +4,11 @@
 Every live view is a :class:`LiveView`: it consumes the runner's items
 ``(kind, payload)`` (``reset``, ``batch``, ``epoch``, ``probe``...) with
 :meth:`LiveView.consume`, or single events and probes with
-:meth:`LiveView.push`, and redraws once per call by swapping the data of
-its own Bokeh sources (a hidden view keeps its data and skips the redraw).  Keeping data is bounded: curves and heatmap columns
-are halved (averaged in pairs) when they pass their limit, so a long run
-keeps its whole history at a coarser grain.
+:meth:`LiveView.push`, and redraws once per call by changing the data of
+its own Bokeh sources (a hidden view keeps its data and skips the redraw).
+Keeping data is bounded: a :class:`Series` and the heatmap's columns are
+halved (averaged in pairs) when they pass their limit, so a long run keeps
+its whole history at a coarser grain.
 
 A notebook user can feed a view from their own loop (``view.push(event)``)
 or let it follow a trainer in the background (``view.follow(trainer)``).
