@@ -16,8 +16,9 @@ imports Panel; the rest of apexplorer never does.
 
 from .alignment_view import AlignmentView
 from .explorer import Explorer, explorer
+from .curves import CurvesView
 from .formulas import FormulaPanel
-from .live import CurvesView, ErrorView, LiveView
+from .live import ErrorView, LiveView
 from .network_view import NetworkEditor, NetworkGraph, graph_data
 from .player import ErrorFlowPlayer, flow_frames
 from .run_view import RunControls

@@ -12,6 +12,7 @@ import panel as pn
 import param
 from bokeh.models import Range1d
 
+from .compare import mean_sd
 from .live import LiveView
 from .plots import PALETTE, hover, make_figure, place_legend, source
 
@@ -25,13 +26,14 @@ def alignment_available() -> bool:
 
 
 def per_path(values) -> dict:
-    """{path: cosine} from the analysis result ({path: {"cosine": ...}} or {path: float})."""
+    """{path: (cosine, sd)} from the analysis result ({path: {"cosine": ...}} or {path: float}); an
+    ensemble's cosines (one per member) give their mean and sample sd, a single network's an sd of 0."""
     out = {}
     for k, v in (values or {}).items():
         if isinstance(v, dict):
             v = v.get("cosine")
         try:
-            out[str(k)] = float(v)
+            out[str(k)] = mean_sd(v) if isinstance(v, (list, tuple)) else (float(v), 0.0)
         except (TypeError, ValueError):
             continue
     return out
@@ -46,31 +48,35 @@ class AlignmentView(LiveView):
         super().__init__(**params)
         self.history: dict = {}
         self.src = source(xs=[], ys=[], color=[], path=[])
-        self.pts = source(x=[], y=[], color=[], path=[])
+        self.pts = source(x=[], y=[], lo=[], hi=[], color=[], path=[])
+        self.pts.name = "alignment-points"
         f = make_figure("AP update vs backprop gradient, per learnable path (after each epoch)", "epoch",
                         "cosine(ΔA_AP, ∇_A loss)", self.height, y_range=Range1d(-1.05, 1.05))
         r = f.multi_line("xs", "ys", source=self.src, line_color="color", line_width=2, legend_field="path")
         f.scatter("x", "y", source=self.pts, color="color", size=6)
+        f.segment("x", "lo", "x", "hi", source=self.pts, color="color", line_width=2)  # ± sd over an ensemble
         f.add_tools(hover([r], [("path", "@path")]))
         place_legend(f, "bottom_right")
         self.figure = f
         self.caption = pn.pane.Markdown(
             "1: AP's local update points exactly down the true gradient; 0: unrelated; below 0: uphill. "
-            "Computed on 256 test samples of the task shown.", margin=(0, 10))
+            "Computed on 256 test samples of the task shown; an ensemble shows its members' mean ± sd.",
+            margin=(0, 10))
 
     def on_reset(self, info):
         self.history = {}
 
     def on_alignment(self, item):
-        for k, v in per_path(item["values"]).items():
-            xs, ys = self.history.setdefault(k, ([], []))
+        for k, (v, sd) in per_path(item["values"]).items():
+            xs, ys, sds = self.history.setdefault(k, ([], [], []))
             xs.append(item["epoch"])
             ys.append(v)
+            sds.append(sd)
 
     def flush(self):
         d = {"xs": [], "ys": [], "color": [], "path": []}
-        q = {"x": [], "y": [], "color": [], "path": []}
-        for i, (k, (xs, ys)) in enumerate(sorted(self.history.items())):
+        q = {"x": [], "y": [], "lo": [], "hi": [], "color": [], "path": []}
+        for i, (k, (xs, ys, sds)) in enumerate(sorted(self.history.items())):
             c = PALETTE[i % len(PALETTE)]
             d["xs"].append(list(xs))
             d["ys"].append(list(ys))
@@ -78,6 +84,8 @@ class AlignmentView(LiveView):
             d["path"].append(k)
             q["x"] += xs
             q["y"] += ys
+            q["lo"] += [y - d for y, d in zip(ys, sds)]
+            q["hi"] += [y + d for y, d in zip(ys, sds)]
             q["color"] += [c] * len(xs)
             q["path"] += [k] * len(xs)
         self.src.data = d

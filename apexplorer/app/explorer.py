@@ -26,7 +26,8 @@ from ..experiment import Experiment
 from ..trainer import Trainer
 from .bridge import HELP, PageBridge
 from .files import ServerFiles
-from .live import CurvesView, ErrorView
+from .curves import CurvesView
+from .live import ErrorView
 from .network_view import NetworkEditor, NetworkGraph
 from .player import ErrorFlowPlayer
 from .plots import held_by_bokeh

@@ -1,12 +1,14 @@
-"""Live views of a training run: loss and accuracy curves, per-module error magnitude.
+"""Live views of a training run: their base class, and the per-module error magnitude
+(the loss and accuracy curves are in :mod:`apexplorer.app.curves`).
 
 Every live view is a :class:`LiveView`: it consumes the runner's items
 ``(kind, payload)`` (``reset``, ``batch``, ``epoch``, ``probe``...) with
 :meth:`LiveView.consume`, or single events and probes with
-:meth:`LiveView.push`, and redraws once per call by swapping the data of
-its own Bokeh sources (a hidden view keeps its data and skips the redraw).  Keeping data is bounded: curves and heatmap columns
-are halved (averaged in pairs) when they pass their limit, so a long run
-keeps its whole history at a coarser grain.
+:meth:`LiveView.push`, and redraws once per call by changing the data of
+its own Bokeh sources (a hidden view keeps its data and skips the redraw).
+Keeping data is bounded: a :class:`Series` and the heatmap's columns are
+halved (averaged in pairs) when they pass their limit, so a long run keeps
+its whole history at a coarser grain.
 
 A notebook user can feed a view from their own loop (``view.push(event)``)
 or let it follow a trainer in the background (``view.follow(trainer)``).
@@ -19,11 +21,11 @@ import math
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColorBar, FactorRange, FixedTicker, LinearColorMapper, Range1d
+from bokeh.models import ColorBar, FactorRange, FixedTicker, LinearColorMapper, Whisker
 from bokeh.palettes import Viridis256
 
 from ..probe import Probe
-from .plots import PALETTE, edits_models, hover, make_figure, place_legend, source
+from .plots import edits_models, hover, make_figure, source
 
 
 class LiveView(pn.viewable.Viewer):
@@ -80,24 +82,47 @@ class LiveView(pn.viewable.Viewer):
 
 
 class Series:
-    """A bounded (x, y) series that averages neighbouring points in pairs when full."""
+    """A bounded series of points (``x`` and one or more y columns) that averages neighbouring
+    points in pairs when full.
 
-    def __init__(self, limit: int = 1500):
+    ``gen`` counts the halvings and clears: a drawn copy with the same ``gen`` only
+    lacks the newest points (stream them), any other must be replaced.
+    """
+
+    def __init__(self, limit: int = 1500, columns=("y",)):
         self.limit = limit
-        self.x: list = []
-        self.y: list = []
+        self.cols = {"x": [], **{c: [] for c in columns}}
+        self.gen = 0
 
-    def add(self, x: float, y: float) -> None:
-        self.x.append(float(x))
-        self.y.append(float(y))
-        if len(self.x) > self.limit:
-            n = len(self.x) // 2 * 2
-            xs, ys = np.asarray(self.x[:n]), np.asarray(self.y[:n])
-            self.x = list(xs.reshape(-1, 2).mean(1)) + self.x[n:]
-            self.y = list(ys.reshape(-1, 2).mean(1)) + self.y[n:]
+    @property
+    def x(self) -> list:
+        return self.cols["x"]
+
+    @property
+    def y(self) -> list:
+        return self.cols["y"]
+
+    def __len__(self) -> int:
+        return len(self.cols["x"])
+
+    def add(self, x: float, y: float | None = None, **values) -> None:
+        """Add a point: ``add(x, y)``, or one value per column (``add(x, y=1, lo=0.5, hi=1.5)``)."""
+        if y is not None:
+            values["y"] = y
+        if set(values) != set(self.cols) - {"x"}:
+            raise ValueError(f"a point needs the columns {sorted(set(self.cols) - {'x'})}, got {sorted(values)}")
+        self.cols["x"].append(float(x))
+        for c, v in values.items():
+            self.cols[c].append(float(v))
+        if len(self) > self.limit:
+            n = len(self) // 2 * 2
+            for c, v in self.cols.items():
+                self.cols[c] = list(np.asarray(v[:n]).reshape(-1, 2).mean(1)) + v[n:]
+            self.gen += 1
 
     def clear(self):
-        self.x, self.y = [], []
+        self.cols = {c: [] for c in self.cols}
+        self.gen += 1
 
 
 def progress(ev) -> float:
@@ -113,100 +138,12 @@ def batch_tasks(ev) -> dict:
     return {ev.task: {"loss": ev.loss, "acc": ev.acc}}
 
 
-class CurvesView(LiveView):
-    """Loss and accuracy against epochs, per task: training batches (thin) and the test set (dots)."""
-
-    height = param.Integer(260)
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        self.tasks: list = []
-        self.series: dict = {}
-        self.sources: dict = {}
-        self._tick: dict = {}
-        self._row = pn.Row(sizing_mode="stretch_width")
-        self._build(["main"])
-
-    def _build(self, tasks):
-        """New figures for a set of tasks (one colour per task)."""
-        self.tasks = list(tasks)
-        self.series = {(q, kind, t): Series() for q in ("loss", "acc") for kind in ("train", "test")
-                       for t in self.tasks}
-        self.sources = {k: source(x=[], y=[]) for k in self.series}
-        for (q, kind, t), src in self.sources.items():  # named, so a browser test can find them
-            src.name = f"curve-{q}-{kind}-{t}"
-        self._tick = {}
-        figs = []
-        for q, title, ylab in (("loss", "Loss", "cross-entropy (nats)"), ("acc", "Accuracy", "accuracy (%)")):
-            f = make_figure(title, "epoch", ylab, self.height)
-            if q == "acc":
-                f.y_range = Range1d(0, 100)
-            rs = []
-            for i, t in enumerate(self.tasks):
-                c = PALETTE[i % len(PALETTE)]
-                name = "" if len(self.tasks) == 1 else f" · task {t}"
-                r1 = f.line("x", "y", source=self.sources[(q, "train", t)], color=c, alpha=0.5, line_width=1.5,
-                            legend_label=f"training batches{name}")
-                r2 = f.line("x", "y", source=self.sources[(q, "test", t)], color=c, line_width=2.5,
-                            line_dash="dashed", legend_label=f"test set{name}")
-                f.scatter("x", "y", source=self.sources[(q, "test", t)], color=c, size=7,
-                          legend_label=f"test set{name}")
-                rs += [r1, r2]
-            f.add_tools(hover(rs, [("epoch", "@x{0.00}"), (ylab, "@y{0.000}")]))
-            place_legend(f, "top_right" if q == "loss" else "bottom_right")
-            figs.append(pn.pane.Bokeh(f, sizing_mode="stretch_width"))
-        self._row.objects = figs
-
-    def on_reset(self, info):
-        tasks = info.get("tasks") or ["main"]
-        if list(tasks) != self.tasks:
-            self._build(tasks)
-        for s in self.series.values():
-            s.clear()
-        self._tick = {}
-        for h in info.get("history") or []:
-            self.on_epoch(h)
-
-    def on_batch(self, ev):
-        x = progress(ev)
-        for t, v in batch_tasks(ev).items():
-            acc = self._tick.setdefault(t, [0.0, 0.0, 0, 0.0])
-            acc[0] += v["loss"]
-            acc[1] += v["acc"]
-            acc[2] += 1
-            acc[3] = x
-
-    def on_epoch(self, ev):
-        d = ev if isinstance(ev, dict) else ev.to_dict()
-        tasks = d.get("tasks") or {}
-        if not tasks and self.tasks:
-            tasks = {self.tasks[0]: {"test_acc": d["test_acc"], "test_loss": d["test_loss"]}}
-        for t, v in tasks.items():
-            if ("acc", "test", t) in self.series:
-                self.series[("acc", "test", t)].add(d["epoch"], 100 * v["test_acc"])
-                self.series[("loss", "test", t)].add(d["epoch"], v["test_loss"])
-
-    def collect(self):
-        for t, (loss, acc, n, x) in self._tick.items():
-            if n and ("loss", "train", t) in self.series:
-                self.series[("loss", "train", t)].add(x, loss / n)
-                self.series[("acc", "train", t)].add(x, 100 * acc / n)
-        self._tick = {}
-
-    def flush(self):
-        for k, s in self.series.items():
-            if len(self.sources[k].data["x"]) != len(s.x) or (s.x and self.sources[k].data["x"][-1:] != s.x[-1:]):
-                self.sources[k].data = {"x": list(s.x), "y": list(s.y)}
-
-    def n_points(self) -> int:
-        return sum(len(s.x) for s in self.series.values())
-
-    def __panel__(self):
-        return self._row
-
-
 MOD_COLOR = "#d6604d"  # a module's local error e = z0 - z1
 OUT_COLOR = "#fd8d3c"  # an output's error o - y
+
+
+BAR_TITLE = "Error magnitude now (modules: e = z⁰ − z¹; outputs: o − y)"
+SPREAD_SAMPLES = 32  # test samples of the runner's per-member errors (runner.member_errors)
 
 
 class ErrorView(LiveView):
@@ -225,12 +162,17 @@ class ErrorView(LiveView):
         self._tick: dict = {}
         self._tick_n = 0
         self._tick_x = 0.0
+        self.spread: dict = {}  # an ensemble's latest {name: (mean, sd)} over its members
+        self.spread_members = 0
         self.bar_source = source(name=[], err=[], color=[])
+        self.whisker_source = source(name=[], lo=[], hi=[])
+        self.whisker_source.name = "error-spread"
         self.heat_source = source(left=[], right=[], bottom=[], top=[], v=[], name=[], epoch=[], err=[])
-        b = make_figure("Error magnitude now (modules: e = z⁰ − z¹; outputs: o − y)", "module / output",
+        b = make_figure(BAR_TITLE, "module / output",
                         "mean |e| (state units)", self.height, x_range=FactorRange())
         r = b.vbar(x="name", top="err", width=0.7, source=self.bar_source, color="color")
         b.add_tools(hover([r], [("", "@name"), ("mean |e|", "@err{0.0000}")]))
+        b.add_layout(Whisker(base="name", lower="lo", upper="hi", source=self.whisker_source, line_width=1.5))
         b.y_range.start = 0
         self.bars = b
         h = make_figure("Error magnitude over training", "epoch", "module / output", self.height)
@@ -246,6 +188,7 @@ class ErrorView(LiveView):
 
     def on_reset(self, info):
         self.names, self.xs, self.cols, self.now, self._tick, self._tick_n = [], [], [], {}, {}, 0
+        self.spread = {}
         w = info.get("wiring")
         self.outputs = [o.name for o in w.outputs] if w is not None else []
 
@@ -256,6 +199,16 @@ class ErrorView(LiveView):
                 self.names.append(k)
         self._tick_n += 1
         self._tick_x = progress(ev)
+
+    def on_spread(self, values: dict):
+        """An ensemble's mean |e| of every member ({name: [one per member]}): bars show mean ± sd."""
+        from .compare import mean_sd
+
+        self.spread = {k: mean_sd(v) for k, v in values.items() if len(v)}
+        self.spread_members = max((len(v) for v in values.values()), default=0)
+        for k in self.spread:
+            if k not in self.names:
+                self.names.append(k)
 
     def on_probe(self, p: Probe):
         if not self._tick_n and not self.cols:  # before any batch: the recorded sample's errors
@@ -281,11 +234,22 @@ class ErrorView(LiveView):
             self._tick, self._tick_n = {}, 0
 
     def flush(self):
-        names = [n for n in self.names if n in self.now]
+        names = [n for n in self.names if n in self.now or n in self.spread]
         if list(self.bars.x_range.factors) != names:
             self.bars.x_range.factors = names
-        self.bar_source.data = {"name": names, "err": [self.now[n] for n in names],
+        # an ensemble: the bars are its members' mean on a few test samples, the whiskers ± sd
+        err = [self.spread[n][0] if n in self.spread else self.now[n] for n in names]
+        self.bar_source.data = {"name": names, "err": err,
                                 "color": [OUT_COLOR if n in self.outputs else MOD_COLOR for n in names]}
+        w = [n for n in names if n in self.spread]
+        spread = {"name": w, "lo": [self.spread[n][0] - self.spread[n][1] for n in w],
+                  "hi": [self.spread[n][0] + self.spread[n][1] for n in w]}
+        if self.whisker_source.data != spread:
+            self.whisker_source.data = spread
+        title = (f"Error magnitude now: mean ± sd over {self.spread_members} seeds ({SPREAD_SAMPLES} test samples)"
+                 if self.spread else BAR_TITLE)
+        if self.bars.title.text != title:
+            self.bars.title.text = title
         self._draw_heat()
 
     def _draw_heat(self):

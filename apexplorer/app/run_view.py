@@ -1,5 +1,5 @@
 """The Run panel: Train, Pause, Step and Reset, the status line and the epoch's progress, slow
-motion, the experiment (open, save, its command) and the whole session.
+motion, the experiment (open, save, its command), the run's history (CSV, JSON) and the whole session.
 
 An experiment file and a session (the library's atomic checkpoint) travel through the
 browser: download buttons and file uploads.  Paths on the server are offered only
@@ -42,6 +42,13 @@ class RunControls(pn.viewable.Viewer):
         self.download = pn.widgets.FileDownload(callback=self._download, filename="explorer-session.pt",
                                                 label="Download this session (.pt)", width=220)
         self.upload = pn.widgets.FileInput(accept=".pt", multiple=False, width=220)
+        self.export_csv = pn.widgets.FileDownload(callback=lambda: self._history("csv"), filename="history.csv",
+                                                  label="History (.csv)", width=150,
+                                                  description="Every batch and epoch of this run, per task, seed "
+                                                              "and baseline")
+        self.export_json = pn.widgets.FileDownload(callback=lambda: self._history("json"), filename="history.json",
+                                                   label="History (.json)", width=150,
+                                                   description="The same rows as JSON objects")
         self.upload.param.watch(self._on_upload, "value")
         self.progress = pn.indicators.Progress(value=0, max=1000, height=8, sizing_mode="stretch_width",
                                                bar_color="success", margin=(0, 10), visible=False)
@@ -71,6 +78,14 @@ class RunControls(pn.viewable.Viewer):
             return io.BytesIO(self.state.session_bytes())
         except ApexplorerError as e:
             self.state.message = f"nothing to download: {e}"
+            return None
+
+    def _history(self, fmt):
+        """The run's whole history (:meth:`Runner.export`), or a message when there is none."""
+        try:
+            return io.StringIO(self.state.runner.export(fmt))
+        except ApexplorerError as e:
+            self.state.message = f"no history to download: {e}"
             return None
 
     def _experiment(self):
@@ -129,6 +144,10 @@ class RunControls(pn.viewable.Viewer):
             self.status, self.progress, self.error, self.info, self.slow,
             pn.Card(self.save_experiment, pn.Row("Open an experiment file:", self.open_experiment), self.command,
                     title="Experiment: open, save, command line", collapsed=True, sizing_mode="stretch_width"),
+            pn.Card(pn.pane.Markdown("Every batch and epoch so far: one row per task, per seed of an ensemble and "
+                                     "per baseline (the run column).", margin=(0, 5)),
+                    pn.Row(self.export_csv, self.export_json),
+                    title="Export the history", collapsed=True, sizing_mode="stretch_width"),
             pn.Card(self.download, pn.Row("Load a session file:", self.upload),
                     self.path, pn.Row(self.save, self.load),
                     title="Save / load session", collapsed=True, sizing_mode="stretch_width"),

@@ -26,6 +26,8 @@ WIDGETS = {
     "precision": pn.widgets.Select,
 }
 
+BASELINE_LABELS = {"BP (backprop)": "bp", "FA (feedback alignment)": "fa", "EP (equilibrium prop.)": "ep"}
+
 LABELS = {"spectral_radius": "Spectral radius ρ", "connection_rate": "Connection rate c",
           "t1": "T1 (inference steps)", "t2": "T2 (learning steps)", "mode": "Error mode (STE / EPE)",
           "beta": "β (error strength)", "lr": "Learning rate", "batch_size": "Batch size", "epochs": "Epochs",
@@ -61,6 +63,11 @@ class SettingsView(pn.viewable.Viewer):
                                       sizing_mode="stretch_width")
         s.param.watch(self._on_device, "device")
         self._on_device()
+        # ticked baselines are a structural change: they train beside a fresh network (Reset / apply)
+        self.baselines = pn.widgets.CheckBoxGroup(options=BASELINE_LABELS, value=list(state.baselines), inline=True,
+                                                  label="Baselines beside AP", css_classes=["ap-baselines"])
+        self.baselines.param.watch(self._on_baselines, "value")
+        state.param.watch(self._follow_baselines, "baselines")
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.ask = pn.pane.Alert("", alert_type="warning", sizing_mode="stretch_width")
         self.apply = pn.widgets.Button(label="Reset and apply", color="warning")
@@ -71,6 +78,14 @@ class SettingsView(pn.viewable.Viewer):
                                   sizing_mode="stretch_width")
         state.param.watch(self._on_state, ["message", "pending"])
         self._on_state()
+
+    def _on_baselines(self, event):
+        if sorted(event.new) != sorted(self.state.baselines):
+            self.state.baselines = list(event.new)
+
+    def _follow_baselines(self, event):
+        if sorted(event.new) != sorted(self.baselines.value):
+            self.baselines.value = list(event.new)
 
     def _on_revert(self, event=None):
         self.state.revert()
@@ -132,5 +147,8 @@ class SettingsView(pn.viewable.Viewer):
             pn.Row(w["seeds"], w["device"]),
             pn.Row(w["precision"]),
             self.where,
+            pn.pane.Markdown("**Compare** (baselines train beside AP on the same batches, with hidden layers as "
+                             "wide as AP's modules; ticking one rebuilds the network)", margin=(0, 5)),
+            self.baselines,
             sizing_mode="stretch_width",
         )

@@ -18,6 +18,11 @@ sessions (medians, and every round):
   preset in a server draws its reservoirs; later sessions reuse their spectral radii);
 * ``update_hz``: status-line updates per second in each of two tabs training at once.
 
+``--ensemble K`` measures instead how often the Curves view changes while one tab trains a
+K-seed ensemble on digits (``curves_hz``: new points of the AP training curve per second, read
+in the page's BokehJS document; ``status_hz`` beside it), over ``--seconds``, each round
+a fresh session.
+
 The machine's load averages are printed with the figures; a shared machine's
 figures mean little without them.  Needs /usr/bin/chromium.
 """
@@ -108,6 +113,63 @@ def update_rate(pages, seconds=6.0) -> list:
     return [pg.js("() => window.__ap.n") / seconds for pg in pages]
 
 
+COUNT_CURVE = """() => {
+  const find = () => { try { return Bokeh.documents[0].get_model_by_name('curve-loss-train-main'); }
+                       catch (e) { return null; } };
+  window.__curve = {n: 0, key: null};
+  window.__curve_timer = setInterval(() => { const s = find(); if (!s) return;
+    const x = s.data.x; const key = x.length + ':' + (x.length ? x[x.length - 1] : '');
+    if (key !== window.__curve.key) { if (window.__curve.key !== null) window.__curve.n += 1;
+                                      window.__curve.key = key; } }, 5);
+}"""
+
+
+def curves_rate(url, members=4, seconds=10.0, rounds=3) -> dict:
+    """Updates per second of the Curves view (and of the status line) while a ``members``-seed ensemble
+    trains on digits, each round in a fresh session."""
+    from playwright.sync_api import sync_playwright
+
+    out = {"load_before": load(), "members": members, "seconds": seconds, "curves_hz": [], "status_hz": [],
+           "batches_per_s": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for _ in range(rounds):
+                pg, _ = open_page(browser, url)
+                pg.tab("Settings").click()
+                box = pg.page.get_by_label("Seeds (ensemble)", exact=True)
+                box.fill(str(members))
+                box.press("Tab")
+                pg.wait_js("k => { try { const s = Bokeh.documents[0].get_model_by_name('curve-acc-train-main');"
+                           " return s && s.data['m' + (k - 1)] !== undefined; } catch (e) { return false; } }",
+                           timeout=120_000, arg=members)
+                pg.wait_status(r"\(ready\)", timeout=120_000)
+                pg.button("Train").click()
+                pg.wait_status(r"batch \d+/", timeout=120_000)
+                time.sleep(1.0)  # past the first batches
+                first = _batches(pg)
+                pg.js(COUNT_CURVE)
+                pg.js(COUNT_UPDATES)
+                time.sleep(seconds)
+                out["curves_hz"].append(pg.js("() => window.__curve.n") / seconds)
+                out["status_hz"].append(pg.js("() => window.__ap.n") / seconds)
+                out["batches_per_s"].append((_batches(pg) - first) / seconds)
+                pg.button("Pause").click()
+                pg.close()
+        finally:
+            browser.close()
+    out["load_after"] = load()
+    return out
+
+
+def _batches(pg) -> int:
+    """Batches trained so far, from the status line (epoch e, batch b of n)."""
+    import re
+
+    m = re.search(r"epoch (\d+)/\d+ · batch (\d+)/(\d+)", pg.status())
+    return (int(m.group(1)) - 1) * int(m.group(3)) + int(m.group(2)) if m else 0
+
+
 def measure(url, rounds=3) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -172,17 +234,26 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--url", help="measure this served explorer instead of starting one")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--ensemble", type=int, default=0, metavar="K",
+                    help="measure the Curves view's update rate while a K-seed ensemble trains on digits")
+    ap.add_argument("--seconds", type=float, default=10.0, help="how long each --ensemble round counts updates")
     args = ap.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         sys.exit(f"needs {CHROMIUM}")
+
+    def run(url):
+        if args.ensemble:
+            return summary(curves_rate(url, args.ensemble, args.seconds, args.rounds))
+        return summary(measure(url, args.rounds))
+
     if args.url:
-        print(json.dumps(summary(measure(args.url, args.rounds)), indent=1))
+        print(json.dumps(run(args.url), indent=1))
         return
     with tempfile.TemporaryDirectory() as d:
         env = {"APEXPLORER_THREADS": os.environ.get("APEXPLORER_THREADS", "")}
         served = Served(Path(d) / "serve.log", env=env)
         try:
-            print(json.dumps(summary(measure(served.url, args.rounds)), indent=1))
+            print(json.dumps(run(served.url), indent=1))
         finally:
             served.stop()
 

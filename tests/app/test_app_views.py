@@ -37,7 +37,7 @@ def test_the_default_page_trains_and_every_view_has_data(explorer, wait):
     run_to_end(e, wait)
     assert "test acc" in e.state.status and "epoch 2/2" in e.state.status
     assert e.curves.n_points() > 4
-    assert len(e.curves.sources[("acc", "test", "main")].data["x"]) == 2
+    assert len(e.curves.sources[("ap", "acc", "test", "main")].data["x"]) == 2
     assert e.errors.cols and set(e.errors.names) >= {"L1", "L2", "y"}
     for v in (e.trajectory, e.pca, e.player):
         assert v.probe is not None
@@ -291,7 +291,7 @@ def test_a_live_view_follows_a_trainer_in_the_background(small_wiring, digits, w
         runner.train()
         assert wait(lambda: runner.state == "finished", timeout=60)
         curves.consume(runner.drain())
-        assert len(curves.sources[("acc", "test", "main")].data["x"]) == 1
+        assert len(curves.sources[("ap", "acc", "test", "main")].data["x"]) == 1
     finally:
         runner.close()
 
@@ -312,7 +312,7 @@ def test_a_finished_run_goes_on_when_epochs_are_raised(explorer, wait):
     assert wait(lambda: trainer.config.epochs == 3, tick=e.tick)
     run_to_end(e, wait)
     assert e.state.runner.trainer is trainer and trainer.epoch == 3
-    assert len(e.curves.sources[("acc", "test", "main")].data["x"]) == 3
+    assert len(e.curves.sources[("ap", "acc", "test", "main")].data["x"]) == 3
 
 
 def test_the_notebook_pieces_show_one_recorded_sample(small_wiring, digits):
