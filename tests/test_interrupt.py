@@ -67,12 +67,14 @@ def test_a_second_ctrl_c_quits_at_once_and_keeps_the_last_epochs_checkpoint(tmp_
 
     said = []
     tr = Slow()
+    before = signal.getsignal(signal.SIGINT)  # pytest's or another library's: put back as it was
     with _Interrupt(tr, said.append) as guard:
+        assert signal.getsignal(signal.SIGINT) == guard.handle
         guard.handle(signal.SIGINT, None)
         assert tr.stopped and "stopping after this batch" in said[0]
         with pytest.raises(KeyboardInterrupt):
             guard.handle(signal.SIGINT, None)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_an_interrupted_step_leaves_the_trainer_where_it_was(blob_data):

@@ -56,6 +56,9 @@ class CurvesView(LiveView):
     """Loss and accuracy against epochs: AP (an ensemble's mean ± sd and members), baselines and ghosts."""
 
     height = param.Integer(250)
+    stacked = param.Boolean(True, doc=(
+        "Loss above accuracy, each as wide as the view with its legend beside it (many runs stay readable); "
+        "False puts them side by side with their legends inside (the presenter layout: both above the fold)."))
     rate_every = param.Number(1.0, doc="Seconds between two updates of the samples/s shown.")
 
     def __init__(self, **params):
@@ -80,7 +83,8 @@ class CurvesView(LiveView):
                                       styles={"font-size": "12px"})
         self.ghost_bar = pn.Row(sizing_mode="stretch_width", visible=False, margin=(0, 5))
         # stacked, each as wide as the tab, its legend beside it: many runs stay readable
-        self._layout = pn.Column(*self._panes, self.speed, self.ghost_bar, sizing_mode="stretch_width")
+        self._figures = pn.Column(*self._panes, sizing_mode="stretch_width")
+        self._layout = pn.Column(self._figures, self.speed, self.ghost_bar, sizing_mode="stretch_width")
         self._new_series()
         self._build()
 
@@ -175,7 +179,12 @@ class CurvesView(LiveView):
         legend = Legend(items=items, name=f"legend-{q}", location="top_left", click_policy="hide",
                         label_text_font_size="11px", spacing=0, padding=4, glyph_height=14, label_height=14,
                         border_line_alpha=0)
-        f.add_layout(legend, "right")
+        if self.stacked:
+            f.add_layout(legend, "right")
+        else:  # inside, where the curve is not: loss falls, accuracy rises
+            legend.location = "top_right" if q == "loss" else "bottom_right"
+            legend.background_fill_alpha = 0.7
+            f.add_layout(legend)
         return f
 
     def _run_label(self, run) -> str:
@@ -195,6 +204,14 @@ class CurvesView(LiveView):
                                                width=110))
         self.ghost_bar.objects = buttons
         self.ghost_bar.visible = bool(buttons)
+
+    @param.depends("stacked", watch=True)
+    @edits_models
+    def _on_stacked(self):
+        """Stack the figures or put them side by side (new figures: the legend moves)."""
+        self._figures = (pn.Column if self.stacked else pn.Row)(*self._panes, sizing_mode="stretch_width")
+        self._layout.objects = [self._figures, self.speed, self.ghost_bar]
+        self._build()
 
     @edits_models
     def remove_ghost(self, ghost_id: int) -> None:

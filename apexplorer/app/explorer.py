@@ -344,6 +344,7 @@ class Explorer(pn.viewable.Viewer):
         self._graph_title.visible = not on
         self._setup_tabs.visible = not on
         self._left.width = 480 if on else 440
+        self.curves.stacked = not on  # side by side: the network and both curves above the fold at 1280x720
         # the Run buttons' widths are in pixels: widen them for the larger font
         for button, (normal, large) in zip((self.run.train, self.run.pause, self.run.step, self.run.reset),
                                            ((90, 110), (90, 125), (70, 90), (70, 95))):
