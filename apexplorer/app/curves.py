@@ -150,7 +150,6 @@ class CurvesView(LiveView):
                 c = self._color(run, i)
                 task = "" if len(self.tasks) == 1 else f" · task {t}"
                 train, test = self.sources[(run, q, "train", t)], self.sources[(run, q, "test", t)]
-                name = RUN_NAMES.get(run, run.upper())
                 if run == "ap":
                     if K > 1:
                         band = f.varea("x", "lo", "hi", source=train, fill_color=c, fill_alpha=0.2)

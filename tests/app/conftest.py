@@ -69,6 +69,30 @@ def wait():
     return wait_for
 
 
+def render(view):
+    """The view's Bokeh models, as a page would get them (no browser)."""
+    from bokeh.document import Document
+    from pyviz_comms import Comm
+
+    return view.__panel__().get_root(Document(), Comm())
+
+
+@pytest.fixture
+def explorer(wait):
+    """An Explorer without its periodic drain (tests call ``tick``), rendered, on the CPU for 2 epochs."""
+    from apexplorer.app import Explorer
+
+    e = Explorer(live=False)
+    render(e)
+    assert wait(lambda: e.state.runner.state == "ready", tick=e.tick)
+    e.state.settings.param.update(epochs=2, device="cpu")  # an untrained network is rebuilt at once
+    r = e.state.runner
+    assert wait(lambda: r.state == "ready" and r.trainer is not None and r.trainer.config.epochs == 2
+                and r.trainer.config.device == "cpu", tick=e.tick)
+    yield e
+    e.close()
+
+
 # ---------------------------------------------------------------------------
 # the served explorer
 # ---------------------------------------------------------------------------

@@ -1,29 +1,12 @@
 """The explorer's state is one Experiment: widgets write it and follow it, the network is built from it,
 and what waits for a fresh network is the structural part of ``built.diff(experiment)``."""
 
-import pytest
-from bokeh.document import Document
-from pyviz_comms import Comm
 
 import apexplorer as ap
 from apexplorer.app import Explorer
 from apexplorer.app.session import pending_names
 from apexplorer.paper import gallery
-
-
-def render(view):
-    return view.__panel__().get_root(Document(), Comm())
-
-
-@pytest.fixture
-def explorer(wait):
-    e = Explorer(live=False)
-    render(e)
-    e.state.settings.param.update(epochs=2, device="cpu")
-    r = e.state.runner
-    assert wait(lambda: r.state == "ready" and r.trainer is not None and r.trainer.config.epochs == 2, tick=e.tick)
-    yield e
-    e.close()
+from tests.app.conftest import render
 
 
 def test_the_widgets_write_the_experiment_and_follow_it(explorer):

@@ -1,29 +1,10 @@
 """The explorer's views, rendered without a browser (``get_root``) and driven by their widgets."""
 
-import pytest
-from bokeh.document import Document
-from pyviz_comms import Comm
 
 import apexplorer as ap
 from apexplorer.app import CurvesView, ErrorFlowPlayer, ErrorView, Explorer, NetworkGraph, PCAView, TrajectoryView
 from apexplorer.probe import probe
-
-
-def render(view):
-    return view.__panel__().get_root(Document(), Comm())
-
-
-@pytest.fixture
-def explorer(wait):
-    e = Explorer(live=False)
-    render(e)
-    assert wait(lambda: e.state.runner.state == "ready", tick=e.tick)
-    e.state.settings.param.update(epochs=2, device="cpu")  # an untrained network is rebuilt at once
-    r = e.state.runner
-    assert wait(lambda: r.state == "ready" and r.trainer is not None and r.trainer.config.epochs == 2
-                and r.trainer.config.device == "cpu", tick=e.tick)
-    yield e
-    e.close()
+from tests.app.conftest import render
 
 
 def run_to_end(e, wait, timeout=60):

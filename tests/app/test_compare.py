@@ -5,9 +5,7 @@ import json
 import statistics
 
 import pytest
-from bokeh.document import Document
 from bokeh.models import ColumnDataSource
-from pyviz_comms import Comm
 
 from apexplorer.app.alignment_view import AlignmentView, per_path
 from apexplorer.app.compare import Rate, ghost_label, mean_sd
@@ -18,10 +16,7 @@ from apexplorer.app.session import ExplorerState
 from apexplorer.app.settings_view import SettingsView
 from apexplorer.events import BatchEvent, EpochEvent
 from apexplorer.experiment import Experiment
-
-
-def render(view):
-    return view.__panel__().get_root(Document(), Comm())
+from tests.app.conftest import render
 
 
 def batch(epoch, i, n, loss, acc, members=None, sps=1000.0, task="main"):

@@ -4,16 +4,11 @@ a report's numbers beside the paper's."""
 import json
 
 import pytest
-from bokeh.document import Document
-from pyviz_comms import Comm
 
 from apexplorer.app.paper_view import PaperView
 from apexplorer.experiment import Experiment
 from apexplorer.paper import gallery, result, results
-
-
-def render(view):
-    return view.__panel__().get_root(Document(), Comm())
+from tests.app.conftest import render
 
 
 def test_it_lists_every_result_of_the_paper_and_its_points():
