@@ -33,3 +33,26 @@ def test_the_memory_of_radii_is_bounded(monkeypatch):
     for s in range(5):
         N.random_reservoir(8, 0.5, 0.5, torch.Generator().manual_seed(s))
     assert len(N._RADII) == 3
+
+
+def test_a_networks_reservoirs_found_in_parallel_equal_those_drawn_one_by_one(monkeypatch):
+    """init_tensors draws every reservoir, then solves the large ones in parallel threads: the same
+    matrices, bit for bit, as random_reservoir drawing them one after another from the same generator,
+    and torch's thread count is put back."""
+    import apexplorer as ap
+
+    monkeypatch.setattr(N, "PARALLEL_EIG_SIZE", 40)
+    monkeypatch.setattr(N.os, "cpu_count", lambda: 4)
+    w = ap.chain([48, 40, 64], 10, 3, name="three")
+    N._RADII.clear()
+    solved = []
+    real = N._eig_radius
+    monkeypatch.setattr(N, "_eig_radius", lambda W: solved.append(N.threading.current_thread().name) or real(W))
+    threads = torch.get_num_threads()
+    got = N.init_tensors(w, 7)["reservoirs"]
+    assert torch.get_num_threads() == threads
+    assert len(solved) == 3 and all(name.startswith("apexplorer-eig") for name in solved)
+    N._RADII.clear()
+    gen = torch.Generator().manual_seed(7)
+    for m in w.modules:
+        assert torch.equal(got[m.name], N.random_reservoir(m.size, m.spectral_radius, m.connection_rate, gen))
