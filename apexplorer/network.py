@@ -77,12 +77,33 @@ def spectral_radius(W: torch.Tensor) -> float:
     """
     if W.numel() == 0:
         return 0.0
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         return _eig_radius(W)
+
+
+_THREADS_LOCK = threading.Lock()
+_THREADS_HELD = [0, 0]  # [how many sections hold one thread now, torch's thread count before the first]
+
+
+@contextmanager
+def one_torch_thread():
+    """Torch on one thread inside, its thread count put back when the last section ends.
+
+    Sessions of the explorer draw networks on their own threads at the same time; with a plain
+    save-set-restore, one section could save the other's 1 and "restore" it for good.
+    """
+    with _THREADS_LOCK:
+        if _THREADS_HELD[0] == 0:
+            _THREADS_HELD[1] = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _THREADS_HELD[0] += 1
+    try:
+        yield
     finally:
-        torch.set_num_threads(threads)
+        with _THREADS_LOCK:
+            _THREADS_HELD[0] -= 1
+            if _THREADS_HELD[0] == 0:
+                torch.set_num_threads(_THREADS_HELD[1])
 
 
 def _eig_radius(W: torch.Tensor) -> float:
@@ -122,14 +143,9 @@ def _radii(Ws: list) -> list:
     big = [i for i in todo if Ws[i].shape[0] >= PARALLEL_EIG_SIZE]
     workers = min(len(big), os.cpu_count() or 1)
     if workers > 1:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with ThreadPoolExecutor(workers, thread_name_prefix="apexplorer-eig") as pool:
-                for i, r in zip(big, pool.map(lambda i: _eig_radius(Ws[i]), big)):
-                    out[i] = r
-        finally:
-            torch.set_num_threads(threads)
+        with one_torch_thread(), ThreadPoolExecutor(workers, thread_name_prefix="apexplorer-eig") as pool:
+            for i, r in zip(big, pool.map(lambda i: _eig_radius(Ws[i]), big)):
+                out[i] = r
     for i in todo:
         if out[i] is None:
             out[i] = spectral_radius(Ws[i])

@@ -56,3 +56,39 @@ def test_a_networks_reservoirs_found_in_parallel_equal_those_drawn_one_by_one(mo
     gen = torch.Generator().manual_seed(7)
     for m in w.modules:
         assert torch.equal(got[m.name], N.random_reservoir(m.size, m.spectral_radius, m.connection_rate, gen))
+
+
+def test_sessions_drawing_at_once_give_torch_its_thread_count_back():
+    """Two threads in one-thread sections that overlap, the first leaving while the second is inside:
+    torch stays on one thread while either is inside and gets its own count back when both have left
+    (with a save-set-restore each, the second would save the first's 1 and leave torch on it for good)."""
+    import threading
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+        seen = []
+
+        def a():
+            with N.one_torch_thread():
+                a_in.set()
+                b_in.wait(10)
+            a_out.set()
+
+        def b():
+            a_in.wait(10)
+            with N.one_torch_thread():
+                b_in.set()
+                a_out.wait(10)
+                seen.append(torch.get_num_threads())  # a has left, b is still inside
+
+        ts = [threading.Thread(target=a), threading.Thread(target=b)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(20)
+        assert seen == [1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
