@@ -43,23 +43,51 @@ def _args(t: Task, sweep: Sweep, threads, ftmle, report) -> tuple:
             sweep.download, t.point.probe)
 
 
-def run_in_process(sweep: Sweep, tasks, ftmle: bool = True, on_epoch=None):
-    """Train ``tasks`` one after another here; yield ``(task, rows)`` as each finishes."""
+def run_in_process(sweep: Sweep, tasks, ftmle: bool = True, on_epoch=None, stop=None):
+    """Train ``tasks`` one after another here; yield ``(task, rows)`` as each finishes.
+
+    ``stop`` (a :class:`threading.Event`), once set, ends the run before the next task; a task it
+    cut short (``on_epoch`` may raise to stop it mid-way) is not a result and is not yielded.
+    """
     for t in tasks:
-        yield t, train_point(*_args(t, sweep, None, ftmle, on_epoch))
+        if stop is not None and stop.is_set():
+            return
+        rows = train_point(*_args(t, sweep, None, ftmle, on_epoch))
+        if stop is not None and stop.is_set():
+            return
+        yield t, rows
 
 
-def run_on_dask(sweep: Sweep, tasks, client, threads: int | None = None, ftmle: bool = True, on_epoch=None):
+def _finished(futures, stop):
+    """The futures in the order they finish; with ``stop`` (an Event), polled so that setting it ends
+    the wait within a fifth of a second."""
+    from distributed import as_completed
+
+    if stop is None:
+        yield from as_completed(futures)
+        return
+    pending = list(futures)
+    while pending and not stop.is_set():
+        ready, waiting = [], []
+        for f in pending:
+            (ready if f.done() else waiting).append(f)
+        pending = waiting
+        yield from ready
+        if not ready:
+            stop.wait(0.2)
+
+
+def run_on_dask(sweep: Sweep, tasks, client, threads: int | None = None, ftmle: bool = True, on_epoch=None,
+                stop=None):
     """Submit ``tasks`` to a Dask ``client``; yield ``(task, rows)`` in the order they finish.
 
     Dask reruns the task of a worker that dies; a task that kills its workers
     too often (Dask's ``allowed-failures``) comes back as an ``error`` row.
     ``on_epoch(info)`` gets the workers' per-epoch progress (in the client's
-    event-loop thread).  Closing the generator (e.g. on Ctrl-C) cancels what
-    is still pending.
+    event-loop thread).  Closing the generator (e.g. on Ctrl-C), or setting
+    ``stop`` (a :class:`threading.Event`, from any thread), cancels what is
+    still pending.
     """
-    from distributed import as_completed
-
     report = None
     if on_epoch is not None:
         client.subscribe_topic(PROGRESS, lambda event: on_epoch(event[1]))
@@ -69,7 +97,7 @@ def run_on_dask(sweep: Sweep, tasks, client, threads: int | None = None, ftmle: 
         f = client.submit(train_point, *_args(t, sweep, threads, ftmle, report), key=t.key)
         futures[f] = t
     try:
-        for f in as_completed(list(futures)):
+        for f in _finished(list(futures), stop):
             t = futures[f]
             try:
                 rows = f.result()
@@ -163,16 +191,18 @@ def prepare(sweep: Sweep, out) -> tuple:
     return table, tasks, skipped, dropped
 
 
-def execute(sweep: Sweep, tasks, table, client=None, threads=None, ftmle=None, on_epoch=None):
+def execute(sweep: Sweep, tasks, table, client=None, threads=None, ftmle=None, on_epoch=None, stop=None):
     """Train ``tasks``, appending their rows to ``table``; yield ``(task, rows)`` after each is written.
 
     ``client`` is a Dask client, or None to train in this process.
     ``on_epoch(info)`` gets per-epoch progress (see :func:`~.point.train_point`).
     ``ftmle`` defaults to True when a grid axis changes the reservoirs (sr, rate, preset, wiring).
+    ``stop`` (a :class:`threading.Event`) ends the run early when set (see :func:`run_in_process`,
+    :func:`run_on_dask`).
     """
     ftmle = any(a in STABILITY_AXES for a in sweep.axis_names) if ftmle is None else ftmle
-    it = (run_on_dask(sweep, tasks, client, threads, ftmle, on_epoch) if client is not None
-          else run_in_process(sweep, tasks, ftmle, on_epoch))
+    it = (run_on_dask(sweep, tasks, client, threads, ftmle, on_epoch, stop) if client is not None
+          else run_in_process(sweep, tasks, ftmle, on_epoch, stop))
     try:
         for t, rows in it:
             table.append(rows)

@@ -17,8 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from .grid import STABILITY_AXES, Sweep
-from .point import PROGRESS, error_rows, report_to_client, train_point
+from .grid import Sweep
 
 #: What a job is doing; the last three are final.
 STATES = ("idle", "starting", "running", "finished", "cancelled", "failed")
@@ -154,11 +153,8 @@ class SweepJob:
     def _finish(self, state: str, message: str) -> None:
         self._set(state=state, message=message, current="", seconds=time.perf_counter() - self._t0)
 
-    def _ftmle(self) -> bool:
-        return any(a in STABILITY_AXES for a in self.sweep.axis_names)
-
     def _record(self, task, rows) -> None:
-        self.table.append(rows)
+        """Count a point whose rows the table holds now (and its failure, if it failed)."""
         p = self._progress
         bad = next((r for r in rows if r.get("status") == "error"), None)
         first = p.error
@@ -170,28 +166,27 @@ class SweepJob:
         self._set(current=f"{self._labels.get(info['point'], info['point'])}: epoch {info['epoch']}/{info['epochs']}")
 
     def _in_process(self, tasks) -> None:
-        from .executors import _args
+        from .executors import execute
 
         self._set(state="running", executor="in-process", message="training in the server's process")
 
         def hook(info):
             if self._stop.is_set():
-                raise _Cancelled
+                raise _Cancelled  # the point in flight stops at its next epoch (and is not recorded)
             self._on_epoch(info)
 
-        for t in tasks:
-            if self._stop.is_set():
-                return
-            self._set(current=self._labels.get(t.point.id, t.point.id))
-            rows = train_point(*_args(t, self.sweep, None, self._ftmle(), hook))
-            if self._stop.is_set():  # a point cut short by cancel: not a result
-                return
+        def announced():  # each point's name shows while its first epoch trains
+            for t in tasks:
+                self._set(current=self._labels.get(t.point.id, t.point.id))
+                yield t
+
+        for t, rows in execute(self.sweep, announced(), self.table, on_epoch=hook, stop=self._stop):
             self._record(t, rows)
 
     def _on_dask(self, tasks) -> None:
         from distributed import Client
 
-        from .executors import _args, local_cluster
+        from .executors import execute, local_cluster
 
         workers = self.workers or app_workers(len(tasks))
         threads = max(1, ((os.cpu_count() or 2) - 1) // workers)
@@ -203,32 +198,13 @@ class SweepJob:
                 return
             client = Client(cluster)
             client.register_plugin(cluster.ignore_interrupt)
-            client.subscribe_topic(PROGRESS, lambda event: self._on_epoch(event[1]))
             self._set(state="running", executor="dask",
                       message=f"training on a local Dask cluster ({workers} worker process(es))")
-            futures = {client.submit(train_point, *_args(t, self.sweep, threads, self._ftmle(), report_to_client),
-                                     key=t.key): t for t in tasks}
-            pending = dict(futures)
-            while pending and not self._stop.is_set():
-                finished = [f for f in pending if f.done()]
-                for f in finished:
-                    t = pending.pop(f)
-                    try:
-                        rows = f.result()
-                    except Exception as e:  # noqa: BLE001 - a dead worker: record the point and go on
-                        rows = error_rows({"point": t.point.id, **t.point.columns}, t.seeds,
-                                          f"{type(e).__name__}: {e}")
-                    f.release()
-                    self._record(t, rows)
-                if not finished:
-                    self._stop.wait(0.2)
-            if pending:
-                client.cancel(list(pending))
+            for t, rows in execute(self.sweep, tasks, self.table, client, threads, on_epoch=self._on_epoch,
+                                   stop=self._stop):
+                self._record(t, rows)
         finally:
             if client is not None:
-                try:
-                    client.unsubscribe_topic(PROGRESS)
-                finally:
-                    client.close()
+                client.close()
             if cluster is not None:
                 cluster.close()
