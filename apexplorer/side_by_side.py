@@ -15,6 +15,8 @@ from __future__ import annotations
 from .errors import ApexplorerError, choices
 
 BASELINES = ("bp", "fa", "ep")
+#: How a page or a table names each baseline.
+BASELINE_NAMES = {"bp": "BP (backprop)", "fa": "FA (feedback alignment)", "ep": "EP (equilibrium prop.)"}
 
 
 def baseline_hidden(wiring, task=None) -> tuple:

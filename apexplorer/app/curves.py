@@ -27,6 +27,7 @@ import param
 from bokeh.core.properties import value
 from bokeh.models import Legend, LegendItem, Range1d
 
+from ..side_by_side import BASELINE_NAMES
 from .compare import Rate, ghost_label, mean_sd
 from .live import LiveView, Series, batch_tasks, progress
 from .plots import PALETTE, edits_models, hover, make_figure, source
@@ -35,7 +36,7 @@ from .plots import PALETTE, edits_models, hover, make_figure, source
 MAX_GHOSTS = 5
 #: Colours of the baselines (AP's tasks take the palette's first colours).
 RUN_COLORS = {"bp": "#d62728", "fa": "#9467bd", "ep": "#8c564b"}
-RUN_NAMES = {"ap": "AP", "bp": "BP (backprop)", "fa": "FA (feedback alignment)", "ep": "EP (equilibrium prop.)"}
+RUN_NAMES = {"ap": "AP", **BASELINE_NAMES}
 GHOST_COLORS = ["#555555", "#777777", "#999999", "#aaaaaa", "#bbbbbb"]
 GHOST_DASHES = ["dotted", "dotdash", "dashed", "dotted", "dotdash"]
 QUANTITIES = (("loss", "Loss", "cross-entropy (nats)"), ("acc", "Accuracy", "accuracy (%)"))

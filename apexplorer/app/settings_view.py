@@ -7,6 +7,7 @@ from __future__ import annotations
 import panel as pn
 
 from ..devices import device_choices, device_labels
+from ..side_by_side import BASELINE_NAMES
 from .session import ExplorerState
 from .settings import device_note, help_text
 
@@ -26,7 +27,7 @@ WIDGETS = {
     "precision": pn.widgets.Select,
 }
 
-BASELINE_LABELS = {"BP (backprop)": "bp", "FA (feedback alignment)": "fa", "EP (equilibrium prop.)": "ep"}
+BASELINE_LABELS = {name: method for method, name in BASELINE_NAMES.items()}
 
 LABELS = {"spectral_radius": "Spectral radius ρ", "connection_rate": "Connection rate c",
           "t1": "T1 (inference steps)", "t2": "T2 (learning steps)", "mode": "Error mode (STE / EPE)",
