@@ -270,29 +270,43 @@ class Page:
                        " const t = m.data && m.data.text; if (t && t.includes('output')) return Array.from(t); }"
                        " return null; }")
 
+    def load_paper(self, result: str, point: str):
+        """Pick a result of the paper and one of its points on the Paper tab, and load its experiment."""
+        from apexplorer.paper import gallery
+
+        self.tab("Paper").click()
+        entry = next(e for e in gallery.entries() if e["id"] == result)
+        self.page.get_by_label("Figure or table").select_option(label=f"{entry['figure']}: {entry['title']}")
+        self.page.get_by_label("Point").select_option(point)
+        self.button("Load this experiment").click()
+
     def close(self):
         self.context.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        """Close the page; a block that ended well fails when the page logged a JavaScript error."""
+        errors = list(self.errors)
+        self.close()
+        if kind is None:
+            assert not errors, errors
 
 
 @pytest.fixture
 def page(browser, server):
     """A fresh explorer session in the browser; fails on JavaScript errors."""
-    pg = Page(browser, server.url)
-    yield pg
-    errors = list(pg.errors)
-    pg.close()
-    assert not errors, errors
+    with Page(browser, server.url) as pg:
+        yield pg
 
 
 @pytest.fixture
 def files_page(browser, files_server):
     """A fresh session of the explorer served with a folder of server files (``files_server.folder``)."""
-    pg = Page(browser, files_server.url)
-    pg.folder = files_server.folder
-    yield pg
-    errors = list(pg.errors)
-    pg.close()
-    assert not errors, errors
+    with Page(browser, files_server.url) as pg:
+        pg.folder = files_server.folder
+        yield pg
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,10 @@ long.  The Curves view is saved at 1280×720 and 1920×1080 (``compare-1280.png`
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 from pathlib import Path
 
-from tests.app.conftest import ARGS, CHROMIUM, Page, Served
-
-SIZES = ((1280, 720), (1920, 1080))
+from tests.app import shots
+from tests.app.conftest import Page
 
 
 def _type(pg, label, value):
@@ -35,8 +32,7 @@ def _built(pg, members):
 
 def compare_screenshot(browser, url, path, size, epochs=6, members=4) -> Path:
     """Train the two runs in a fresh session at ``size`` and save the Curves view as ``path``."""
-    pg = Page(browser, url, viewport=size)
-    try:
+    with Page(browser, url, viewport=size) as pg:
         pg.open()
         pg.tab("Settings").click()
         _type(pg, "Seeds (ensemble)", members)
@@ -60,38 +56,13 @@ def compare_screenshot(browser, url, path, size, epochs=6, members=4) -> Path:
         pg.page.wait_for_timeout(800)
         path.parent.mkdir(parents=True, exist_ok=True)
         pg.page.screenshot(path=str(path))
-        assert not pg.errors, pg.errors
         return path
-    finally:
-        pg.close()
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default="assets")
-    ap.add_argument("--url", help="use this served explorer instead of starting one")
-    args = ap.parse_args(argv)
-    from playwright.sync_api import sync_playwright
-
-    def shoot(url):
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                for w, h in SIZES:
-                    print(compare_screenshot(browser, url, Path(args.out) / f"compare-{w}.png", (w, h)))
-            finally:
-                browser.close()
-
-    if args.url:
-        shoot(args.url)
-        return
-    with tempfile.TemporaryDirectory() as d:
-        served = Served(Path(d) / "serve.log")
-        try:
-            shoot(served.url)
-        finally:
-            served.stop()
+def shoot(browser, url: str, out: Path):
+    for w, h in shots.SIZES:
+        yield compare_screenshot(browser, url, out / f"compare-{w}.png", (w, h))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(shots.main(shoot, __doc__))

@@ -1,4 +1,4 @@
-"""Screenshots of the teaching aids: ``python -m tests.app.screenshots_teach [OUT_DIR]``.
+"""Screenshots of the teaching aids: ``python -m tests.app.screenshots_teach [--out DIR] [--url URL]``.
 
 Serves ``apps/explorer.py`` (as the browser tests do), trains the default network
 for a few seconds and saves, into ``assets/`` by default:
@@ -13,14 +13,11 @@ Needs Debian's chromium at ``/usr/bin/chromium`` (Playwright drives it).
 
 from __future__ import annotations
 
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
-from tests.app.conftest import ARGS, CHROMIUM, ROOT, Page, Served
+from tests.app import shots
+from tests.app.conftest import Page
 
 DEEP_LIT = """() => { const out = []; const walk = (root) => { for (const el of root.querySelectorAll('*')) {
     if (el.matches('.ap-term-on'))
@@ -39,21 +36,19 @@ def _train(pg: Page, seconds: float) -> None:
 
 
 def presenter(browser, url: str, size: tuple, out: Path) -> Path:
-    pg = Page(browser, url + "?presenter=1", viewport=size).open()
-    try:
+    with Page(browser, url + "?presenter=1", viewport=size) as pg:
+        pg.open()
         pg.wait_js("() => document.documentElement.classList.contains('ap-presenter')")
         _train(pg, 3.0)
         time.sleep(1.0)
         path = out / f"presenter-{size[0]}.png"
         pg.page.screenshot(path=str(path))
         return path
-    finally:
-        pg.close()
 
 
 def formulas(browser, url: str, out: Path) -> Path:
-    pg = Page(browser, url + "?presenter=1", viewport=(1280, 720)).open()
-    try:
+    with Page(browser, url + "?presenter=1", viewport=(1280, 720)) as pg:
+        pg.open()
         _train(pg, 1.0)
         pg.tab("Error flow").click()
         pg.text("frame 1 of").wait_for()
@@ -72,33 +67,13 @@ def formulas(browser, url: str, out: Path) -> Path:
         path = out / "formulas.png"
         pg.page.screenshot(path=str(path), full_page=False)
         return path
-    finally:
-        pg.close()
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[0]) if argv else ROOT / "assets"
-    out.mkdir(parents=True, exist_ok=True)
-    log = Path(tempfile.mkdtemp(prefix="apexplorer-shots-")) / "serve.log"
-    served = Served(log)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                for size in ((1280, 720), (1920, 1080)):
-                    print(presenter(browser, served.url, size, out))
-                print(formulas(browser, served.url, out))
-            finally:
-                browser.close()
-    finally:
-        served.stop()
-    problems = served.problems()
-    if problems:
-        print(problems[-3000:], file=sys.stderr)
-        return 1
-    return 0
+def shoot(browser, url: str, out: Path):
+    for size in shots.SIZES:
+        yield presenter(browser, url, size, out)
+    yield formulas(browser, url, out)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(shots.main(shoot, __doc__))

@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import expect
 
 from apexplorer import Experiment
-from apexplorer.paper import gallery
 from tests.app.conftest import Page, needs_chromium
 
 pytestmark = [pytest.mark.browser, needs_chromium]
@@ -50,16 +49,13 @@ def test_a_copied_link_opens_the_same_settings_and_graph(page, browser, server):
     assert pg.js("() => history.length") == start  # replaced, not one history entry per edit
     want, titles = _settings(pg), pg.graph_titles()
     assert want["Spectral radius ρ"] == 0.5 and want["mode"] == "epe"
-    other = Page(browser, pg.page.url).open()  # a new browser context: nothing shared but the link
-    try:
+    with Page(browser, pg.page.url) as other:  # a new browser context: nothing shared but the link
+        other.open()
         assert _settings(other) == want
         assert other.graph_titles() == titles
         other.wait_status(r"epoch 0/20 .*\(ready\)")
         other.tab("Network").click()
         expect(other.page.locator(".tabulator-cell[tabulator-field='spectral_radius']").first).to_have_text("0.5")
-        assert not other.errors, other.errors
-    finally:
-        other.close()
 
 
 def test_an_experiment_file_saves_and_opens_through_the_browser(page, tmp_path):
@@ -84,11 +80,7 @@ def test_an_experiment_file_saves_and_opens_through_the_browser(page, tmp_path):
 
 def test_a_figure_of_the_paper_loads_its_experiment_beside_the_papers_values(page):
     pg = page.open()
-    pg.tab("Paper").click()
-    entry = next(e for e in gallery.entries() if e["id"] == "fig5e")
-    pg.page.get_by_label("Figure or table").select_option(label=f"{entry['figure']}: {entry['title']}")
-    pg.page.get_by_label("Point").select_option("simultaneous")
-    pg.button("Load this experiment").click()
+    pg.load_paper("fig5e", "simultaneous")
     expect(pg.text("loaded the paper's experiment fig5e: simultaneous")).to_be_visible(timeout=30_000)
     pg.wait_js("() => location.search.includes('preset=fig5b')")
     assert {"L1", "L2", "L3", "L4"} <= set(pg.graph_titles())

@@ -140,8 +140,7 @@ def _text_font(pg, text) -> float:
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=["1280x720", "1920x1080"])
 def test_presenter_layout_fits_the_graph_and_the_curves_above_the_fold(browser, server, size):
-    pg = Page(browser, server.url, viewport=size)
-    try:
+    with Page(browser, server.url, viewport=size) as pg:
         pg.open()
         before_root, before_text = _root_font(pg), _text_font(pg, "a fresh network is ready")
         before_axis = _axis_font(pg, "Loss")
@@ -169,10 +168,6 @@ def test_presenter_layout_fits_the_graph_and_the_curves_above_the_fold(browser, 
         assert _root_font(pg) == before_root
         assert _axis_font(pg, "Loss") == before_axis
         expect(pg.text("Adjoint Propagation.*trains only")).to_be_visible()
-    finally:
-        errors = list(pg.errors)
-        pg.close()
-    assert not errors, errors
 
 
 def test_p_switches_the_presenter_layout_on_and_off(page):
@@ -187,17 +182,12 @@ def test_p_switches_the_presenter_layout_on_and_off(page):
 
 
 def test_a_link_with_presenter_opens_the_presenter_layout(browser, server):
-    pg = Page(browser, server.url + "?presenter=1", viewport=(1280, 720))
-    try:
+    with Page(browser, server.url + "?presenter=1", viewport=(1280, 720)) as pg:
         pg.open()
         pg.wait_js("() => document.documentElement.classList.contains('ap-presenter')")
         assert _root_font(pg) >= 18
         expect(pg.text("Adjoint Propagation.*trains only")).to_be_hidden()
         assert "presenter=1" in pg.js("() => location.search")
-    finally:
-        errors = list(pg.errors)
-        pg.close()
-    assert not errors, errors
 
 
 # ------------------------------------------------------------------ formulas
