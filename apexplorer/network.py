@@ -26,7 +26,7 @@ from . import graph
 from .dynamics import ZERO_AT_ZERO, activation, relax, support
 from .errors import ApexplorerError, choices
 from .memory import check_memory
-from .wiring import Task, Wiring
+from .wiring import Task, Wiring, check_connection_rate
 
 MODES = ("ste", "epe")
 PRECISIONS = ("fp32", "tf32", "bf16")
@@ -176,7 +176,11 @@ def _scaled(W: torch.Tensor, rho: float, r: float) -> torch.Tensor:
 
 
 def random_reservoir(n: int, rho: float, rate: float, gen: torch.Generator) -> torch.Tensor:
-    """Sparse random W: round(c n^2) entries U(-1, 1) at random places, scaled to radius rho."""
+    """Sparse random W: round(c n^2) entries U(-1, 1) at random places, scaled to radius rho.
+
+    A rate outside (0, 1] is a :class:`WiringError` (0 would draw an empty W, above 1 more entries than W has).
+    """
+    check_connection_rate(rate)
     W = _draw_reservoir(n, rate, gen)
     return _scaled(W, rho, _radius(W))
 

@@ -130,6 +130,18 @@ def test_reservoir_has_the_connection_rate():
     assert int((W != 0).sum()) == 2500
 
 
+@pytest.mark.parametrize("rate", [0.0, -0.5, 1.5, 2.0])
+def test_a_reservoir_of_a_connection_rate_outside_0_to_1_is_a_wiring_error(rate):
+    from apexplorer import WiringError
+    from apexplorer.analysis.lyapunov import spectral_radius_sweep
+
+    msg = rf"connection rate {rate!r} must be in \(0, 1\]"
+    with pytest.raises(WiringError, match=msg):
+        random_reservoir(8, 0.5, rate, torch.Generator().manual_seed(0))
+    with pytest.raises(WiringError, match=msg):  # the library's Fig. 2c sweep (0 gave an MLE of -inf, 2 a torch error)
+        spectral_radius_sweep([0.5], size=8, rate=rate, mle_steps=10, trials=1)
+
+
 def test_each_module_gets_its_own_connection_rate_and_spectral_radius():
     """chain() gives every module the same rate; here each differs, so one module's rate (or the default)
     used for all would show."""
