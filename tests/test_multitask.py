@@ -340,3 +340,25 @@ def test_a_module_inference_never_reaches_relaxes_under_minus_beta_times_its_err
     e1 = p0.z["L1"] - z1
     assert float(e1[:, sl("L1.RI")].abs().max()) > 1e-4
     torch.testing.assert_close(net.updates(p0, p1, plan)["xA->L1.RI"], x.t() @ e1[:, sl("L1.RI")] / 6)
+
+
+def test_alternating_tasks_of_different_sizes_take_their_own_batch_sizes():
+    """Every test above gives the tasks one batch size; here A (120 samples) takes 24 and B (80) takes 30:
+    each task's pass has its own number of batches, a short last one, and each sample once."""
+    data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=150),
+            "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}
+    sizes = [d.n_features for d in data.values()], [d.n_classes for d in data.values()]
+    w = PRESETS["fig5b"](*sizes, size=8)
+    cfg = TrainConfig(epochs=1, batch_size=16, lr=2e-2, device="cpu")
+    tr = Trainer.create(w, data, APConfig(), cfg, task=list(data), schedule="alternating",
+                        batch_sizes={"A": 24, "B": 30})
+    assert [([t.name for t in ts], n) for ts, n in tr.segments()] == [(["A"], 5), (["B"], 3)]
+    seen = _recording(tr)
+    taken = []
+    take = tr.streams.take
+    tr.streams.take = lambda names, bs: taken.append(take(names, bs)) or taken[-1]
+    hist = tr.run()
+    assert [s for _, s in seen] == [{"A": 24}] * 5 + [{"B": 30}, {"B": 30}, {"B": 20}]
+    for name, n in (("A", 120), ("B", 80)):
+        assert sorted(torch.cat([t[name] for t in taken if name in t]).tolist()) == list(range(n))
+    assert tr.stats.n == {"A": 120, "B": 80} and set(hist[0]["tasks"]) == {"A", "B"}
