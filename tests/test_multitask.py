@@ -362,3 +362,44 @@ def test_alternating_tasks_of_different_sizes_take_their_own_batch_sizes():
     for name, n in (("A", 120), ("B", 80)):
         assert sorted(torch.cat([t[name] for t in taken if name in t]).tolist()) == list(range(n))
     assert tr.stats.n == {"A": 120, "B": 80} and set(hist[0]["tasks"]) == {"A", "B"}
+
+
+def test_a_sequential_run_with_its_own_batch_sizes_resumes_exactly(tmp_path):
+    """Stopped in stage B, mid-epoch: the resumed run ends with the same weights, stage summary and history
+    (the checkpoint keeps the per-task batch sizes, the stage results of A and the position in B)."""
+    data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=150),
+            "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}
+
+    def trainer():
+        w = PRESETS["fig5a"]([12, 8], [3, 2], size=8)
+        cfg = TrainConfig(epochs=1, batch_size=16, lr=2e-2, device="cpu")
+        return Trainer.create(w, data, APConfig(), cfg, task=list(data), schedule="sequential",
+                              batch_sizes={"A": 24, "B": 30})
+
+    straight = trainer()
+    straight.run()
+    part = trainer()
+    part.run(epochs=1)
+    part.step()
+    part.save(tmp_path / "seq.pt")
+    resumed = Trainer.load(tmp_path / "seq.pt", data)
+    assert resumed.batch_sizes == {"A": 24, "B": 30} and resumed.summary == part.summary != {}
+    resumed.run()
+    for k in straight.net.weights:
+        assert torch.equal(straight.net.weights[k], resumed.net.weights[k]), k
+    assert resumed.summary == straight.summary and set(straight.summary["A"]) == {"test_acc_after_A",
+                                                                                  "test_acc_after_B"}
+    assert [h["tasks"] for h in resumed.history] == [h["tasks"] for h in straight.history]
+
+
+def test_the_schedules_of_three_tasks():
+    """Every preset has two tasks; with three, a schedule that only tells "first" from "the rest" shows."""
+    from apexplorer.schedule import segments
+
+    tasks = ["A", "B", "C"]
+    assert [segments(tasks, "sequential", e, 2) for e in range(7)] == \
+        [[("A",)], [("A",)], [("B",)], [("B",)], [("C",)], [("C",)], [("C",)]]
+    assert segments(tasks, "alternating", 3, 2) == [("A",), ("B",), ("C",)]
+    assert segments(tasks, "simultaneous", 0, 2) == [("A", "B", "C")]
+    assert segments(["C", "A"], "sequential", 1, 1) == [("A",)]  # the order given, not sorted
+    assert segments(["A"], "sequential", 5, 2) == [("A",)]
