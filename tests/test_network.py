@@ -236,11 +236,15 @@ def _whole_module_wiring():
     return Wiring.create(mods, [Port("x", 3)], [Port("y", 2)], ff, fb, name="whole")
 
 
+@pytest.mark.parametrize("bias", [False, True], ids=["zero-bias", "bias"])
 @pytest.mark.parametrize("whole", [False, True], ids=["blocks", "whole-modules"])
 @pytest.mark.parametrize("mode", ["ste", "epe"])
-def test_ensemble_members_equal_separate_networks(tiny_wiring, whole, mode):
+def test_ensemble_members_equal_separate_networks(tiny_wiring, whole, mode, bias):
     tiny_wiring = _whole_module_wiring() if whole else tiny_wiring
     ens = Network(tiny_wiring, APConfig(mode=mode), seeds=(3, 5))
+    if bias:  # each member its own nonzero module biases (zero by default, where any broadcast looks right)
+        for b in ens.tensors["biases"].values():
+            b.copy_(torch.rand(b.shape, generator=torch.Generator().manual_seed(b.shape[-1])) - 0.5)
     x = torch.rand(6, 3)
     y = torch.tensor([0, 1, 1, 0, 1, 0])
     p0 = ens.inference(x)
@@ -248,6 +252,8 @@ def test_ensemble_members_equal_separate_networks(tiny_wiring, whole, mode):
     ups = ens.updates(p0, p1)
     for k, sd in enumerate((3, 5)):
         one = Network(tiny_wiring, APConfig(mode=mode), seed=sd)
+        for m, b in ens.tensors["biases"].items():
+            one.tensors["biases"][m].copy_(b[k])
         q0 = one.inference(x)
         q1 = one.learning(q0, y)
         torch.testing.assert_close(p0.probs["y"][k], q0.probs["y"])
