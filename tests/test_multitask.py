@@ -9,6 +9,7 @@ from apexplorer import APConfig, ApexplorerError, Module, Network, Path, Port, T
 from apexplorer.multitask import simultaneous_cosine
 from apexplorer.presets import PRESETS, preset
 from tests.conftest import make_blob_data
+from tests.single_thread import one_thread  # noqa: F401 - autouse
 
 
 @pytest.fixture
