@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from apexplorer import (APConfig, BatchEvent, CheckpointError, EpochEvent, Network, StopEvent, TrainConfig, Trainer,
                          chain)
+from tests.single_thread import one_thread  # noqa: F401 - autouse
 
 
 def _trainer(data, **kw):
