@@ -193,3 +193,23 @@ def test_build_gives_each_task_its_batch_size_and_every_module_the_experiments_r
         W = tr.net.reservoirs[m.name]
         assert int(torch.count_nonzero(W)) == round(0.5 * m.size ** 2), m.name
         assert abs(spectral_radius(W) - 0.3) < 1e-4, m.name
+
+
+def test_an_ensemble_of_seeds_starts_at_the_experiments_seed():
+    """train.seeds = 3 with train.seed = 5 trains seeds 5, 6, 7 (seed 0, the default, would hide a range from 0)."""
+    import torch
+
+    from apexplorer.network import init_tensors
+    from tests.conftest import make_blob_data
+
+    e = Experiment.from_preset("digits").with_changes({"train.seed": 5, "train.seeds": 3, "wiring.options.size": 8,
+                                                       "train.device": "cpu"})
+    tr = build(e, data={"main": make_blob_data(n=40)})
+    assert tr.net.seeds == (5, 6, 7)
+    first = tr.streams.take(["main"], {"main": 32})["main"]  # each member's first pass over its 32 samples
+    for k, sd in enumerate((5, 6, 7)):
+        alone = init_tensors(tr.net.wiring, sd)
+        for name, W in alone["weights"].items():
+            assert torch.equal(tr.net.weights[name][k], W), (sd, name)
+        g = torch.Generator().manual_seed(sd + 1)  # the member's data order: that of --seed sd alone
+        assert torch.equal(first[k], torch.randperm(32, generator=g))
