@@ -1,5 +1,7 @@
 """The phases and the AP update against an independent computation."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -140,6 +142,11 @@ def test_a_reservoir_of_a_connection_rate_outside_0_to_1_is_a_wiring_error(rate)
         random_reservoir(8, 0.5, rate, torch.Generator().manual_seed(0))
     with pytest.raises(WiringError, match=msg):  # the library's Fig. 2c sweep (0 gave an MLE of -inf, 2 a torch error)
         spectral_radius_sweep([0.5], size=8, rate=rate, mle_steps=10, trials=1)
+    w = chain([8], 3, 2)  # a wiring built without Wiring.create is not validated: the draw still refuses
+    unchecked = Wiring(tuple(replace(m, connection_rate=rate) for m in w.modules), w.inputs, w.outputs,
+                       w.feedforward, w.feedback, w.tasks)
+    with pytest.raises(WiringError, match=f"module 'L1': {msg}"):
+        Network(unchecked, seed=0)
 
 
 def test_each_module_gets_its_own_connection_rate_and_spectral_radius():
