@@ -26,7 +26,7 @@ from . import graph
 from .dynamics import ZERO_AT_ZERO, activation, relax, support
 from .errors import ApexplorerError, choices
 from .memory import check_memory
-from .wiring import Task, Wiring
+from .wiring import Task, Wiring, check_connection_rate
 
 MODES = ("ste", "epe")
 PRECISIONS = ("fp32", "tf32", "bf16")
@@ -157,8 +157,13 @@ def _radii(Ws: list) -> list:
     return out
 
 
-def _draw_reservoir(n: int, rate: float, gen: torch.Generator) -> torch.Tensor:
-    """round(c n^2) entries U(-1, 1) at random places of an n x n float64 matrix (not yet scaled)."""
+def _draw_reservoir(n: int, rate: float, gen: torch.Generator, where: str = "") -> torch.Tensor:
+    """round(c n^2) entries U(-1, 1) at random places of an n x n float64 matrix (not yet scaled).
+
+    A rate outside (0, 1] is a :class:`WiringError` (0 would draw an empty W, above 1 more entries than W
+    has), also for a wiring that was never validated.
+    """
+    check_connection_rate(rate, where)
     nnz = int(round(rate * n * n))
     W = torch.zeros(n * n, dtype=torch.float64)
     idx = torch.randperm(n * n, generator=gen)[:nnz]
@@ -242,7 +247,7 @@ def init_tensors(wiring: Wiring, seed: int, init: Init | None = None) -> dict:
     gen = torch.Generator().manual_seed(int(seed))
     out = {"reservoirs": {}, "biases": {}, "weights": {}, "feedback": {}, "readout_bias": {}}
     # every reservoir drawn first (the scaling draws nothing), then their radii found together
-    raw = [_draw_reservoir(m.size, m.connection_rate, gen) for m in wiring.modules]
+    raw = [_draw_reservoir(m.size, m.connection_rate, gen, f"module {m.name!r}: ") for m in wiring.modules]
     for m, W, r in zip(wiring.modules, raw, _radii(raw)):
         out["reservoirs"][m.name] = _scaled(W, m.spectral_radius, r)
         out["biases"][m.name] = torch.zeros(m.size)

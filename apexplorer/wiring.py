@@ -41,6 +41,12 @@ def _check_name(kind: str, name) -> None:
         )
 
 
+def check_connection_rate(c, where: str = "") -> None:
+    """A WiringError naming ``c`` unless it is a number in (0, 1] (the fraction of a reservoir's entries drawn)."""
+    if not isinstance(c, (int, float)) or isinstance(c, bool) or not (0 < c <= 1):
+        raise WiringError(f"{where}connection rate {c!r} must be in (0, 1]")
+
+
 @dataclass(frozen=True)
 class Module:
     """A fixed recurrent module ``h_{t+1} = tanh(h_t W + b + u)``.
@@ -323,9 +329,7 @@ class Wiring:
         rho = m.spectral_radius
         if not isinstance(rho, (int, float)) or isinstance(rho, bool) or not (rho >= 0) or rho == float("inf"):
             raise WiringError(f"module {m.name!r}: spectral radius {rho!r} must be a finite number >= 0")
-        c = m.connection_rate
-        if not isinstance(c, (int, float)) or isinstance(c, bool) or not (0 < c <= 1):
-            raise WiringError(f"module {m.name!r}: connection rate {c!r} must be in (0, 1]")
+        check_connection_rate(m.connection_rate, f"module {m.name!r}: ")
 
     def _validate_path(self, p: Path, kind: str) -> None:
         where = f"{kind} path {p.name!r}"

@@ -1,4 +1,25 @@
-"""Shared fixtures: tiny wirings and datasets, a fixed seed."""
+"""Shared fixtures: tiny wirings and datasets, a fixed seed.
+
+How to check that a new test can fail
+-------------------------------------
+A test is worth having only if it fails when the code it covers is wrong.  Before committing one:
+
+1. Plant the mistake the test is meant to catch, one at a time, in the source (a flipped sign or
+   comparison, a dropped term, an argument ignored, an off-by-one), run the test and see it FAIL; then put
+   the source back.  ``python -m tests.plant FILE OLD NEW TESTS...`` does the three steps: it replaces OLD
+   (which must occur once) by NEW, runs pytest on TESTS and restores the file byte for byte; exit status 0
+   means caught, 1 not caught.  Commit your work first if you edit by hand and restore with ``git checkout``.
+2. Use values that let the mistake show.  The defaults hide code: module biases are zero, there is one
+   task, one seed, one batch size that divides the data, the Gaussian init's default stds, a wiring
+   whose modules share one connection rate, beta = 1.  A bias that never reaches the drive, a smaller
+   task's last batch or a per-module setting read from the wrong module all pass on defaults.  Give the
+   test nonzero biases, 80 samples in batches of 24, two or three tasks with their own sizes, two seeds.
+3. Check values, not side effects: a test that passes only because a warning is an error, or because a
+   cosine happens to be 0 on a tiny network, catches the mistake by accident.  Compare with a hand
+   computation, or assert the exact quantity (an update that is exactly zero, weights bit for bit).
+4. Give each yes/no function a case where the answer is yes and one where it is no (see
+   test_paper_checks.py): a function that always says yes passes every "holds" case.
+"""
 
 import numpy as np
 import pytest

@@ -41,6 +41,32 @@ def test_true_gradient_matches_finite_differences():
             assert float(G[i, j]) == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-9), (name, i, j)
 
 
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+def test_the_differentiable_inference_is_the_networks_with_module_biases(act):
+    """Module biases are zero by default: the autograd copy of phase 0 must add them (and the true
+    gradients then match finite differences of the network's own loss)."""
+    from apexplorer.analysis.alignment import differentiable_inference
+
+    w = chain([8, 8], 3, 2, blocks={"RI": 2, "SI": 2, "RE": 2, "SE": 2}, spectral_radius=0.5, connection_rate=0.5)
+    net = Network(w, APConfig(t1=5, t2=5, activation=act), seed=1)
+    net.tensors = {k: {n: t.double() for n, t in d.items()} for k, d in net.tensors.items()}
+    g = torch.Generator().manual_seed(3)
+    for b in net.tensors["biases"].values():
+        b.copy_(torch.rand(b.shape, generator=g, dtype=torch.float64) - 0.5)
+    x, y = torch.rand(6, 3, generator=g, dtype=torch.float64), torch.tensor([0, 1, 1, 0, 1, 0])
+    got = differentiable_inference(net, {"x": x}, net.plan(), net.weights)["y"]
+    torch.testing.assert_close(got, net.inference(x).logits["y"], rtol=1e-12, atol=1e-12)
+    G = true_gradients(net, x, y)["x->L1.RI"]
+    W, h = net.weights["x->L1.RI"], 1e-6
+    old = float(W[1, 0])
+    W[1, 0] = old + h
+    up = _loss(net, x, y)
+    W[1, 0] = old - h
+    down = _loss(net, x, y)
+    W[1, 0] = old
+    assert float(G[1, 0]) == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-9)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_readout_update_is_the_exact_gradient(seed):
     """In float64, to rounding (fp32's o - y loses digits where p is near 1, by up to 5e-5 relative)."""

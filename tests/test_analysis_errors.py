@@ -36,7 +36,8 @@ def test_multitask_modules_measure_every_si_block():
 
 def test_per_neuron_error_is_the_mean_absolute_error_over_all_samples(net):
     g = torch.Generator().manual_seed(0)
-    batches = [(torch.rand(4, 3, generator=g), torch.randint(0, 2, (4,), generator=g)) for _ in range(3)]
+    # batches of different sizes: a mean of the batch means would differ from the mean over samples
+    batches = [(torch.rand(B, 3, generator=g), torch.randint(0, 2, (B,), generator=g)) for B in (4, 7, 2)]
     meter = error_magnitudes(net, batches)
     es, eo = [], []
     for x, y in batches:
@@ -47,7 +48,7 @@ def test_per_neuron_error_is_the_mean_absolute_error_over_all_samples(net):
     per = meter.per_neuron()
     np.testing.assert_allclose(per["L1"], want, rtol=1e-6)
     np.testing.assert_allclose(per["y"], torch.cat(eo).abs().mean(0).double().numpy(), rtol=1e-6)
-    assert meter.count == 12
+    assert meter.count == 13
     assert meter.per_module()["L1"] == pytest.approx(float(want.mean()))
     assert per["L1"].min() > 0
 

@@ -133,7 +133,9 @@ def test_ep_learns_blobs():
     assert set(hist[-1]["error"]) == {"h1", "y"}
 
 
-@pytest.mark.parametrize("method,extra", [("bp", {}), ("fa", {}), ("ep", {"t1": 5, "t2": 3})])
+@pytest.mark.parametrize("method,extra", [("bp", {}), ("fa", {}), ("ep", {"t1": 5, "t2": 3}),
+                                          ("ep", {"t1": 5, "t2": 3, "random_sign": True, "symmetric": False})],
+                         ids=["bp", "fa", "ep", "ep-random-sign"])
 def test_checkpoint_resumes_a_baseline_exactly(tmp_path, method, extra):
     data = make_blob_data(n=100)
     cfg = TrainConfig(epochs=2, batch_size=16, lr=1e-2, device="cpu", seed=3)
@@ -148,6 +150,22 @@ def test_checkpoint_resumes_a_baseline_exactly(tmp_path, method, extra):
     for k, v in full.learner.params.items():
         torch.testing.assert_close(resumed.learner.params[k], v, rtol=0, atol=0, msg=k)
     assert [e["test_acc"] for e in resumed.history] == [e["test_acc"] for e in full.history]
+
+
+def test_eps_random_sign_changes_the_run():
+    """The draw the checkpoint must carry is a real one: both signs come up, and a run drawing them
+    differs from one always nudged by +beta (so a lost generator state changes the run)."""
+    data = make_blob_data(n=100)
+    cfg = TrainConfig(epochs=1, batch_size=16, lr=1e-2, device="cpu", seed=3)
+    ep = make_learner("ep", 16, 3, cfg, hidden="8", t1=5, t2=3, random_sign=True, symmetric=False)
+    g = torch.Generator()
+    g.set_state(ep.gen.get_state())
+    signs = [bool(torch.rand((), generator=g) < 0.5) for _ in range(5)]  # the epoch's 5 batches (80 samples)
+    assert any(signs) and not all(signs)
+    Trainer(ep, data, cfg).run()
+    plain = make_learner("ep", 16, 3, cfg, hidden="8", t1=5, t2=3, random_sign=False, symmetric=False)
+    Trainer(plain, data, cfg).run()
+    assert not torch.allclose(ep.params["x<->h1"], plain.params["x<->h1"])
 
 
 def test_baselines_train_one_task_at_a_time():

@@ -172,3 +172,44 @@ def test_a_baseline_experiment_builds_its_learner(digits_exp):
     e = digits_exp.with_changes({"method.name": "fa", "method.hidden": [64, 32], "train.epochs": 1})
     tr = build(e)
     assert tr.learner.kind == "fa" and tr.learner.config.hidden == (64, 32) and tr.net is None
+
+
+def test_build_gives_each_task_its_batch_size_and_every_module_the_experiments_radius_and_rate():
+    """The defaults (one batch size, the wiring's own radius and rate) would hide a setting that build() drops."""
+    import torch
+
+    from apexplorer.network import spectral_radius
+    from tests.conftest import make_blob_data
+
+    e = Experiment.from_preset("fig5b", "digits").with_changes({
+        "tasks.B.batch_size": 8, "ap.spectral_radius": 0.3, "ap.connection_rate": 0.5, "wiring.options.size": 4,
+        "train.device": "cpu", "train.batch_size": 16})
+    data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=50),
+            "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=50)}
+    tr = build(e, data=data)
+    assert tr.batch_sizes == {"A": 16, "B": 8}
+    assert [n for _, n in tr.segments()] == [3, 5]  # 40 samples each: 16 + 16 + 8, and five of 8
+    for m in tr.net.wiring.modules:
+        W = tr.net.reservoirs[m.name]
+        assert int(torch.count_nonzero(W)) == round(0.5 * m.size ** 2), m.name
+        assert abs(spectral_radius(W) - 0.3) < 1e-4, m.name
+
+
+def test_an_ensemble_of_seeds_starts_at_the_experiments_seed():
+    """train.seeds = 3 with train.seed = 5 trains seeds 5, 6, 7 (seed 0, the default, would hide a range from 0)."""
+    import torch
+
+    from apexplorer.network import init_tensors
+    from tests.conftest import make_blob_data
+
+    e = Experiment.from_preset("digits").with_changes({"train.seed": 5, "train.seeds": 3, "wiring.options.size": 8,
+                                                       "train.device": "cpu"})
+    tr = build(e, data={"main": make_blob_data(n=40)})
+    assert tr.net.seeds == (5, 6, 7)
+    first = tr.streams.take(["main"], {"main": 32})["main"]  # each member's first pass over its 32 samples
+    for k, sd in enumerate((5, 6, 7)):
+        alone = init_tensors(tr.net.wiring, sd)
+        for name, W in alone["weights"].items():
+            assert torch.equal(tr.net.weights[name][k], W), (sd, name)
+        g = torch.Generator().manual_seed(sd + 1)  # the member's data order: that of --seed sd alone
+        assert torch.equal(first[k], torch.randperm(32, generator=g))

@@ -54,6 +54,22 @@ def test_the_gaussian_scheme_keeps_the_reservoirs_and_zeroes_the_readout_bias():
     assert 0 < float(kept.abs().max()) <= 16 ** -0.5
 
 
+def test_the_gaussian_scheme_draws_the_stds_it_is_given():
+    """The tests above use the default stds (0.1, 0.5); other values must reach every path, the output's
+    error paths included, and the readout bias may be zeroed in the uniform scheme too."""
+    w = chain([64, 64], 300, 10)
+    base, wide = init_tensors(w, 3, Init("gaussian")), init_tensors(w, 3, Init("gaussian", 0.3, 0.9))
+    for k, v in base["weights"].items():  # the same draws, scaled
+        torch.testing.assert_close(wide["weights"][k], 3 * v, rtol=1e-6, atol=0)
+    for k, v in base["feedback"].items():
+        torch.testing.assert_close(wide["feedback"][k], 1.8 * v, rtol=1e-6, atol=0)
+    assert float(wide["weights"]["x->L1.RI"].std()) == pytest.approx(0.3, rel=0.05)
+    assert float(torch.cat([v.flatten() for v in wide["feedback"].values()]).std()) == pytest.approx(0.9, rel=0.1)
+    zero = init_tensors(w, 3, Init("uniform", readout_bias="zero"))
+    assert torch.equal(zero["readout_bias"]["y"], torch.zeros(10))
+    assert torch.equal(zero["weights"]["x->L1.RI"], init_tensors(w, 3)["weights"]["x->L1.RI"])
+
+
 def test_an_unknown_scheme_names_the_choices():
     with pytest.raises(ApexplorerError, match="unknown init scheme 'normal'; choices are uniform, gaussian"):
         init_tensors(chain([8], 3, 2), 0, Init("normal"))

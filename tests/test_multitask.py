@@ -9,6 +9,7 @@ from apexplorer import APConfig, ApexplorerError, Module, Network, Path, Port, T
 from apexplorer.multitask import simultaneous_cosine
 from apexplorer.presets import PRESETS, preset
 from tests.conftest import make_blob_data
+from tests.single_thread import one_thread  # noqa: F401 - autouse
 
 
 @pytest.fixture
@@ -25,11 +26,32 @@ def _trainer(name, data, schedule, epochs=2, size=None, train=None, lr=2e-2, **k
     return Trainer.create(w, data, APConfig(), cfg, task=train or list(data), schedule=schedule)
 
 
-def test_sequential_training_leaves_the_first_task_exactly_unchanged(two_tasks):
-    tr = _trainer("fig5a", two_tasks, "sequential")
-    tr.run()
+def _recording(tr):
+    """Wrap the trainer's learner so that each step's tasks and batch sizes are kept, in order."""
+    seen = []
+    step = tr.learner.train_batch
+
+    def train_batch(batch, tasks):
+        seen.append((tr.epoch, {t.name: int(batch[t.name][1].shape[-1]) for t in tasks}))
+        return step(batch, tasks)
+
+    tr.learner.train_batch = train_batch
+    return seen
+
+
+def test_sequential_training_trains_a_then_b_and_leaves_a_exactly_unchanged(two_tasks):
+    """A in epochs 0..E-1, then B in E..2E-1; A must have learned in stage 1 (that A is unchanged by stage B
+    also holds if A never trained)."""
+    tr = _trainer("fig5a", two_tasks, "sequential", lr=5e-2, size=16)
+    assert [[t.name for t in tasks] for e in range(4) for tasks, _ in tr.segments(e)] == [["A"], ["A"], ["B"], ["B"]]
+    seen = _recording(tr)
+    hist = tr.run()
+    assert [sorted({n for e, s in seen if e == k for n in s}) for k in range(4)] == [["A"], ["A"], ["B"], ["B"]]
+    assert [sorted(h["tasks"]) for h in hist] == [["A", "B"]] * 4
     s = tr.summary["A"]
     assert s["test_acc_after_A"] == s["test_acc_after_B"]
+    assert s["test_acc_after_A"] > 0.5  # 3 classes: chance is 1/3
+    assert tr.summary["B"]["test_acc_after_B"] > 0.75  # 2 classes
     assert tr.epoch == 4 and len(tr.history) == 4
 
 
@@ -188,3 +210,190 @@ def test_an_ensemble_pairs_each_members_own_samples_across_simultaneous_tasks():
         solo.run()
         for name, wt in solo.net.weights.items():
             torch.testing.assert_close(ens.net.weights[name][k], wt, rtol=0, atol=2e-3)
+
+
+# ---------------------------------------------------------------------------
+# schedules and suppression, checked where their defaults would hide a mistake
+# ---------------------------------------------------------------------------
+def test_simultaneous_smaller_task_wraps_its_last_batch_into_a_new_pass():
+    """80 samples of B in batches of 24 (not a divisor): B's fourth batch takes its last 8 and 16 of a new
+    order, so every batch pairs A's 24 samples with 24 of B."""
+    data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=150),  # 120 training samples: 5 batches
+            "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}  # 80
+    sizes = [d.n_features for d in data.values()], [d.n_classes for d in data.values()]
+    w = PRESETS["fig5b"](*sizes, size=8)
+    cfg = TrainConfig(epochs=1, batch_size=24, lr=2e-2, device="cpu")
+    tr = Trainer.create(w, data, APConfig(), cfg, task=list(data), schedule="simultaneous")
+    seen = _recording(tr)
+    taken = []
+    take = tr.streams.take
+    tr.streams.take = lambda names, bs: taken.append(take(names, bs)) or taken[-1]
+    tr.run()
+    assert [s for _, s in seen] == [{"A": 24, "B": 24}] * 5
+    assert tr.stats.n["A"] == tr.stats.n["B"] == 120
+    b = torch.cat([t["B"] for t in taken])
+    assert sorted(b[:80].tolist()) == list(range(80))  # the first pass takes each of B's samples once
+    assert len(set(b[80:].tolist())) == 40  # then a new pass, no sample twice in it
+
+
+def _two_routes():
+    """x -> L1 -> y directly (task "short") or also through L2 (task "long", every path)."""
+    blocks = {"RI": 2, "SI": 2, "RE": 2, "SE": 2}
+    mods = [Module("L1", 8, blocks, 0.5, 0.5), Module("L2", 8, blocks, 0.5, 0.5)]
+    ff = [Path("x", "L1.RI"), Path("L1.SI", "y"), Path("L1.SI", "L2.RI"), Path("L2.SI", "y")]
+    fb = [Path("y", "L1.RE"), Path("y", "L2.RE"), Path("L2.SE", "L1.RE")]
+    tasks = [Task("short", "x", "y", ("x->L1.RI", "L1.SI->y", "y->L1.RE")), Task("long", "x", "y")]
+    return Wiring.create(mods, [Port("x", 3)], [Port("y", 2)], ff, fb, tasks)
+
+
+def test_suppressed_paths_get_no_update_carry_nothing_and_keep_their_weights(tiny_data):
+    """Checked by value (not by a WiringWarning): in task "short", L2's paths get exactly no update, scaling
+    them changes nothing, and training the task leaves their weights bit for bit; task "long" does use them."""
+    import warnings
+
+    from apexplorer.errors import WiringWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WiringWarning)
+        w = _two_routes()
+    suppressed_ff = ("L1.SI->L2.RI", "L2.SI->y")
+    x, y = tiny_data.x_train[:16], tiny_data.y_train[:16]
+    net = Network(w, seed=0)
+    for k in net.weights:
+        net.weights[k].mul_(4)
+    short, long = net.plan("short"), net.plan("long")
+    p0 = net.inference(x, short)
+    p1 = net.learning(p0, y, short)
+    ups = net.updates(p0, p1, short)
+    for k in suppressed_ff:
+        assert k not in ups or torch.count_nonzero(ups[k]) == 0, k
+    assert set(p0.z) == {"L1"} and set(p1.e) == {"L1"}
+    full = net.updates(net.inference(x, long), net.learning(net.inference(x, long), y, long), long)
+    for k in suppressed_ff:  # the long task does use them: a plan ignoring suppression would show
+        assert float(full[k].abs().max()) > 1e-6, k
+    before = {g: {k: v.clone() for k, v in net.tensors[g].items()} for g in ("weights", "feedback")}
+    for k in suppressed_ff:
+        net.weights[k].mul_(100)
+    for k in ("y->L2.RE", "L2.SE->L1.RE"):
+        net.feedback[k].mul_(100)
+    q0 = net.inference(x, short)
+    q1 = net.learning(q0, y, short)
+    assert torch.equal(q0.probs["y"], p0.probs["y"]) and torch.equal(q1.e["L1"], p1.e["L1"])
+    for k, v in net.updates(q0, q1, short).items():
+        assert torch.equal(v, ups[k]), k
+    net.tensors["weights"] = {k: v.clone() for k, v in before["weights"].items()}
+    net.tensors["feedback"] = {k: v.clone() for k, v in before["feedback"].items()}
+    tr = Trainer(net, {"short": tiny_data}, TrainConfig(epochs=1, batch_size=16, lr=5e-2, device="cpu"),
+                 task=["short"])
+    tr.run()
+    for k, v in net.weights.items():
+        assert torch.equal(v, before["weights"][k]) == (k in suppressed_ff), k
+
+
+@pytest.mark.parametrize("mode", ["ste", "epe"])
+@pytest.mark.parametrize("bias", [0.0, 0.4], ids=["zero-bias", "bias"])
+def test_a_module_inference_never_reaches_relaxes_under_minus_beta_times_its_error(two_tasks, mode, bias):
+    """fig5b task A: A's output error enters L4 (yA -> L4.RE2), which A's inference never reaches; L4's error
+    goes on to L3 and then into L1, whose error teaches A's learned path xA -> L1.RI.  Each module's
+    learning-phase state is relax(W, b - beta e G) written out here: a sign flipped in the unreached modules
+    alone cancels over L4 and L3 when the biases are zero, so the states are compared one by one."""
+    from apexplorer import relax
+
+    w = PRESETS["fig5b"]([12, 8], [3, 2], size=4)
+    beta = 0.8
+    net = Network(w, APConfig(t1=5, t2=4, beta=beta, mode=mode), seed=2)
+    g = torch.Generator().manual_seed(0)
+    for m, b in net.tensors["biases"].items():
+        b.copy_((torch.rand(b.shape, generator=g) * 2 - 1) * bias)
+    for k in net.weights:
+        net.weights[k].mul_(4)
+    x, y = two_tasks["A"].x_train[:6], two_tasks["A"].y_train[:6]
+    plan = net.plan("A")
+    p0 = net.inference({"xA": x}, plan)
+    p1 = net.learning(p0, {"yA": y}, plan)
+    T, sl = net.tensors, lambda ref: w.endpoint(ref).slice
+
+    def drive(base, into, err, G):
+        u = base.clone()
+        u[:, sl(into)] += -beta * err @ T["feedback"][G]
+        return u
+
+    def state(m, u, z0):
+        return relax(T["reservoirs"][m], u, 4, None if mode == "ste" else z0)
+
+    zero = torch.zeros(6, 24)
+    e_out = p0.probs["yA"] - torch.nn.functional.one_hot(y, 3).float()
+    z4 = state("L4", drive(T["biases"]["L4"].expand(6, 24), "L4.RE2", e_out, "yA->L4.RE2"), zero)
+    torch.testing.assert_close(p1.z["L4"], z4)
+    e4 = zero - z4
+    z3 = state("L3", drive(T["biases"]["L3"].expand(6, 24), "L3.RE", e4[:, sl("L4.SE")], "L4.SE->L3.RE"), zero)
+    torch.testing.assert_close(p1.z["L3"], z3)
+    e3 = zero - z3
+    z1 = state("L1", drive(p0.u["L1"], "L1.RE", e3[:, sl("L3.SE")], "L3.SE->L1.RE"), p0.z["L1"])
+    torch.testing.assert_close(p1.z["L1"], z1)
+    e1 = p0.z["L1"] - z1
+    assert float(e1[:, sl("L1.RI")].abs().max()) > 1e-4
+    torch.testing.assert_close(net.updates(p0, p1, plan)["xA->L1.RI"], x.t() @ e1[:, sl("L1.RI")] / 6)
+
+
+def test_alternating_tasks_of_different_sizes_take_their_own_batch_sizes():
+    """Every test above gives the tasks one batch size; here A (120 samples) takes 24 and B (80) takes 30:
+    each task's pass has its own number of batches, a short last one, and each sample once."""
+    data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=150),
+            "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}
+    sizes = [d.n_features for d in data.values()], [d.n_classes for d in data.values()]
+    w = PRESETS["fig5b"](*sizes, size=8)
+    cfg = TrainConfig(epochs=1, batch_size=16, lr=2e-2, device="cpu")
+    tr = Trainer.create(w, data, APConfig(), cfg, task=list(data), schedule="alternating",
+                        batch_sizes={"A": 24, "B": 30})
+    assert [([t.name for t in ts], n) for ts, n in tr.segments()] == [(["A"], 5), (["B"], 3)]
+    seen = _recording(tr)
+    taken = []
+    take = tr.streams.take
+    tr.streams.take = lambda names, bs: taken.append(take(names, bs)) or taken[-1]
+    hist = tr.run()
+    assert [s for _, s in seen] == [{"A": 24}] * 5 + [{"B": 30}, {"B": 30}, {"B": 20}]
+    for name, n in (("A", 120), ("B", 80)):
+        assert sorted(torch.cat([t[name] for t in taken if name in t]).tolist()) == list(range(n))
+    assert tr.stats.n == {"A": 120, "B": 80} and set(hist[0]["tasks"]) == {"A", "B"}
+
+
+def test_a_sequential_run_with_its_own_batch_sizes_resumes_exactly(tmp_path):
+    """Stopped in stage B, mid-epoch: the resumed run ends with the same weights, stage summary and history
+    (the checkpoint keeps the per-task batch sizes, the stage results of A and the position in B)."""
+    data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=150),
+            "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}
+
+    def trainer():
+        w = PRESETS["fig5a"]([12, 8], [3, 2], size=8)
+        cfg = TrainConfig(epochs=1, batch_size=16, lr=2e-2, device="cpu")
+        return Trainer.create(w, data, APConfig(), cfg, task=list(data), schedule="sequential",
+                              batch_sizes={"A": 24, "B": 30})
+
+    straight = trainer()
+    straight.run()
+    part = trainer()
+    part.run(epochs=1)
+    part.step()
+    part.save(tmp_path / "seq.pt")
+    resumed = Trainer.load(tmp_path / "seq.pt", data)
+    assert resumed.batch_sizes == {"A": 24, "B": 30} and resumed.summary == part.summary != {}
+    resumed.run()
+    for k in straight.net.weights:
+        assert torch.equal(straight.net.weights[k], resumed.net.weights[k]), k
+    assert resumed.summary == straight.summary and set(straight.summary["A"]) == {"test_acc_after_A",
+                                                                                  "test_acc_after_B"}
+    assert [h["tasks"] for h in resumed.history] == [h["tasks"] for h in straight.history]
+
+
+def test_the_schedules_of_three_tasks():
+    """Every preset has two tasks; with three, a schedule that only tells "first" from "the rest" shows."""
+    from apexplorer.schedule import segments
+
+    tasks = ["A", "B", "C"]
+    assert [segments(tasks, "sequential", e, 2) for e in range(7)] == \
+        [[("A",)], [("A",)], [("B",)], [("B",)], [("C",)], [("C",)], [("C",)]]
+    assert segments(tasks, "alternating", 3, 2) == [("A",), ("B",), ("C",)]
+    assert segments(tasks, "simultaneous", 0, 2) == [("A", "B", "C")]
+    assert segments(["C", "A"], "sequential", 1, 1) == [("A",)]  # the order given, not sorted
+    assert segments(["A"], "sequential", 5, 2) == [("A",)]

@@ -1,5 +1,7 @@
 """The phases and the AP update against an independent computation."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -8,9 +10,16 @@ from apexplorer import APConfig, Module, Network, Path, Port, Wiring, chain, rel
 from apexplorer.network import init_tensors, random_reservoir
 
 
-def _hand_ap(net, x, y, mode, beta, t1, t2):
-    """The two-module AP update written out in float64 numpy, step by step, for a chain x->L1->L2->y."""
+ACTS = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0), "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+        "linear": lambda v: v}
+
+
+def _hand_ap(net, x, y, mode, beta, t1, t2, act="tanh"):
+    """The two-module AP update written out in float64 numpy, step by step, for a chain x->L1->L2->y
+    (each module's bias b added to its drive: h <- f(h W + b + u))."""
     T = {k: {n: t.double().numpy() for n, t in d.items()} for k, d in net.tensors.items()}
+    f = ACTS[act]
+    b1, b2 = T["biases"]["L1"], T["biases"]["L2"]
     W1, W2 = T["reservoirs"]["L1"], T["reservoirs"]["L2"]
     A_in, A_12, A_out = T["weights"]["x->L1.RI"], T["weights"]["L1.SI->L2.RI"], T["weights"]["L2.SI->y"]
     G_out, G_21 = T["feedback"]["y->L2.RE"], T["feedback"]["L2.SE->L1.RE"]
@@ -22,12 +31,12 @@ def _hand_ap(net, x, y, mode, beta, t1, t2):
 
     def run(W, u, h, steps):
         for _ in range(steps):
-            h = np.tanh(h @ W + u)
+            h = f(h @ W + u)
         return h
 
-    u1 = np.zeros((B, m1.size)); u1[:, RI] = x @ A_in
+    u1 = np.tile(b1, (B, 1)); u1[:, RI] += x @ A_in
     z1 = run(W1, u1, np.zeros((B, m1.size)), t1)
-    u2 = np.zeros((B, m2.size)); u2[:, RI] = z1[:, SI] @ A_12
+    u2 = np.tile(b2, (B, 1)); u2[:, RI] += z1[:, SI] @ A_12
     z2 = run(W2, u2, np.zeros((B, m2.size)), t1)
     logits = z2[:, SI] @ A_out + c
     o = np.exp(logits - logits.max(1, keepdims=True)); o /= o.sum(1, keepdims=True)
@@ -65,6 +74,33 @@ def test_update_matches_hand_computation(tiny_wiring, mode, t1, t2, beta):
         np.testing.assert_allclose(got[k].double().numpy(), want[k], rtol=1e-4, atol=1e-7, err_msg=k)
 
 
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("mode", ["ste", "epe"])
+def test_update_with_module_biases_matches_hand_computation(tiny_wiring, mode, act):
+    """Module biases are zero by default, so only nonzero ones show that a bias reaches every drive
+    (phase 0's and, through it, phase 1's) and that a bias disables the driven-columns shortcut."""
+    net = Network(tiny_wiring, APConfig(t1=6, t2=5, mode=mode, beta=0.7, activation=act), seed=5)
+    g = torch.Generator().manual_seed(2)
+    for m in ("L1", "L2"):
+        net.tensors["biases"][m].copy_(torch.rand(8, generator=g) * 1.6 - 0.8)
+    for k in net.weights:
+        net.weights[k].mul_(4)
+    x = torch.rand(6, 3, generator=g)
+    y = torch.tensor([0, 1, 1, 0, 1, 0])
+    p0 = net.inference(x)
+    p1 = net.learning(p0, y)
+    got = net.updates(p0, p1)
+    want = _hand_ap(net, x, y, mode, 0.7, 6, 5, act)
+    unbiased = Network(tiny_wiring, net.config, tensors={k: dict(v) for k, v in net.tensors.items()})
+    unbiased.tensors["biases"] = {m: torch.zeros(8) for m in ("L1", "L2")}
+    q0 = unbiased.inference(x)
+    assert float((q0.z["L1"] - p0.z["L1"]).abs().max()) > 0.05  # the biases do move the states
+    assert set(got) == set(want)
+    for k in want:
+        assert np.abs(want[k]).max() > 1e-6, k
+        np.testing.assert_allclose(got[k].double().numpy(), want[k], rtol=1e-4, atol=1e-7, err_msg=k)
+
+
 def test_no_autograd_graph_is_built(tiny_wiring):
     net = Network(tiny_wiring, seed=0)
     for t in net.weights.values():
@@ -94,6 +130,38 @@ def test_reservoir_spectral_radius_is_exact(rho):
 def test_reservoir_has_the_connection_rate():
     W = random_reservoir(100, 0.25, 0.25, torch.Generator().manual_seed(0))
     assert int((W != 0).sum()) == 2500
+
+
+@pytest.mark.parametrize("rate", [0.0, -0.5, 1.5, 2.0])
+def test_a_reservoir_of_a_connection_rate_outside_0_to_1_is_a_wiring_error(rate):
+    from apexplorer import WiringError
+    from apexplorer.analysis.lyapunov import spectral_radius_sweep
+
+    msg = rf"connection rate {rate!r} must be in \(0, 1\]"
+    with pytest.raises(WiringError, match=msg):
+        random_reservoir(8, 0.5, rate, torch.Generator().manual_seed(0))
+    with pytest.raises(WiringError, match=msg):  # the library's Fig. 2c sweep (0 gave an MLE of -inf, 2 a torch error)
+        spectral_radius_sweep([0.5], size=8, rate=rate, mle_steps=10, trials=1)
+    w = chain([8], 3, 2)  # a wiring built without Wiring.create is not validated: the draw still refuses
+    unchecked = Wiring(tuple(replace(m, connection_rate=rate) for m in w.modules), w.inputs, w.outputs,
+                       w.feedforward, w.feedback, w.tasks)
+    with pytest.raises(WiringError, match=f"module 'L1': {msg}"):
+        Network(unchecked, seed=0)
+
+
+def test_each_module_gets_its_own_connection_rate_and_spectral_radius():
+    """chain() gives every module the same rate; here each differs, so one module's rate (or the default)
+    used for all would show."""
+    blocks = {"RI": 5, "SI": 5, "RE": 5, "SE": 5}
+    mods = [Module("L1", 20, blocks, 0.3, 0.1), Module("L2", 20, blocks, 0.9, 0.6), Module("L3", 20, blocks, 0.5, 1.0)]
+    ff = [Path("x", "L1.RI"), Path("L1.SI", "L2.RI"), Path("L2.SI", "L3.RI"), Path("L3.SI", "y")]
+    fb = [Path("y", "L3.RE"), Path("L3.SE", "L2.RE"), Path("L2.SE", "L1.RE")]
+    w = Wiring.create(mods, [Port("x", 3)], [Port("y", 2)], ff, fb)
+    for net in (Network(w, seed=0), Network(w, seeds=(0, 1))):
+        for m in mods:
+            for W in (net.reservoirs[m.name] if net.members else [net.reservoirs[m.name]]):
+                assert int((W != 0).sum()) == round(m.connection_rate * 400), m.name
+                assert abs(spectral_radius(W) - m.spectral_radius) < 1e-4, m.name
 
 
 def test_initialisation_is_a_function_of_the_seed(tiny_wiring):
@@ -175,11 +243,15 @@ def _whole_module_wiring():
     return Wiring.create(mods, [Port("x", 3)], [Port("y", 2)], ff, fb, name="whole")
 
 
+@pytest.mark.parametrize("bias", [False, True], ids=["zero-bias", "bias"])
 @pytest.mark.parametrize("whole", [False, True], ids=["blocks", "whole-modules"])
 @pytest.mark.parametrize("mode", ["ste", "epe"])
-def test_ensemble_members_equal_separate_networks(tiny_wiring, whole, mode):
+def test_ensemble_members_equal_separate_networks(tiny_wiring, whole, mode, bias):
     tiny_wiring = _whole_module_wiring() if whole else tiny_wiring
     ens = Network(tiny_wiring, APConfig(mode=mode), seeds=(3, 5))
+    if bias:  # each member its own nonzero module biases (zero by default, where any broadcast looks right)
+        for b in ens.tensors["biases"].values():
+            b.copy_(torch.rand(b.shape, generator=torch.Generator().manual_seed(b.shape[-1])) - 0.5)
     x = torch.rand(6, 3)
     y = torch.tensor([0, 1, 1, 0, 1, 0])
     p0 = ens.inference(x)
@@ -187,6 +259,8 @@ def test_ensemble_members_equal_separate_networks(tiny_wiring, whole, mode):
     ups = ens.updates(p0, p1)
     for k, sd in enumerate((3, 5)):
         one = Network(tiny_wiring, APConfig(mode=mode), seed=sd)
+        for m, b in ens.tensors["biases"].items():
+            one.tensors["biases"][m].copy_(b[k])
         q0 = one.inference(x)
         q1 = one.learning(q0, y)
         torch.testing.assert_close(p0.probs["y"][k], q0.probs["y"])

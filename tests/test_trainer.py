@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from apexplorer import (APConfig, BatchEvent, CheckpointError, EpochEvent, Network, StopEvent, TrainConfig, Trainer,
                          chain)
+from tests.single_thread import one_thread  # noqa: F401 - autouse
 
 
 def _trainer(data, **kw):
@@ -36,6 +37,32 @@ def test_event_stream_has_batches_epochs_and_a_stop(blob_data):
     assert set(b.error) == {"L1", "L2", "y"} and b.samples_per_s > 0
     ep = next(e for e in events if isinstance(e, EpochEvent))
     assert ep.seconds > 0 and 0 <= ep.test_acc <= 1 and set(ep.tasks) == {"main"}
+
+
+def test_an_epoch_of_batches_that_do_not_divide_the_data(tiny_data):
+    """80 samples in batches of 24 (blob_data's 240 in 16s hide it): a last batch of 8, each sample once, the
+    epoch's loss and accuracy weighted by samples, and an evaluation in batches of 7 that equals one pass."""
+    tr = _trainer(tiny_data, epochs=1, batch_size=24, eval_batch_size=7)
+    taken = []
+    take = tr.streams.take
+    tr.streams.take = lambda names, bs: taken.append(take(names, bs)) or taken[-1]
+    events = list(tr.train())
+    batches = [e for e in events if isinstance(e, BatchEvent)]
+    assert [len(t["main"]) for t in taken] == [24, 24, 24, 8] and tr.n_batches == 4
+    assert [e.n_batches for e in batches] == [4] * 4
+    assert sorted(torch.cat([t["main"] for t in taken]).tolist()) == list(range(80))
+    ep = next(e for e in events if isinstance(e, EpochEvent))
+    sizes = [24, 24, 24, 8]
+    for e, b in zip(batches, sizes):  # a batch's accuracy: its correct count over its own size
+        assert e.acc * b == pytest.approx(round(e.acc * b)) and e.tasks["main"]["acc"] == pytest.approx(e.acc)
+    assert batches[-1].acc > 0
+    assert ep.train_acc == pytest.approx(sum(e.acc * b for e, b in zip(batches, sizes)) / 80)
+    assert ep.loss == pytest.approx(sum(e.loss * b for e, b in zip(batches, sizes)) / 80)
+    assert ep.loss != pytest.approx(sum(e.loss for e in batches) / 4, rel=1e-4)  # the last batch weighs less
+    p = tr.learner.predict(tiny_data.x_test, tr.task)
+    acc, loss = tr.evaluate("test")
+    assert acc == pytest.approx(float((p.argmax(1) == tiny_data.y_test).double().mean()))
+    assert loss == pytest.approx(float(-torch.log(p[torch.arange(40), tiny_data.y_test]).double().mean()), rel=1e-5)
 
 
 def test_stop_and_pause_from_another_thread(blob_data):

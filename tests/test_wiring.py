@@ -1,6 +1,7 @@
 """Wiring validation, JSON round trips and graph ordering on toy wirings."""
 
 import json
+import re
 import warnings
 
 import pytest
@@ -47,6 +48,32 @@ def test_blocks_must_add_up_to_module_size():
 def test_bad_module_size_is_rejected(size):
     with pytest.raises(WiringError, match="size"):
         Wiring.create([Module("L1", size, {"RI": 1})], [Port("x", 3)], [Port("y", 2)], [Path("x", "L1.RI")], [])
+
+
+@pytest.mark.parametrize("rate", [0, 0.0, -0.1, 1.0000001, 2, float("nan"), float("inf"), True, "0.5"],
+                         ids=["zero", "zero-float", "negative", "above-one", "two", "nan", "inf", "bool", "text"])
+def test_a_connection_rate_outside_0_to_1_is_named_with_the_valid_range(rate):
+    mods = [Module("L1", 8, {"RI": 2, "SI": 2, "RE": 2, "SE": 2}, connection_rate=rate)]
+    msg = rf"module 'L1': connection rate {re.escape(repr(rate))} must be in \(0, 1\]"
+    with pytest.raises(WiringError, match=msg):
+        Wiring.create(mods, [Port("x", 3)], [Port("y", 2)], [Path("x", "L1.RI"), Path("L1.SI", "y")], [])
+    if isinstance(rate, (int, float)):
+        with pytest.raises(WiringError, match=msg):
+            chain([8], 3, 2, connection_rate=rate)
+        with pytest.raises(WiringError, match=msg):
+            chain([8], 3, 2).with_connection_rate(rate)
+        d = chain([8], 3, 2).to_dict()
+        d["modules"][0]["connection_rate"] = rate
+        with pytest.raises(WiringError, match=msg):
+            Wiring.from_dict(d)
+
+
+@pytest.mark.parametrize("rate", [1e-9, 0.5, 1, 1.0])
+def test_a_connection_rate_in_0_to_1_is_accepted(rate):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WiringWarning)
+        w = chain([8], 3, 2, connection_rate=rate)
+    assert w.module("L1").connection_rate == rate
 
 
 def test_feedforward_cycle_is_rejected_and_shown():
