@@ -146,7 +146,10 @@ def cmd_sweep(args) -> int:
     from ..experiment import Experiment
     from ..sweep import execute, prepare, summary
 
+    from ..sweep.table import check_target
+
     sweep = _sweep_from_args(args)
+    check_target(args.out)  # before any data is loaded or any point trains
     points = sweep.points()
     for p in points:  # fail fast on a missing dataset, before any point trains
         load_data(Experiment.from_dict(p.experiment), sweep.data_dir, sweep.download, _DATA)

@@ -31,7 +31,9 @@ def register(sub) -> None:
     add_model_args(p)
     add_run_args(p)
     p.add_argument("--resume", metavar="FILE", help="continue from a checkpoint (may change " +
-                   ", ".join(RESUME_FLAGS) + ")")
+                   ", ".join(RESUME_FLAGS) + "); it keeps saving into FILE unless --save names another file "
+                   "or --no-save is given")
+    p.add_argument("--no-save", action="store_true", help="with --resume: do not save back into the checkpoint")
     p.set_defaults(func=cmd_train)
 
 
@@ -76,6 +78,15 @@ def cmd_train(args) -> int:
     from ..errors import DataError
     from ..presets import MULTITASK
 
+    from ..errors import ApexplorerError
+
+    if args.no_save and args.save:
+        raise ApexplorerError("--save and --no-save contradict each other; give one of them")
+    if args.no_save and not args.resume:
+        raise ApexplorerError("--no-save is for --resume (a run without --save saves nothing already)")
+    if args.resume and not args.save and not args.no_save:
+        args.save = args.resume  # a resumed run keeps its checkpoint up to date, as the run it continues did
+    check_save_target(args.save)
     if args.resume:
         trainer = _resume(args)
         if args.dump_experiment and trainer.experiment is not None:
@@ -121,7 +132,8 @@ class _Interrupt:
         self.count += 1
         if self.count > 1:
             raise KeyboardInterrupt
-        self.say("stopping after this batch (Ctrl-C again to quit at once)")
+        again = "Ctrl-C again" if signum == signal.SIGINT else f"{signal.Signals(signum).name} again"
+        self.say(f"stopping after this batch ({again} to quit at once)")
         self.trainer.stop()
 
     def __exit__(self, *exc):
@@ -130,11 +142,22 @@ class _Interrupt:
         return False
 
 
+def warn_settings(trainer) -> None:
+    """Say once on stderr what a run's settings do that was probably not meant."""
+    for t, d in trainer.data.items():
+        n, b = len(d.y_train), trainer.batch_sizes.get(t, trainer.config.batch_size)
+        if b > n:
+            where = f"task {t}: " if len(trainer.data) > 1 else ""
+            print(f"apexplorer: warning: {where}batch size {b} is larger than the {n} training samples of {d.name}: "
+                  f"each epoch is one step on a batch of {n}", file=sys.stderr)
+
+
 def run_trainer(trainer, args) -> int:
     """Train ``trainer`` to its end, printing progress; 0 when it finished, 2 diverged, 130 interrupted."""
     from ..trainer import EpochEvent, StopEvent
 
     check_save_target(args.save)
+    warn_settings(trainer)
     net = trainer.net
     names = ",".join(d.name for d in trainer.data.values())
     info = {"kind": "start", "method": trainer.learner.kind, "dataset": names,
@@ -178,6 +201,7 @@ def run_trainer(trainer, args) -> int:
 
     code = 0
     last_saved = None
+    args.training_started = True
     try:
         with _Interrupt(trainer, say):
             for ev in trainer.train(batch_events=bar is not None):
@@ -203,7 +227,8 @@ def run_trainer(trainer, args) -> int:
                     elif ev.reason == "stopped":
                         if args.save:
                             last_saved = trainer.save(args.save)
-                            say(f"interrupted; checkpoint saved to {last_saved} (continue with --resume {last_saved})")
+                            say(f"interrupted; checkpoint saved to {last_saved} (continue with: apexplorer train "
+                                f"--resume {last_saved}, which keeps saving there)")
                         else:
                             say("interrupted")
                         code = 130

@@ -182,9 +182,9 @@ def prepare(sweep: Sweep, out) -> tuple:
     Returns ``(table, tasks, skipped, dropped)``: the runs already finished in
     the table are skipped; rows of runs that failed are dropped and redone.
     """
-    from .table import ResultsTable
+    from .table import ResultsTable, check_target
 
-    table = ResultsTable(out)
+    table = ResultsTable(check_target(out))
     table.check_resumable()
     dropped = table.drop_unfinished()
     tasks, skipped = plan(sweep, table.finished())
