@@ -60,7 +60,7 @@ def read_experiment(path):
         return examples.load(str(path))
     if checkpoint.looks_like(p):
 
-        exp = checkpoint_experiment(checkpoint.load(p))
+        exp = checkpoint_experiment(checkpoint.load(p), p)
         if exp is None:
             raise ApexplorerError(f"checkpoint {str(p)!r} was written before experiments were saved with it; "
                                   "continue it with apexplorer train --resume")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from pathlib import Path
 
 from .options import add_model_args, experiment_from_args, given
 
@@ -44,7 +45,7 @@ def _resume(args):
     from ..errors import ApexplorerError
     from .options import base_experiment, flag_changes, flag_of
 
-    exp = checkpoint_experiment(checkpoint.load(args.resume))
+    exp = checkpoint_experiment(checkpoint.load(args.resume), args.resume)
     typed = given(args)
     allowed = ", ".join(RESUME_FLAGS)
     if exp is None:  # a checkpoint from before experiments: only the flags a resume may change
@@ -169,6 +170,7 @@ def run_trainer(trainer, args) -> int:
                     mode=net.config.mode)
     else:  # a baseline (bp, fa, ep)
         info["model"] = repr(trainer.learner)
+    info["files"] = {t: list(d.files) for t, d in trainer.data.items() if d.files}
     if trainer.experiment is not None:
         info["experiment"] = trainer.experiment.to_dict()
     model = net.wiring.name if net is not None else repr(trainer.learner)
@@ -186,6 +188,13 @@ def run_trainer(trainer, args) -> int:
         sizes = ", ".join(f"{t}: {d.name} ({len(d.y_train)} train, {len(d.y_test)} test)" for t, d in trainer.data.items())
         start = f" from epoch {trainer.epoch}" if trainer.epoch else ""
         print(f"training {model} on {sizes} on {trainer.learner.device}{start}", file=sys.stderr)
+        read = {}
+        for d in trainer.data.values():
+            if d.files:
+                read.setdefault(d.name, d.files)
+        for name, files in read.items():
+            folders = sorted({str(Path(f).parent) for f in files})
+            print(f"read {name} from {', '.join(folders)}: {', '.join(Path(f).name for f in files)}", file=sys.stderr)
     bar = None
     if not args.json:
         from tqdm import tqdm
