@@ -162,7 +162,16 @@ def _named_dirs(name, data_dir) -> list:
     return dirs
 
 
+def holds_files(name: str, data_dir) -> bool:
+    """Whether ``data_dir`` (or its subfolders) holds any file of dataset ``name``."""
+    if not data_dir or name not in IDX_CLASSES:
+        return False
+    return any((d / (b + s)).is_file() for d in _named_dirs(name, data_dir) for b in IDX_FILES.values()
+               for s in (".gz", ""))
+
+
 def _find_idx(name, data_dir):
+    """The four IDX files of ``name``; a ``data_dir`` holding only some of them is refused, naming the rest."""
     best = None
     for d in _named_dirs(name, data_dir):
         found = {}
@@ -212,7 +221,14 @@ def check_data_dir(data_dir) -> None:
 
 
 def load_idx_dataset(name: str, data_dir=None, download=False) -> Dataset:
+    """An IDX dataset (MNIST, Fashion-MNIST).  A ``data_dir`` is used whole: a folder holding some of the files
+    is refused, naming the missing ones; one holding none is refused too, unless it holds another dataset's
+    files (a data folder of a run on two datasets: MNIST there, Fashion-MNIST from the system; the start
+    line of a run says which files it read)."""
     check_data_dir(data_dir)
+    if data_dir and not holds_files(name, data_dir) and any(holds_files(o, data_dir) for o in IDX_CLASSES
+                                                            if o != name):
+        data_dir = None
     files = _find_idx(name, data_dir)
     if files is None and download:
         dest = Path(data_dir) / name if data_dir else CACHE / name  # a named folder gets the files
@@ -377,7 +393,8 @@ def dataset_names() -> list:
 
 
 def load_dataset(name: str, data_dir=None, download: bool = False) -> Dataset:
-    """Load dataset ``name`` (see :func:`dataset_names`); ``data_dir`` must be a folder when given."""
+    """Load dataset ``name`` (see :func:`dataset_names`); ``data_dir`` must be a folder when given, and is used
+    whole (:func:`load_idx_dataset`)."""
     if name not in LOADERS:
         raise DataError(f"unknown dataset {name!r}; datasets are {choices(LOADERS)}")
     check_data_dir(data_dir)

@@ -87,7 +87,6 @@ def cmd_train(args) -> int:
         raise ApexplorerError("--no-save is for --resume (a run without --save saves nothing already)")
     if args.resume and not args.save and not args.no_save:
         args.save = args.resume  # a resumed run keeps its checkpoint up to date, as the run it continues did
-    check_save_target(args.save)
     if args.resume:
         trainer = _resume(args)
         if args.dump_experiment and trainer.experiment is not None:

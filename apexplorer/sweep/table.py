@@ -25,7 +25,7 @@ FORMATS = (".csv", ".parquet")
 FINISHED = ("completed", "early_stop", "diverged")
 #: Columns that come first, in this order; settings follow, then these metrics.
 LEADING = ("point", "seed", "epoch")
-METRICS = ("train_acc", "test_acc", "loss", "test_loss", "seconds", "status", "message", "ftmle", "probe")
+METRICS = ("train_acc", "test_acc", "loss", "test_loss", "seconds", "status", "message", "ftmle", "probe", "sweep")
 
 
 def _pandas():
