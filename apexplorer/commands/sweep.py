@@ -164,7 +164,8 @@ def cmd_sweep(args) -> int:
         print(f"apexplorer: {msg}", file=sys.stderr, flush=True)
 
     start = {"kind": "start", "out": str(args.out), "axes": {d: list(v) for d, v in sweep.axes},
-             "points": len(points), "skipped_points": sweep.skipped(), "seeds": list(sweep.seeds), "runs": len(points) * len(sweep.seeds),
+             "points": len(points), "skipped_points": sweep.skipped(), "seeds": list(sweep.seeds),
+             "runs": len(points) * len(sweep.seeds),
              "skipped": skipped, "retried": dropped, "to_run": n_runs, "experiment": sweep.base.to_dict()}
     if not tasks:
         done = {"kind": "done", "out": str(args.out), "ran": 0, "skipped": skipped, "seconds": 0.0}

@@ -197,9 +197,9 @@ class Sweep:
                 continue
             out.append(Point(point_id(exp), exp.to_dict(), ax))
         first = dict(self.axes)
-        why = [f"method {m} ignores {column(k)}: its points at {column(k)}={', '.join(_text(v) for v in sorted(vals, key=str))}"
-               f" are skipped (trained once, at {column(k)}={_text(first[k][0])})"
-               for (m, k), vals in left.items()]
+        why = [f"method {m} ignores {column(k)}: its points at {column(k)}="
+               f"{', '.join(_text(v) for v in sorted(vals, key=str))} are skipped (trained once, at "
+               f"{column(k)}={_text(first[k][0])})" for (m, k), vals in left.items()]
         return out, why
 
     def runs(self) -> list:
