@@ -4,68 +4,35 @@ The library (this package) never imports Panel; the explorer app and the
 notebook widgets live in :mod:`apexplorer.app` and ``apps/``.
 """
 
-import importlib
 
-#: Public names -> the module that defines them, imported on first use (PEP 562), so that
-#: ``import apexplorer.cli`` is quick and a Ctrl-C while torch loads reaches the command's handler.
-_LAZY = {
-    'build': 'build',
-    'resume': 'build',
-    'CheckpointError': 'checkpoint',
-    'Dataset': 'data',
-    'dataset_names': 'data',
-    'load_dataset': 'data',
-    'relax': 'dynamics',
-    'ApexplorerError': 'errors',
-    'DataError': 'errors',
-    'DivergenceError': 'errors',
-    'WiringError': 'errors',
-    'WiringWarning': 'errors',
-    'Experiment': 'experiment',
-    'ExperimentError': 'experiment',
-    'APConfig': 'network',
-    'Network': 'network',
-    'Phase0': 'network',
-    'Phase1': 'network',
-    'Plan': 'network',
-    'init_tensors': 'network',
-    'make_plan': 'network',
-    'spectral_radius': 'network',
-    'SGD': 'optim',
-    'Adam': 'optim',
-    'preset': 'presets',
-    'preset_names': 'presets',
-    'BatchEvent': 'trainer',
-    'EpochEvent': 'trainer',
-    'StopEvent': 'trainer',
-    'TrainConfig': 'trainer',
-    'Trainer': 'trainer',
-    'Module': 'wiring',
-    'Path': 'wiring',
-    'Port': 'wiring',
-    'Task': 'wiring',
-    'Wiring': 'wiring',
-    'chain': 'wiring',
-}
+def _quit_quietly_if_the_command_starts() -> None:
+    """Ctrl-C while the command line imports torch (the package's first import): exit 130 with a line, not
+    a KeyboardInterrupt traceback.  Only for ``apexplorer ...`` and ``python -m apexplorer...``; a program
+    importing the library gets its KeyboardInterrupt."""
+    import os
+    import sys
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    if argv0 == "-m" or os.path.basename(argv0) in ("apexplorer", "apexplorer.exe"):
+        print("apexplorer: interrupted while starting up; nothing was trained yet", file=sys.stderr)
+        raise SystemExit(130)
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    else:
-        try:
-            value = importlib.import_module(f".{name}", __name__)
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{name}":
-                raise
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted({*globals(), *_LAZY})
-
+try:
+    from .build import build, resume
+    from .checkpoint import CheckpointError
+    from .data import Dataset, dataset_names, load_dataset
+    from .dynamics import relax
+    from .errors import ApexplorerError, DataError, DivergenceError, WiringError, WiringWarning
+    from .experiment import Experiment, ExperimentError
+    from .network import APConfig, Network, Phase0, Phase1, Plan, init_tensors, make_plan, spectral_radius
+    from .optim import SGD, Adam
+    from .presets import preset, preset_names
+    from .trainer import BatchEvent, EpochEvent, StopEvent, TrainConfig, Trainer
+    from .wiring import Module, Path, Port, Task, Wiring, chain
+except KeyboardInterrupt:
+    _quit_quietly_if_the_command_starts()
+    raise
 
 __version__ = "0.1.0"
 

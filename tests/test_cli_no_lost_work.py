@@ -261,7 +261,9 @@ def test_11_ctrl_c_while_starting_up_quits_quietly(monkeypatch, capsys):
     def interrupted(*a, **k):  # Ctrl-C while the network is drawn
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("apexplorer.build.build", interrupted)
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("apexplorer.build"), "build", interrupted)
     code, _, err = _run(["train", *FAST, "--epochs", "1"], capsys)
     assert code == 130 and "interrupted while starting up; nothing was trained yet" in err
 
@@ -282,6 +284,32 @@ def test_11_ctrl_c_while_torch_loads_quits_quietly():
         proc.kill()
     assert proc.returncode == 130, err
     assert "nothing was trained yet" in err and "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+def _loads_torch(pid) -> bool:
+    """Whether the process has begun to import torch (its shared library is mapped)."""
+    try:
+        return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc to see torch being imported")
+def test_11_ctrl_c_while_the_package_imports_torch_quits_quietly():
+    """A real SIGINT while ``import apexplorer`` is importing torch, before any line of the command ran."""
+    proc = subprocess.Popen([sys.executable, "-m", "apexplorer.cli", "train", *FAST, "--epochs", "1", "--json"],
+                            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + 60
+        while not _loads_torch(proc.pid) and proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "nothing was trained yet" in err and "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert out == ""  # not even the start line: it was still importing
 
 
 @pytest.fixture(scope="module")
