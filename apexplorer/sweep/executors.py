@@ -237,7 +237,10 @@ def check_same_sweep(table, sweep: Sweep) -> None:
         if mine is not None and point_id(mine) == point_id(old):
             continue
         diff = {} if mine is None else {k: v for k, v in mine.diff(old).items() if k not in PLACEMENT}
-        shown = "; ".join(f"{column(k)} = {b!r} there, {a!r} here" for k, (a, b) in list(diff.items())[:3])
+        def said(v):
+            return "left out" if v is None else repr(v)
+
+        shown = "; ".join(f"{column(k)} = {said(b)} there, {said(a)} here" for k, (a, b) in list(diff.items())[:3])
         what = f" (it differs in {shown})" if shown else ""
         raise ApexplorerError(
             f"{str(table.path)!r} holds the rows of another sweep{what}. A table continues only the same sweep, "
