@@ -4,17 +4,35 @@ The library (this package) never imports Panel; the explorer app and the
 notebook widgets live in :mod:`apexplorer.app` and ``apps/``.
 """
 
-from .build import build, resume
-from .checkpoint import CheckpointError
-from .data import Dataset, dataset_names, load_dataset
-from .dynamics import relax
-from .errors import ApexplorerError, DataError, DivergenceError, WiringError, WiringWarning
-from .experiment import Experiment, ExperimentError
-from .network import APConfig, Network, Phase0, Phase1, Plan, init_tensors, make_plan, spectral_radius
-from .optim import SGD, Adam
-from .presets import preset, preset_names
-from .trainer import BatchEvent, EpochEvent, StopEvent, TrainConfig, Trainer
-from .wiring import Module, Path, Port, Task, Wiring, chain
+
+def _quit_quietly_if_the_command_starts() -> None:
+    """Ctrl-C while the command line imports torch (the package's first import): exit 130 with a line, not
+    a KeyboardInterrupt traceback.  Only for ``apexplorer ...`` and ``python -m apexplorer...``; a program
+    importing the library gets its KeyboardInterrupt."""
+    import os
+    import sys
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    if argv0 == "-m" or os.path.basename(argv0) in ("apexplorer", "apexplorer.exe"):
+        print("apexplorer: interrupted while starting up; nothing was trained yet", file=sys.stderr)
+        raise SystemExit(130)
+
+
+try:
+    from .build import build, resume
+    from .checkpoint import CheckpointError
+    from .data import Dataset, dataset_names, load_dataset
+    from .dynamics import relax
+    from .errors import ApexplorerError, DataError, DivergenceError, WiringError, WiringWarning
+    from .experiment import Experiment, ExperimentError
+    from .network import APConfig, Network, Phase0, Phase1, Plan, init_tensors, make_plan, spectral_radius
+    from .optim import SGD, Adam
+    from .presets import preset, preset_names
+    from .trainer import BatchEvent, EpochEvent, StopEvent, TrainConfig, Trainer
+    from .wiring import Module, Path, Port, Task, Wiring, chain
+except KeyboardInterrupt:
+    _quit_quietly_if_the_command_starts()
+    raise
 
 __version__ = "0.1.0"
 

@@ -97,10 +97,91 @@ def build(exp: Experiment, data_dir=None, download: bool = False, datasets: dict
     return trainer
 
 
-def checkpoint_experiment(state: dict) -> Experiment | None:
-    """The experiment a checkpoint was trained from (None for a checkpoint written before experiments)."""
+def checkpoint_experiment(state: dict, path=None) -> Experiment | None:
+    """The experiment a checkpoint was trained from (None for a checkpoint written before experiments),
+    checked against the learner the checkpoint holds (:func:`check_learner`)."""
     d = state.get("experiment")
-    return None if d is None else Experiment.from_dict(d)
+    if d is None:
+        return None
+    exp = Experiment.from_dict(d)
+    check_learner(state, exp, path)
+    return exp
+
+
+def check_learner(state: dict, exp: Experiment, path=None) -> None:
+    """Refuse a checkpoint whose learner is not the network its experiment describes (a learner swapped in
+    from another run): the method, the phases, the seeds and, for AP, the whole wiring must agree."""
+    from types import SimpleNamespace
+
+    from .checkpoint import CheckpointError
+
+    where = "the checkpoint" if path is None else f"checkpoint {str(path)!r}"
+    lw = state.get("learner") or {}
+
+    def refuse(what, saved, claimed):
+        raise CheckpointError(f"{where}: its learner has {what} {saved!r}, but its experiment says {claimed!r}; "
+                              "the learner is another run's (the file is damaged or mixes two runs)")
+
+    kind = lw.get("kind")
+    if kind != exp.method.name:
+        refuse("method", kind, exp.method.name)
+    if kind != "ap":
+        cfg = lw.get("config") or {}
+        if "seed" in cfg and cfg["seed"] != exp.train.seed:
+            refuse("seed", cfg["seed"], exp.train.seed)
+        if exp.method.hidden is not None and "hidden" in cfg and tuple(cfg["hidden"]) != tuple(exp.method.hidden):
+            refuse("hidden layers", tuple(cfg["hidden"]), tuple(exp.method.hidden))
+        return
+    ap = lw.get("ap_config") or {}
+    for k in ("t1", "t2", "mode", "beta", "activation", "precision"):
+        if k in ap and ap[k] != getattr(exp.ap, k):
+            refuse(f"ap.{k}", ap[k], getattr(exp.ap, k))
+    seeds = lw.get("seeds")
+    if seeds is None:
+        if exp.train.seeds > 1:
+            refuse("train.seeds", 1, exp.train.seeds)
+        if lw.get("seed") != exp.train.seed:
+            refuse("train.seed", lw.get("seed"), exp.train.seed)
+    elif list(seeds) != list(range(exp.train.seed, exp.train.seed + exp.train.seeds)):
+        refuse("seeds", list(seeds), list(range(exp.train.seed, exp.train.seed + exp.train.seeds)))
+    try:
+        saved = Wiring.from_dict(lw["wiring"], warn=False)
+        ports = {p.name: p.size for p in saved.inputs + saved.outputs}
+        sizes = {t.name: SimpleNamespace(n_features=ports[t.input], n_classes=ports[t.output]) for t in saved.tasks
+                 if t.name in exp.tasks}
+        claimed = make_wiring(exp, sizes) if sizes else None
+    except (ApexplorerError, KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{where}: its learner's wiring is damaged ({e})") from None
+    if claimed is None or claimed.to_dict() != saved.to_dict():
+        refuse("wiring", saved.name, "the wiring of " + (exp.wiring.preset or "its inline wiring"))
+    _check_fixed(lw, saved, exp, where)
+
+
+def _check_fixed(lw: dict, wiring: Wiring, exp: Experiment, where: str) -> None:
+    """The tensors training never changes (the fixed feedback and readout bias, the reservoirs' pattern) must be
+    those the experiment's seeds draw; a learner swapped in from another run's tensors fails here."""
+    import torch
+
+    from .checkpoint import CheckpointError
+    from .network import init_tensors
+
+    seeds = lw.get("seeds")
+    members = list(seeds) if seeds is not None else [lw.get("seed", exp.train.seed)]
+    saved = lw.get("tensors") or {}
+    for k, sd in enumerate(members):
+        drawn = init_tensors(wiring, sd, exp.init.config(), scale=False)
+        for group in ("feedback", "readout_bias", "reservoirs"):
+            for name, want in drawn[group].items():
+                got = (saved.get(group) or {}).get(name)
+                if not isinstance(got, torch.Tensor):
+                    continue  # shapes and presence are check_tensors' part
+                got = got[k] if seeds is not None else got
+                same = (torch.equal(got != 0, want != 0) if group == "reservoirs" else
+                        got.shape == want.shape and torch.allclose(got.float(), want, rtol=1e-5, atol=1e-7))
+                if not same:
+                    raise CheckpointError(
+                        f"{where}: its learner's fixed tensor {group}[{name!r}] is not the one seed {sd} of its "
+                        "experiment draws; the learner is another run's (the file is damaged or mixes two runs)")
 
 
 def resume(path, changes: dict | None = None, data_dir=None, download: bool = False,
@@ -113,7 +194,7 @@ def resume(path, changes: dict | None = None, data_dir=None, download: bool = Fa
     from . import checkpoint
 
     st = checkpoint.load(path)
-    exp = checkpoint_experiment(st)
+    exp = checkpoint_experiment(st, path)
     changes = dict(changes or {})
     if exp is not None:
         new = exp.with_changes(changes) if changes else exp

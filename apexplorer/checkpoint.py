@@ -35,6 +35,8 @@ def looks_like(path) -> bool:
     path = Path(path)
     if path.suffix.lower() in (".pt", ".pth", ".ckpt"):
         return True
+    if not path.is_file():  # a pipe or a device would block or never end: only regular files are read
+        return False
     try:
         with open(path, "rb") as f:
             return f.read(2) == b"PK"
@@ -107,7 +109,37 @@ def load(path) -> dict:
         raise CheckpointError(f"{str(path)!r} is not an apexplorer checkpoint")
     if obj.get("version") != VERSION:
         raise CheckpointError(f"checkpoint {str(path)!r} has version {obj.get('version')}; this apexplorer reads {VERSION}")
+    check_parts(obj, path)
     return obj
+
+
+#: What every checkpoint holds (:func:`trainer_state`); ``batch_sizes`` and ``experiment`` may be absent.
+PARTS = ("learner", "train_config", "tasks", "schedule", "datasets", "optimizer", "rng", "streams", "epoch",
+         "segment", "position", "acc", "history", "summary")
+#: What every epoch of the history holds.
+HISTORY_FIELDS = ("epoch", "train_acc", "test_acc", "loss")
+
+
+def check_parts(state: dict, path) -> None:
+    """Refuse a checkpoint that lacks a part (or whose learner or history lacks a field) as corrupt, naming it."""
+    where = f"checkpoint {str(path)!r} is corrupt"
+    missing = [k for k in PARTS if k not in state]
+    if missing:
+        raise CheckpointError(f"{where}: it has no {', '.join(missing)} (a checkpoint holds {', '.join(PARTS)})")
+    lw = state["learner"]
+    if not isinstance(lw, dict) or "kind" not in lw or "tensors" not in lw:
+        lack = "kind and tensors" if not isinstance(lw, dict) else " and ".join(k for k in ("kind", "tensors")
+                                                                                 if k not in lw)
+        raise CheckpointError(f"{where}: its learner has no {lack}")
+    if not isinstance(state["epoch"], int) or isinstance(state["epoch"], bool) or state["epoch"] < 0:
+        raise CheckpointError(f"{where}: its epoch is {state['epoch']!r}, not a count of epochs")
+    hist = state["history"]
+    if not isinstance(hist, list):
+        raise CheckpointError(f"{where}: its history is a {type(hist).__name__}, not a list of epochs")
+    for i, h in enumerate(hist):
+        lack = [k for k in HISTORY_FIELDS if not isinstance(h, dict) or k not in h]
+        if lack:
+            raise CheckpointError(f"{where}: epoch {i + 1} of its history has no {', '.join(lack)}")
 
 
 # ---------------------------------------------------------------------------

@@ -25,19 +25,42 @@ def make_parser() -> argparse.ArgumentParser:
     mods = [i.name for i in pkgutil.iter_modules(commands.__path__) if not i.name.startswith("_") and i.name != "options"]
     for name in sorted(mods, key=lambda n: (order.index(n) if n in order else len(order), n)):
         importlib.import_module(f"{commands.__name__}.{name}").register(sub)
+    parser.commands = sub.choices  # name -> its parser, for messages about its options
     return parser
 
 
+def _unrecognized(parser, args, extra) -> None:
+    """argparse's "unrecognized arguments", with the way to say it where there is one (exits 2)."""
+    sub = parser.commands.get(getattr(args, "command", None), parser)
+    msg = f"unrecognized arguments: {' '.join(extra)}"
+    if args.command == "run":
+        flags = [e.split("=")[0] for e in extra if e.startswith("--")]
+        if flags:
+            key = flags[0][2:].replace("-", "_")
+            msg += (f"; run takes the experiment's keys as --set KEY=VALUE, e.g. --set {key}=VALUE "
+                    "(apexplorer run --help lists the keys)")
+    sub.error(msg)
+
+
 def main(argv=None) -> int:
-    parser = make_parser()
-    args = parser.parse_args(argv)
-    warnings.simplefilter("default", WiringWarning)
-    warnings.formatwarning = lambda msg, cat, *a, **k: f"apexplorer: warning: {msg}\n"
+    args = None
     try:
+        parser = make_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            _unrecognized(parser, args, extra)
+        warnings.simplefilter("default", WiringWarning)
+        warnings.formatwarning = lambda msg, cat, *a, **k: f"apexplorer: warning: {msg}\n"
         return args.func(args)
     except ApexplorerError as e:
         print(f"apexplorer: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while starting up (importing torch, loading data, drawing the network)
+        if getattr(args, "training_started", False):
+            print("apexplorer: interrupted", file=sys.stderr)
+        else:
+            print("apexplorer: interrupted while starting up; nothing was trained yet", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

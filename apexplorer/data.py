@@ -63,6 +63,7 @@ class Dataset:
     n_classes: int
     shape: tuple = ()
     classes: list = field(default_factory=list)
+    files: tuple = ()  # the files it was read from (none: embedded or generated)
 
     @property
     def n_features(self) -> int:
@@ -89,7 +90,7 @@ class Dataset:
             idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed + (split == "test")))[:n]
             idx = idx.sort().values
             parts += [x[idx], y[idx]]
-        return Dataset(self.name, *parts, self.n_classes, self.shape, self.classes)
+        return Dataset(self.name, *parts, self.n_classes, self.shape, self.classes, self.files)
 
 
 # ---------------------------------------------------------------------------
@@ -151,9 +152,28 @@ def search_dirs(name: str, data_dir=None) -> list:
     return list(dict.fromkeys(out))
 
 
-def _find_idx(name, data_dir):
+def _named_dirs(name, data_dir) -> list:
+    """The folders searched: with a ``data_dir``, only it and its subfolders (a named folder is used whole
+    or refused, never silently passed over for another copy)."""
     dirs = search_dirs(name, data_dir)
-    for d in dirs:
+    if data_dir:
+        root = Path(data_dir)
+        dirs = [d for d in dirs if d == root or root in d.parents]
+    return dirs
+
+
+def holds_files(name: str, data_dir) -> bool:
+    """Whether ``data_dir`` (or its subfolders) holds any file of dataset ``name``."""
+    if not data_dir or name not in IDX_CLASSES:
+        return False
+    return any((d / (b + s)).is_file() for d in _named_dirs(name, data_dir) for b in IDX_FILES.values()
+               for s in (".gz", ""))
+
+
+def _find_idx(name, data_dir):
+    """The four IDX files of ``name``; a ``data_dir`` holding only some of them is refused, naming the rest."""
+    best = None
+    for d in _named_dirs(name, data_dir):
         found = {}
         for key, base in IDX_FILES.items():
             for cand in (d / (base + ".gz"), d / base):
@@ -162,6 +182,16 @@ def _find_idx(name, data_dir):
                     break
         if len(found) == 4:
             return found
+        if found and (best is None or len(found) > len(best[1])):
+            best = (d, found)
+    if data_dir and best is not None:
+        d, found = best
+        missing = [b for k, b in IDX_FILES.items() if k not in found]
+        raise DataError(f"--data-dir {str(data_dir)!r}: {str(d)!r} holds {len(found)} of the 4 IDX files of {name} "
+                        f"({', '.join(p.name for p in found.values())}); missing: "
+                        f"{', '.join(b + '[.gz]' for b in missing)}. A named folder is used whole: add the missing "
+                        "file(s), or leave out --data-dir to search $APEXPLORER_DATA, /usr/share/datasets and "
+                        "~/.cache/apexplorer")
     return None
 
 
@@ -191,17 +221,28 @@ def check_data_dir(data_dir) -> None:
 
 
 def load_idx_dataset(name: str, data_dir=None, download=False) -> Dataset:
+    """An IDX dataset (MNIST, Fashion-MNIST).  A ``data_dir`` is used whole: a folder holding some of the files
+    is refused, naming the missing ones; one holding none is refused too, unless it holds another dataset's
+    files (a data folder of a run on two datasets: MNIST there, Fashion-MNIST from the system; the start
+    line of a run says which files it read)."""
     check_data_dir(data_dir)
+    if data_dir and not holds_files(name, data_dir) and any(holds_files(o, data_dir) for o in IDX_CLASSES
+                                                            if o != name):
+        data_dir = None
     files = _find_idx(name, data_dir)
     if files is None and download:
+        dest = Path(data_dir) / name if data_dir else CACHE / name  # a named folder gets the files
         for base in IDX_FILES.values():
-            _download(URLS[name] + base + ".gz", CACHE / name / (base + ".gz"))
+            _download(URLS[name] + base + ".gz", dest / (base + ".gz"))
         files = _find_idx(name, data_dir)
     if files is None:
-        looked = ", ".join(str(d) for d in search_dirs(name, data_dir))
+        looked = ", ".join(str(d) for d in _named_dirs(name, data_dir))
+        where = f" in --data-dir {str(data_dir)!r}" if data_dir else ""
+        also = (" (a named folder is used whole; leave out --data-dir to search $APEXPLORER_DATA, "
+                "/usr/share/datasets and ~/.cache/apexplorer)") if data_dir else ""
         raise DataError(
-            f"dataset {name!r} not found: looked for {', '.join(b + '[.gz]' for b in IDX_FILES.values())} in {looked}. "
-            f"To get it: {HOW_TO_GET[name]}."
+            f"dataset {name!r} not found{where}: looked for {', '.join(b + '[.gz]' for b in IDX_FILES.values())} in "
+            f"{looked}{also}. To get it: {HOW_TO_GET[name]}."
         )
     arr = {k: read_idx(p) for k, p in files.items()}
     for split in ("train", "test"):
@@ -228,7 +269,7 @@ def load_idx_dataset(name: str, data_dir=None, download=False) -> Dataset:
 
     classes = FASHION_CLASSES if name == "fashion-mnist" and n_classes == 10 else [str(i) for i in range(n_classes)]
     return Dataset(name, x(arr["train_images"]), y(arr["train_labels"]), x(arr["test_images"]),
-                   y(arr["test_labels"]), n_classes, (h, w), classes)
+                   y(arr["test_labels"]), n_classes, (h, w), classes, tuple(str(files[k]) for k in IDX_FILES))
 
 
 # ---------------------------------------------------------------------------
@@ -236,7 +277,7 @@ def load_idx_dataset(name: str, data_dir=None, download=False) -> Dataset:
 # ---------------------------------------------------------------------------
 def load_cifar10(data_dir=None, download=False) -> Dataset:
     def find():
-        for d in search_dirs("cifar10", data_dir):
+        for d in _named_dirs("cifar10", data_dir):
             cand = d / "cifar-10-batches-py"
             if (cand / "test_batch").is_file():
                 return cand
@@ -244,13 +285,14 @@ def load_cifar10(data_dir=None, download=False) -> Dataset:
 
     folder = find()
     if folder is None and download:
-        tgz = CACHE / "cifar-10-python.tar.gz"
+        into = Path(data_dir) if data_dir else CACHE  # a named folder gets the files
+        tgz = into / "cifar-10-python.tar.gz"
         _download(URLS["cifar10"], tgz)
         with tarfile.open(tgz) as t:
-            t.extractall(CACHE, filter="data")
+            t.extractall(into, filter="data")
         folder = find()
     if folder is None:
-        looked = ", ".join(str(d) for d in search_dirs("cifar10", data_dir))
+        looked = ", ".join(str(d) for d in _named_dirs("cifar10", data_dir))
         raise DataError(f"dataset 'cifar10' not found: looked for cifar-10-batches-py/ in {looked}. "
                         f"To get it: {HOW_TO_GET['cifar10']}.")
 
@@ -275,7 +317,8 @@ def load_cifar10(data_dir=None, download=False) -> Dataset:
     ytr = np.concatenate([l for _, l in tr])
     f = lambda a: torch.from_numpy(a.astype(np.float32) / 255.0)  # noqa: E731
     return Dataset("cifar10", f(xtr), torch.from_numpy(ytr), f(te[0]), torch.from_numpy(te[1]), 10, (3, 32, 32),
-                   CIFAR_CLASSES)
+                   CIFAR_CLASSES, tuple(str(folder / n) for n in [*(f"data_batch_{i}" for i in range(1, 6)),
+                                                                  "test_batch"]))
 
 
 # ---------------------------------------------------------------------------
@@ -350,7 +393,8 @@ def dataset_names() -> list:
 
 
 def load_dataset(name: str, data_dir=None, download: bool = False) -> Dataset:
-    """Load dataset ``name`` (see :func:`dataset_names`); ``data_dir`` must be a folder when given."""
+    """Load dataset ``name`` (see :func:`dataset_names`); ``data_dir`` must be a folder when given, and is used
+    whole (:func:`load_idx_dataset`)."""
     if name not in LOADERS:
         raise DataError(f"unknown dataset {name!r}; datasets are {choices(LOADERS)}")
     check_data_dir(data_dir)

@@ -32,6 +32,20 @@ def choices(names) -> str:
     return ", ".join(str(n) for n in names) if names else "(none)"
 
 
+def did_you_mean(word: str, names) -> str:
+    """``"; did you mean 'x'?"`` for the name closest to a mistyped ``word``, or ``""`` when none is close."""
+    import difflib
+
+    names = [str(n) for n in names]
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    if not close and "." in word:  # the part after the section: train.lrr -> train.lr
+        head, _, tail = word.rpartition(".")
+        same = [n for n in names if n.startswith(head + ".")]
+        close = [f"{head}.{m}" for m in difflib.get_close_matches(tail, [n[len(head) + 1:] for n in same], n=1,
+                                                                   cutoff=0.5)]
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def plural(n: int, word: str, many: str | None = None) -> str:
     """``1 seed``, ``2 seeds`` (``many`` for irregular plurals)."""
     return f"{n} {word if n == 1 else (many or word + 's')}"

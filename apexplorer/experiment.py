@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import share
-from .errors import ApexplorerError, choices
+from .errors import ApexplorerError, choices, did_you_mean
 from .sections import (APSettings, ExperimentError, InitSettings, MethodSettings, TaskSpec, TrainSettings,
                        WiringSpec, coerce, parse_text)
 
@@ -183,6 +183,7 @@ class Experiment:
         for t, v in tasks.items():
             specs[str(t)] = TaskSpec(dataset=v) if isinstance(v, str) else TaskSpec.from_dict(v, f"tasks.{t}")
             coerce(f"tasks.{t}.dataset", specs[str(t)].dataset, TaskSpec.meta("dataset"))
+        d = _preset_settings(d, WiringSpec.from_dict(d.get("wiring")))
         return cls(wiring=WiringSpec.from_dict(d.get("wiring")), tasks=specs,
                    ap=APSettings.from_dict(d.get("ap")), train=TrainSettings.from_dict(d.get("train")),
                    method=MethodSettings.from_dict(d.get("method")), init=InitSettings.from_dict(d.get("init")),
@@ -268,8 +269,8 @@ class Experiment:
         d["ap"] = self.ap.to_dict()
         d["train"] = self.train.to_dict()
         d["method"] = self.method.to_dict()
-        if not self.init.is_default:
-            d["init"] = self.init.to_dict()
+        if not self.init.is_default or "init" in _recommended(self.wiring):
+            d["init"] = self.init.to_dict()  # a preset that draws its own way: said, so a file keeps the choice
         return d
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -311,7 +312,8 @@ class Experiment:
         """Read a ``.toml`` or ``.json`` experiment file (a checkpoint's: :func:`apexplorer.build.checkpoint_experiment`)."""
         path = Path(path)
         if not path.is_file():
-            what = "a folder" if path.is_dir() else "not there"
+            what = "a folder" if path.is_dir() else ("not a regular file (a pipe or a device)" if path.exists()
+                                                     else "not there")
             raise ExperimentError(f"experiment file {str(path)!r} is {what}; give a .toml or .json file")
         try:
             text = path.read_text()
@@ -389,6 +391,31 @@ class Experiment:
         return share.train_args(self)
 
 
+def _recommended(wiring: WiringSpec) -> dict:
+    """The preset's own settings (``presets.SETTINGS``); none for an inline wiring."""
+    from .presets import SETTINGS
+
+    return {} if wiring.inline is not None else SETTINGS.get(wiring.preset, {})
+
+
+def _preset_settings(d: dict, wiring: WiringSpec) -> dict:
+    """``d`` with the keys it leaves out of [ap], [train] and [init] taken from its preset's own settings, so
+    that a file naming ``preset = "digits"`` trains as ``apexplorer train --dataset digits`` and a URL with
+    ``?preset=digits`` do (the global defaults are for keys no preset sets)."""
+    rec = _recommended(wiring)
+    if not rec:
+        return d
+    d = dict(d)
+    for name, cls in (("ap", APSettings), ("train", TrainSettings)):
+        sec = d.get(name)
+        if sec is None or isinstance(sec, dict):  # anything else is refused by the section, as before
+            own = {k: rec[k] for k in cls.keys() if k in rec}
+            d[name] = {**own, **(sec or {})}
+    if "init" in rec and d.get("init") is None:
+        d["init"] = dict(rec["init"])
+    return d
+
+
 def _set(d: dict, key: str, value, exp: Experiment) -> None:
     """Set dotted ``key`` in the file dict ``d``; text values are parsed by the key's kind."""
     parts = key.split(".")
@@ -437,7 +464,17 @@ def _set(d: dict, key: str, value, exp: Experiment) -> None:
         if key == "wiring.preset":
             d["wiring"] = {"preset": value}
         elif key == "wiring.inline":
-            d["wiring"] = {"inline": json.loads(value) if isinstance(value, str) else value}
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError as e:
+                    short = value if len(value) <= 40 else value[:37] + "..."
+                    raise ExperimentError(f"wiring.inline = {short!r} is not valid JSON ({e.msg} at character "
+                                          f"{e.pos}); give a whole wiring as JSON, or a wiring file with "
+                                          "--wiring FILE.json") from None
+            if not isinstance(value, dict):
+                raise ExperimentError(f"wiring.inline must be a wiring (a JSON object), not {type(value).__name__}")
+            d["wiring"] = {"inline": value}
         elif len(parts) == 3 and parts[1] == "options":
             opts = dict(w.get("options", {}))
             if isinstance(value, str):
@@ -456,6 +493,9 @@ def _set(d: dict, key: str, value, exp: Experiment) -> None:
         return
     keys = sorted([*ALIASES, *MULTI, "dataset", "name", "notes", "wiring.preset", "wiring.options.NAME",
                    "tasks.NAME.dataset"] + [f"{s}.{k}" for s, c in SECTIONS.items() for k in c.keys()])
+    hint = did_you_mean(key, keys)
+    if hint:
+        raise ExperimentError(f"unknown key {key!r}{hint} (apexplorer run --help lists every key)")
     raise ExperimentError(f"unknown key {key!r}; keys are {choices(keys)}")
 
 

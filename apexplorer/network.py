@@ -233,14 +233,15 @@ class Init:
         return self.readout_bias or ("zero" if self.scheme == "gaussian" else "uniform")
 
 
-def init_tensors(wiring: Wiring, seed: int, init: Init | None = None) -> dict:
+def init_tensors(wiring: Wiring, seed: int, init: Init | None = None, scale: bool = True) -> dict:
     """Every tensor of the network, drawn in a fixed order from one CPU generator.
 
     Returns a dict with ``reservoirs``, ``biases`` (modules, zero),
     ``weights`` (feedforward, learnable), ``feedback`` (fixed) and
     ``readout_bias`` (outputs, fixed).  ``init`` picks the scheme of the
     paths (default: the paper's uniform one, :class:`Init`); the draws come
-    in the same order in every scheme.
+    in the same order in every scheme.  ``scale=False`` leaves the reservoirs as drawn, before their
+    scaling to a spectral radius (no eigensolver: what a check of a saved network's fixed tensors needs).
     """
     init = (init or Init()).validate()
     gauss = init.scheme == "gaussian"
@@ -248,8 +249,8 @@ def init_tensors(wiring: Wiring, seed: int, init: Init | None = None) -> dict:
     out = {"reservoirs": {}, "biases": {}, "weights": {}, "feedback": {}, "readout_bias": {}}
     # every reservoir drawn first (the scaling draws nothing), then their radii found together
     raw = [_draw_reservoir(m.size, m.connection_rate, gen, f"module {m.name!r}: ") for m in wiring.modules]
-    for m, W, r in zip(wiring.modules, raw, _radii(raw)):
-        out["reservoirs"][m.name] = _scaled(W, m.spectral_radius, r)
+    for m, W, r in zip(wiring.modules, raw, _radii(raw) if scale else [None] * len(raw)):
+        out["reservoirs"][m.name] = _scaled(W, m.spectral_radius, r) if scale else W
         out["biases"][m.name] = torch.zeros(m.size)
     for p in wiring.feedforward:
         s, t = wiring.endpoint(p.source), wiring.endpoint(p.target)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from .baselines import METHODS
 from .data import dataset_names
 from .dynamics import ACTIVATIONS
-from .errors import ApexplorerError, choices
+from .errors import ApexplorerError, choices, did_you_mean
 from .network import MODES, PRECISIONS
 from .optim import OPTIMIZERS
 from .schedule import SCHEDULES
@@ -38,6 +38,17 @@ def _f(default, kind, *, choices=None, low=None, strict_low=False, optional=Fals
     return field(default=default, metadata=meta)
 
 
+def shown(value) -> str:
+    """A value as a file or a flag writes it (``true``, ``"adam"``, ``[1, 2]``), not as Python does."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    return repr(value)
+
+
 def _describe(meta) -> str:
     kind = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
             "ints": "a list of positive integers"}[meta["kind"]]
@@ -55,7 +66,7 @@ def coerce(key: str, value, meta):
             return None
         raise ExperimentError(f"{key} is missing; it must be {_describe(meta)}")
     kind = meta["kind"]
-    bad = ExperimentError(f"{key} = {value!r} must be {_describe(meta)}")
+    bad = ExperimentError(f"{key} = {shown(value)} must be {_describe(meta)}")
     if kind == "bool":
         if not isinstance(value, bool):
             raise bad
@@ -64,7 +75,7 @@ def coerce(key: str, value, meta):
         if not isinstance(value, str):
             raise bad
         if meta["choices"] is not None and value not in meta["choices"]:
-            raise ExperimentError(f"{key} = {value!r} is not valid; choices are {choices(meta['choices'])}")
+            raise ExperimentError(f"{key} = {shown(value)} is not valid; choices are {choices(meta['choices'])}")
         return value
     if kind == "ints":
         if isinstance(value, (int,)) and not isinstance(value, bool):
@@ -139,7 +150,10 @@ class _Section:
         for f in fields(cls):
             if f.name == key:
                 return f.metadata
-        raise ExperimentError(f"unknown key {cls._name}.{key}; keys of [{cls._name}] are {choices(cls.keys())}")
+        hint = did_you_mean(f"{cls._name}.{key}", [f"{cls._name}.{k}" for k in cls.keys()])
+        raise ExperimentError(f"unknown key {cls._name}.{key}{hint} Keys of [{cls._name}] are {choices(cls.keys())}"
+                              if hint else f"unknown key {cls._name}.{key}; keys of [{cls._name}] are "
+                              f"{choices(cls.keys())}")
 
     @classmethod
     def from_dict(cls, d, where: str | None = None) -> "_Section":
@@ -174,7 +188,8 @@ class APSettings(_Section):
     t1: int = _f(8, "int", low=1, doc="iterations of the inference phase (T1)")
     t2: int = _f(8, "int", low=1, doc="iterations of the learning phase (T2)")
     mode: str = _f("ste", "str", choices=MODES, doc="STE restarts phase 1 from 0; EPE continues from z0")
-    beta: float = _f(1.0, "float", doc="strength of the injected error")
+    beta: float = _f(1.0, "float", low=0, strict_low=True,
+                     doc="strength of the injected error (0 or less injects none: nothing learns)")
     activation: str = _f("tanh", "str", choices=tuple(ACTIVATIONS), doc="f of every module")
     precision: str = _f("fp32", "str", choices=PRECISIONS, doc="precision of the relax products")
     spectral_radius: float | None = _f(None, "float", low=0, optional=True,
@@ -194,7 +209,7 @@ class TrainSettings(_Section):
     """The run: epochs, batches, optimiser, seeds, device and the multitask schedule."""
 
     _name = "train"
-    epochs: int = _f(10, "int", low=0, doc="epochs (sequential: per task)")
+    epochs: int = _f(10, "int", low=1, doc="epochs (sequential: per task)")
     batch_size: int = _f(500, "int", low=1, doc="batch size (a task may set its own)")
     lr: float = _f(1e-3, "float", low=0, strict_low=True, doc="learning rate")
     optimizer: str = _f("adam", "str", choices=OPTIMIZERS, doc="optimiser of the learnable paths")
@@ -202,7 +217,8 @@ class TrainSettings(_Section):
     seeds: int = _f(1, "int", low=1, doc="train seeds seed .. seed+K-1 as one batched ensemble")
     device: str = _f("auto", "str", doc="auto, cpu, cuda or cuda:N")
     schedule: str = _f("alternating", "str", choices=SCHEDULES, doc="how several tasks share training")
-    early_stop: float = _f(0.9999, "float", low=0, doc="stop when train accuracy reaches this")
+    early_stop: float = _f(0.9999, "float", low=0, strict_low=True,
+                           doc="stop when train accuracy reaches this (above 1: never)")
     max_loss: float | None = _f(None, "float", low=0, strict_low=True, optional=True,
                                 doc="divergence threshold (default 15 ln C)")
     eval_batch_size: int = _f(2000, "int", low=1, doc="batch size of evaluation")

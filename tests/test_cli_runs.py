@@ -98,7 +98,7 @@ def test_resume_applies_epochs_lr_and_batch_size_and_refuses_what_would_make_ano
         code, _, err = _run(["train", *argv, "--resume", str(ck)], capsys)
         assert code == 2 and named in err and "would make another run" in err and "Traceback" not in err
     code, lines, err = _run(["train", "--epochs", "1", "--resume", str(ck)], capsys)
-    assert code == 0 and "already trained 1 epoch of 1" in err
+    assert code == 0 and "already trained 2 epochs of 1" in err  # the resume above saved back into ck
 
 
 def _two_checkpoints(tmp_path):

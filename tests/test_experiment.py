@@ -60,7 +60,7 @@ def test_an_inline_wiring_round_trips_and_builds(tmp_path):
 @pytest.mark.parametrize("d,needle", [
     ({"train": {"optimizer": "adamw"}}, "train.optimizer = 'adamw' is not valid; choices are adam, sgd"),
     ({"train": {"lr": 0}}, "train.lr = 0 must be a number > 0"),
-    ({"train": {"epochs": 1.5}}, "train.epochs = 1.5 must be an integer >= 0"),
+    ({"train": {"epochs": 1.5}}, "train.epochs = 1.5 must be an integer >= 1"),
     ({"train": {"batch_size": "32"}}, "train.batch_size = '32' must be an integer >= 1"),
     ({"train": {"lrr": 1}}, "unknown key train.lrr; keys of [train] are epochs, batch_size, lr"),
     ({"ap": {"mode": "xte"}}, "ap.mode = 'xte' is not valid; choices are ste, epe"),
@@ -125,7 +125,7 @@ def test_the_url_query_is_the_preset_and_the_changed_keys(digits_exp):
 
 @settings(max_examples=40, deadline=None)
 @given(lr=st.floats(1e-6, 1.0), t1=st.integers(1, 50), t2=st.integers(1, 50), sr=st.floats(0.0, 3.0),
-       mode=st.sampled_from(["ste", "epe"]), epochs=st.integers(0, 500), batch=st.integers(1, 2000),
+       mode=st.sampled_from(["ste", "epe"]), epochs=st.integers(1, 500), batch=st.integers(1, 2000),
        seed=st.integers(0, 2**31), preset=st.sampled_from(["digits", "paper-2layer", "fig5b"]))
 def test_any_valid_experiment_round_trips_through_every_form(lr, t1, t2, sr, mode, epochs, batch, seed, preset):
     e = Experiment.from_preset(preset, "digits").with_changes(

@@ -20,6 +20,22 @@ def tiny(tmp_path_factory):
     return Sweep.create(exp, {"sr": [0.1, 0.5]}, seeds=1)
 
 
+@pytest.fixture
+def port_8787():
+    """Dask's default dashboard port, held for the test (as another Dask or apexplorer's own sweep would):
+    a local cluster must start anyway, on a free port."""
+    import socket
+
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 8787))
+        s.listen()
+    except OSError:  # held by someone else already: the same situation
+        pass
+    yield
+    s.close()
+
+
 def _children():
     """This process's live children, less multiprocessing's resource tracker (one per process, by design)."""
     import psutil
@@ -51,7 +67,7 @@ def test_a_job_in_process_trains_every_point_into_the_table(tiny, tmp_path):
     assert len(job.frame()) == 2
 
 
-def test_a_job_on_a_local_dask_cluster_finishes_and_closes_the_cluster(tiny, tmp_path):
+def test_a_job_on_a_local_dask_cluster_finishes_and_closes_the_cluster(tiny, tmp_path, port_8787):
     pytest.importorskip("distributed")
     before = {p.pid for p in _children()}
     job = SweepJob(tiny, tmp_path / "t.csv", workers=1).start()
@@ -98,3 +114,14 @@ def test_a_job_whose_table_cannot_be_written_fails_with_a_message(tiny, tmp_path
     job = SweepJob(tiny, tmp_path / "t.xlsx", dask=False).start()
     p, _ = _wait_final(job)
     assert p.state == "failed" and "unknown format '.xlsx'" in p.message
+
+
+def test_the_commands_local_cluster_takes_a_free_dashboard_port(port_8787):
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    from apexplorer.sweep import local_cluster
+
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        link = client.dashboard_link
+        assert link and ":8787/" not in link

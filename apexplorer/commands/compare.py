@@ -111,6 +111,7 @@ def cmd_compare(args) -> int:
             trainer = build(e, data=data)
             model = model or _describe(method, trainer.learner, trainer.net.wiring if trainer.net else None)
             t0 = time.perf_counter()
+            args.training_started = True
             last, best, train, seconds, reason = _train(trainer)
             runs.append({"seed": s, "test_acc": last, "best_test_acc": best, "train_acc": train,
                          "epochs": trainer.epoch, "train_seconds": seconds,

@@ -52,6 +52,22 @@ def _list(args) -> int:
     return 0
 
 
+def check_out(out) -> None:
+    """Refuse an --out that cannot be the report's folder (a file, a place under a file, an unwritable
+    place), before anything trains."""
+    from pathlib import Path
+
+    from ..errors import ApexplorerError
+    from ..paper.run import RUNS
+    from ..sweep.table import check_target
+
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise ApexplorerError(f"--out {out!r} is a file; give a folder for the runs and the report "
+                              "(an existing one is continued)")
+    check_target(p / RUNS)
+
+
 def cmd_reproduce(args) -> int:
     from ..errors import ApexplorerError
     from ..paper.run import reproduce
@@ -60,8 +76,11 @@ def cmd_reproduce(args) -> int:
         return _list(args)
     if not args.out:
         raise ApexplorerError("give --out DIR: the folder of the runs and the report")
+    if args.workers is not None and args.workers < 0:
+        raise ApexplorerError(f"--workers {args.workers} must be >= 0 (0 trains in this process)")
     if args.scheduler and args.workers:
         raise ApexplorerError("--workers starts a local cluster; it cannot be combined with --scheduler")
+    check_out(args.out)
     if args.threads:
         import torch
 

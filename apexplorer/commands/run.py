@@ -29,6 +29,15 @@ def register(sub) -> None:
                         "(see --list)")
     p.add_argument("--list", action="store_true", help="list the shipped examples and exit")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a key (repeat)")
+    from .options import number, positive_int
+
+    common = p.add_argument_group("common changes (each the same as --set train.KEY=VALUE)")
+    common.add_argument("--epochs", type=positive_int, help="train.epochs")
+    common.add_argument("--batch-size", type=positive_int, help="train.batch_size")
+    common.add_argument("--lr", type=number, help="train.lr")
+    common.add_argument("--seed", type=int, help="train.seed")
+    common.add_argument("--seeds", type=positive_int, metavar="K", help="train.seeds")
+    common.add_argument("--device", help="train.device")
     add_run_args(p)
     p.add_argument("--data-dir", help="folder with dataset files")
     p.add_argument("--download", action="store_true", help="download a missing dataset where the network allows")
@@ -51,12 +60,16 @@ def read_experiment(path):
         return examples.load(str(path))
     if checkpoint.looks_like(p):
 
-        exp = checkpoint_experiment(checkpoint.load(p))
+        exp = checkpoint_experiment(checkpoint.load(p), p)
         if exp is None:
             raise ApexplorerError(f"checkpoint {str(p)!r} was written before experiments were saved with it; "
                                   "continue it with apexplorer train --resume")
         return exp
     return Experiment.load(p)
+
+
+#: The train keys ``run`` takes as flags too.
+COMMON = ("epochs", "batch_size", "lr", "seed", "seeds", "device")
 
 
 def cmd_run(args) -> int:
@@ -67,15 +80,29 @@ def cmd_run(args) -> int:
     from .train import run_trainer
 
     if args.list:
+        import re
+        import shutil
+        import textwrap
+
+        width = max(60, min(120, shutil.get_terminal_size((100, 20)).columns))
         for name in examples.names():
-            first = (examples.load(name).notes.splitlines() or [""])[0]
-            print(f"{name:24s} {first}")
+            notes = " ".join(examples.load(name).notes.split())
+            first = re.split(r"(?<=[.!?])\s+(?=[A-Z(])", notes, maxsplit=1)[0]  # the whole first sentence
+            print(textwrap.fill(first, width, initial_indent=f"{name:24s} ", subsequent_indent=" " * 25))
         return 0
     if not args.experiment:
         raise ApexplorerError("give an experiment file, a checkpoint or an example's name (apexplorer run --list)")
     exp = read_experiment(args.experiment)
-    if args.set:
-        exp = exp.with_changes(dict(parse_assignment(s) for s in args.set))
+    changes = dict(parse_assignment(s) for s in args.set)
+    for flag in COMMON:
+        v = getattr(args, flag)
+        if v is not None:
+            key = f"train.{flag}"
+            if any(k in (key, flag) for k in changes):
+                raise ApexplorerError(f"--{flag.replace('_', '-')} and --set {key}=... both set {key}; give one")
+            changes[key] = v
+    if changes:
+        exp = exp.with_changes(changes)
     if args.dump_experiment:
         exp.save(args.dump_experiment)
     return run_trainer(build(exp, args.data_dir, args.download), args)

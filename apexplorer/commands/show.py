@@ -37,7 +37,7 @@ def cmd_show(args) -> int:
     state = None
     if checkpoint.looks_like(p):
         state = checkpoint.load(p)
-        exp = checkpoint_experiment(state)
+        exp = checkpoint_experiment(state, p)
     else:
         exp = Experiment.load(p)
     if args.json:

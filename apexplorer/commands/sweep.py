@@ -45,6 +45,8 @@ def register(sub) -> None:
                         "0 trains in this process without Dask")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="results table, .csv or .parquet; an existing one is continued")
+    p.add_argument("--append", action="store_true",
+                   help="add this sweep's rows to an --out table that holds another sweep's (refused otherwise)")
     p.add_argument("--json", action="store_true", help="print JSON lines (start, one per run, done)")
     p.set_defaults(func=cmd_sweep)
 
@@ -146,18 +148,24 @@ def cmd_sweep(args) -> int:
     from ..experiment import Experiment
     from ..sweep import execute, prepare, summary
 
+    from ..sweep.table import check_target
+
     sweep = _sweep_from_args(args)
+    check_target(args.out)  # before any data is loaded or any point trains
     points = sweep.points()
+    for why in sweep.skipped():
+        print(f"apexplorer: {why}", file=sys.stderr, flush=True)
     for p in points:  # fail fast on a missing dataset, before any point trains
         load_data(Experiment.from_dict(p.experiment), sweep.data_dir, sweep.download, _DATA)
-    table, tasks, skipped, dropped = prepare(sweep, args.out)
+    table, tasks, skipped, dropped = prepare(sweep, args.out, args.append)
     n_runs = sum(len(t.seeds) for t in tasks)
 
     def emit(msg):
         print(f"apexplorer: {msg}", file=sys.stderr, flush=True)
 
     start = {"kind": "start", "out": str(args.out), "axes": {d: list(v) for d, v in sweep.axes},
-             "points": len(points), "seeds": list(sweep.seeds), "runs": len(points) * len(sweep.seeds),
+             "points": len(points), "skipped_points": sweep.skipped(), "seeds": list(sweep.seeds),
+             "runs": len(points) * len(sweep.seeds),
              "skipped": skipped, "retried": dropped, "to_run": n_runs, "experiment": sweep.base.to_dict()}
     if not tasks:
         done = {"kind": "done", "out": str(args.out), "ran": 0, "skipped": skipped, "seconds": 0.0}

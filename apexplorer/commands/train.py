@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from pathlib import Path
 
 from .options import add_model_args, experiment_from_args, given
 
@@ -31,7 +32,9 @@ def register(sub) -> None:
     add_model_args(p)
     add_run_args(p)
     p.add_argument("--resume", metavar="FILE", help="continue from a checkpoint (may change " +
-                   ", ".join(RESUME_FLAGS) + ")")
+                   ", ".join(RESUME_FLAGS) + "); it keeps saving into FILE unless --save names another file "
+                   "or --no-save is given")
+    p.add_argument("--no-save", action="store_true", help="with --resume: do not save back into the checkpoint")
     p.set_defaults(func=cmd_train)
 
 
@@ -42,7 +45,7 @@ def _resume(args):
     from ..errors import ApexplorerError
     from .options import base_experiment, flag_changes, flag_of
 
-    exp = checkpoint_experiment(checkpoint.load(args.resume))
+    exp = checkpoint_experiment(checkpoint.load(args.resume), args.resume)
     typed = given(args)
     allowed = ", ".join(RESUME_FLAGS)
     if exp is None:  # a checkpoint from before experiments: only the flags a resume may change
@@ -76,6 +79,14 @@ def cmd_train(args) -> int:
     from ..errors import DataError
     from ..presets import MULTITASK
 
+    from ..errors import ApexplorerError
+
+    if args.no_save and args.save:
+        raise ApexplorerError("--save and --no-save contradict each other; give one of them")
+    if args.no_save and not args.resume:
+        raise ApexplorerError("--no-save is for --resume (a run without --save saves nothing already)")
+    if args.resume and not args.save and not args.no_save:
+        args.save = args.resume  # a resumed run keeps its checkpoint up to date, as the run it continues did
     if args.resume:
         trainer = _resume(args)
         if args.dump_experiment and trainer.experiment is not None:
@@ -121,7 +132,8 @@ class _Interrupt:
         self.count += 1
         if self.count > 1:
             raise KeyboardInterrupt
-        self.say("stopping after this batch (Ctrl-C again to quit at once)")
+        again = "Ctrl-C again" if signum == signal.SIGINT else f"{signal.Signals(signum).name} again"
+        self.say(f"stopping after this batch ({again} to quit at once)")
         self.trainer.stop()
 
     def __exit__(self, *exc):
@@ -130,11 +142,22 @@ class _Interrupt:
         return False
 
 
+def warn_settings(trainer) -> None:
+    """Say once on stderr what a run's settings do that was probably not meant."""
+    for t, d in trainer.data.items():
+        n, b = len(d.y_train), trainer.batch_sizes.get(t, trainer.config.batch_size)
+        if b > n:
+            where = f"task {t}: " if len(trainer.data) > 1 else ""
+            print(f"apexplorer: warning: {where}batch size {b} is larger than the {n} training samples of {d.name}: "
+                  f"each epoch is one step on a batch of {n}", file=sys.stderr)
+
+
 def run_trainer(trainer, args) -> int:
     """Train ``trainer`` to its end, printing progress; 0 when it finished, 2 diverged, 130 interrupted."""
     from ..trainer import EpochEvent, StopEvent
 
     check_save_target(args.save)
+    warn_settings(trainer)
     net = trainer.net
     names = ",".join(d.name for d in trainer.data.values())
     info = {"kind": "start", "method": trainer.learner.kind, "dataset": names,
@@ -146,6 +169,7 @@ def run_trainer(trainer, args) -> int:
                     mode=net.config.mode)
     else:  # a baseline (bp, fa, ep)
         info["model"] = repr(trainer.learner)
+    info["files"] = {t: list(d.files) for t, d in trainer.data.items() if d.files}
     if trainer.experiment is not None:
         info["experiment"] = trainer.experiment.to_dict()
     model = net.wiring.name if net is not None else repr(trainer.learner)
@@ -163,6 +187,13 @@ def run_trainer(trainer, args) -> int:
         sizes = ", ".join(f"{t}: {d.name} ({len(d.y_train)} train, {len(d.y_test)} test)" for t, d in trainer.data.items())
         start = f" from epoch {trainer.epoch}" if trainer.epoch else ""
         print(f"training {model} on {sizes} on {trainer.learner.device}{start}", file=sys.stderr)
+        read = {}
+        for d in trainer.data.values():
+            if d.files:
+                read.setdefault(d.name, d.files)
+        for name, files in read.items():
+            folders = sorted({str(Path(f).parent) for f in files})
+            print(f"read {name} from {', '.join(folders)}: {', '.join(Path(f).name for f in files)}", file=sys.stderr)
     bar = None
     if not args.json:
         from tqdm import tqdm
@@ -178,6 +209,7 @@ def run_trainer(trainer, args) -> int:
 
     code = 0
     last_saved = None
+    args.training_started = True
     try:
         with _Interrupt(trainer, say):
             for ev in trainer.train(batch_events=bar is not None):
@@ -203,7 +235,8 @@ def run_trainer(trainer, args) -> int:
                     elif ev.reason == "stopped":
                         if args.save:
                             last_saved = trainer.save(args.save)
-                            say(f"interrupted; checkpoint saved to {last_saved} (continue with --resume {last_saved})")
+                            say(f"interrupted; checkpoint saved to {last_saved} (continue with: apexplorer train "
+                                f"--resume {last_saved}, which keeps saving there)")
                         else:
                             say("interrupted")
                         code = 130

@@ -25,6 +25,8 @@ from __future__ import annotations
 from pathlib import Path
 
 PAPER = dict(color="black", marker="D", ms=6, ls="none", zorder=5, label="paper")
+#: Legend text size: readable in the report at the figure's size (6 or 7 was too small to read).
+LEGEND = 9
 
 
 def available() -> bool:
@@ -105,7 +107,7 @@ def bars(block, fig):
     ax.set_xticks(list(xs), labels, rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("best test accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=LEGEND, loc="lower right")
     _title(ax, block)
 
 
@@ -126,10 +128,10 @@ def curves(block, fig):
                             color=line.get_color(), alpha=0.15)
     for v in block["values"]:
         ax.axhline(100 * v["paper"], color="black", ls="--", lw=0.8)
-        ax.text(ax.get_xlim()[0], 100 * v["paper"], f" paper: {v['what']}", fontsize=6, va="bottom")
+        ax.text(ax.get_xlim()[0], 100 * v["paper"], f" paper: {v['what']}", fontsize=8, va="bottom")
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy (%)")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=LEGEND)
     _title(ax, block)
     if with_time:
         ax2 = fig.add_subplot(1, 2, 2)
@@ -139,7 +141,7 @@ def curves(block, fig):
                 ax2.plot(tc["seconds"], [100 * v for v in tc["mean"]], "o-", ms=3, color=f"C{i}", label=p["label"])
         ax2.set_xlabel("training time (s, this machine)")
         ax2.set_ylabel("test accuracy (%)")
-        ax2.legend(fontsize=6)
+        ax2.legend(fontsize=LEGEND)
 
 
 def axis(block, fig):
@@ -160,13 +162,12 @@ def axis(block, fig):
         pts.sort()
         ax.errorbar([a for a, _, _ in pts], [b for _, b, _ in pts], yerr=[c for _, _, c in pts], marker="o", ms=4,
                     capsize=3, color=f"C{i}", label=name)
-    for v in block["values"]:
-        ax.axhline(100 * v["paper"], color="black", ls="--", lw=0.8)
+    _paper_over_axis(ax, block, key, plot.get("block_scale"))
     if plot.get("log_x"):
         _log_x(ax, sorted({x for pts in lines.values() for x, _, _ in pts}))
     ax.set_xlabel(plot.get("xlabel") or (key if isinstance(key, str) else key[0]))
     ax.set_ylabel("best test accuracy (%)" if "acc" in metric else metric)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=LEGEND)
     _title(ax, block)
     if with_lyap:
         import math
@@ -181,8 +182,27 @@ def axis(block, fig):
         _log_x(ax2, xs)
         ax2.set_xlabel("spectral radius")
         ax2.set_ylabel("exponent")
-        ax2.legend(fontsize=7)
+        ax2.legend(fontsize=LEGEND)
         ax2.set_title("reservoirs of 1024 (tanh, no input)", fontsize=9)
+
+
+def _paper_over_axis(ax, block, key, scale=None) -> None:
+    """The paper's values over an axis plot: a point (with its ±) where the value names its place on the axis,
+    else a dashed line across, each in the legend."""
+    keys = key if isinstance(key, list) else [key]
+    from ..sweep.grid import axis_key
+
+    shown = False
+    for v in block["values"]:
+        where = v.get("where") or {}
+        x = next((where[c] for k in keys for c in (k, axis_key(k)) if c in where), None)
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            x = x * (scale or {}).get(where.get("group"), 1)
+            ax.errorbar([x], [100 * v["paper"]], yerr=[100 * (v["pm"] or 0)], capsize=3,
+                        **{**PAPER, "label": None if shown else "paper"})
+            shown = True
+        else:
+            ax.axhline(100 * v["paper"], color="black", ls="--", lw=0.8, label=f"paper: {v['what']}")
 
 
 def tasks(block, fig):
@@ -213,7 +233,7 @@ def tasks(block, fig):
     ax.set_xticks(range(len(xs)), xs, fontsize=8)
     ax.set_ylabel("best test accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=LEGEND, loc="lower right")
     _title(ax, block)
 
 
@@ -230,7 +250,7 @@ def afc(block, fig):
                 yerr=[100 * (v["pm"] or 0) for v in vals], capsize=3, **{**PAPER, "label": "authors' notebook"})
     ax.set_xlabel("pixel noise s.d.")
     ax.set_ylabel("best test accuracy (%)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=LEGEND)
     _title(ax, block)
     ax2 = fig.add_subplot(1, 2, 2)
     for i, p in enumerate(pts):
@@ -244,7 +264,7 @@ def afc(block, fig):
     ax2.set_xlabel("tilt (degrees)")
     ax2.set_ylabel("mean output for 'right'")
     ax2.set_title("psychometric curves (one model per noise level)", fontsize=9)
-    ax2.legend(fontsize=7)
+    ax2.legend(fontsize=LEGEND)
 
 
 def errors(block, fig):
@@ -265,7 +285,7 @@ def errors(block, fig):
         ax.set_yscale("log")
         ax.set_xlabel("SI neuron (input side -> output side)")
         ax.set_ylabel("mean |e|")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=LEGEND)
         ax.set_title(f"{block['figure']}: by {g} ({block['scale']} scale)", fontsize=9)
 
 
@@ -285,7 +305,7 @@ def cosines(block, fig):
         ax.set_xlabel("epoch")
         ax.set_ylabel("batch cosine, A alone vs with B")
         ax.set_title(f"{p['label']} ({block['scale']} scale)", fontsize=9)
-        ax.legend(fontsize=5)
+        ax.legend(fontsize=LEGEND - 2)  # one entry per path and kind: many
 
 
 KINDS = {"bars": bars, "curves": curves, "axis": axis, "tasks": tasks, "2afc": afc, "errors": errors,

@@ -67,7 +67,7 @@ def blocks(data: dict, figure_paths: dict) -> list:
         rows.append([f"[{r['figure']}](#{r['id']})", r["title"], f"{ran} of {len(r['points'])}"
                      + (f" ({notrun} not run: data missing)" if notrun else ""),
                      f"{sum(h is True for h in holds)} of {len(holds)}",
-                     f"{sum(within)} of {len(within)}" if within else "-", _time(r["runtime_s"]),
+                     f"{sum(within)} of {len(within)}" if within else _no_values(r), _time(r["runtime_s"]),
                      f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-"])
     out.append(("h2", "Summary"))
     out.append(("table", (["result", "what", "points run", "trends that hold", "values within the paper's ±",
@@ -78,6 +78,17 @@ def blocks(data: dict, figure_paths: dict) -> list:
     for r in data["results"]:
         out += result_blocks(r, figure_paths.get(r["id"]), shared[r["id"]])
     return out
+
+
+#: What a result without the paper's numbers says in place of a comparison.
+CURVE_ONLY = "none: the paper gives this figure as curves, no numbers"
+
+
+def _no_values(r: dict) -> str:
+    """The "values within ±" cell of a result that has none to compare: why."""
+    if not r["values"]:
+        return CURVE_ONLY
+    return "not run" if all(v["ours"] is None for v in r["values"]) else "the paper gives no ±"
 
 
 def _shared(data: dict) -> dict:
@@ -113,6 +124,10 @@ def result_blocks(r: dict, figure, shared=()) -> list:
                         if shared else "") + "."))
     if figure:
         out.append(("img", (str(figure), f"{r['figure']} redrawn from our runs")))
+        out.append(("p", f"*{r['figure']} redrawn from our runs (mean ± sd over seeds); "
+                         + ("the paper's values are the black diamonds (with their ±) or dashed lines.*"
+                            if r["values"] else "the paper gives this figure only as curves, without numbers, "
+                            f"so none is drawn over ours: compare by eye with the paper's {r['figure']}.*")))
     elif not any(p["status"] == "done" for p in r["points"]):
         out.append(("p", "No point of this result ran here, so there is no figure."))
     if r["values"]:
@@ -262,13 +277,19 @@ def summary(data: dict, link: str = "report.md") -> str:
                    + f" | {sum(h is True for h in holds)} of {len(holds)} | {_time(r['runtime_s'])}"
                    + (f" (with {', '.join(shared[r['id']])})" if shared[r["id"]] and not r["runtime_s"] > 1 else "")
                    + " |")
-    out += ["", "| result | value | paper | ours | comparison |", "|---|---|---|---|---|"]
-    for r in data["results"]:
-        for v in r["values"]:
+    values = [(r, v) for r in data["results"] for v in r["values"]]
+    if values:
+        out += ["", "| result | value | paper | ours | comparison |", "|---|---|---|---|---|"]
+        for r, v in values:
             out.append(f"| {r['figure']} | {_cell(v['what'])} | {_paper(v)} | {_cell(_ours(v))} | {_cell(v['text'])} |")
-    out += ["", "| result | the paper says | ours | holds |", "|---|---|---|---|"]
-    for r in data["results"]:
-        for c in r["claims"]:
+    else:  # a table of headers alone says nothing
+        figs = ", ".join(r["figure"] for r in data["results"])
+        out += ["", f"The paper gives no numbers for {figs} (only curves in its figures), so there are no values "
+                    "to set beside ours; the trends below and the redrawn figures compare them."]
+    claims = [(r, c) for r in data["results"] for c in r["claims"]]
+    if claims:
+        out += ["", "| result | the paper says | ours | holds |", "|---|---|---|---|"]
+        for r, c in claims:
             out.append(f"| {r['figure']} | {_cell(c['what'])} | {_cell(c['ours'])} | {_holds(c['holds'])} |")
     return "\n".join(out) + "\n"
 

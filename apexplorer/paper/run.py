@@ -123,14 +123,30 @@ def _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir,
         stub = Sweep(pts[0].experiment, (), sd, data_dir, download)
         for task, rows in execute(stub, tasks, table, client, threads, ftmle=False):
             s = summary(rows)
-            acc = s.get("test_acc")
             emit(f"  {r.id}: {_label(task)} seeds {','.join(map(str, task.seeds))}: {s['status']}"
-                 + (f", test {100 * acc:.2f} %" if isinstance(acc, float) and acc == acc else "")
-                 + (f" ({s['message']})" if s["status"] == "error" else ""))
+                 + _accuracy(rows) + (f" ({s['message']})" if s["status"] == "error" else ""))
     run_analyses(r, scale, out / "analyses")
     seconds = time.perf_counter() - t0
     timings.add(f"{r.id}@{scale}", seconds, load0, _load(), n_runs, executor(client, threads))
     emit(f"{r.id}: {seconds:.0f} s (load {load0:.2f} -> {_load():.2f})")
+
+
+def _accuracy(rows) -> str:
+    """The test accuracy the report gives for these runs: the mean over seeds of each one's last epoch and
+    of each one's best epoch (not the last row's, which is one seed's)."""
+    import math
+
+    by_seed = {}
+    for row in rows:
+        acc = row.get("test_acc")
+        if isinstance(acc, (int, float)) and math.isfinite(acc):
+            by_seed.setdefault(row.get("seed"), []).append(acc)
+    if not by_seed:
+        return ""
+    last = sum(a[-1] for a in by_seed.values()) / len(by_seed)
+    best = sum(max(a) for a in by_seed.values()) / len(by_seed)
+    over = f"mean of {len(by_seed)} seeds" if len(by_seed) > 1 else "1 seed"
+    return f", test {100 * last:.2f} % at the last epoch, {100 * best:.2f} % at the best ({over})"
 
 
 def executor(client, threads) -> str:

@@ -122,7 +122,7 @@ def _ignore_interrupt():
         pass
 
 
-def local_cluster(workers: int, dashboard: str = "127.0.0.1:8787"):
+def local_cluster(workers: int, dashboard: str | None = "127.0.0.1:0"):
     """A Dask LocalCluster of ``workers`` single-threaded processes, reachable from localhost only.
 
     Ctrl-C in a terminal reaches every process of the group; the worker
@@ -130,7 +130,9 @@ def local_cluster(workers: int, dashboard: str = "127.0.0.1:8787"):
     stops, cancels what is pending and closes the cluster, without a
     traceback from every worker.  Called from another thread than the main
     one (a server's), the workers ignore Ctrl-C once the client registers
-    ``cluster.ignore_interrupt``.  ``dashboard`` None: no dashboard.
+    ``cluster.ignore_interrupt``.  ``dashboard`` is the dashboard's address; its default port 0 takes a
+    free one (the link is ``client.dashboard_link``), so a cluster never fails for a port held by another
+    (Dask's 8787).  None: a free port too (Dask's own None would still take 8787 for its HTTP server).
     """
     import logging
     import signal
@@ -146,7 +148,7 @@ def local_cluster(workers: int, dashboard: str = "127.0.0.1:8787"):
     old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # inherited by the workers started now
     try:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=dashboard, silence_logs=logging.ERROR)
+                               dashboard_address=dashboard or "127.0.0.1:0", silence_logs=logging.ERROR)
     finally:
         if main:
             signal.signal(signal.SIGINT, old)
@@ -176,19 +178,83 @@ SCALE_OUT = ("To spread the points over this machine's cores or GPUs, or over a 
              "or --scheduler tcp://HOST:8786 (an existing one).")
 
 
-def prepare(sweep: Sweep, out) -> tuple:
+def prepare(sweep: Sweep, out, append: bool = False) -> tuple:
     """Open the results table ``out`` and plan what is left to train.
 
     Returns ``(table, tasks, skipped, dropped)``: the runs already finished in
     the table are skipped; rows of runs that failed are dropped and redone.
+    A table holding another sweep's rows is refused (:func:`check_same_sweep`)
+    unless ``append``.
     """
-    from .table import ResultsTable
+    from .table import ResultsTable, check_target
 
-    table = ResultsTable(out)
+    table = ResultsTable(check_target(out))
     table.check_resumable()
+    if not append:
+        check_same_sweep(table, sweep)
     dropped = table.drop_unfinished()
     tasks, skipped = plan(sweep, table.finished())
     return table, tasks, skipped, dropped
+
+
+def check_same_sweep(table, sweep: Sweep) -> None:
+    """Refuse to continue a table whose rows are not points of ``sweep`` (nor of a grid it extends).
+
+    Each old row's experiment, with this sweep's axis values read from it, must be a point of this sweep:
+    the same base, the same kind of grid.  Anything else is another sweep, whose rows would mix with
+    these in the table and its plots; the error names the keys that differ.
+    """
+    import json
+
+    from ..errors import ApexplorerError
+    from ..experiment import Experiment
+    from .grid import PLACEMENT, column, point_id
+
+    df = table.frame
+    if not len(df) or "experiment" not in df.columns:
+        return
+    for text in dict.fromkeys(t for t in df["experiment"] if isinstance(t, str)):
+        try:
+            old = Experiment.from_dict(json.loads(text))
+        except (ValueError, ApexplorerError):
+            continue  # a row this apexplorer cannot read is not a point of any sweep it runs; check_resumable's part
+        values = {}
+        for k in sweep.axis_names:
+            if k == "steps":
+                values[k] = old.ap.t1
+            elif k == "dataset":
+                values[k] = next(iter(old.tasks.values())).dataset
+            else:
+                try:
+                    values[k] = old.get(k)
+                except ApexplorerError:
+                    values = None
+                    break
+        try:
+            mine = sweep.base.with_changes(values) if values else (sweep.base if values == {} else None)
+        except ApexplorerError:
+            mine = None
+        if mine is not None and point_id(mine) == point_id(old):
+            continue
+        diff = {} if mine is None else {k: v for k, v in mine.diff(old).items() if k not in PLACEMENT}
+        def said(v):
+            return "left out" if v is None else repr(v)
+
+        shown = "; ".join(f"{column(k)} = {said(b)} there, {said(a)} here" for k, (a, b) in list(diff.items())[:3])
+        what = f" (it differs in {shown})" if shown else ""
+        raise ApexplorerError(
+            f"{str(table.path)!r} holds the rows of another sweep{what}. A table continues only the same sweep, "
+            "or one that adds values to its grid axes; give another --out, or --append to add these rows to it "
+            "anyway")
+
+
+def sweep_signature(sweep: Sweep) -> str:
+    """What a table's ``sweep`` column records of the sweep that wrote a row: its axes and its base's id."""
+    import json
+
+    from .grid import point_id
+
+    return json.dumps({"axes": list(sweep.axis_names), "base": point_id(sweep.base)}, separators=(",", ":"))
 
 
 def execute(sweep: Sweep, tasks, table, client=None, threads=None, ftmle=None, on_epoch=None, stop=None):
@@ -203,20 +269,23 @@ def execute(sweep: Sweep, tasks, table, client=None, threads=None, ftmle=None, o
     ftmle = any(a in STABILITY_AXES for a in sweep.axis_names) if ftmle is None else ftmle
     it = (run_on_dask(sweep, tasks, client, threads, ftmle, on_epoch, stop) if client is not None
           else run_in_process(sweep, tasks, ftmle, on_epoch, stop))
+    signature = sweep_signature(sweep)
     try:
         for t, rows in it:
+            for r in rows:
+                r.setdefault("sweep", signature)
             table.append(rows)
             yield t, rows
     finally:
         it.close()
 
 
-def run(sweep: Sweep, out, client=None, threads=None, ftmle=None):
+def run(sweep: Sweep, out, client=None, threads=None, ftmle=None, append: bool = False):
     """Run what is left of ``sweep`` into the table ``out`` and return the whole table (a DataFrame).
 
     The notebook form of ``apexplorer sweep``; pass a Dask ``client`` to scale out.
     """
-    table, tasks, _, _ = prepare(sweep, out)
+    table, tasks, _, _ = prepare(sweep, out, append)
     for _ in execute(sweep, tasks, table, client, threads, ftmle):
         pass
     return table.frame

@@ -85,6 +85,12 @@ def parse_axis(text: str) -> tuple:
     return key, tuple(values)
 
 
+def ignores(method: str, key: str) -> bool:
+    """Whether a point of ``method`` trains the same network whatever the axis ``key`` says: the baselines
+    (bp, fa, ep) read neither AP's phases and reservoirs (``ap.*``, ``steps``), its wiring nor how it is drawn."""
+    return method != "ap" and (key == "steps" or key.startswith(("ap.", "init.", "wiring.")))
+
+
 def point_id(exp: Experiment) -> str:
     """A short stable id for a point: a hash of its experiment, placement (seeds, device) left out."""
     key = {k: v for k, v in sorted(exp.flat().items()) if k not in PLACEMENT}
@@ -167,8 +173,16 @@ class Sweep:
         return tuple(k for k, _ in self.axes)
 
     def points(self) -> list:
-        """Every grid point, in grid order (the last axis varies fastest)."""
-        out = []
+        """Every grid point, in grid order (the last axis varies fastest), less those :meth:`skipped` names."""
+        return self._grid()[0]
+
+    def skipped(self) -> list:
+        """Why grid points are not trained: one line per method and axis it ignores (a baseline ignores AP's
+        keys, so its points along such an axis would train the same network again)."""
+        return self._grid()[1]
+
+    def _grid(self) -> tuple:
+        out, left = [], {}
         for combo in itertools.product(*(vals for _, vals in self.axes)):
             ax = dict(zip(self.axis_names, combo))
             try:
@@ -176,8 +190,17 @@ class Sweep:
             except ExperimentError as e:
                 what = ", ".join(f"{k}={_text(v)}" for k, v in ax.items())
                 raise ApexplorerError(f"grid point {what}: {e}") from None
+            ignored = [k for k, vals in self.axes if ignores(exp.method.name, k) and ax[k] != vals[0]]
+            if ignored:
+                for k in ignored:
+                    left.setdefault((exp.method.name, k), set()).add(ax[k])
+                continue
             out.append(Point(point_id(exp), exp.to_dict(), ax))
-        return out
+        first = dict(self.axes)
+        why = [f"method {m} ignores {column(k)}: its points at {column(k)}="
+               f"{', '.join(_text(v) for v in sorted(vals, key=str))} are skipped (trained once, at "
+               f"{column(k)}={_text(first[k][0])})" for (m, k), vals in left.items()]
+        return out, why
 
     def runs(self) -> list:
         """Every (point, seed) pair."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 from pathlib import Path
 
 from ..errors import ApexplorerError, choices
@@ -24,7 +25,7 @@ FORMATS = (".csv", ".parquet")
 FINISHED = ("completed", "early_stop", "diverged")
 #: Columns that come first, in this order; settings follow, then these metrics.
 LEADING = ("point", "seed", "epoch")
-METRICS = ("train_acc", "test_acc", "loss", "test_loss", "seconds", "status", "message", "ftmle", "probe")
+METRICS = ("train_acc", "test_acc", "loss", "test_loss", "seconds", "status", "message", "ftmle", "probe", "sweep")
 
 
 def _pandas():
@@ -56,6 +57,33 @@ def check_format(path) -> str:
     return suffix
 
 
+def check_target(path) -> Path:
+    """Refuse a results file that cannot be written (a folder, a place under a file, an unwritable folder),
+    before any run trains; its format is checked too."""
+    path = Path(path)
+    if path.is_dir():
+        raise ApexplorerError(f"results file {str(path)!r} is a folder; give a file in it, e.g. "
+                              f"{str(path / 'sweep.csv')!r}")
+    check_format(path)
+    if path.exists() and not path.is_file():
+        raise ApexplorerError(f"results file {str(path)!r} is not a regular file (a device or a pipe)")
+    above = next((p for p in path.absolute().parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise ApexplorerError(f"cannot write the results file {str(path)!r}: {str(above)!r} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=path.parent)
+        os.close(fd)
+        os.unlink(tmp)
+        if path.exists():
+            with open(path, "a"):
+                pass
+    except OSError as e:
+        raise ApexplorerError(f"cannot write the results file {str(path)!r}: {e.strerror or e} (cannot create "
+                              f"files in {str(path.parent)!r})") from None
+    return path
+
+
 def load_results(path):
     """Read a results table (CSV or Parquet) into a pandas DataFrame.
 
@@ -64,6 +92,9 @@ def load_results(path):
     pd = _pandas()
     path = Path(path)
     suffix = check_format(path)
+    if path.is_dir():
+        raise ApexplorerError(f"results file {str(path)!r} is a folder; give a file in it, e.g. "
+                              f"{str(path / ('sweep' + suffix))!r}")
     if not path.is_file():
         raise ApexplorerError(f"results file {str(path)!r} does not exist")
     try:
