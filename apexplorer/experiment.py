@@ -314,9 +314,15 @@ class Experiment:
             what = "a folder" if path.is_dir() else "not there"
             raise ExperimentError(f"experiment file {str(path)!r} is {what}; give a .toml or .json file")
         try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise ExperimentError(f"cannot read the experiment file {str(path)!r}: {e}") from None
+            raw = path.read_bytes()
+        except OSError as e:
+            raise ExperimentError(f"cannot read the experiment file {str(path)!r}: {e.strerror or e}") from None
+        if not raw.strip():
+            raise ExperimentError(f"experiment file {str(path)!r} is empty; {EXPERIMENT_IS}")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ExperimentError(f"experiment file {str(path)!r} is not a text file; {EXPERIMENT_IS}") from None
         if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
             return cls.from_json(text)
         return cls.from_toml(text)
@@ -389,6 +395,11 @@ class Experiment:
         return share.train_args(self)
 
 
+#: what an experiment file is, for messages about a file that is not one
+EXPERIMENT_IS = ("an experiment file is the .toml (or .json) that the explorer's \"Download experiment.toml\" or "
+                 "Experiment.save writes, e.g. [wiring] preset = \"digits\" and [tasks] main = \"digits\"")
+
+
 def _set(d: dict, key: str, value, exp: Experiment) -> None:
     """Set dotted ``key`` in the file dict ``d``; text values are parsed by the key's kind."""
     parts = key.split(".")
@@ -437,7 +448,13 @@ def _set(d: dict, key: str, value, exp: Experiment) -> None:
         if key == "wiring.preset":
             d["wiring"] = {"preset": value}
         elif key == "wiring.inline":
-            d["wiring"] = {"inline": json.loads(value) if isinstance(value, str) else value}
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError as e:
+                    raise ExperimentError(f"wiring.inline is not valid JSON ({e.msg} at character {e.pos}); it "
+                                          "holds a wiring as the explorer's \"Export wiring.json\" writes it") from None
+            d["wiring"] = {"inline": value}
         elif len(parts) == 3 and parts[1] == "options":
             opts = dict(w.get("options", {}))
             if isinstance(value, str):
