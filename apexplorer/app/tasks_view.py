@@ -33,11 +33,11 @@ class TasksView(pn.viewable.Viewer):
         self._tasks = pn.Column(sizing_mode="stretch_width")
         self.error = message("danger")
         self.note = message("warning")
-        state.wiring.param.watch(lambda e: self._on_check(), ["error", "notes"])
+        state.wiring.param.watch(lambda *events: self._on_check(), ["error", "notes"])
         self._on_check()
         self._widgets = {}
         state.wiring.param.watch(lambda e: self._rebuild(), "spec")
-        state.param.watch(lambda e: self._rebuild(), ["experiment", "task"])
+        state.param.watch(lambda *events: self._rebuild(), ["experiment", "task"])
         self._rebuild()
 
     def _rebuild(self):
