@@ -199,7 +199,7 @@ class PaperView(pn.viewable.Viewer):
                           pn.widgets.Select.from_param(self.param.point, label="Point"), self.load_button)
         report = pn.Row(pn.widgets.Select.from_param(self.param.report, label="Our numbers from", width=300),
                         pn.Column(pn.pane.Markdown("Upload a report (results.json):", margin=(0, 10)), self.upload),
-                        self.server_name, self.read_button)
+                        *((self.server_name, self.read_button) if self.files.enabled else ()))
         return pn.Column(controls, report, self.message, self.header, self.values, self.claims,
                          pn.Card(self.notes, title="Choices the paper leaves open", collapsed=True,
                                  sizing_mode="stretch_width"),

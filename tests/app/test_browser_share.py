@@ -160,3 +160,195 @@ def test_hostile_names_show_as_text_on_every_path(page, tmp_path, sweep_table):
     pg.button("Load this experiment").click()
     _literal(pg, "loaded the paper's experiment")
     guard.check("a report beside the loaded experiment")
+
+
+# ------------------------------------------------------------------------------------- 2. no server paths
+#: every text and every field's value on the page, shadow roots included
+PAGE_TEXT = """() => {
+  const out = [], seen = new Set()
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot && !seen.has(el.shadowRoot)) { seen.add(el.shadowRoot); walk(el.shadowRoot) }
+      if ("value" in el && typeof el.value === "string") out.push(el.value)
+      if (el.placeholder) out.push(el.placeholder)
+      if (!el.children.length) out.push(el.textContent)
+    }
+  }
+  walk(document)
+  return out.join("\\n")
+}"""
+
+
+def _message(pg, words):
+    expect(pg.page.get_by_text(words, exact=False).first).to_be_visible(timeout=30_000)
+
+
+def test_the_paper_tab_reads_only_the_shipped_report_and_uploads(page, tmp_path):
+    pg = page.open()
+    pg.tab("Paper").click()
+    _message(pg, "ours: the quick scale of the report shipped with apexplorer")
+    assert not pg.page.get_by_label("Report folder").count()  # no box for a server path
+    assert not pg.page.get_by_label("Report in the server's folder").count()  # no folder opened by the operator
+    text = pg.js(PAGE_TEXT)
+    assert str(ROOT) not in text and "/reproduction" not in text  # nothing pre-filled or shown
+    upload = pg.page.get_by_label("Upload a report (results.json)")
+    for name, data, words in [("binary.json", bytes(range(256)) * 8, "'binary.json' is not a text file"),
+                              ("empty.json", b"", "'empty.json' is empty"),
+                              ("other.json", b'{"results": {"a": 1}}', "has no list of 'results'"),
+                              ("bashrc.json", b"export PATH=/usr/bin\n", "'bashrc.json': it is not JSON")]:
+        (tmp_path / name).write_bytes(data)
+        upload.set_input_files(str(tmp_path / name))
+        _message(pg, words)
+        _message(pg, "a report is the results.json that")  # says what the file should be
+    assert "Traceback" not in pg.js(PAGE_TEXT)
+    (tmp_path / "results.json").write_bytes((ROOT / "assets" / "reproduction" / "results.json").read_bytes())
+    upload.set_input_files(str(tmp_path / "results.json"))
+    _message(pg, "ours: the quick scale of the uploaded report results.json")
+    expect(pg.page.get_by_text("a report is the results.json that").first).to_be_hidden()  # the old message went
+
+
+def test_a_report_is_read_by_name_only_inside_the_operators_folder(files_page):
+    folder = files_page.folder
+    (folder / "rep").mkdir(exist_ok=True)
+    (folder / "rep" / "results.json").write_bytes((ROOT / "assets" / "reproduction" / "results.json").read_bytes())
+    (folder / "binary.json").write_bytes(bytes(range(256)) * 8)
+    pg = files_page.open()
+    pg.tab("Paper").click()
+    box = pg.page.get_by_label("Report in the server's folder")
+    expect(box).to_have_value("")  # nothing pre-filled
+    for name, words in [("/root/.bashrc", "'/root/.bashrc' is outside the server's folder"),
+                        ("../../etc/passwd", "is outside the server's folder"),
+                        ("nowhere", "there is no report 'nowhere' in the server's folder"),
+                        ("binary.json", "is not a text file")]:
+        box.fill(name)
+        pg.button("Read it").click()
+        _message(pg, words)
+        assert str(folder) not in pg.js(PAGE_TEXT)
+    assert "Expecting value" not in pg.js(PAGE_TEXT)
+    box.fill("rep")
+    pg.button("Read it").click()
+    _message(pg, "ours: the quick scale of the report in the server's folder: rep")
+
+
+# ------------------------------------------------------------------------------------------- 3, 4. files
+@pytest.fixture(scope="module")
+def big_session(tmp_path_factory):
+    """fig5a (four modules of the paper's size) on digits after two steps: over 20 MB."""
+    from apexplorer.build import build
+
+    exp = Experiment.from_preset("fig5a", ["digits", "digits"]).with_changes({"train.device": "cpu"})
+    tr = build(exp)
+    for _ in range(2):
+        tr.step()
+    path = tmp_path_factory.mktemp("big") / "fig5a.pt"
+    tr.save(path)
+    assert path.stat().st_size > 20_000_000
+    return path
+
+
+def test_a_session_over_20_mb_restores_and_one_over_the_operators_limit_is_refused(page, files_page, big_session):
+    pg = page.open()
+    pg.text("Save / load session").click()
+    pg.page.locator("input[type=file][accept='.pt']").set_input_files(str(big_session))
+    _message(pg, "loaded the session fig5a.pt")
+    pg.wait_status(r"epoch 1/\d+ · batch 2/.*\(paused\)", timeout=120_000)
+    pg.button("Step").click()  # the websocket is alive
+    pg.wait_status(r"batch 3/", timeout=60_000)
+    # a server whose operator allows 20 MB (--args --max-upload 20) says so before anything is sent
+    other = files_page.open()
+    other.text("Save / load session").click()
+    other.page.locator("input[type=file][accept='.pt']").set_input_files(str(big_session))
+    mb = big_session.stat().st_size / 1e6
+    _message(other, f"'fig5a.pt' is {mb:.1f} MB; this server takes files up to 20.0 MB")
+    other.button("Step").click()
+    other.wait_status(r"batch 1/")
+
+
+def test_upload_messages_say_what_the_file_should_be_and_clear_on_a_new_upload(page, tmp_path):
+    pg = page.open()
+    pg.text("Experiment: open, save, command line").click()
+    exp = pg.page.locator("input[type=file][accept='.toml,.json']")
+    files = {"bad.toml": b"[tasks]\nmain = 3\n", "empty.toml": b"", "random.toml": bytes(range(256)) * 16,
+             "good.toml": Experiment.from_preset("digits").with_changes({"train.lr": 0.02}).to_toml().encode()}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    exp.set_input_files(str(tmp_path / "bad.toml"))
+    _message(pg, "[tasks.main] must be a table")
+    exp.set_input_files(str(tmp_path / "empty.toml"))
+    _message(pg, "experiment file 'empty.toml' is empty; an experiment file is the .toml")
+    expect(pg.page.get_by_text("[tasks.main] must be a table").first).to_be_hidden()  # the old message went
+    exp.set_input_files(str(tmp_path / "random.toml"))
+    _message(pg, "experiment file 'random.toml' is not a text file; an experiment file is the .toml")
+    assert "codec" not in pg.js(PAGE_TEXT)
+    exp.set_input_files(str(tmp_path / "good.toml"))
+    _message(pg, "opened the experiment good.toml")
+    expect(pg.page.get_by_text("random.toml").first).to_be_hidden()
+    pg.text("Save / load session").click()
+    session = pg.page.locator("input[type=file][accept='.pt']")
+    for name, data, words in [("empty.pt", b"", "checkpoint 'empty.pt' is empty; a checkpoint is the .pt file"),
+                              ("random.pt", bytes(range(256)) * 16,
+                               "checkpoint 'random.pt' is corrupt or not a checkpoint")]:
+        (tmp_path / name).write_bytes(data)
+        session.set_input_files(str(tmp_path / name))
+        _message(pg, words)
+    _message(pg, "a checkpoint is the .pt file that")
+
+
+# ------------------------------------------------------------------------------------------- 5, 6. links
+BAD_LINKS = [
+    ("wiring.inline={not json", "wiring.inline={not json", "wiring.inline is not valid JSON"),
+    ("ap.t1=-5", "ap.t1=-5", "ap.t1 = -5 must be an integer >= 1"),
+    ("preset=../../etc/passwd", "preset=../../etc/passwd", "is not a preset; presets are"),
+    ("preset=digts&train.lr=0.01", "preset=digts", "wiring.preset = 'digts' is not a preset"),
+    ("x=AAAA", "x=AAAA", "the link's experiment (x=...) is damaged"),
+    ("train.device=cuda:7", "", "asks for device cuda:7, which this machine lacks, so it trains on auto"),
+]
+
+
+def test_a_bad_link_opens_the_default_and_says_at_the_top_what_was_refused(browser, server):
+    with Page(browser, server.url) as pg:
+        for query, part, why in BAD_LINKS:
+            pg.url = f"{server.url}?{urllib.parse.quote(query, safe='=&')}"
+            pg.open()
+            note = pg.page.locator(".ap-link-note").first
+            expect(note).to_be_visible()
+            box = note.bounding_box()
+            assert box is not None and box["y"] < 200, box  # at the top of the page
+            expect(note).to_contain_text(why)
+            if part:
+                expect(note).to_contain_text(part)
+                expect(note).to_contain_text("so the page shows the default network")
+            assert pg.graph_titles().count("L1") == 1  # the default digits network
+    # a good link says nothing
+    with Page(browser, f"{server.url}?preset=digits&ap.t1=5") as pg:
+        pg.open()
+        expect(pg.page.locator(".ap-link-note").first).to_be_hidden()
+
+
+# ------------------------------------------------------------------------------------------ 7. live URL
+def test_the_url_follows_each_live_setting_at_once(page):
+    pg = page.open()
+    pg.button("Step").click()  # a trained network: live settings apply to it
+    pg.wait_status(r"batch 1/")
+    search = lambda: urllib.parse.parse_qs(pg.js("() => location.search").lstrip("?"))  # noqa: E731
+
+    def follows(key, value):
+        try:
+            pg.wait_js("([k, v]) => new URLSearchParams(location.search).get(k) === v", timeout=10_000,
+                       arg=[key, value])
+        except Exception:  # noqa: BLE001 - say what the URL says instead
+            raise AssertionError(f"10 s after {key} = {value}, the URL reads {pg.js('() => location.search')}") from None
+
+    pg.tab("Settings").click()
+    for label, key, value in [("T1 (inference steps)", "ap.t1", "12"), ("T2 (learning steps)", "ap.t2", "7"),
+                              ("Learning rate", "train.lr", "0.02"), ("β (error strength)", "ap.beta", "0.5"),
+                              ("Epochs", "train.epochs", "9")]:
+        box = pg.page.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Tab")
+        follows(key, value)
+    pg.page.locator(".bk-btn", has_text="epe").first.click()
+    follows("ap.mode", "epe")
+    pg.button("Presenter").click()
+    follows("presenter", "1")
+    assert search()["ap.t1"] == ["12"] and search()["train.lr"] == ["0.02"]  # nothing was lost on the way
