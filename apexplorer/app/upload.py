@@ -161,6 +161,10 @@ class ChunkedUpload(JSComponent):
             self._parts.append(part)
         elif "end" in data and self._name is not None:
             name, blob = self._name, b"".join(self._parts)
+            if len(blob) != int(data.get("size") or 0):
+                self._refuse(f"{name!r} arrived incomplete ({size_text(len(blob))} of "
+                             f"{size_text(int(data.get('size') or 0))}); choose it again")
+                return
             self._name, self._parts, self._got = None, [], 0
             self.received += 1
             if self.on_file is not None:
