@@ -134,17 +134,24 @@ class PaperView(pn.viewable.Viewer):
 
     def read_server(self, name: str) -> bool:
         """Show the numbers of a report named inside the server's folder for files (``--files DIR``)."""
+        label = name
         try:
             path = self.files.path(name, must_exist=False)
-            report = gallery.read_report(path)
+            if path.is_dir():
+                path, name = path / "results.json", f"{name.rstrip('/')}/results.json"
+            if not path.is_file():
+                self._warn(f"there is no report {label!r} in the server's folder: give a results.json there, or the "
+                           "folder that holds one")
+                return False
+            try:
+                data = path.read_bytes()
+            except OSError as e:
+                raise ApexplorerError(f"cannot read {name!r}: {e.strerror or e}") from None
+            report = gallery.parse_report(data, name)  # messages name the file as the visitor did
         except ApexplorerError as e:
-            self._warn(str(e).replace(str(self.files.folder or ""), "the server's folder"))
+            self._warn(str(e))
             return False
-        if report is None:
-            self._warn(f"there is no report {name!r} in the server's folder: give a results.json there, or the "
-                       "folder that holds one")
-            return False
-        self._add_report(f"server: {name}", report)
+        self._add_report(f"server: {label}", report)
         return True
 
     def _warn(self, text: str) -> None:

@@ -3,7 +3,6 @@ runs or injects anything, visitors name no server paths, files of any size the p
 uploads say what a file should be, and every link opens what it says or says at the top why not."""
 
 import json
-import re
 import urllib.parse
 
 import pytest
