@@ -92,6 +92,11 @@ def save_atomic(obj: dict, path) -> Path:
     return path
 
 
+#: what a checkpoint is, for messages about a file that is not one
+CHECKPOINT_IS = ("a checkpoint is the .pt file that the explorer's \"Download this session\", "
+                 "`apexplorer train --save` or Trainer.save writes")
+
+
 def load(path) -> dict:
     """Read a checkpoint; a missing, truncated or foreign file raises CheckpointError."""
     path = Path(path)
@@ -101,12 +106,15 @@ def load(path) -> dict:
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     if not path.is_file():
         raise CheckpointError(f"{str(path)!r} is not a checkpoint file (it is a device or a pipe)")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint {str(path)!r} is empty; {CHECKPOINT_IS}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a checkpoint ({type(e).__name__})") from None
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a checkpoint ({type(e).__name__}); "
+                              f"{CHECKPOINT_IS}") from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise CheckpointError(f"{str(path)!r} is not an apexplorer checkpoint")
+        raise CheckpointError(f"{str(path)!r} is not an apexplorer checkpoint; {CHECKPOINT_IS}")
     if obj.get("version") != VERSION:
         raise CheckpointError(f"checkpoint {str(path)!r} has version {obj.get('version')}; this apexplorer reads {VERSION}")
     check_parts(obj, path)

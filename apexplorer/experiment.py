@@ -316,9 +316,15 @@ class Experiment:
                                                      else "not there")
             raise ExperimentError(f"experiment file {str(path)!r} is {what}; give a .toml or .json file")
         try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise ExperimentError(f"cannot read the experiment file {str(path)!r}: {e}") from None
+            raw = path.read_bytes()
+        except OSError as e:
+            raise ExperimentError(f"cannot read the experiment file {str(path)!r}: {e.strerror or e}") from None
+        if not raw.strip():
+            raise ExperimentError(f"experiment file {str(path)!r} is empty; {EXPERIMENT_IS}")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ExperimentError(f"experiment file {str(path)!r} is not a text file; {EXPERIMENT_IS}") from None
         if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
             return cls.from_json(text)
         return cls.from_toml(text)
@@ -414,6 +420,11 @@ def _preset_settings(d: dict, wiring: WiringSpec) -> dict:
     if "init" in rec and d.get("init") is None:
         d["init"] = dict(rec["init"])
     return d
+
+
+#: what an experiment file is, for messages about a file that is not one
+EXPERIMENT_IS = ("an experiment file is the .toml (or .json) that the explorer's \"Download experiment.toml\" or "
+                 "Experiment.save writes, e.g. [wiring] preset = \"digits\" and [tasks] main = \"digits\"")
 
 
 def _set(d: dict, key: str, value, exp: Experiment) -> None:

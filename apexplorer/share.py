@@ -67,14 +67,62 @@ def from_query(cls, query: dict):
     q = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in q.items()}
     if "x" in q:
         raw = q["x"] + "=" * (-len(q["x"]) % 4)
+        damaged = "the link's experiment (x=...) is damaged; copy the whole link again"
         try:
-            text = zlib.decompress(base64.urlsafe_b64decode(raw)).decode()
+            z = zlib.decompressobj()
+            data = z.decompress(base64.urlsafe_b64decode(raw), MAX_JSON)
+            if z.unconsumed_tail:
+                raise ExperimentError(f"the link's experiment (x=...) unpacks to more than {MAX_JSON:,} bytes; "
+                                      "no experiment is that long")
+            text = data.decode()
         except (ValueError, zlib.error, UnicodeDecodeError):
-            raise ExperimentError("the link's experiment (x=...) is damaged; copy the whole link again") from None
-        return cls.from_json(text)
+            raise ExperimentError(damaged) from None
+        try:
+            return cls.from_json(text)
+        except ExperimentError as e:
+            raise ExperimentError(f"the link's experiment (x=...): {e}") from None
     base = cls.from_preset(q.pop("preset", "digits"))
     return base.with_changes(q) if q else base
 
+
+def _part(key: str, value, width: int = 60) -> str:
+    """``key=value`` as a message quotes a part of a link (a long value cut)."""
+    value = str(value)
+    return f"{key}={value[:width]}…" if len(value) > width else f"{key}={value}"
+
+
+def check_query(cls, query: dict) -> tuple:
+    """``(experiment, [])`` for a link that opens, else ``(None, [(part, why), ...])``: each part of the
+    query that is refused (``ap.t1=-5``) and the library's reason."""
+    from .errors import ApexplorerError
+
+    q = {k: (v[0] if isinstance(v, (list, tuple)) and v else v) for k, v in query.items()}
+    q = {str(k): (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)) for k, v in q.items()}
+    try:
+        return from_query(cls, q), []
+    except ApexplorerError as e:
+        whole = str(e)
+    if "x" in q:
+        return None, [(_part("x", q["x"]), whole)]
+    refused = []
+    preset = q.pop("preset", "digits")
+    try:
+        base = cls.from_preset(preset)
+    except ApexplorerError as e:
+        refused.append((_part("preset", preset), str(e)))
+        base = cls.from_preset("digits")
+    for k, v in q.items():
+        try:
+            base.with_changes({k: v})
+        except ApexplorerError as e:
+            refused.append((_part(k, v), str(e)))
+    if not refused:  # each part is fine alone, not together
+        refused.append(("the link", whole))
+    return None, refused
+
+
+#: the longest experiment JSON a link may unpack to (a zipped link could otherwise unpack to gigabytes)
+MAX_JSON = 1_000_000
 
 #: ``train`` flag -> the key it sets.
 FLAGS = (("--epochs", "train.epochs"), ("--batch-size", "train.batch_size"), ("--lr", "train.lr"),

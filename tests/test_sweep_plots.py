@@ -7,6 +7,7 @@ import pytest
 
 from apexplorer.sweep import plots as sp
 from apexplorer.errors import ApexplorerError
+from apexplorer.app.safe import escape
 
 RADII = (0.01, 0.1, 1.0)
 STEPS = (2, 8)
@@ -115,7 +116,7 @@ def test_sweeps_view_loads_a_table_and_maps_back_to_plain_settings(table, tmp_pa
     assert view.settings() == {"path": str(f), "metric": "test_acc", "x": "sr", "y": "steps", "by": "steps",
                                "band": "sd"}
     assert list(view.plots()) == ["Accuracy vs ρ", "Iterations", "Heatmap", "Learning curves"]
-    assert "18 finished runs" in view._message.object and "1 error rows" in view._message.object
+    assert escape("18 finished runs") in view._message.object and escape("1 error rows") in view._message.object
     view.by = "(none)"
     view.metric = "train_acc"
     assert view.settings()["by"] is None and view.settings()["metric"] == "train_acc"
@@ -131,7 +132,7 @@ def test_sweeps_view_shows_a_message_for_a_bad_file(tmp_path):
 
     view = SweepsView()
     view.path = str(tmp_path / "missing.csv")
-    assert view._message.alert_type == "danger" and "does not exist" in view._message.object
+    assert view._message.alert_type == "danger" and escape("does not exist") in view._message.object
     (tmp_path / "other.csv").write_text("a,b\n1,2\n")
     view.path = str(tmp_path / "other.csv")
-    assert "not a sweep results table" in view._message.object
+    assert escape("not a sweep results table") in view._message.object

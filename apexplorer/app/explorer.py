@@ -21,8 +21,8 @@ from pathlib import Path
 import panel as pn
 import param
 
-from ..errors import ApexplorerError
 from ..experiment import Experiment
+from ..share import check_query
 from ..trainer import Trainer
 from .bridge import HELP, PageBridge
 from .files import ServerFiles
@@ -32,6 +32,8 @@ from .network_view import NetworkEditor, NetworkGraph
 from .player import ErrorFlowPlayer
 from .plots import held_by_bokeh
 from .run_view import RunControls
+from .safe import escape, message
+from .upload import upload_limit
 from .session import ExplorerState, trainer_experiment
 from .settings_view import SettingsView
 from .tasks_view import TasksView
@@ -94,8 +96,11 @@ class Explorer(pn.viewable.Viewer):
     trainer : Trainer, optional
         Follow an existing trainer instead of building one.
     files : str or ServerFiles, optional
-        The server folder whose files visitors may name (sessions, sweep tables);
+        The server folder whose files visitors may name (sessions, sweep tables, reports);
         default none: sessions and tables move only by upload and download.
+    max_upload : int, optional
+        The largest file a visitor may upload, in bytes (default :func:`~apexplorer.app.upload.upload_limit`:
+        ``$APEXPLORER_MAX_UPLOAD_MB`` or 512 MB).
     live : bool
         Start the periodic drain (tests pass False and call :meth:`tick`).
     period : int
@@ -111,10 +116,13 @@ class Explorer(pn.viewable.Viewer):
 
     def __init__(self, dataset: str = "digits", preset: str | None = None, trainer: Trainer | None = None,
                  live: bool = True, files: str | ServerFiles | None = None, experiment: Experiment | None = None,
-                 **params):
+                 max_upload: int | None = None, **params):
         super().__init__(**params)
         self.files = files if isinstance(files, ServerFiles) else ServerFiles(files)
+        self.max_upload = max_upload or upload_limit()
         self.state = st = ExplorerState(dataset, preset, experiment=experiment)
+        # what the page's link asked for and did not get (shown at the top until the page is left)
+        self.link_note = message("warning", margin=(0, 10), css_classes=["ap-link-note"])
         if experiment is None and trainer is None:
             self._open_link()
         self.bridge = PageBridge(on_key=self.key)
@@ -128,7 +136,7 @@ class Explorer(pn.viewable.Viewer):
                                              description="Keyboard shortcuts")
         self.keys_button.on_click(lambda e: self.key("help"))
         self.presenter_toggle = pn.widgets.Toggle.from_param(self.param.presenter, width=120)
-        self.run = RunControls(st, self.files)
+        self.run = RunControls(st, self.files, max_upload=self.max_upload)
         self._status_styles = dict(self.run.status.styles)
         self.settings = SettingsView(st)
         self.editor = NetworkEditor(st.wiring, load_preset=st.load_preset)
@@ -148,7 +156,8 @@ class Explorer(pn.viewable.Viewer):
                 if title == "Sweeps":
                     view = cls(files=self.files, experiment=lambda: self.state.experiment, live=live)
                 elif title == "Paper":
-                    view = self.paper = cls(on_load=self.load_paper, report=str(REPORT) if REPORT.is_dir() else "")
+                    view = self.paper = cls(on_load=self.load_paper, shipped=REPORT if REPORT.is_dir() else None,
+                                            files=self.files, max_upload=self.max_upload)
                 else:
                     view = cls()
                 self.extra.append((title, view))
@@ -194,16 +203,29 @@ class Explorer(pn.viewable.Viewer):
         return (v.decode() if isinstance(v, bytes) else str(v)).lower() in ("1", "true", "yes", "on")
 
     def _open_link(self) -> None:
-        """Open the experiment of the page's URL query (read once, when the session starts)."""
+        """Open the experiment of the page's URL query (read once, when the session starts); what the link
+        asked for and did not get is said at the top of the page."""
         args = {k: v for k, v in (getattr(pn.state, "session_args", None) or {}).items() if k != "presenter"}
         if not args:
             return
-        try:
-            exp = Experiment.from_query(dict(args))
-        except ApexplorerError as e:
-            self.state.message = f"the link's experiment could not be opened: {e}"
+        exp, refused = check_query(Experiment, dict(args))
+        if exp is None:
+            self._tell_link("This link could not be opened as it is, so the page shows the default network "
+                            "instead. Refused:", refused)
             return
-        self.state.set_experiment(exp, "opened the experiment of the link", lasting=True)
+        _, notes = self.state.fit_machine(exp)
+        if not self.state.set_experiment(exp, "opened the experiment of the link", lasting=True):
+            self._tell_link("This link's experiment cannot be built here, so the page shows the default network "
+                            "instead:", [("", self.state.message)])
+            self.state.message = ""
+            return
+        if notes:
+            self._tell_link("This link was opened with a change this server needs:", [("", n) for n in notes])
+
+    def _tell_link(self, head: str, parts: list) -> None:
+        lines = [f"- **{escape(part)}**: {escape(why)}" if part else f"- {escape(why)}" for part, why in parts]
+        self.link_note.object = f"{head}\n\n" + "\n".join(lines)
+        self.link_note.visible = True
 
     def load_paper(self, exp: Experiment) -> None:
         """The Paper tab's Load: its experiment replaces the page's (asking first if a network has trained)."""
@@ -326,7 +348,7 @@ class Explorer(pn.viewable.Viewer):
         self._intro = pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10))
         self._graph_title = pn.pane.Markdown(
             "### Network (task shown on the Tasks tab; hover a path or a block for details)", margin=(0, 10))
-        main = pn.Column(self._intro, self._graph_title, self.graph, self.paper_note, self.tabs,
+        main = pn.Column(self.link_note, self._intro, self._graph_title, self.graph, self.paper_note, self.tabs,
                          sizing_mode="stretch_width")
         self._show_presenter()
         return pn.Row(self._left, main, self.bridge, sizing_mode="stretch_width")

@@ -25,6 +25,7 @@ from ..presets import MULTITASK, preset_names
 from ..wiring import Wiring
 from . import layout as L
 from .plots import edits_models
+from .safe import message, show
 from .wiring_model import WiringModel
 
 FF_COLOR = "#2166ac"
@@ -245,8 +246,8 @@ class NetworkEditor(pn.viewable.Viewer):
         super().__init__(**params)
         self.model = model
         self._load = load_preset
-        self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
-        self.note = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
+        self.error = message("danger")
+        self.note = message("warning")
         self.preset = pn.widgets.Select(label="Preset", options=preset_names(), value="digits", width=160)
         self.load_preset = pn.widgets.Button(label="Load preset", color="primary", width=110, align="end")
         self.load_preset.on_click(self._on_preset)
@@ -336,10 +337,8 @@ class NetworkEditor(pn.viewable.Viewer):
 
     def _on_model(self, *events):
         m = self.model
-        self.error.object = m.error
-        self.error.visible = bool(m.error)
-        self.note.object = "<br>".join(m.notes)
-        self.note.visible = bool(m.notes)
+        show(self.error, m.error)
+        show(self.note, "\n".join(m.notes))
         self._refresh_table()
         _set_options(self.del_module, m.module_names)
         _set_options(self.del_path, m.path_names)

@@ -30,6 +30,7 @@ from .formulas import FormulaPanel
 from .live import LiveView
 from .network_view import NetworkGraph
 from .plots import edits_models, hover, make_figure, place_legend, source
+from .safe import escape, plain
 
 
 @dataclass
@@ -50,13 +51,13 @@ def _block_text(p: Probe, m: str) -> str:
 
 
 def _names(paths) -> str:
-    """Path names as inline code (Markdown would turn 'L2.RE' into a link)."""
-    return ", ".join(f"`{n}`" for n in paths) or "no path"
+    """Path names as inline code (Markdown would turn 'L2.RE' into a link); a name with a backtick, escaped."""
+    return ", ".join(f"`{plain(n)}`" if "`" not in plain(n) else escape(n) for n in paths) or "no path"
 
 
 def flow_frames(p: Probe, wiring: Wiring) -> list:
     """The frames of one sample's pass through both phases (see the module docstring)."""
-    out = [Frame("Input", f"Test sample of class {p.y} enters at input {p.input!r} ({len(p.x)} values).",
+    out = [Frame("Input", f"Test sample of class {p.y} enters at input {escape(repr(p.input))} ({len(p.x)} values).",
                  "input")]
     t1 = {m: len(v) - 1 for m, v in p.traj0.items()}
     t2 = {m: len(v) - 1 for m, v in p.traj1.items()}
@@ -65,7 +66,7 @@ def flow_frames(p: Probe, wiring: Wiring) -> list:
         for t in range(1, t1.get(m, 0) + 1):
             out.append(Frame(
                 f"Phase 0 · {m} relaxes · step {t}/{t1[m]}",
-                f"Inference: module **{m}** iterates h ← tanh(h W + u⁰) under the drive u⁰ of "
+                f"Inference: module **{escape(m)}** iterates h ← tanh(h W + u⁰) under the drive u⁰ of "
                 f"{_names(paths)}. Its recurrent W is fixed.", "inference", m, t, paths))
     ro = {q.name: 5.0 for q in wiring.feedforward if q.target == p.output and q.name in
           set(wiring.active_paths(wiring.task(p.task)))}
@@ -83,11 +84,11 @@ def flow_frames(p: Probe, wiring: Wiring) -> list:
         for t in range(1, t2.get(m, 0) + 1):
             out.append(Frame(
                 f"Phase 1 · {m} relaxes with the error · step {t}/{t2[m]}",
-                f"Learning: module **{m}** restarts {start} and iterates h ← tanh(h W + u⁰ − β ε G) with the "
+                f"Learning: module **{escape(m)}** restarts {start} and iterates h ← tanh(h W + u⁰ − β ε G) with the "
                 f"error ε injected through {_names(paths)} (β = {p.beta:g}).",
                 "learning", m, t, paths, dict(notes)))
         notes[m] = f"|e|={np.abs(p.e[m]).mean():.3g}"
-        out.append(Frame(f"Local error of {m}", f"e = z⁰ − z¹: how much the injected error moved **{m}** "
+        out.append(Frame(f"Local error of {m}", f"e = z⁰ − z¹: how much the injected error moved **{escape(m)}** "
                          f"(mean |e| = {np.abs(p.e[m]).mean():.3g}). Its SE block sends it on.", "local", m, 0,
                          {}, dict(notes)))
     norms = p.update_norms()
@@ -186,7 +187,7 @@ class ErrorFlowPlayer(LiveView):
         f = self.frames[i]
         if self.player.value != i:
             self.player.value = i
-        self.title.object = f"### {f.title}\nframe {i + 1} of {len(self.frames)}"
+        self.title.object = f"### {escape(f.title)}\nframe {i + 1} of {len(self.frames)}"
         self.text.object = f.text
         self.formulas.show(f.phase)
         notes = []

@@ -14,13 +14,16 @@ import panel as pn
 
 from ..errors import ApexplorerError
 from .files import ServerFiles
+from .safe import message, show
+from .upload import ChunkedUpload
 from .session import ExplorerState
 
 
 class RunControls(pn.viewable.Viewer):
     """Buttons and status line of an :class:`ExplorerState`."""
 
-    def __init__(self, state: ExplorerState, files: ServerFiles | None = None, **params):
+    def __init__(self, state: ExplorerState, files: ServerFiles | None = None, max_upload: int | None = None,
+                 **params):
         super().__init__(**params)
         self.state = state
         self.train = pn.widgets.Button(label="▶ Train", color="success", width=90)
@@ -34,14 +37,17 @@ class RunControls(pn.viewable.Viewer):
         self.reset.on_click(lambda e: self.state.reset())
         self.status = pn.pane.Markdown("", css_classes=["ap-status"], sizing_mode="stretch_width",
                                        styles={"font-family": "monospace", "font-size": "13px"})
-        self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
-        self.info = pn.pane.Markdown("", styles={"color": "#555"}, sizing_mode="stretch_width")
+        self.error = message("danger")
+        self.info = message(styles={"color": "#555"})
         self.slow = pn.widgets.FloatSlider(label="Slow motion (s per batch)", start=0.0, end=1.0, step=0.05,
                                            value=0.0, sizing_mode="stretch_width")
         self.slow.param.watch(lambda e: setattr(self.state.runner, "delay", float(e.new)), "value")
         self.download = pn.widgets.FileDownload(callback=self._download, filename="explorer-session.pt",
                                                 label="Download this session (.pt)", width=220)
-        self.upload = pn.widgets.FileInput(accept=".pt", multiple=False, width=220)
+        limit = {"limit": max_upload} if max_upload else {}
+        # in pieces: a session of a large network (24 MB for fig5a) is over the websocket's message limit
+        self.upload = ChunkedUpload(accept=".pt", label="Load a session file", on_start=self._new_upload,
+                                    on_file=self.state.load_upload, on_refused=self._refused, **limit)
         self.export_csv = pn.widgets.FileDownload(callback=lambda: self._history("csv"), filename="history.csv",
                                                   label="History (.csv)", width=150,
                                                   description="Every batch and epoch of this run, per task, seed "
@@ -49,13 +55,13 @@ class RunControls(pn.viewable.Viewer):
         self.export_json = pn.widgets.FileDownload(callback=lambda: self._history("json"), filename="history.json",
                                                    label="History (.json)", width=150,
                                                    description="The same rows as JSON objects")
-        self.upload.param.watch(self._on_upload, "value")
         self.progress = pn.indicators.Progress(value=0, max=1000, height=8, sizing_mode="stretch_width",
                                                bar_color="success", margin=(0, 10), visible=False)
         self.save_experiment = pn.widgets.FileDownload(callback=self._experiment, filename="experiment.toml",
                                                        label="Download experiment.toml", width=220)
-        self.open_experiment = pn.widgets.FileInput(accept=".toml,.json", multiple=False, width=220)
-        self.open_experiment.param.watch(self._on_open_experiment, "value")
+        self.open_experiment = ChunkedUpload(accept=".toml,.json", label="Open an experiment file",
+                                             on_start=self._new_upload, on_file=self.state.load_experiment_upload,
+                                             on_refused=self._refused, **limit)
         self.command = pn.pane.Markdown("", css_classes=["ap-command"], sizing_mode="stretch_width",
                                         styles={"font-size": "12px"})
         state.param.watch(self._on_experiment, "experiment")
@@ -91,25 +97,19 @@ class RunControls(pn.viewable.Viewer):
     def _experiment(self):
         return io.StringIO(self.state.experiment_text())
 
-    def _on_open_experiment(self, event):
-        if not event.new:
-            return
-        data, name = event.new, self.open_experiment.filename or "experiment.toml"
-        self.open_experiment.clear()
-        self.state.load_experiment_upload(data, name)
+    def _new_upload(self, name):
+        """A new upload: the messages of earlier ones are history."""
+        self.state.message = self.state.info = ""
+
+    def _refused(self, text):
+        self.state.info = ""
+        self.state.message = text
 
     def _on_experiment(self, *events):
         exp = self.state.experiment
         cmd = exp.command("experiment.toml")
         where = "" if exp.train_args() is not None else " (with the file downloaded above)"
         self.command.object = f"The same run from a shell{where}:\n\n```bash\n{cmd}\n```"
-
-    def _on_upload(self, event):
-        if not event.new:
-            return
-        data, name = event.new, self.upload.filename or "session.pt"
-        self.upload.clear()  # the bytes are not kept; the same file may be chosen again
-        self.state.load_upload(data, name)
 
     def _on_path(self, action, must_exist=False):
         try:
@@ -122,9 +122,8 @@ class RunControls(pn.viewable.Viewer):
     def _on_state(self, *events):
         st = self.state
         self.status.object = st.status
-        self.error.object = st.message
-        self.error.visible = bool(st.message)
-        self.info.object = st.info
+        show(self.error, st.message)
+        show(self.info, st.info, hide_empty=False)
 
     def refresh(self):
         """Enable the buttons that make sense now (called on the event loop)."""

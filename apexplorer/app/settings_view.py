@@ -8,6 +8,7 @@ import panel as pn
 
 from ..devices import device_choices, device_labels
 from ..side_by_side import BASELINE_NAMES
+from .safe import escape, message, show
 from .session import ExplorerState
 from .settings import device_note, help_text
 
@@ -69,8 +70,8 @@ class SettingsView(pn.viewable.Viewer):
                                                   label="Baselines beside AP", css_classes=["ap-baselines"])
         self.baselines.param.watch(self._on_baselines, "value")
         state.param.watch(self._follow_baselines, "baselines")
-        self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
-        self.ask = pn.pane.Alert("", alert_type="warning", sizing_mode="stretch_width")
+        self.error = message("danger")
+        self.ask = message("warning", visible=True)
         self.apply = pn.widgets.Button(label="Reset and apply", color="warning")
         self.revert = pn.widgets.Button(label="Keep the trained network", variant="outline")
         self.apply.on_click(lambda e: self.state.reset())
@@ -121,13 +122,12 @@ class SettingsView(pn.viewable.Viewer):
     def _on_state(self, *events):
         st = self.state
         err = st.settings.check()
-        self.error.object = err
-        self.error.visible = bool(err)
+        show(self.error, err)
         pend = st.pending
         trained = st.runner.state in ("running", "paused", "finished")
         self._confirm.visible = bool(pend) and trained
         if pend:
-            self.ask.object = (f"Changed: **{', '.join(p.replace('_', ' ') for p in pend)}**. These change the "
+            self.ask.object = (f"Changed: **{escape(', '.join(p.replace('_', ' ') for p in pend))}**. These change the "
                                "network itself: applying them starts a fresh, untrained network.")
 
     def __panel__(self):

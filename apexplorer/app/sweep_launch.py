@@ -24,6 +24,7 @@ import panel as pn
 
 from ..errors import ApexplorerError
 from ..sweep import Sweep, SweepJob, have_dask, parse_axis
+from .safe import escape, message, show
 
 #: The settings a visitor can sweep, by their names on the page, and their dotted keys.
 AXES = {
@@ -150,8 +151,7 @@ class SweepLauncher(pn.viewable.Viewer):
                                                sizing_mode="stretch_width", css_classes=["ap-sweep-progress"])
         self.status = pn.pane.Markdown(self._where(), css_classes=["ap-sweep-status"], margin=(0, 5),
                                        styles={"color": "#555", "font-size": "13px"}, sizing_mode="stretch_width")
-        self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["ap-sweep-error"],
-                                   sizing_mode="stretch_width")
+        self.error = message("danger", css_classes=["ap-sweep-error"])
         self.download = pn.widgets.FileDownload(callback=self._download_bytes, filename="sweep.csv",
                                                 label="Download the results (.csv)", visible=False, width=260)
         if live and pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
@@ -245,11 +245,11 @@ class SweepLauncher(pn.viewable.Viewer):
         if p.state == "starting":
             text = f"Starting ({p.message})…"
         elif p.state == "running":
-            text = (f"**{p.done} of {p.total} points** trained {where}" + (f" · now {p.current}" if p.current else "")
+            text = (f"**{p.done} of {p.total} points** trained {where}" + (f" · now {escape(p.current)}" if p.current else "")
                     + f" · {p.seconds:.0f} s")
         elif p.state == "finished":
             text = (f"**Finished: {p.done} of {p.total} points** in {p.seconds:.0f} s {where}"
-                    + (f"; {p.errors} point(s) failed, the first with: {p.error}" if p.errors else ""))
+                    + (f"; {p.errors} point(s) failed, the first with: {escape(p.error)}" if p.errors else ""))
         elif p.state == "cancelled":
             text = f"**Cancelled** after {p.done} of {p.total} points" + ("; those are shown" if p.done else "")
             self.progress.bar_color = "secondary"
@@ -259,8 +259,7 @@ class SweepLauncher(pn.viewable.Viewer):
         self.status.object = text
 
     def _show_error(self, msg: str) -> None:
-        self.error.object = msg
-        self.error.visible = True
+        show(self.error, msg)
 
     def _download_bytes(self):
         df = None if self.job is None else self.job.frame()

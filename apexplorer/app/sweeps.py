@@ -22,6 +22,7 @@ from ..sweep import plots as sp
 from ..errors import ApexplorerError
 from ..sweep.table import FORMATS, load_results
 from .files import ServerFiles, Upload
+from .safe import WRAP, escape
 
 METRICS = ("test_acc", "train_acc", "loss", "test_loss")
 NONE = "(none)"
@@ -66,7 +67,8 @@ class SweepsView(pn.viewable.Viewer):
         self._callback = None
         self._message = pn.pane.Alert(("Run a sweep on the left, or load" if experiment is not None else "Load")
                                       + " the results table of `apexplorer sweep --out FILE` (.csv or .parquet).",
-                                      alert_type="info", sizing_mode="stretch_width")
+                                      alert_type="info", sizing_mode="stretch_width", disable_math=True,
+                                      styles=dict(WRAP))
         self._plots = pn.Tabs(dynamic=True, sizing_mode="stretch_width")
         self._upload = pn.widgets.FileInput(accept=",".join(FORMATS), multiple=False)
         self._upload.param.watch(self._on_upload, "value")
@@ -122,14 +124,14 @@ class SweepsView(pn.viewable.Viewer):
         n_runs = len(runs)
         n_err = int((df["status"] == "error").sum()) if "status" in df else 0
         statuses = runs["status"].value_counts().to_dict() if n_runs else {}
-        text = (f"**{name}**: {len(df)} rows, {n_runs} finished runs "
-                f"({', '.join(f'{v} {k}' for k, v in statuses.items()) or 'none'})"
-                f"; grid axes: {', '.join(axes) or 'none'}" + (f"; {n_err} error rows" if n_err else ""))
+        text = (f"**{escape(name)}**: {len(df)} rows, {n_runs} finished runs "
+                f"({escape(', '.join(f'{v} {k}' for k, v in statuses.items())) or 'none'})"
+                f"; grid axes: {escape(', '.join(axes)) or 'none'}" + (f"; {n_err} error rows" if n_err else ""))
         self._message.object, self._message.alert_type = text, "success"
         self._redraw()
 
     def _show_error(self, msg):
-        self._message.object, self._message.alert_type = msg, "danger"
+        self._message.object, self._message.alert_type = escape(msg), "danger"
 
     # ---------------------------------------------------------------- plots
     def settings(self) -> dict:

@@ -7,6 +7,7 @@ import panel as pn
 
 from ..data import dataset_names
 from ..trainer import SCHEDULES
+from .safe import escape_html, message, show
 from .session import ExplorerState
 
 SCHEDULE_HELP = {
@@ -30,13 +31,13 @@ class TasksView(pn.viewable.Viewer):
                                   "value")
         self._schedule_help = pn.pane.Markdown("", margin=(0, 10))
         self._tasks = pn.Column(sizing_mode="stretch_width")
-        self.error = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
-        self.note = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
-        state.wiring.param.watch(lambda e: self._on_check(), ["error", "notes"])
+        self.error = message("danger")
+        self.note = message("warning")
+        state.wiring.param.watch(lambda *events: self._on_check(), ["error", "notes"])
         self._on_check()
         self._widgets = {}
         state.wiring.param.watch(lambda e: self._rebuild(), "spec")
-        state.param.watch(lambda e: self._rebuild(), ["experiment", "task"])
+        state.param.watch(lambda *events: self._rebuild(), ["experiment", "task"])
         self._rebuild()
 
     def _rebuild(self):
@@ -68,14 +69,14 @@ class TasksView(pn.viewable.Viewer):
             box.param.watch(lambda e, t=t: self._on_paths(t, e.old, e.new), "value")
             self._widgets[t] = (ds, box)
             cards.append(pn.Card(ds, pn.pane.Markdown("Active paths (untick to suppress):", margin=(0, 5)), box,
-                                 title=f"Task {t}", sizing_mode="stretch_width", collapsible=True))
+                                 title=f"Task {escape_html(t)}", sizing_mode="stretch_width", collapsible=True))
         self._key = key
         self._tasks.objects = cards
 
     def _on_check(self):
         m = self.state.wiring
-        self.error.object, self.error.visible = m.error, bool(m.error)
-        self.note.object, self.note.visible = "<br>".join(m.notes), bool(m.notes)
+        show(self.error, m.error)
+        show(self.note, "\n".join(m.notes))
 
     def _on_paths(self, task, old, new):
         m = self.state.wiring

@@ -20,6 +20,7 @@ from bokeh.models import Range1d
 from ..probe import Probe
 from .live import LiveView
 from .plots import PALETTE, edits_models, hover, make_figure, place_legend, source
+from .safe import escape, escape_html
 from .script_loader import ScriptLoader, plotly_loaded, plotly_src
 
 
@@ -131,11 +132,11 @@ class TrajectoryView(LiveView):
         self.y_range.start, self.y_range.end = lo - pad, hi + pad
         note = []
         if t0 is None:
-            note.append(f"{m} is not in this task's inference: it stays at its initial state")
+            note.append(f"{escape(m)} is not in this task's inference: it stays at its initial state")
         if t1 is None:
-            note.append(f"no error reaches {m}: it has no learning phase")
+            note.append(f"no error reaches {escape(m)}: it has no learning phase")
         start = "restarts from 0 (STE)" if p.mode == "ste" else "continues from the inference state (EPE)"
-        self.caption.object = (f"Test sample of class {p.y} (the network says {p.predicted}) · module **{m}** · "
+        self.caption.object = (f"Test sample of class {p.y} (the network says {p.predicted}) · module **{escape(m)}** · "
                                f"the learning phase {start} with −β·error injected (β = {p.beta:g}). "
                                + "; ".join(note))
 
@@ -247,7 +248,7 @@ class PCAView(LiveView):
         fig.add_trace(go.Scatter3d(x=[b[-1, 0]], y=[b[-1, 1]], z=[b[-1, 2]], mode="markers+text", text=["z¹"],
                                    marker=dict(size=7, color="#d6604d", symbol="diamond"), showlegend=False))
         fig.update_layout(
-            title=f"Module {m}: states of both phases on their top principal components",
+            title=f"Module {escape_html(m)}: states of both phases on their top principal components",
             scene=dict(xaxis_title=f"PC1 ({ratio[0]:.0%} var.)", yaxis_title=f"PC2 ({ratio[1]:.0%} var.)",
                        zaxis_title=f"PC3 ({ratio[2]:.0%} var.)"))
         mode = "STE: phase 1 restarts from 0" if p.mode == "ste" else "EPE: phase 1 continues from z⁰"

@@ -51,22 +51,74 @@ def experiment(rid: str, scale: str = "quick", label: str | None = None):
                      + ", ".join(repr(p.label()) for p in pts))
 
 
+#: what a report is, for messages about a file that is not one
+REPORT_IS = "a report is the results.json that `apexplorer reproduce --out DIR` writes"
+
+
 def read_report(folder) -> dict | None:
     """The ``results.json`` of a reproduction in ``folder`` (or the file itself); None when there is none.
 
-    A file that is there but cannot be read is an error that says why.
+    A file that is there but cannot be read, or is not a report, is an error that says why.
     """
     path = Path(folder)
     path = path / "results.json" if path.is_dir() else path
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise PaperError(f"cannot read the report {str(path)!r}: {e}") from None
-    if not isinstance(data, dict) or "results" not in data:
-        raise PaperError(f"{str(path)!r} is not a reproduction's results.json (it has no 'results')")
-    return data
+        data = path.read_bytes()
+    except OSError as e:
+        raise PaperError(f"cannot read the report {str(path)!r}: {e.strerror or e}") from None
+    return parse_report(data, str(path))
+
+
+def parse_report(data, name: str = "results.json") -> dict:
+    """A report from its bytes or text (``name`` is what messages call it); checked as :func:`check_report`."""
+    if isinstance(data, (bytes, bytearray)):
+        if not bytes(data).strip():
+            raise PaperError(f"{name!r} is empty; {REPORT_IS}")
+        try:
+            data = bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            raise PaperError(f"{name!r} is not a text file; {REPORT_IS}") from None
+    try:
+        d = json.loads(data)
+    except json.JSONDecodeError as e:
+        raise PaperError(f"cannot read the report {name!r}: it is not JSON ({e.msg}, line {e.lineno}); "
+                         f"{REPORT_IS}") from None
+    return check_report(d, name)
+
+
+def _kind(where: str, v, kinds: tuple, what: str, name: str) -> None:
+    if v is not None and (not isinstance(v, kinds) or isinstance(v, bool) and bool not in kinds):
+        raise PaperError(f"{name!r} is not a reproduction's results.json: {where} is {type(v).__name__}, "
+                         f"not {what}; {REPORT_IS}")
+
+
+def check_report(d, name: str = "results.json") -> dict:
+    """``d`` when it has a report's shape (what the gallery reads of it), else a PaperError saying where not."""
+    if not isinstance(d, dict) or not isinstance(d.get("results"), list):
+        raise PaperError(f"{name!r} is not a reproduction's results.json (it has no list of 'results'); {REPORT_IS}")
+    num = (int, float)
+    _kind("scale", d.get("scale"), (str,), "text", name)
+    for i, r in enumerate(d["results"]):
+        at = f"results[{i}]"
+        if not isinstance(r, dict) or not isinstance(r.get("id"), str):
+            raise PaperError(f"{name!r} is not a reproduction's results.json: {at} has no id; {REPORT_IS}")
+        _kind(f"{at}.scale", r.get("scale"), (str,), "text", name)
+        for part, fields in (("values", {"what": ((str,), "text"), "ours": (num, "a number"),
+                                         "sd": (num, "a number"), "n": ((int,), "a whole number"),
+                                         "text": ((str,), "text")}),
+                             ("claims", {"what": ((str,), "text"), "ours": ((str,), "text"),
+                                         "holds": ((bool,), "true or false")})):
+            items = r.get(part, [])
+            _kind(f"{at}.{part}", items, (list,), "a list", name)
+            for j, v in enumerate(items or []):
+                if not isinstance(v, dict) or not isinstance(v.get("what"), str):
+                    raise PaperError(f"{name!r} is not a reproduction's results.json: {at}.{part}[{j}] has no "
+                                     f"'what'; {REPORT_IS}")
+                for k, (kinds, what) in fields.items():
+                    _kind(f"{at}.{part}[{j}].{k}", v.get(k), kinds, what, name)
+    return d
 
 
 def ours(report: dict | None, rid: str) -> dict | None:
@@ -106,4 +158,5 @@ def claim_rows(rid: str, report: dict | None = None) -> list:
              else ""} for c in result(rid).claims]
 
 
-__all__ = ["claim_rows", "entries", "experiment", "ours", "point_labels", "read_report", "rows"]
+__all__ = ["REPORT_IS", "check_report", "claim_rows", "entries", "experiment", "ours", "parse_report", "point_labels",
+           "read_report", "rows"]

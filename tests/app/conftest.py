@@ -165,9 +165,10 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def served_files(tmp_path_factory):
-    """The explorer served with a folder of server files (``--args --files DIR``): (Served, DIR)."""
+    """The explorer served with a folder of server files (``--args --files DIR``) and uploads up to 20 MB
+    (``--max-upload 20``): (Served, DIR)."""
     folder = tmp_path_factory.mktemp("files")
-    for served in _serve(tmp_path_factory, "serve-files", ["--args", "--files", str(folder)]):
+    for served in _serve(tmp_path_factory, "serve-files", ["--args", "--files", str(folder), "--max-upload", "20"]):
         served.folder = folder
         yield served
 

@@ -4,6 +4,7 @@ and what waits for a fresh network is the structural part of ``built.diff(experi
 
 import apexplorer as ap
 from apexplorer.app import Explorer
+from apexplorer.app.safe import escape
 from apexplorer.app.session import pending_names
 from apexplorer.paper import gallery
 from tests.app.conftest import render
@@ -89,13 +90,13 @@ def test_the_network_is_built_with_the_experiments_init_and_task_subsets(wait):
 
 def test_the_paper_tab_loads_a_figures_experiment_with_the_papers_values_beside(explorer):
     e = explorer
-    assert e.paper is not None and e.paper.report  # the repository's reproduction is the default report
+    assert e.paper is not None and e.paper.report == e.paper.SHIPPED  # the shipped reproduction is the default
     e.paper.param.update(result="fig5e", point="simultaneous")
     e.paper.load_button.clicks += 1
     want, _ = e.state.fit_machine(gallery.experiment("fig5e", "quick", "simultaneous"))
     assert e.state.experiment == want
     assert e.state.schedule == "simultaneous" and e.settings.widgets["batch_size"].value == 50
-    assert e.paper_note.visible and "88.75 %" in e.paper_note.object and "ours" in e.paper_note.object
+    assert e.paper_note.visible and escape("88.75 %") in e.paper_note.object and "ours" in e.paper_note.object
     e.state.load_preset("digits")
     assert not e.paper_note.visible
 

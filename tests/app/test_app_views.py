@@ -5,6 +5,7 @@ import apexplorer as ap
 from apexplorer.app import CurvesView, ErrorFlowPlayer, ErrorView, Explorer, NetworkGraph, PCAView, TrajectoryView
 from apexplorer.probe import probe
 from tests.app.conftest import render
+from apexplorer.app.safe import escape
 
 
 def run_to_end(e, wait, timeout=60):
@@ -53,10 +54,10 @@ def test_a_bad_wiring_json_shows_the_library_message_and_the_page_keeps_working(
     e = explorer
     e.editor.json.value = '{"modules": [{"name": "L1", "size": -8}], "inputs": [{"name": "x", "size": 64}]}'
     e.editor.import_json.clicks += 1
-    assert e.editor.error.visible and "not imported" in e.editor.error.object
+    assert e.editor.error.visible and escape("not imported") in e.editor.error.object
     e.editor.json.value = "{oops"
     e.editor.import_json.clicks += 1
-    assert "not valid JSON" in e.editor.error.object
+    assert escape("not valid JSON") in e.editor.error.object
     assert e.state.wiring.wiring is not None  # the old wiring is kept
     run_to_end(e, wait)
 
@@ -64,12 +65,12 @@ def test_a_bad_wiring_json_shows_the_library_message_and_the_page_keeps_working(
 def test_negative_sizes_and_t1_zero_are_reported_inline(explorer):
     e = explorer
     e.state.wiring.resize_module("L1", size=-4)
-    assert "size -4 must be a positive integer" in e.editor.error.object
+    assert escape("size -4 must be a positive integer") in e.editor.error.object
     assert not e.state.reset()
-    assert "size -4" in e.run.error.object and e.run.error.visible
+    assert escape("size -4") in e.run.error.object and e.run.error.visible
     e.state.wiring.resize_module("L1", size=256)
     e.settings.widgets["t1"].value = 0
-    assert "t1 = 0: iteration counts must be integers >= 1" in e.settings.error.object
+    assert escape("t1 = 0: iteration counts must be integers >= 1") in e.settings.error.object
     assert not e.state.reset()
     e.settings.widgets["t1"].value = 8
     assert e.state.reset() and e.state.message == ""
@@ -81,7 +82,7 @@ def test_a_structural_change_asks_before_resetting_a_trained_network(explorer, w
     assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
     trainer = e.state.runner.trainer
     e.settings.widgets["spectral_radius"].value = 0.5
-    assert e.settings._confirm.visible and "spectral radius" in e.settings.ask.object
+    assert e.settings._confirm.visible and escape("spectral radius") in e.settings.ask.object
     assert not e.state.train()  # Train waits for the answer
     e.settings.revert.clicks += 1
     assert e.state.settings.spectral_radius == 0.25 and not e.state.pending
@@ -106,7 +107,7 @@ def test_suppressing_the_only_route_is_reported_on_the_tasks_tab(explorer):
     boxes = e.tasks._widgets["main"][1]
     boxes.value = [p for p in boxes.value if p != "L1.SI->L2.RI"]
     assert e.tasks.error.visible
-    assert "output 'y' cannot be reached from input 'x'" in e.tasks.error.object
+    assert escape("output 'y' cannot be reached from input 'x'") in e.tasks.error.object
     e.tasks._widgets["main"][1].value = e.tasks._widgets["main"][1].value + ["L1.SI->L2.RI"]
     assert not e.tasks.error.visible and e.state.wiring.wiring is not None
 
@@ -199,7 +200,7 @@ def test_a_session_is_saved_and_loaded_only_inside_the_servers_folder(wait, tmp_
         for bad in ("/etc/passwd", "../run.pt", str(tmp_path.parent / "x.pt")):
             e.run.path.value = bad
             e.run.load.clicks += 1
-            assert "outside the server's folder" in e.run.error.object, bad
+            assert escape("outside the server's folder") in e.run.error.object, bad
     finally:
         e.close()
 
@@ -209,7 +210,7 @@ def test_without_a_folder_the_page_offers_no_server_paths(explorer):
     assert not e.run.path.visible and not e.run.save.visible and not e.run.load.visible
     e.run.path.value = "/tmp/x.pt"
     e.run._on_path(e.state.load)
-    assert "reads and writes no server paths" in e.run.error.object
+    assert escape("reads and writes no server paths") in e.run.error.object
 
 
 def test_a_bad_upload_gets_a_message_and_leaves_no_file(explorer, tmp_path, monkeypatch):
@@ -217,7 +218,7 @@ def test_a_bad_upload_gets_a_message_and_leaves_no_file(explorer, tmp_path, monk
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert not explorer.state.load_upload(b"not a checkpoint", "broken.pt")
-    assert "checkpoint 'broken.pt' is corrupt or not a checkpoint" in explorer.run.error.object
+    assert escape("checkpoint 'broken.pt' is corrupt or not a checkpoint") in explorer.run.error.object
     assert not list(tmp_path.iterdir())
 
 
@@ -317,7 +318,7 @@ def test_a_divergent_run_shows_the_library_message_and_the_page_keeps_working(ex
     e = explorer
     e.state.settings.param.update(lr=50.0)
     run_to_end(e, wait)
-    assert e.run.error.visible and "training diverged" in e.run.error.object
+    assert e.run.error.visible and escape("training diverged") in e.run.error.object
     e.state.settings.lr = 5e-3
     old = e.state.runner.trainer
     e.run.reset.clicks += 1

@@ -5,7 +5,9 @@ import json
 
 import pytest
 
+from apexplorer.app.files import ServerFiles
 from apexplorer.app.paper_view import PaperView
+from apexplorer.app.safe import escape
 from apexplorer.experiment import Experiment
 from apexplorer.paper import gallery, result, results
 from tests.app.conftest import render
@@ -17,7 +19,7 @@ def test_it_lists_every_result_of_the_paper_and_its_points():
     assert v.param.result.objects == [r.id for r in results()]
     v.result = "fig5e"
     assert v.param.point.objects == ["alternating", "simultaneous", "A alone", "B alone"]
-    assert "Fig. 5b, 5e" in v.header.object and "88.73 %" in v.values.object
+    assert "Fig. 5b, 5e" in v.header.object and escape("88.73 %") in v.values.object
     assert "no report of ours loaded" in v.header.object
 
 
@@ -54,24 +56,38 @@ def report_dir(tmp_path):
 
 
 def test_a_report_s_numbers_are_shown_beside_the_paper_s(report_dir):
-    v = PaperView(result="fig2ab", report=str(report_dir))
+    v = PaperView(result="fig2ab", shipped=report_dir)
     render(v)
     rows = {r["what"]: r for r in gallery.rows("fig2ab", gallery.read_report(report_dir))}
     fm = rows["FMNIST test accuracy, two modules of 1024"]
     assert fm["paper"] == "88.97 %" and fm["ours"] == "82.34 ± 0.21 % (n = 3, quick)"
-    assert "82.34 ± 0.21 % (n = 3, quick)" in v.values.object and "6.63 points below" in v.values.object
-    assert "not run: mnist is not on this machine" in v.values.object
-    assert "| the test accuracy rises over training (FMNIST) | epoch 1 48.5 %, best 82.3 % | yes |" in v.claims.object
+    assert escape("82.34 ± 0.21 % (n = 3, quick)") in v.values.object and escape("6.63 points below") in v.values.object
+    assert escape("not run: mnist is not on this machine") in v.values.object
+    assert (f"| {escape('the test accuracy rises over training (FMNIST)')} | {escape('epoch 1 48.5 %, best 82.3 %')} | "
+            "yes |") in v.claims.object
+    assert "the report shipped with apexplorer" in v.header.object and str(report_dir) not in v.header.object
     assert not v.message.visible
     v.result = "fig2c"  # a result the report does not have
     assert "lacks it" in v.header.object
 
 
-def test_a_missing_or_broken_report_is_a_message_not_an_error(tmp_path):
-    v = PaperView(report=str(tmp_path / "nowhere"))
-    assert v.message.visible and "run `apexplorer reproduce --out" in v.message.object
-    (tmp_path / "results.json").write_text("{not json")
-    v.report = str(tmp_path)
-    assert v.message.visible and "cannot read the report" in v.message.object
-    v.report = ""
-    assert not v.message.visible
+def test_a_report_comes_only_from_the_package_an_upload_or_the_operator_s_folder(tmp_path, report_dir):
+    v = PaperView(result="fig2ab", files=ServerFiles(report_dir))
+    render(v)
+    assert v.param.report.objects == ["none"] and "no report of ours loaded" in v.header.object
+    for data, words in [(b"", "is empty"), (bytes(range(256)) * 4, "is not a text file"),
+                        (b"{not json", "cannot read the report"), (b'{"results": 1}', "has no list of 'results'"),
+                        (b'{"results": [{"id": "fig2ab", "values": [{"what": "x", "ours": "<b>"}]}]}',
+                         "results[0].values[0].ours is str, not a number")]:
+        assert not v.read_upload(data, "mine.json")
+        assert v.message.visible and escape(words) in v.message.object, words
+        assert "results.json that" in v.message.object.replace("\\", "")  # says what a report is
+    assert v.read_upload((report_dir / "results.json").read_bytes(), "mine.json")
+    assert not v.message.visible and "uploaded report mine" in v.header.object.replace("\\", "")
+    assert "82" in v.values.object
+    for name in ["/etc/passwd", "../x", "nowhere"]:  # only names inside the operator's folder
+        assert not v.read_server(name)
+        assert str(tmp_path) not in v.message.object.replace("\\", "")
+    assert v.read_server("results.json") and v.report == "server: results.json"
+    v.report = "none"
+    assert "no report of ours loaded" in v.header.object

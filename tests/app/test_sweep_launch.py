@@ -8,6 +8,7 @@ import apexplorer as ap
 from apexplorer.app.sweep_launch import AXES, make_sweep, parse_values
 from apexplorer.app.sweeps import SweepsView
 from apexplorer.errors import ApexplorerError
+from apexplorer.app.safe import escape
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_a_bad_value_launches_nothing_and_says_which(view):
     la = view.launcher
     la.values1.value = "0.1, x"
     assert not la.run()
-    assert la.job is None and la.error.visible and "value 'x'" in la.error.object
+    assert la.job is None and la.error.visible and escape("value 'x'") in la.error.object
     assert not la.run_button.disabled
 
 
@@ -150,6 +151,6 @@ def test_a_point_that_cannot_train_is_named_with_the_librarys_reason(view, wait)
     la.train_size.value = 100000
     assert la.run()
     _finish(view, wait)
-    assert "2 point(s) failed, the first with: sr=0.1: digits: a train subset of 100000 samples; it has 1437" \
-        in la.status.object
-    assert "2 error rows" in view._message.object
+    assert "2 point(s) failed, the first with: " + escape("sr=0.1: digits: a train subset of 100000 samples; it has "
+                                                        "1437") in la.status.object
+    assert escape("2 error rows") in view._message.object
