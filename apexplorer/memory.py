@@ -159,4 +159,29 @@ def check_memory(wiring, batch_size: int = 0, members: int = 1, precision: str =
     return need
 
 
-__all__ = ["Need", "check_memory", "format_bytes", "free_bytes", "memory_needed"]
+_MEMBER_SECONDS: dict = {}  # a wiring's JSON -> seconds to draw one member of it here (timed once)
+
+
+def build_seconds(wiring, members: int = 1) -> float:
+    """Estimated seconds to draw an ensemble of ``members`` networks of ``wiring`` on this machine.
+
+    One member is drawn and timed (its reservoirs, their spectral radii, its paths: the
+    build's costly part, repeated for every member), once per wiring and process; the
+    estimate is that time ``members`` times.  It follows the machine's load at that moment.
+    """
+    import json
+    import time
+
+    from .network import init_tensors
+
+    key = json.dumps(wiring.to_dict(), sort_keys=True)
+    if key not in _MEMBER_SECONDS:
+        t = time.perf_counter()
+        init_tensors(wiring, seed=2_147_483_647)  # a seed no run draws by default: an uncached draw
+        _MEMBER_SECONDS[key] = time.perf_counter() - t
+        if len(_MEMBER_SECONDS) > 64:
+            _MEMBER_SECONDS.pop(next(iter(_MEMBER_SECONDS)))
+    return _MEMBER_SECONDS[key] * max(int(members), 1)
+
+
+__all__ = ["Need", "build_seconds", "check_memory", "format_bytes", "free_bytes", "memory_needed"]

@@ -39,6 +39,9 @@ RUN_COLORS = {"bp": "#d62728", "fa": "#9467bd", "ep": "#8c564b"}
 RUN_NAMES = {"ap": "AP", **BASELINE_NAMES}
 GHOST_COLORS = ["#555555", "#777777", "#999999", "#aaaaaa", "#bbbbbb"]
 GHOST_DASHES = ["dotted", "dotdash", "dashed", "dotted", "dotdash"]
+#: What the page's one speed figure means (shown beside it; the status line shows no other).
+SPEED_DEFINITION = ("samples/s: training samples a run's own steps take per second, smoothed over its recent "
+                    "batches; evaluation, probes and pauses excluded; the seeds of an ensemble share each sample")
 QUANTITIES = (("loss", "Loss", "cross-entropy (nats)"), ("acc", "Accuracy", "accuracy (%)"))
 
 
@@ -338,7 +341,7 @@ class CurvesView(LiveView):
                 self._labels[run] = label
                 for it in items:
                     it.label = value(label)
-        text = "**Training speed** · " + " · ".join(f"{RUN_NAMES.get(r, r).split(' ')[0]} {self.rates[r].text()}"
+        text = f"**Training speed** ({SPEED_DEFINITION}) · " + " · ".join(f"{RUN_NAMES.get(r, r).split(' ')[0]} {self.rates[r].text()}"
                                                     for r in known) if known else ""
         if self.speed.object != text:
             self.speed.object = text

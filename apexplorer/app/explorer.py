@@ -117,7 +117,7 @@ class Explorer(pn.viewable.Viewer):
         self.state = st = ExplorerState(dataset, preset, experiment=experiment)
         if experiment is None and trainer is None:
             self._open_link()
-        self.bridge = PageBridge(on_key=self.key)
+        self.bridge = PageBridge(on_key=self.key, on_exported=self._exported)
         # a popover: it floats over the Run panel (taking no room) until ?, Esc or the Keys button hides it
         self.keys_help = pn.pane.Markdown(HELP, visible=False, css_classes=["ap-keys"], margin=0, width=330,
                                           styles={"position": "absolute", "top": "2.6em", "right": "10px",
@@ -128,6 +128,10 @@ class Explorer(pn.viewable.Viewer):
                                              description="Keyboard shortcuts")
         self.keys_button.on_click(lambda e: self.key("help"))
         self.presenter_toggle = pn.widgets.Toggle.from_param(self.param.presenter, width=120)
+        self.export_button = pn.widgets.Button(label="⤓ Figures", width=100, variant="outline",
+                                               description="Download every figure on the page now (the network and "
+                                                           "the open tab's plots) as PNG and SVG, in one zip")
+        self.export_button.on_click(lambda e: self.export_figures())
         self.run = RunControls(st, self.files)
         self._status_styles = dict(self.run.status.styles)
         self.settings = SettingsView(st)
@@ -230,6 +234,20 @@ class Explorer(pn.viewable.Viewer):
         if self.paper_note.visible and exp.name != getattr(self, "_paper_name", None):
             self.paper_note.visible = False
 
+    def export_figures(self) -> None:
+        """Have the page download its figures (PNG and SVG) in one zip (:meth:`PageBridge.export_figures`)."""
+        self.state._note("exporting the figures shown…")
+        self.bridge.export_figures("apexplorer-figures.zip")
+
+    def _exported(self, n: int, error: str = "") -> None:
+        if n < 0:
+            self.state.message = f"the figures could not be exported: {error}"
+        elif n == 0:
+            self.state._note("no figure is shown to export")
+        else:
+            self.state._note(f"downloaded apexplorer-figures.zip: {n // 2} figures as PNG and SVG")
+        self.run.refresh()
+
     def key(self, name: str) -> None:
         """A keyboard shortcut: ``toggle`` (Train / Pause), ``step``, ``reset``, ``presenter``, ``help`` or
         ``close`` (the help)."""
@@ -252,9 +270,11 @@ class Explorer(pn.viewable.Viewer):
     # -------------------------------------------------------------- wiring
 
     def _redraw_graph(self, *events):
-        w = self.state.wiring.wiring
-        if w is not None:
-            self.graph.show(w, self.state.task)
+        wm = self.state.wiring
+        if wm.wiring is not None:
+            self.graph.show(wm.wiring, self.state.task)
+        else:  # an invalid edit: drawn as it stands, with its problem, never the last valid wiring
+            self.graph.show(wm.draft(), self.state.task, problem=wm.error or "the wiring is not valid")
 
     def _on_task(self, event):
         self._redraw_graph()
@@ -315,8 +335,8 @@ class Explorer(pn.viewable.Viewer):
             # stylesheets from its CDN (unreachable offline)
             dynamic=False, sizing_mode="stretch_width")
         self._left = pn.Column(
-            pn.Row(pn.pane.Markdown("## Run", margin=(0, 10)), pn.layout.HSpacer(), self.presenter_toggle,
-                   self.keys_button),
+            pn.Row(pn.pane.Markdown("## Run", margin=(0, 10)), pn.layout.HSpacer(), self.export_button,
+                   self.presenter_toggle, self.keys_button),
             self.keys_help,
             self.run,
             self.settings._confirm,

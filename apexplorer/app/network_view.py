@@ -138,6 +138,7 @@ class NetworkGraph(pn.viewable.Viewer):
         from bokeh.plotting import figure
 
         self.data = {}
+        self.problem = ""
         self.sources = {k: ColumnDataSource(data=v, name=f"{self.key}-{k}") for k, v in graph_data(None).items()
                         if k in SOURCES}
         S = self.sources
@@ -183,9 +184,28 @@ class NetworkGraph(pn.viewable.Viewer):
         self.show(wiring, task)
 
     @edits_models
-    def show(self, wiring: Wiring | None, task: str | None = None, highlight: dict | None = None) -> None:
-        """Redraw for ``wiring`` with ``task``'s suppressed paths grey and an optional highlight."""
-        d = graph_data(wiring, task, highlight)
+    def show(self, wiring: Wiring | None, task: str | None = None, highlight: dict | None = None,
+             problem: str = "") -> None:
+        """Redraw for ``wiring`` with ``task``'s suppressed paths grey and an optional highlight.
+
+        ``problem``: the wiring is an invalid draft (:meth:`WiringModel.draft`): it is drawn as it
+        stands, framed in red, with the problem written above it."""
+        try:
+            d = graph_data(wiring, task, highlight)
+        except Exception:  # noqa: BLE001 - a draft the layout cannot place: the problem alone is drawn
+            if not problem:
+                raise
+            d = graph_data(None)
+        if problem:
+            x0, y0, x1, y1 = d["extent"]
+            d["notes"] = {"x": [*d["notes"]["x"], (x0 + x1) / 2], "y": [*d["notes"]["y"], y1 + 0.6],
+                          "text": [*d["notes"]["text"], "⚠ not valid: " + _wrap(problem)]}
+            lines = 1 + d["notes"]["text"][-1].count("\n")
+            d["extent"] = (x0, y0, x1, y1 + 0.7 + 0.35 * lines)
+            d["height"] = L.height_px(d["extent"])
+        self.problem = problem
+        self.figure.outline_line_color = "#b2182b" if problem else None
+        self.figure.outline_line_width = 3 if problem else 1
         self.data = d
         for k, src in self.sources.items():
             src.data = d[k]
@@ -193,11 +213,18 @@ class NetworkGraph(pn.viewable.Viewer):
         f = self.figure
         f.x_range.start, f.x_range.end = x0, x1
         f.y_range.start, f.y_range.end = y0, y1
-        if wiring is not None and f.height != d["height"]:
+        if (wiring is not None or problem) and f.height != d["height"]:
             f.height = d["height"]
 
     def __panel__(self):
         return pn.Column(self._pane, pn.pane.HTML(BLOCK_LEGEND, margin=(0, 10)), sizing_mode="stretch_width")
+
+
+def _wrap(text: str, width: int = 70) -> str:
+    """``text`` in lines of about ``width`` characters (the figure draws no wrapping of its own)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
 
 
 BLOCK_LEGEND = " ".join(
