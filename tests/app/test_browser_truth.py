@@ -135,3 +135,27 @@ def test_the_status_line_tells_the_run_and_the_speed_is_one_defined_figure(page)
         assert b"<svg" in z.read(n)[:400], n
     expect(pg.text(r"downloaded apexplorer-figures.zip: \d+ figures as PNG and SVG")).to_be_visible()
     assert dl.value.suggested_filename == "apexplorer-figures.zip" and batch <= n_batches
+
+
+# ------------------------------------------------------------------ item 15
+def test_an_alternating_multitask_run_names_the_task_that_trains_and_its_pass(browser, server):
+    import os
+    import urllib.parse
+
+    import apexplorer.examples
+    from apexplorer.experiment import Experiment
+    from tests.app.conftest import Page
+
+    exp = Experiment.load(os.path.join(os.path.dirname(apexplorer.examples.__file__), "fig5b-alternating.toml"))
+    exp = exp.with_changes({"tasks.A.dataset": "digits", "tasks.B.dataset": "digits", "train.batch_size": 100,
+                            "train.device": "cpu", "wiring.options.size": 16, "train.epochs": 20})
+    with Page(browser, server.url + "?" + urllib.parse.urlencode(exp.to_query())) as pg:
+        pg.open()
+        pg.button("Step").click()
+        pg.wait_status(r"epoch 1/20 · batch 1/30 .*training task A: batch 1/15 of its pass \(7%\), then B")
+        pg.button("Train").click()
+        pg.wait_status(r"training task B: batch \d+/15 of its pass", timeout=120_000)
+        pg.button("Pause").click()
+        pg.wait_status(r"\(paused\)")
+        b, n = map(int, re.search(r"training task [AB]: batch (\d+)/(\d+) of its pass", pg.status()).groups())
+        assert 1 <= b <= n == 15
