@@ -23,16 +23,17 @@ import param
 
 from ..errors import ApexplorerError
 from ..experiment import Experiment
+from ..side_by_side import BASELINE_NAMES
 from ..trainer import Trainer
 from .bridge import HELP, PageBridge
 from .files import ServerFiles
 from .curves import CurvesView
 from .live import ErrorView
-from .network_view import NetworkEditor, NetworkGraph
+from .network_view import NetworkEditor, NetworkGraph, layers_wiring
 from .player import ErrorFlowPlayer
 from .plots import held_by_bokeh
 from .run_view import RunControls
-from .session import ExplorerState, trainer_experiment
+from .session import ExplorerState, get_dataset, trainer_experiment
 from .settings_view import SettingsView
 from .tasks_view import TasksView
 from .trajectory import PCAView, TrajectoryView
@@ -46,6 +47,11 @@ INTRO = (
     "ΔA = aᵀe, with no backpropagation."
 )
 
+
+GRAPH_TITLE = "### Network (task shown on the Tasks tab; hover a path or a block for details)"
+#: The heading of the graph when a baseline trains (its layers, not AP's modules).
+GRAPH_TITLE_LAYERS = ("### Network: {name} trains a layered network (input, hidden layers, output); "
+                      "the AP settings and wiring do not apply to it")
 
 #: The view tabs' headers in the presenter layout (the larger font would push the last ones off a 1280 screen).
 PRESENTER_TABS = ".bk-tab { padding: 4px 6px; font-size: 0.85em; }"
@@ -138,6 +144,7 @@ class Explorer(pn.viewable.Viewer):
         self.editor = NetworkEditor(st.wiring, load_preset=st.load_preset)
         self.tasks = TasksView(st)
         self.graph = NetworkGraph(st.wiring.wiring, st.task)
+        self._graph_title = pn.pane.Markdown(GRAPH_TITLE, margin=(0, 10))
         self.curves = CurvesView()
         self.errors = ErrorView()
         self.trajectory = TrajectoryView()
@@ -228,6 +235,8 @@ class Explorer(pn.viewable.Viewer):
 
     def _on_experiment(self, *events):
         exp = self.state.experiment
+        if exp.method.name != getattr(self, "_drawn_method", "ap") or exp.method.name != "ap":
+            self._redraw_graph()
         if exp.wiring.preset is not None and exp.wiring.preset in self.editor.preset.options:
             self.editor.preset.value = exp.wiring.preset
         self.bridge.query = urllib.parse.urlencode({**exp.to_query(), **({"presenter": 1} if self.presenter else {})})
@@ -270,7 +279,18 @@ class Explorer(pn.viewable.Viewer):
     # -------------------------------------------------------------- wiring
 
     def _redraw_graph(self, *events):
-        wm = self.state.wiring
+        wm, exp = self.state.wiring, self.state.experiment
+        self._drawn_method = exp.method.name
+        if exp.method.name != "ap":  # a baseline trains: its layers are drawn, not the AP wiring it ignores
+            self._graph_title.object = GRAPH_TITLE_LAYERS.format(name=BASELINE_NAMES.get(exp.method.name,
+                                                                                          exp.method.name))
+            try:
+                d = get_dataset(next(iter(exp.tasks.values())).dataset)
+                self.graph.show(layers_wiring(exp.method.name, d.n_features, exp.method.hidden, d.n_classes))
+            except ApexplorerError as e:
+                self.graph.show(None, problem=str(e))
+            return
+        self._graph_title.object = GRAPH_TITLE
         if wm.wiring is not None:
             self.graph.show(wm.wiring, self.state.task)
         else:  # an invalid edit: drawn as it stands, with its problem, never the last valid wiring
@@ -344,8 +364,6 @@ class Explorer(pn.viewable.Viewer):
             width=440, margin=(0, 10), styles={"position": "relative"},  # the keys popover floats in here
         )
         self._intro = pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10))
-        self._graph_title = pn.pane.Markdown(
-            "### Network (task shown on the Tasks tab; hover a path or a block for details)", margin=(0, 10))
         main = pn.Column(self._intro, self._graph_title, self.graph, self.paper_note, self.tabs,
                          sizing_mode="stretch_width")
         self._show_presenter()

@@ -28,6 +28,18 @@ from ..probe import Probe
 from .plots import edits_models, hover, make_figure, source
 
 
+def not_ap(info: dict) -> str:
+    """'' when the network of a ``reset`` item trains AP, else why a view of AP's phases shows nothing."""
+    from ..side_by_side import BASELINE_NAMES
+
+    exp = (info.get("meta") or {}).get("experiment")
+    method = getattr(getattr(exp, "method", None), "name", None) or "ap"
+    if method == "ap":
+        return ""
+    return (f"This run trains {BASELINE_NAMES.get(method, method.upper())}, a layered network without AP's "
+            "modules and phases: this view shows AP networks only.")
+
+
 class LiveView(pn.viewable.Viewer):
     """Base of the live views: dispatch items to ``on_<kind>`` handlers, then ``flush``."""
 

@@ -220,6 +220,20 @@ class NetworkGraph(pn.viewable.Viewer):
         return pn.Column(self._pane, pn.pane.HTML(BLOCK_LEGEND, margin=(0, 10)), sizing_mode="stretch_width")
 
 
+def layers_wiring(method: str, n_in: int, hidden, n_out: int) -> Wiring:
+    """A baseline's layered network (BP, FA, EP), drawn with the graph's boxes: the input, one box per
+    hidden layer (its neurons, one block ``layer``: no AP roles) and the output, joined by its learned
+    weights.  For drawing only."""
+    from ..baselines import DEFAULT_HIDDEN, parse_hidden
+    from ..wiring import Module, Path, Port
+
+    sizes = parse_hidden(tuple(hidden) if isinstance(hidden, list) else hidden) or DEFAULT_HIDDEN.get(method, (256,))
+    mods = [Module(f"hidden {i}", n, (("layer", n),)) for i, n in enumerate(sizes, 1)]
+    ends = ["x", *(f"{m.name}.layer" for m in mods), "y"]
+    paths = [Path(a, b) for a, b in zip(ends, ends[1:])]
+    return Wiring.create(mods, [Port("x", n_in)], [Port("y", n_out)], paths, [], name=method, warn=False)
+
+
 def _wrap(text: str, width: int = 70) -> str:
     """``text`` in lines of about ``width`` characters (the figure draws no wrapping of its own)."""
     import textwrap

@@ -27,7 +27,7 @@ from ..probe import Probe
 from ..wiring import Wiring
 from . import layout as L
 from .formulas import FormulaPanel
-from .live import LiveView
+from .live import LiveView, not_ap
 from .network_view import NetworkGraph
 from .plots import edits_models, hover, make_figure, place_legend, source
 
@@ -151,6 +151,14 @@ class ErrorFlowPlayer(LiveView):
         if info.get("wiring") is not None:
             self.wiring = info["wiring"]
         self.probe = None
+        note = not_ap(info)
+        if note:  # a baseline has no phases to play: the last AP network's sample goes
+            self.frames, self.wiring = [], None
+            self.title.object = f"### Error-flow player\n{note}"
+            self.text.object = ""
+            self.graph.show(None)
+        elif self.title.object.startswith("### Error-flow player\nThis run trains"):
+            self.title.object = "### Error-flow player\nTrain or step once to record a sample."
 
     def on_probe(self, p: Probe):
         if self.probe is not None and not self.follow_live:

@@ -159,3 +159,71 @@ def test_an_alternating_multitask_run_names_the_task_that_trains_and_its_pass(br
         pg.wait_status(r"\(paused\)")
         b, n = map(int, re.search(r"training task [AB]: batch (\d+)/(\d+) of its pass", pg.status()).groups())
         assert 1 <= b <= n == 15
+
+
+# ------------------------------------------------------------------ item 11
+def test_a_cancelled_sweep_says_so_and_keeps_its_finished_points(page, server):
+    from pathlib import Path
+
+    pg = page.open()
+    pg.tab("Sweeps").click()
+    box = pg.page.get_by_label("Values (comma-separated)")
+    box.fill("0.1, 0.2, 0.5, 1")
+    box.press("Enter")
+    epochs = pg.page.get_by_label("Epochs per point")
+    epochs.fill("4")
+    epochs.press("Enter")
+    pg.button("Run sweep").click()
+    status = pg.page.locator(".ap-sweep-status").first
+    expect(status).to_contain_text(re.compile(r"2 of 4 points"), timeout=240_000)
+    pg.button("Cancel").click()
+    expect(status).to_contain_text(re.compile(r"Cancelled after 2 of 4 points"), timeout=60_000)
+    expect(status).not_to_contain_text("epoch")
+    pg.tab("Table").click()
+    expect(pg.page.locator(".ap-sweep-table .tabulator-row")).to_have_count(2)
+    with pg.page.expect_download() as got:
+        pg.button("Download the results").click()
+    lines = Path(got.value.path()).read_text().splitlines()
+    assert lines[0].startswith("point,seed,epoch") and len(lines) == 1 + 2 * 4, lines  # 2 points, 4 epochs each
+
+
+# ------------------------------------------------------------------ item 8
+LEGENDS = """() => { const Plot = Bokeh.Models.get('Plot'), Legend = Bokeh.Models.get('Legend'), out = [];
+  for (const v of Bokeh.index.query((v) => v.model instanceof Plot)) {
+    if (!(v.el && v.el.isConnected)) continue;
+    const m = v.model;
+    for (const l of [...m.right, ...m.center, ...m.left, ...m.above, ...m.below])
+      if (l instanceof Legend && l.name && l.name.startsWith('legend-'))
+        for (const it of l.items) out.push(typeof it.label === 'string' ? it.label : (it.label.value || ''));
+  }
+  return out; }"""
+
+
+def test_a_baseline_from_the_paper_is_named_and_drawn_as_what_trains(page):
+    pg = page.open()
+    pg.tab("Trajectories").click()  # the AP network's recorded sample is shown
+    expect(pg.text(r"the learning phase restarts from 0 \(STE\)")).to_be_visible(timeout=30_000)
+    pg.load_paper("fig4abc", "EP 2-HL")
+    expect(pg.text(r"loaded the paper's experiment")).to_be_visible(timeout=60_000)
+    pg.wait_status(r"epoch 0/\d+ .*\(ready\)", timeout=120_000)
+    # the graph: EP's layers, not the AP wiring it ignores
+    expect(pg.text(r"Network: EP \(equilibrium prop\.\) trains a layered network")).to_be_visible()
+    titles = _source(pg, "graph-titles")["text"]
+    labels = _source(pg, "graph-labels")["text"]
+    assert "hidden 1" in titles and "hidden 2" in titles and "L1" not in titles, titles
+    assert labels.count("layer 64") == 2 and not [t for t in labels if re.match(r"(RI|SI|RE|SE) ", t)], labels
+    assert _source(pg, "graph-fb_on")["path"] == []
+    pg.button("Step").click()
+    pg.wait_status(r"batch 1/")
+    # the AP-only views say why they are empty instead of the last AP network's sample
+    pg.tab("Trajectories").click()
+    expect(pg.text(r"This run trains EP \(equilibrium prop\.\), a layered network without AP's modules")).to_be_visible()
+    expect(pg.text(r"restarts from 0 \(STE\)")).to_have_count(0)
+    pg.tab("Error flow").click()
+    expect(pg.page.locator(".bk-panel-models-markup-HTML", has_text="This run trains EP").first).to_be_visible()
+    pg.tab("Curves").click()
+    pg.wait_js(f"() => ({LEGENDS})().some(l => l.startsWith('EP training batches'))")
+    legends = pg.js(LEGENDS)
+    assert not [lab for lab in legends if lab.startswith("AP")], legends
+    expect(pg.page.locator(".ap-speed").first).to_contain_text(re.compile(r"· EP [\d,.]+ samples/s"))
+    assert " AP " not in pg.page.locator(".ap-speed").first.inner_text()
