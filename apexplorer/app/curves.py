@@ -134,6 +134,7 @@ class CurvesView(LiveView):
 
     def _figure(self, q, title, ylab):
         f = make_figure(title, "epoch", ylab, self.height)
+        f.name = f"ap-curve-{q}"  # the presenter layout fits these to the screen's height (bridge.py)
         if q == "acc":
             f.y_range = Range1d(0, 100)
         items, hovered = [], []
@@ -214,7 +215,8 @@ class CurvesView(LiveView):
             buttons.append(b)
         if buttons:
             buttons.insert(0, pn.pane.Markdown("Previous runs:", margin=(4, 5, 0, 10), sizing_mode="fixed",
-                                               width=110))
+                                               width=180, css_classes=["ap-ghost-label"],
+                                               styles={"white-space": "nowrap"}))  # one line, any font
         self.ghost_bar.objects = buttons
         self.ghost_bar.visible = bool(buttons)
 

@@ -113,7 +113,7 @@ class ErrorFlowPlayer(LiveView):
         self.probe: Probe | None = None
         self.wiring: Wiring | None = None
         self.frames: list = []
-        self.graph = NetworkGraph(height=300, key="flow-graph")
+        self.graph = NetworkGraph(height=300, key="flow-graph", legend_rows=2)  # narrow: beside the formulas
         self.player = pn.widgets.Player(start=0, end=1, value=0, interval=400, loop_policy="once",
                                         sizing_mode="stretch_width", show_value=False)
         self.player.link(self, value="frame")

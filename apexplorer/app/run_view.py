@@ -135,7 +135,7 @@ class RunControls(pn.viewable.Viewer):
         s = self.state.runner.state
         why = self.state.blocker()
         self.train.disabled = s in ("running", "building") or bool(why)
-        tip = f"Train is off: {why}" if why else "Train (space)"
+        tip = f"Train is off: {why}" if why else None  # no tooltip otherwise: it would cover Pause
         if self.train.description != tip:
             self.train.description = tip
         self.pause.disabled = s != "running"

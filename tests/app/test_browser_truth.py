@@ -6,6 +6,7 @@ trains and how far its pass is."""
 
 import io
 import re
+import time
 import zipfile
 
 import pytest
@@ -227,3 +228,118 @@ def test_a_baseline_from_the_paper_is_named_and_drawn_as_what_trains(page):
     assert not [lab for lab in legends if lab.startswith("AP")], legends
     expect(pg.page.locator(".ap-speed").first).to_contain_text(re.compile(r"· EP [\d,.]+ samples/s"))
     assert " AP " not in pg.page.locator(".ap-speed").first.inner_text()
+
+
+# ------------------------------------------------------------------ item 13
+PLOT = """(title) => { for (const v of Bokeh.index.query((v) => v.model instanceof Bokeh.Models.get('Plot')))
+  if (v.el.isConnected && v.bbox.width > 0 && ((v.model.title && v.model.title.text) || '') === title) return v;
+  return null; }"""
+
+TITLE_FITS = f"""(title) => {{ const v = ({PLOT})(title); if (!v) return null;
+  const t = v.model.title, ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = `${{t.text_font_style}} ${{t.text_font_size}} ${{t.text_font}}`;
+  const room = (v._toolbar && v._toolbar.bbox && v._toolbar.bbox.width ? v._toolbar.bbox.left : v.bbox.right)
+               - (v._title && v._title.bbox ? v._title.bbox.left : v.bbox.left);
+  return {{need: ctx.measureText(t.text).width, room}}; }}"""
+
+LEGEND_FITS = """(name) => { const Legend = Bokeh.Models.get('Legend');
+  for (const v of Bokeh.index.query((v) => v.model instanceof Bokeh.Models.get('Plot'))) {
+    if (!v.el.isConnected || !v.bbox.width) continue;
+    for (const l of v.model.above) if (l instanceof Legend) {
+      const src = v.model.renderers.map(r => r.data_source && r.data_source.name).find(n => n && n.startsWith(name));
+      if (!src) continue;
+      const lv = [...Bokeh.index.query((w) => w.model === l)][0];
+      return {legend: lv.bbox.right, plot: v.bbox.right, left: lv.bbox.left, plotLeft: v.bbox.left}; } }
+  return null; }"""
+
+
+def _single_line(pg, css_class):
+    """Whether the text of the pane with ``css_class`` is laid out on one line (shadow roots searched)."""
+    return pg.js("""(cls) => { const walk = (root) => { for (const el of root.querySelectorAll('*')) {
+        if (el.classList && el.classList.contains(cls)) return el; if (el.shadowRoot) { const f = walk(el.shadowRoot);
+        if (f) return f; } } return null };
+      const host = walk(document); if (!host) return null;
+      const p = (host.shadowRoot || host).querySelector('p') || host;
+      const r = document.createRange(); r.selectNodeContents(p);
+      const tops = new Set([...r.getClientRects()].map(q => Math.round(q.top)));
+      return {lines: tops.size, overflow: p.scrollWidth - p.clientWidth}; }""", css_class)
+
+
+def test_the_figures_and_tables_stay_readable(browser, server, tmp_path):
+    from tests.app.conftest import Page
+    from tests.app.test_browser_teach import _plot_box
+
+    with Page(browser, server.url, viewport=(1280, 720)) as pg:
+        pg.open()
+        # a long module name wraps in its column: every column stays in view, no cell is cut
+        name = "a_module_whose_name_is_much_longer_than_its_column" * 2
+        pg.page.get_by_label("New module", exact=True).fill(name)
+        pg.button("Add module").click()
+        row = pg.page.locator(".tabulator-row", has_text=name[:30]).first
+        expect(row).to_be_visible()
+        table = pg.js("""(name) => { const found = []; const walk = (root) => { for (const el of root.querySelectorAll('*')) {
+              if (el.classList && el.classList.contains('tabulator') && el.textContent.includes(name)) found.push(el);
+              if (el.shadowRoot) walk(el.shadowRoot) } }; walk(document); const t = found[0];
+            const h = t.querySelector('.tabulator-tableholder'), r = t.getBoundingClientRect();
+            const cells = [...t.querySelectorAll('.tabulator-cell')];
+            return {scroll: h.scrollWidth - h.clientWidth, right: r.right,
+                    headers: [...t.querySelectorAll('.tabulator-col')].map(c => c.getBoundingClientRect().right),
+                    cut: cells.filter(c => c.textContent.trim() && c.scrollWidth > c.clientWidth + 1).map(c => c.textContent)}; }""", name[:30])
+        assert table["scroll"] <= 1 and max(table["headers"]) <= table["right"] + 1, table
+        assert table["cut"] == [], table
+        pg.page.get_by_label("Preset", exact=True).select_option("digits")
+        pg.button("Load preset").click()
+        pg.wait_status(r"epoch 0/\d+ .*\(ready\)")
+        pg.button("Step").click()
+        pg.wait_status(r"batch 1/")
+        # the Errors tab: its titles fit beside their toolbars, its axis reads decimals
+        pg.tab("Errors").click()
+        pg.wait_js(f"() => ({PLOT})('Error magnitude now') !== null")
+        for title in ("Error magnitude now", "Error magnitude over training"):
+            fit = pg.js(TITLE_FITS, title)
+            assert fit and fit["need"] <= fit["room"], (title, fit)
+        labels = pg.js(f"() => ({PLOT})('Error magnitude now').model.left[0].formatter"
+                       ".v_compute([0, 0.0002, 0.0004, 0.0006, 0.002, 0.006])")
+        assert labels == ["0", "0.0002", "0.0004", "0.0006", "0.002", "0.006"], labels
+        pg.page.screenshot(path=str(tmp_path / "errors-1280.png"))
+        # the error-flow graph's legend fits its figure
+        pg.tab("Error flow").click()
+        pg.wait_js(f"() => ({LEGEND_FITS})('flow-graph') !== null")
+        fit = pg.js(LEGEND_FITS, "flow-graph")
+        assert fit["plotLeft"] - 1 <= fit["left"] and fit["legend"] <= fit["plot"] + 1, fit
+        fit = pg.js(LEGEND_FITS, "graph-")
+        assert fit["legend"] <= fit["plot"] + 1, fit
+        pg.page.screenshot(path=str(tmp_path / "flow-1280.png"), full_page=True)
+    # the presenter layout at 1280: "Previous runs:" on one line
+    with Page(browser, server.url + "?presenter=1", viewport=(1280, 720)) as pg:
+        pg.open()
+        pg.button("Step").click()
+        pg.wait_status(r"batch 1/")
+        pg.page.mouse.move(5, 700)  # Step's tooltip would cover Reset
+        pg.button("Reset").click()
+        expect(pg.button("× ghost: ")).to_be_visible(timeout=30_000)
+        line = _single_line(pg, "ap-ghost-label")
+        assert line == {"lines": 1, "overflow": 0}, line
+    # the presenter layout at 1920x1080: the graph's writing grows, the curves fill the screen's lower half
+    with Page(browser, server.url + "?presenter=1", viewport=(1920, 1080)) as pg:
+        pg.open()
+        pg.wait_js("() => document.documentElement.classList.contains('ap-presenter')")
+        fonts = pg.js("""() => { const out = []; const walk = (root) => { for (const el of root.querySelectorAll('*')) {
+            if (el.classList && el.classList.contains('ap-block-legend')) out.push(parseFloat(getComputedStyle(el).fontSize));
+            if (el.shadowRoot) walk(el.shadowRoot) } }; walk(document); return out }""")
+        assert len(fonts) == 6 and min(fonts) >= 18, fonts
+        pg.wait_js("""() => { for (const m of Bokeh.documents[0]._all_models.values())
+            if (m.name === 'graph-labels') { for (const r of Bokeh.documents[0]._all_models.values())
+              if (r.data_source === m && r.glyph) return parseFloat(r.glyph.text_font_size.value) >= 16; }
+            return false }""")
+        pg.wait_js("() => { const b = [...document.querySelectorAll('*')]; return true }")
+        end = time.monotonic() + 20
+        while True:
+            loss, acc = _plot_box(pg, "Loss"), _plot_box(pg, "Accuracy")
+            if loss and acc and loss["bottom"] >= 0.85 * 1080 or time.monotonic() > end:
+                break
+            time.sleep(0.25)
+        for box in (loss, acc):
+            assert 0.85 * 1080 <= box["bottom"] <= 1080, box
+        assert pg.js("() => document.scrollingElement.scrollTop") == 0
+        pg.page.screenshot(path=str(tmp_path / "presenter-1920.png"))
