@@ -154,11 +154,14 @@ class PageBridge(JSComponent):
         if (!on) { for (const [m, h] of fitted) if (m.height !== h) m.setv({height: h}); fitted.clear(); return }
         const Plot = Bokeh.Models.get("Plot")
         const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16
-        for (const v of Bokeh.index.query((v) => v.model instanceof Plot)) {
+        const curves = [...Bokeh.index.query((v) => v.model instanceof Plot)].filter((v) =>
+          v.model.name && v.model.name.startsWith("ap-curve-") && v.el && v.el.isConnected &&
+          v.el.getBoundingClientRect().width > 0)
+        const tops = new Set(curves.map((v) => Math.round(v.el.getBoundingClientRect().top / 4)))
+        if (tops.size !== 1) return  // still stacked (the side-by-side figures are on their way): wait
+        for (const v of curves) {
           const m = v.model
-          if (!(m.name && m.name.startsWith("ap-curve-")) || !v.el || !v.el.isConnected) continue
           const r = v.el.getBoundingClientRect()
-          if (r.width <= 0) continue
           if (!fitted.has(m)) fitted.set(m, m.height)
           const want = Math.max(fitted.get(m), Math.floor(window.innerHeight - (r.top + window.scrollY) - 2.5 * rem))
           if (Math.abs(want - m.height) > 4) m.setv({height: want})
