@@ -115,7 +115,6 @@ def test_the_status_line_tells_the_run_and_the_speed_is_one_defined_figure(page)
     pg.button("Pause").click()
     pg.wait_status(r"\(paused\)")
     status = pg.status()
-    batch, n_batches = map(int, re.search(r"batch (\d+)/(\d+)", status).groups())
     assert left > 0 and "samples/s" not in status  # no second speed figure
     speed = pg.page.locator(".ap-speed").first
     expect(speed).to_contain_text(re.compile(r"Training speed \(samples/s: training samples a run's own steps take "
@@ -135,7 +134,7 @@ def test_the_status_line_tells_the_run_and_the_speed_is_one_defined_figure(page)
     for n in svgs:
         assert b"<svg" in z.read(n)[:400], n
     expect(pg.text(r"downloaded apexplorer-figures.zip: \d+ figures as PNG and SVG")).to_be_visible()
-    assert dl.value.suggested_filename == "apexplorer-figures.zip" and batch <= n_batches
+    assert dl.value.suggested_filename == "apexplorer-figures.zip"
 
 
 # ------------------------------------------------------------------ item 15
@@ -342,7 +341,6 @@ def test_the_figures_and_tables_stay_readable(browser, server, tmp_path):
             if (m.name === 'graph-labels') { for (const r of Bokeh.documents[0]._all_models.values())
               if (r.data_source === m && r.glyph) return parseFloat(r.glyph.text_font_size.value) >= 16; }
             return false }""")
-        pg.wait_js("() => { const b = [...document.querySelectorAll('*')]; return true }")
         end = time.monotonic() + 20
         while True:
             loss, acc = _plot_box(pg, "Loss"), _plot_box(pg, "Accuracy")
