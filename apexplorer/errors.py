@@ -22,6 +22,10 @@ class DivergenceError(ApexplorerError):
     """Training produced NaN/inf or an exploding loss."""
 
 
+class BuildCancelled(ApexplorerError):
+    """A network's build was cancelled (see :func:`apexplorer.network.cancellable`)."""
+
+
 class WiringWarning(UserWarning):
     """A valid but probably unintended wiring (e.g. a learnable path no error reaches)."""
 

@@ -24,7 +24,7 @@ import torch
 
 from . import graph
 from .dynamics import ZERO_AT_ZERO, activation, relax, support
-from .errors import ApexplorerError, choices
+from .errors import ApexplorerError, BuildCancelled, choices
 from .memory import check_memory
 from .wiring import Task, Wiring, check_connection_rate
 
@@ -284,6 +284,21 @@ def tensor_shapes(wiring: Wiring, members: int | None = None) -> dict:
     return out
 
 
+_CANCEL = threading.local()
+
+
+@contextmanager
+def cancellable(event: threading.Event):
+    """Inside, an ensemble drawn on this thread stops with :class:`BuildCancelled` once ``event`` is set
+    (checked before each member: a large ensemble takes a minute to draw)."""
+    before = getattr(_CANCEL, "event", None)
+    _CANCEL.event = event
+    try:
+        yield
+    finally:
+        _CANCEL.event = before
+
+
 def init_ensemble(wiring: Wiring, seeds, radii=None, init: Init | None = None) -> dict:
     """Tensors of several independent members stacked on a leading axis (E, ...).
 
@@ -295,7 +310,10 @@ def init_ensemble(wiring: Wiring, seeds, radii=None, init: Init | None = None) -
     if radii is not None and len(radii) != len(seeds):
         raise ApexplorerError(f"{len(radii)} spectral radii for {len(seeds)} seeds; give one per member")
     parts = []
+    stop = getattr(_CANCEL, "event", None)
     for k, sd in enumerate(seeds):
+        if stop is not None and stop.is_set():
+            raise BuildCancelled(f"the build was cancelled after drawing {k} of {len(seeds)} members")
         w = wiring if radii is None else wiring.with_spectral_radius(float(radii[k]))
         parts.append(init_tensors(w, sd, init))
     return {g: {n: torch.stack([p[g][n] for p in parts]) for n in parts[0][g]} for g in parts[0]}

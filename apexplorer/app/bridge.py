@@ -14,6 +14,8 @@
   legends, labels) by ``figure_scale``, for a room's back row.  Figures drawn
   later (a tab shown for the first time) are scaled when they appear; leaving
   the presenter layout gives every figure its own sizes back.
+* ``presenter`` also grows the curves (figures named ``ap-curve-*``) down to the bottom of the
+  screen, so a full-HD screen's lower half is not left empty; they get their own height back after.
 * :meth:`export_figures`: every Bokeh figure on the page as PNG and SVG, in one
   zip that the browser downloads (rendered by BokehJS in the page itself:
   offline, no webdriver).
@@ -145,11 +147,32 @@ class PageBridge(JSComponent):
           original.clear()
         }
       }
+      // the curves (figures named ap-curve-*) grow to the bottom of the screen, leaving room for the speed line
+      const fitted = new Map()  // model -> its own height
+      const fitCurves = (on) => {
+        if (!window.Bokeh || !Bokeh.index) return
+        if (!on) { for (const [m, h] of fitted) if (m.height !== h) m.setv({height: h}); fitted.clear(); return }
+        const Plot = Bokeh.Models.get("Plot")
+        const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16
+        const curves = [...Bokeh.index.query((v) => v.model instanceof Plot)].filter((v) =>
+          v.model.name && v.model.name.startsWith("ap-curve-") && v.el && v.el.isConnected &&
+          v.el.getBoundingClientRect().width > 0)
+        const tops = new Set(curves.map((v) => Math.round(v.el.getBoundingClientRect().top / 4)))
+        if (tops.size !== 1) return  // still stacked (the side-by-side figures are on their way): wait
+        for (const v of curves) {
+          const m = v.model
+          const r = v.el.getBoundingClientRect()
+          if (!fitted.has(m)) fitted.set(m, m.height)
+          const want = Math.max(fitted.get(m), Math.floor(window.innerHeight - (r.top + window.scrollY) - 2.5 * rem))
+          if (Math.abs(want - m.height) > 4) m.setv({height: want})
+        }
+      }
       let watch = null
       const setPresenter = (on = model.presenter) => {
         setFont(on)
         scaleFigures(on)
-        if (on && watch === null) watch = setInterval(() => scaleFigures(true), 1000)  // figures drawn later
+        fitCurves(on)
+        if (on && watch === null) watch = setInterval(() => { scaleFigures(true); fitCurves(true) }, 1000)  // figures drawn later
         if (!on && watch !== null) { clearInterval(watch); watch = null }
       }
       setPresenter()
@@ -174,7 +197,10 @@ class PageBridge(JSComponent):
           model.send_msg({exported: n})
         }
       })
+      const resized = () => { if (model.presenter) fitCurves(true) }
+      window.addEventListener("resize", resized)
       model.on("remove", () => { setFont(false); if (watch !== null) clearInterval(watch)
+                                 window.removeEventListener("resize", resized)
                                  document.removeEventListener("keydown", down, true)
                                  document.removeEventListener("keyup", up, true) })
       const el = document.createElement("span")

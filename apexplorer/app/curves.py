@@ -39,6 +39,9 @@ RUN_COLORS = {"bp": "#d62728", "fa": "#9467bd", "ep": "#8c564b"}
 RUN_NAMES = {"ap": "AP", **BASELINE_NAMES}
 GHOST_COLORS = ["#555555", "#777777", "#999999", "#aaaaaa", "#bbbbbb"]
 GHOST_DASHES = ["dotted", "dotdash", "dashed", "dotted", "dotdash"]
+#: What the page's one speed figure means (shown beside it; the status line shows no other).
+SPEED_DEFINITION = ("samples/s: training samples a run's own steps take per second, smoothed over its recent "
+                    "batches; evaluation, probes and pauses excluded; the seeds of an ensemble share each sample")
 QUANTITIES = (("loss", "Loss", "cross-entropy (nats)"), ("acc", "Accuracy", "accuracy (%)"))
 
 
@@ -67,6 +70,7 @@ class CurvesView(LiveView):
         self.tasks: list = ["main"]
         self.runs: list = ["ap"]
         self.members = 1
+        self.method = "ap"  # what the page's own network trains (a baseline loaded from the paper: bp, fa, ep)
         self.series: dict = {}
         self.sources: dict = {}
         self.ghosts: list = []
@@ -113,7 +117,7 @@ class CurvesView(LiveView):
 
     def _shape(self) -> tuple:
         """What the figures draw, apart from the data: a change of it needs new figures."""
-        return tuple(self.tasks), tuple(self.runs), self.members, tuple(g.id for g in self.ghosts)
+        return tuple(self.tasks), tuple(self.runs), self.members, tuple(g.id for g in self.ghosts), self.method
 
     def _build(self):
         """New figures and sources for the runs, tasks, ensemble size and ghosts shown now."""
@@ -130,10 +134,12 @@ class CurvesView(LiveView):
 
     def _figure(self, q, title, ylab):
         f = make_figure(title, "epoch", ylab, self.height)
+        f.name = f"ap-curve-{q}"  # the presenter layout fits these to the screen's height (bridge.py)
         if q == "acc":
             f.y_range = Range1d(0, 100)
         items, hovered = [], []
         K = self.members
+        main = self._short("ap")
         for g_i, g in enumerate(self.ghosts):  # under the live curves
             c, dash = GHOST_COLORS[g_i % len(GHOST_COLORS)], GHOST_DASHES[g_i % len(GHOST_DASHES)]
             rs = []
@@ -158,14 +164,14 @@ class CurvesView(LiveView):
                         members = [f.line("x", f"m{k}", source=train, color=c, alpha=0.18, line_width=1)
                                    for k in range(K)]
                         whisk = f.segment("x", "lo", "x", "hi", source=test, color=c, line_width=2)
-                        items.append(LegendItem(label=f"AP ± sd over {K} seeds{task}", renderers=[band, whisk]))
-                        items.append(LegendItem(label=f"AP each seed{task}", renderers=members))
+                        items.append(LegendItem(label=f"{main} ± sd over {K} seeds{task}", renderers=[band, whisk]))
+                        items.append(LegendItem(label=f"{main} each seed{task}", renderers=members))
                     r1 = f.line("x", "y", source=train, color=c, alpha=0.9 if K > 1 else 0.5,
                                 line_width=2 if K > 1 else 1.5)
                     r2 = f.line("x", "y", source=test, color=c, line_width=2.5, line_dash="dashed")
                     r3 = f.scatter("x", "y", source=test, color=c, size=7)
-                    items.append(LegendItem(label=f"AP training batches{task}", renderers=[r1]))
-                    items.append(LegendItem(label=f"AP test set{task}", renderers=[r2, r3]))
+                    items.append(LegendItem(label=f"{main} training batches{task}", renderers=[r1]))
+                    items.append(LegendItem(label=f"{main} test set{task}", renderers=[r2, r3]))
                     hovered += [r1, r2]
                 else:
                     r1 = f.line("x", "y", source=train, color=c, alpha=0.6, line_width=1.5)
@@ -188,7 +194,15 @@ class CurvesView(LiveView):
         return f
 
     def _run_label(self, run) -> str:
-        return f"{RUN_NAMES.get(run, run.upper())} · {self.rates[run].text()}"
+        return f"{self._name(run)} · {self.rates[run].text()}"
+
+    def _name(self, run) -> str:
+        """A run's name: the page's own network ("ap") by the method it trains."""
+        name = self.method if run == "ap" else run
+        return RUN_NAMES.get(name, name.upper())
+
+    def _short(self, run) -> str:
+        return self._name(run).split(" ")[0]
 
     def _show_ghost_bar(self):
         buttons = []
@@ -201,7 +215,8 @@ class CurvesView(LiveView):
             buttons.append(b)
         if buttons:
             buttons.insert(0, pn.pane.Markdown("Previous runs:", margin=(4, 5, 0, 10), sizing_mode="fixed",
-                                               width=110))
+                                               width=180, css_classes=["ap-ghost-label"],
+                                               styles={"white-space": "nowrap"}))  # one line, any font
         self.ghost_bar.objects = buttons
         self.ghost_bar.visible = bool(buttons)
 
@@ -228,6 +243,8 @@ class CurvesView(LiveView):
         self.tasks = list(info.get("tasks") or ["main"])
         self.runs = ["ap", *(info.get("side") or ())]
         self.members = int(info.get("members") or 1)
+        exp = meta.get("experiment")
+        self.method = getattr(getattr(exp, "method", None), "name", None) or "ap"
         self._new_series()
         for h in info.get("history") or []:
             self.on_epoch(h)
@@ -338,7 +355,7 @@ class CurvesView(LiveView):
                 self._labels[run] = label
                 for it in items:
                     it.label = value(label)
-        text = "**Training speed** · " + " · ".join(f"{RUN_NAMES.get(r, r).split(' ')[0]} {self.rates[r].text()}"
+        text = f"**Training speed** ({SPEED_DEFINITION}) · " + " · ".join(f"{self._short(r)} {self.rates[r].text()}"
                                                     for r in known) if known else ""
         if self.speed.object != text:
             self.speed.object = text

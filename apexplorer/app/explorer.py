@@ -21,20 +21,22 @@ from pathlib import Path
 import panel as pn
 import param
 
+from ..errors import ApexplorerError
 from ..experiment import Experiment
 from ..share import check_query
+from ..side_by_side import BASELINE_NAMES
 from ..trainer import Trainer
 from .bridge import HELP, PageBridge
 from .files import ServerFiles
 from .curves import CurvesView
 from .live import ErrorView
-from .network_view import NetworkEditor, NetworkGraph
+from .network_view import NetworkEditor, NetworkGraph, layers_wiring
 from .player import ErrorFlowPlayer
 from .plots import held_by_bokeh
 from .run_view import RunControls
 from .safe import escape, message
 from .upload import upload_limit
-from .session import ExplorerState, trainer_experiment
+from .session import ExplorerState, get_dataset, trainer_experiment
 from .settings_view import SettingsView
 from .tasks_view import TasksView
 from .trajectory import PCAView, TrajectoryView
@@ -48,6 +50,11 @@ INTRO = (
     "ΔA = aᵀe, with no backpropagation."
 )
 
+
+GRAPH_TITLE = "### Network (task shown on the Tasks tab; hover a path or a block for details)"
+#: The heading of the graph when a baseline trains (its layers, not AP's modules).
+GRAPH_TITLE_LAYERS = ("### Network: {name} trains a layered network (input, hidden layers, output); "
+                      "the AP settings and wiring do not apply to it")
 
 #: The view tabs' headers in the presenter layout (the larger font would push the last ones off a 1280 screen).
 PRESENTER_TABS = ".bk-tab { padding: 4px 6px; font-size: 0.85em; }"
@@ -125,7 +132,7 @@ class Explorer(pn.viewable.Viewer):
         self.link_note = message("warning", margin=(0, 10), css_classes=["ap-link-note"])
         if experiment is None and trainer is None:
             self._open_link()
-        self.bridge = PageBridge(on_key=self.key)
+        self.bridge = PageBridge(on_key=self.key, on_exported=self._exported)
         # a popover: it floats over the Run panel (taking no room) until ?, Esc or the Keys button hides it
         self.keys_help = pn.pane.Markdown(HELP, visible=False, css_classes=["ap-keys"], margin=0, width=330,
                                           styles={"position": "absolute", "top": "2.6em", "right": "10px",
@@ -136,12 +143,17 @@ class Explorer(pn.viewable.Viewer):
                                              description="Keyboard shortcuts")
         self.keys_button.on_click(lambda e: self.key("help"))
         self.presenter_toggle = pn.widgets.Toggle.from_param(self.param.presenter, width=120)
+        self.export_button = pn.widgets.Button(label="⤓ Figures", width=100, variant="outline",
+                                               description="Download every figure on the page now (the network and "
+                                                           "the open tab's plots) as PNG and SVG, in one zip")
+        self.export_button.on_click(lambda e: self.export_figures())
         self.run = RunControls(st, self.files, max_upload=self.max_upload)
         self._status_styles = dict(self.run.status.styles)
         self.settings = SettingsView(st)
         self.editor = NetworkEditor(st.wiring, load_preset=st.load_preset)
         self.tasks = TasksView(st)
         self.graph = NetworkGraph(st.wiring.wiring, st.task)
+        self._graph_title = pn.pane.Markdown(GRAPH_TITLE, margin=(0, 10))
         self.curves = CurvesView()
         self.errors = ErrorView()
         self.trajectory = TrajectoryView()
@@ -246,11 +258,27 @@ class Explorer(pn.viewable.Viewer):
 
     def _on_experiment(self, *events):
         exp = self.state.experiment
+        if exp.method.name != getattr(self, "_drawn_method", "ap") or exp.method.name != "ap":
+            self._redraw_graph()
         if exp.wiring.preset is not None and exp.wiring.preset in self.editor.preset.options:
             self.editor.preset.value = exp.wiring.preset
         self.bridge.query = urllib.parse.urlencode({**exp.to_query(), **({"presenter": 1} if self.presenter else {})})
         if self.paper_note.visible and exp.name != getattr(self, "_paper_name", None):
             self.paper_note.visible = False
+
+    def export_figures(self) -> None:
+        """Have the page download its figures (PNG and SVG) in one zip (:meth:`PageBridge.export_figures`)."""
+        self.state._note("exporting the figures shown…")
+        self.bridge.export_figures("apexplorer-figures.zip")
+
+    def _exported(self, n: int, error: str = "") -> None:
+        if n < 0:
+            self.state.message = f"the figures could not be exported: {error}"
+        elif n == 0:
+            self.state._note("no figure is shown to export")
+        else:
+            self.state._note(f"downloaded apexplorer-figures.zip: {n // 2} figures as PNG and SVG")
+        self.run.refresh()
 
     def key(self, name: str) -> None:
         """A keyboard shortcut: ``toggle`` (Train / Pause), ``step``, ``reset``, ``presenter``, ``help`` or
@@ -274,9 +302,22 @@ class Explorer(pn.viewable.Viewer):
     # -------------------------------------------------------------- wiring
 
     def _redraw_graph(self, *events):
-        w = self.state.wiring.wiring
-        if w is not None:
-            self.graph.show(w, self.state.task)
+        wm, exp = self.state.wiring, self.state.experiment
+        self._drawn_method = exp.method.name
+        if exp.method.name != "ap":  # a baseline trains: its layers are drawn, not the AP wiring it ignores
+            self._graph_title.object = GRAPH_TITLE_LAYERS.format(name=BASELINE_NAMES.get(exp.method.name,
+                                                                                          exp.method.name))
+            try:
+                d = get_dataset(next(iter(exp.tasks.values())).dataset)
+                self.graph.show(layers_wiring(exp.method.name, d.n_features, exp.method.hidden, d.n_classes))
+            except ApexplorerError as e:
+                self.graph.show(None, problem=str(e))
+            return
+        self._graph_title.object = GRAPH_TITLE
+        if wm.wiring is not None:
+            self.graph.show(wm.wiring, self.state.task)
+        else:  # an invalid edit: drawn as it stands, with its problem, never the last valid wiring
+            self.graph.show(wm.draft(), self.state.task, problem=wm.error or "the wiring is not valid")
 
     def _on_task(self, event):
         self._redraw_graph()
@@ -337,8 +378,8 @@ class Explorer(pn.viewable.Viewer):
             # stylesheets from its CDN (unreachable offline)
             dynamic=False, sizing_mode="stretch_width")
         self._left = pn.Column(
-            pn.Row(pn.pane.Markdown("## Run", margin=(0, 10)), pn.layout.HSpacer(), self.presenter_toggle,
-                   self.keys_button),
+            pn.Row(pn.pane.Markdown("## Run", margin=(0, 10)), pn.layout.HSpacer(), self.export_button,
+                   self.presenter_toggle, self.keys_button),
             self.keys_help,
             self.run,
             self.settings._confirm,
@@ -346,8 +387,6 @@ class Explorer(pn.viewable.Viewer):
             width=440, margin=(0, 10), styles={"position": "relative"},  # the keys popover floats in here
         )
         self._intro = pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10))
-        self._graph_title = pn.pane.Markdown(
-            "### Network (task shown on the Tasks tab; hover a path or a block for details)", margin=(0, 10))
         main = pn.Column(self.link_note, self._intro, self._graph_title, self.graph, self.paper_note, self.tabs,
                          sizing_mode="stretch_width")
         self._show_presenter()

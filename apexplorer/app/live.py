@@ -21,11 +21,23 @@ import math
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColorBar, FactorRange, FixedTicker, LinearColorMapper, Whisker
+from bokeh.models import BasicTickFormatter, ColorBar, FactorRange, FixedTicker, LinearColorMapper, Whisker
 from bokeh.palettes import Viridis256
 
 from ..probe import Probe
 from .plots import edits_models, hover, make_figure, source
+
+
+def not_ap(info: dict) -> str:
+    """'' when the network of a ``reset`` item trains AP, else why a view of AP's phases shows nothing."""
+    from ..side_by_side import BASELINE_NAMES
+
+    exp = (info.get("meta") or {}).get("experiment")
+    method = getattr(getattr(exp, "method", None), "name", None) or "ap"
+    if method == "ap":
+        return ""
+    return (f"This run trains {BASELINE_NAMES.get(method, method.upper())}, a layered network without AP's "
+            "modules and phases: this view shows AP networks only.")
 
 
 class LiveView(pn.viewable.Viewer):
@@ -142,7 +154,9 @@ MOD_COLOR = "#d6604d"  # a module's local error e = z0 - z1
 OUT_COLOR = "#fd8d3c"  # an output's error o - y
 
 
-BAR_TITLE = "Error magnitude now (modules: e = z⁰ − z¹; outputs: o − y)"
+BAR_TITLE = "Error magnitude now"
+#: The bars' x axis says what e is (a title that said it was cut at 1280 pixels).
+BAR_AXIS = "module (e = z⁰ − z¹) / output (o − y)"
 SPREAD_SAMPLES = 32  # test samples of the runner's per-member errors (runner.member_errors)
 
 
@@ -168,8 +182,8 @@ class ErrorView(LiveView):
         self.whisker_source = source(name=[], lo=[], hi=[])
         self.whisker_source.name = "error-spread"
         self.heat_source = source(left=[], right=[], bottom=[], top=[], v=[], name=[], epoch=[], err=[])
-        b = make_figure(BAR_TITLE, "module / output",
-                        "mean |e| (state units)", self.height, x_range=FactorRange())
+        b = make_figure(BAR_TITLE, BAR_AXIS, "mean |e| (state units)", self.height, x_range=FactorRange())
+        b.yaxis.formatter = BasicTickFormatter(use_scientific=False)  # 0.006, not 6.000e-3
         r = b.vbar(x="name", top="err", width=0.7, source=self.bar_source, color="color")
         b.add_tools(hover([r], [("", "@name"), ("mean |e|", "@err{0.0000}")]))
         b.add_layout(Whisker(base="name", lower="lo", upper="hi", source=self.whisker_source, line_width=1.5))
@@ -246,8 +260,10 @@ class ErrorView(LiveView):
                   "hi": [self.spread[n][0] + self.spread[n][1] for n in w]}
         if self.whisker_source.data != spread:
             self.whisker_source.data = spread
-        title = (f"Error magnitude now: mean ± sd over {self.spread_members} seeds ({SPREAD_SAMPLES} test samples)"
-                 if self.spread else BAR_TITLE)
+        title = f"Error now: mean ± sd of {self.spread_members} seeds" if self.spread else BAR_TITLE
+        ylab = (f"mean |e| on {SPREAD_SAMPLES} test samples" if self.spread else "mean |e| (state units)")
+        if self.bars.yaxis[0].axis_label != ylab:
+            self.bars.yaxis[0].axis_label = ylab
         if self.bars.title.text != title:
             self.bars.title.text = title
         self._draw_heat()

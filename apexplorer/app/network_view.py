@@ -131,6 +131,8 @@ class NetworkGraph(pn.viewable.Viewer):
     """A drawing of a wiring (Bokeh); call :meth:`show` to redraw it."""
 
     height = param.Integer(330, doc="Height before the first drawing; each drawing sets the height it needs.")
+    legend_rows = param.Integer(1, bounds=(1, 3), doc=(
+        "Rows of the paths' legend above the drawing (2 where the figure is narrow: the error-flow player's)."))
     key = param.String("graph", doc="Prefix of the sources' names (graph-blocks, graph-titles...).")
 
     def __init__(self, wiring: Wiring | None = None, task: str | None = None, **params):
@@ -139,6 +141,7 @@ class NetworkGraph(pn.viewable.Viewer):
         from bokeh.plotting import figure
 
         self.data = {}
+        self.problem = ""
         self.sources = {k: ColumnDataSource(data=v, name=f"{self.key}-{k}") for k, v in graph_data(None).items()
                         if k in SOURCES}
         S = self.sources
@@ -177,6 +180,7 @@ class NetworkGraph(pn.viewable.Viewer):
                                LegendItem(label="feedback path (fixed)", renderers=[proxies[1]]),
                                LegendItem(label="suppressed in this task", renderers=[proxies[2]])],
                         location="top_left", orientation="horizontal", label_text_font_size="11px",
+                        nrows=self.legend_rows if self.legend_rows > 1 else "auto",
                         background_fill_alpha=0.8, padding=2, margin=2)
         f.add_layout(legend, "above")
         self.figure = f
@@ -184,9 +188,28 @@ class NetworkGraph(pn.viewable.Viewer):
         self.show(wiring, task)
 
     @edits_models
-    def show(self, wiring: Wiring | None, task: str | None = None, highlight: dict | None = None) -> None:
-        """Redraw for ``wiring`` with ``task``'s suppressed paths grey and an optional highlight."""
-        d = graph_data(wiring, task, highlight)
+    def show(self, wiring: Wiring | None, task: str | None = None, highlight: dict | None = None,
+             problem: str = "") -> None:
+        """Redraw for ``wiring`` with ``task``'s suppressed paths grey and an optional highlight.
+
+        ``problem``: the wiring is an invalid draft (:meth:`WiringModel.draft`): it is drawn as it
+        stands, framed in red, with the problem written above it."""
+        try:
+            d = graph_data(wiring, task, highlight)
+        except Exception:  # noqa: BLE001 - a draft the layout cannot place: the problem alone is drawn
+            if not problem:
+                raise
+            d = graph_data(None)
+        if problem:
+            x0, y0, x1, y1 = d["extent"]
+            d["notes"] = {"x": [*d["notes"]["x"], (x0 + x1) / 2], "y": [*d["notes"]["y"], y1 + 0.6],
+                          "text": [*d["notes"]["text"], "⚠ not valid: " + _wrap(problem)]}
+            lines = 1 + d["notes"]["text"][-1].count("\n")
+            d["extent"] = (x0, y0, x1, y1 + 0.7 + 0.35 * lines)
+            d["height"] = L.height_px(d["extent"])
+        self.problem = problem
+        self.figure.outline_line_color = "#b2182b" if problem else None
+        self.figure.outline_line_width = 3 if problem else 1
         self.data = d
         for k, src in self.sources.items():
             src.data = d[k]
@@ -194,16 +217,43 @@ class NetworkGraph(pn.viewable.Viewer):
         f = self.figure
         f.x_range.start, f.x_range.end = x0, x1
         f.y_range.start, f.y_range.end = y0, y1
-        if wiring is not None and f.height != d["height"]:
+        if (wiring is not None or problem) and f.height != d["height"]:
             f.height = d["height"]
 
     def __panel__(self):
         return pn.Column(self._pane, pn.pane.HTML(BLOCK_LEGEND, margin=(0, 10)), sizing_mode="stretch_width")
 
 
+#: A long module name wraps inside its column (even without spaces) instead of pushing the others out of view.
+TABLE_CSS = (".tabulator-cell[tabulator-field='module'] { white-space: pre-wrap; overflow-wrap: anywhere; "
+             "word-break: break-word; }")
+
+
+def layers_wiring(method: str, n_in: int, hidden, n_out: int) -> Wiring:
+    """A baseline's layered network (BP, FA, EP), drawn with the graph's boxes: the input, one box per
+    hidden layer (its neurons, one block ``layer``: no AP roles) and the output, joined by its learned
+    weights.  For drawing only."""
+    from ..baselines import DEFAULT_HIDDEN, parse_hidden
+    from ..wiring import Module, Path, Port
+
+    sizes = parse_hidden(tuple(hidden) if isinstance(hidden, list) else hidden) or DEFAULT_HIDDEN.get(method, (256,))
+    mods = [Module(f"hidden {i}", n, (("layer", n),)) for i, n in enumerate(sizes, 1)]
+    ends = ["x", *(f"{m.name}.layer" for m in mods), "y"]
+    paths = [Path(a, b) for a, b in zip(ends, ends[1:])]
+    return Wiring.create(mods, [Port("x", n_in)], [Port("y", n_out)], paths, [], name=method, warn=False)
+
+
+def _wrap(text: str, width: int = 70) -> str:
+    """``text`` in lines of about ``width`` characters (the figure draws no wrapping of its own)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
 BLOCK_LEGEND = " ".join(
-    f'<span style="display:inline-block;width:12px;height:12px;background:{c};vertical-align:middle"></span> '
-    f'<span style="font-size:12px;margin-right:12px">{b}: {d}</span>'
+    f'<span style="white-space:nowrap"><span style="display:inline-block;width:0.9em;height:0.9em;background:{c};'
+    f'vertical-align:middle"></span> '
+    f'<span class="ap-block-legend" style="font-size:0.9em;margin-right:0.9em">{b}: {d}</span></span>'
     for b, c, d in (("RI", L.ROLE_COLORS["RI"], "receives inference"), ("SI", L.ROLE_COLORS["SI"], "sends inference"),
                     ("RE", L.ROLE_COLORS["RE"], "receives error"), ("SE", L.ROLE_COLORS["SE"], "sends error"),
                     ("x", L.PORT_COLORS["input"], "input port"), ("y", L.PORT_COLORS["output"], "output port")))
@@ -255,7 +305,9 @@ class NetworkEditor(pn.viewable.Viewer):
             self._module_frame(), show_index=False, sizing_mode="stretch_width", layout="fit_data",
             editors={"module": None}, titles={"spectral_radius": "ρ", "connection_rate": "c"},
             # every column as wide as its text, never cut ("100,0"); long block lists wrap
-            formatters={"blocks": {"type": "textarea"}}, configuration={"columnDefaults": {"headerSort": False}})
+            formatters={"blocks": {"type": "textarea"}, "module": {"type": "textarea"}},
+            configuration={"columnDefaults": {"headerSort": False}},
+            stylesheets=[TABLE_CSS])
         self.modules.on_edit(self._on_module_edit)
         self.new_name = pn.widgets.TextInput(label="New module", placeholder="L3", width=90)
         self.new_size = pn.widgets.IntInput(label="Size", value=256, width=90)
@@ -348,7 +400,8 @@ class NetworkEditor(pn.viewable.Viewer):
 
     def _refresh_table(self):
         df = self._module_frame()
-        widths = column_widths(df, {"spectral_radius": "ρ", "connection_rate": "c"}, wrap={"blocks": 190})
+        widths = column_widths(df, {"spectral_radius": "ρ", "connection_rate": "c"}, wrap={"blocks": 180,
+                                                                                            "module": 76})
         if widths != self.modules.widths:  # Tabulator fits its columns to the first data only
             self.modules.widths = widths
         self.modules.value = df

@@ -27,7 +27,7 @@ from ..probe import Probe
 from ..wiring import Wiring
 from . import layout as L
 from .formulas import FormulaPanel
-from .live import LiveView
+from .live import LiveView, not_ap
 from .network_view import NetworkGraph
 from .plots import edits_models, hover, make_figure, place_legend, source
 from .safe import escape, plain
@@ -114,7 +114,7 @@ class ErrorFlowPlayer(LiveView):
         self.probe: Probe | None = None
         self.wiring: Wiring | None = None
         self.frames: list = []
-        self.graph = NetworkGraph(height=300, key="flow-graph")
+        self.graph = NetworkGraph(height=300, key="flow-graph", legend_rows=2)  # narrow: beside the formulas
         self.player = pn.widgets.Player(start=0, end=1, value=0, interval=400, loop_policy="once",
                                         sizing_mode="stretch_width", show_value=False)
         self.player.link(self, value="frame")
@@ -152,6 +152,14 @@ class ErrorFlowPlayer(LiveView):
         if info.get("wiring") is not None:
             self.wiring = info["wiring"]
         self.probe = None
+        note = not_ap(info)
+        if note:  # a baseline has no phases to play: the last AP network's sample goes
+            self.frames, self.wiring = [], None
+            self.title.object = f"### Error-flow player\n{note}"
+            self.text.object = ""
+            self.graph.show(None)
+        elif self.title.object.startswith("### Error-flow player\nThis run trains"):
+            self.title.object = "### Error-flow player\nTrain or step once to record a sample."
 
     def on_probe(self, p: Probe):
         if self.probe is not None and not self.follow_live:

@@ -35,6 +35,10 @@ class RunControls(pn.viewable.Viewer):
         self.pause.on_click(lambda e: self.state.pause())
         self.step.on_click(lambda e: self.state.step())
         self.reset.on_click(lambda e: self.state.reset())
+        self.cancel = pn.widgets.Button(label="✕ Cancel the build", color="danger", variant="outline", width=170,
+                                        visible=False, description="Stop building this network (a large "
+                                                                   "ensemble takes long to draw)")
+        self.cancel.on_click(lambda e: self.state.cancel_build())
         self.status = pn.pane.Markdown("", css_classes=["ap-status"], sizing_mode="stretch_width",
                                        styles={"font-family": "monospace", "font-size": "13px"})
         self.error = message("danger")
@@ -128,9 +132,14 @@ class RunControls(pn.viewable.Viewer):
     def refresh(self):
         """Enable the buttons that make sense now (called on the event loop)."""
         s = self.state.runner.state
-        self.train.disabled = s in ("running", "building")
+        why = self.state.blocker()
+        self.train.disabled = s in ("running", "building") or bool(why)
+        tip = f"Train is off: {why}" if why else None  # no tooltip otherwise: it would cover Pause
+        if self.train.description != tip:
+            self.train.description = tip
         self.pause.disabled = s != "running"
-        self.step.disabled = s in ("running", "building")
+        self.step.disabled = s in ("running", "building") or bool(why)
+        self.cancel.visible = s == "building"
         p = self.state.progress
         self.progress.visible = bool(p.n_batches) and s in ("running", "paused")
         value = int(1000 * p.fraction)
@@ -140,7 +149,7 @@ class RunControls(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(
             pn.Row(self.train, self.pause, self.step, self.reset),
-            self.status, self.progress, self.error, self.info, self.slow,
+            self.status, self.cancel, self.progress, self.error, self.info, self.slow,
             pn.Card(self.save_experiment, pn.Row("Open an experiment file:", self.open_experiment), self.command,
                     title="Experiment: open, save, command line", collapsed=True, sizing_mode="stretch_width"),
             pn.Card(pn.pane.Markdown("Every batch and epoch so far: one row per task, per seed of an ensemble and "

@@ -36,8 +36,9 @@ from dataclasses import replace
 
 import param
 
-from ..errors import ApexplorerError
+from ..errors import ApexplorerError, BuildCancelled
 from ..events import EpochEvent
+from ..network import cancellable
 from ..probe import probe
 from ..record import History
 from ..trainer import StopEvent, Trainer
@@ -59,6 +60,14 @@ def batches_done(trainer) -> int:
     """Batches a trainer has done in its current epoch (a session saved mid-epoch resumes there)."""
     segs = trainer.segments() if hasattr(trainer, "segments") else []
     return sum(n for _, n in segs[: getattr(trainer, "segment", 0)]) + getattr(trainer, "position", 0)
+
+
+def segments_of(trainer) -> list:
+    """The passes of the trainer's epoch: [(task(s) joined by '+', batches)] (one pass for one task)."""
+    try:
+        return [("+".join(t.name for t in ts), int(n)) for ts, n in trainer.segments()]
+    except (AttributeError, TypeError):
+        return []
 
 
 def task_names(trainer) -> list:
@@ -97,6 +106,7 @@ class Runner(param.Parameterized):
         self.probe_every = probe_every
         self._cmd = queue.Queue()
         self._run = threading.Event()
+        self._cancel = threading.Event()  # set: the build under way stops (BuildCancelled)
         self._alive = True
         self._gen = None
         self._last_probe = 0.0
@@ -111,6 +121,10 @@ class Runner(param.Parameterized):
         self._run.clear()
         self.state = "building"
         self._cmd.put(("build", (factory, dict(meta or {}))))
+
+    def cancel_build(self) -> None:
+        """Stop the build under way (checked between the members of an ensemble); safe from any thread."""
+        self._cancel.set()
 
     def discard(self) -> None:
         """Drop the network (the page now describes one that cannot be built)."""
@@ -245,8 +259,14 @@ class Runner(param.Parameterized):
                 if old is not None:
                     old.stop()
             self.trainer, self.side = None, {}
+            self._cancel.clear()
             try:
-                tr = factory()
+                with cancellable(self._cancel):
+                    tr = factory()
+            except BuildCancelled as e:
+                self.state = "empty"
+                self._emit("cancelled", str(e), important=True)
+                return
             except ApexplorerError as e:
                 self.state = "empty"
                 self._emit("error", str(e), important=True)
@@ -264,7 +284,7 @@ class Runner(param.Parameterized):
                                  "n_batches": getattr(tr, "n_batches", None) if done else None,
                                  "epoch": tr.epoch, "epochs": tr.total_epochs if hasattr(tr, "total_epochs")
                                  else tr.config.epochs, "side": list(self.side),
-                                 "members": tr.learner_members}, important=True)
+                                 "members": tr.learner_members, "segments": segments_of(tr)}, important=True)
             self.state = "ready" if tr.epoch == 0 and not tr.history and not done else "paused"
             self._probe()
         elif cmd == "discard":

@@ -20,6 +20,7 @@ cached for the whole process: they are read-only tensors, never Bokeh objects.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 import warnings
@@ -33,7 +34,7 @@ from ..data import dataset_names, load_dataset
 from ..devices import device_choices
 from ..errors import ApexplorerError, WiringWarning
 from ..experiment import Experiment
-from ..memory import check_memory
+from ..memory import build_seconds, check_memory, format_bytes
 from ..presets import MULTITASK, preset_tasks
 from ..side_by_side import BASELINES, companions
 from ..trainer import Trainer, resolve_device
@@ -41,7 +42,7 @@ from ..wiring import Wiring
 from .files import Upload
 from .runner import Runner, apply_live
 from .settings import KEYS, LIVE_KEYS, Settings
-from .status import Progress, status_line
+from .status import Progress, clock, status_line
 from .wiring_model import WiringModel
 
 _DATA = {}
@@ -63,6 +64,11 @@ def available(name: str) -> bool:
         return False
     return True
 
+
+#: Ensembles of this many seeds or more are timed before they are built (:func:`apexplorer.memory.build_seconds`).
+ENSEMBLE_CHECK = 8
+#: The longest build the page starts (seconds); ``APEXPLORER_BUILD_LIMIT`` sets another.
+BUILD_LIMIT_S = float(os.environ.get("APEXPLORER_BUILD_LIMIT") or 20.0)
 
 #: A dotted key -> the name a pending change goes by ("spectral radius", "wiring", "tasks").
 _NAMES = {k: n for n, k in KEYS.items()}
@@ -142,6 +148,8 @@ class ExplorerState(param.Parameterized):
     info = param.String(default="", doc="The latest notice (saved, loaded, settings applied).")
     pending = param.List(default=[], doc="Changed structural settings awaiting confirmation.")
     status = param.String(default="no network yet: press Train")
+    build_limit_s = param.Number(default=BUILD_LIMIT_S, bounds=(0, None), doc=(
+        "The longest build of an ensemble the page starts, in seconds (estimated first); a larger one is refused."))
 
     def __init__(self, dataset: str = "digits", preset_name: str | None = None, runner: Runner | None = None,
                  experiment: Experiment | None = None, **params):
@@ -151,6 +159,7 @@ class ExplorerState(param.Parameterized):
         self.runner = runner or Runner()
         self.progress = Progress()
         self._last = {}
+        self._segments = []  # the passes of an epoch [(task, batches)], from the network's reset event
         self._loading = False
         self._shown = None  # the wiring dict the experiment gives (what the editor started from)
         self._problem = ""  # the shown message, when it is a problem that stops building (kept true)
@@ -406,7 +415,7 @@ class ExplorerState(param.Parameterized):
             if not err:
                 self.reset()
                 return
-            if self.runner.trainer is not None and err != self.wiring.error:
+            if self.runner.trainer is not None:
                 # the shown network is not the one the page describes, and that one cannot be built
                 self._show_problem(err)
                 self.runner.discard()
@@ -437,11 +446,31 @@ class ExplorerState(param.Parameterized):
             if self.baselines:
                 companions(exp, self.baselines, self.wiring.wiring)
             sizes = [s.batch_size or exp.train.batch_size for s in exp.tasks.values()]
-            check_memory(self.wiring.wiring, batch_size=max(sizes), members=exp.train.seeds,
-                         precision=exp.ap.precision, device=resolve_device(exp.train.device))
+            need = check_memory(self.wiring.wiring, batch_size=max(sizes), members=exp.train.seeds,
+                                precision=exp.ap.precision, device=resolve_device(exp.train.device))
         except ApexplorerError as e:
             return gui_words(str(e))
-        return ""
+        return self._too_slow(exp, need)
+
+    def _too_slow(self, exp: Experiment, need) -> str:
+        """Why an ensemble is refused ('' when not): it would take longer than :attr:`build_limit_s` to build."""
+        seeds = exp.train.seeds
+        if seeds < ENSEMBLE_CHECK:
+            return ""
+        secs = build_seconds(self.wiring.wiring, seeds)
+        if secs <= self.build_limit_s:
+            return ""
+        most = max(1, int(self.build_limit_s / (secs / seeds)))
+        return (f"seeds {seeds}: an ensemble of {seeds} networks would take about {clock(secs)} to build here and "
+                f"hold about {format_bytes(need.total)}; the page builds ensembles of up to {clock(self.build_limit_s)} "
+                f"(about {most} seeds of this network): choose fewer seeds, or train this one from the command line "
+                "(the Experiment card gives it)")
+
+    def blocker(self) -> str:
+        """Why Train cannot start now ('' when it can): with no network, the problem that stops building one."""
+        if self.runner.trainer is not None or self.runner.state == "building":
+            return ""
+        return self.wiring.error or (self._problem if self._problem and self.message == self._problem else "")
 
     def _show_problem(self, err: str) -> None:
         self._problem = self.message = err
@@ -508,6 +537,11 @@ class ExplorerState(param.Parameterized):
 
     def pause(self):
         self.runner.pause()
+
+    def cancel_build(self) -> None:
+        """Stop the network being built (an ensemble is drawn member by member); the page keeps its settings."""
+        if self.runner.state == "building":
+            self.runner.cancel_build()
 
     def step(self) -> bool:
         if self.runner.trainer is None and self.runner.state != "building":
@@ -608,6 +642,7 @@ class ExplorerState(param.Parameterized):
         for kind, ev in items:
             if kind == "reset":
                 self._last = {"epochs": ev["epochs"], "epoch": ev["epoch"]}
+                self._segments = ev.get("segments") or []
                 self.progress.clear()
                 if ev.get("batch"):  # a session saved in the middle of an epoch
                     self._last.update(epoch=ev["epoch"] + 1, batch=ev["batch"], n_batches=ev["n_batches"])
@@ -621,6 +656,9 @@ class ExplorerState(param.Parameterized):
                     self._note(f"loaded the session {loaded}" if loaded else f"{lead}a fresh network is ready",
                                about_state=True)
                 self._lead = ""
+            elif kind == "cancelled":
+                self._last = {}
+                self._note(f"{ev}: change the settings (fewer seeds?) or press Train to build it again")
             elif kind == "discard":
                 self._last = {}
                 if self._ready_note:
@@ -629,7 +667,7 @@ class ExplorerState(param.Parameterized):
                 if self._ready_note:  # it trains: "ready" is no longer news
                     self._note("")
                 self.progress.add(ev)
-                self._last.update(epoch=ev.epoch, batch=ev.batch, n_batches=ev.n_batches, sps=ev.samples_per_s)
+                self._last.update(epoch=ev.epoch, batch=ev.batch, n_batches=ev.n_batches)
             elif kind == "epoch":
                 self._last.update(test_acc=ev.test_acc, epochs=ev.epochs, tasks=ev.tasks)
             elif kind == "stop":
@@ -650,10 +688,11 @@ class ExplorerState(param.Parameterized):
                 self._update_pending()
         state = self.runner.state
         if state == "empty":
-            self.status = "no network: see the message below" if self.message else "no network yet: press Train"
+            self.status = ("no network: Train is off until the problem below is fixed" if self.blocker() else
+                           "no network: see the message below" if self.message else "no network yet: press Train")
         else:
             self.status = status_line(self._last, state, getattr(self.runner.trainer, "total_epochs", None),
-                                      self.progress)
+                                      self.progress, self._segments)
 
 
 __all__ = ["ExplorerState", "available", "checkpoint_or_legacy", "dataset_names", "experiment_of", "get_dataset",

@@ -76,6 +76,8 @@ class Settings(param.Parameterized):
                          device=self.device, ensemble=self.seeds).validate()
         if self.seeds < 1:
             raise ApexplorerError(f"seeds {self.seeds!r} must be a positive integer")
+        if self.epochs < 1:  # the library accepts 0 (evaluate only); a page's run of 0 epochs would train nothing
+            raise ApexplorerError(f"epochs {self.epochs!r}: a run trains at least 1 epoch; choose 1 or more")
         try:  # the library's own check of a module's rho and c
             chain([4], 1, 1, spectral_radius=self.spectral_radius, connection_rate=self.connection_rate)
         except ApexplorerError as e:

@@ -3,9 +3,14 @@
 :class:`Progress` follows the batch events of the current epoch as they are
 drained: the fraction of the epoch done, the training accuracy so far, and the
 time left from the pace of the last batches.  :func:`status_line` writes
-``epoch e/E · batch b/B (p %, m:ss left) · train acc x % · test acc y % · n samples/s``,
+``epoch e/E · batch b/B (p %, m:ss left in the run) · train acc x % · test acc y %``,
 so that a slow epoch (Fig. 5b on a CPU takes about 90 s) shows its progress
-long before its first test accuracy.
+long before its first test accuracy.  ``E`` is the run's epochs now (Epochs
+changed while it runs counts at once), and the time left is the whole run's.
+A multitask epoch that trains its tasks in turn (alternating) names the task
+training now and how far its pass is: ``training task A: batch 120/1875 of its
+pass (6 %), then B``.  The training speed is not here: the Curves tab shows it,
+once, defined there (:data:`apexplorer.app.curves.SPEED_DEFINITION`).
 """
 
 from __future__ import annotations
@@ -82,18 +87,42 @@ class Progress:
         return out
 
 
-def status_line(last: dict, state: str, total_epochs=None, progress: Progress | None = None) -> str:
-    """``epoch e/E · batch b/B (p %, m:ss left) · train acc x % · test acc y % · n samples/s  (state)``."""
-    E = last.get("epochs") or total_epochs or "?"
+def segment_of(segments, batch: int) -> tuple | None:
+    """(task(s), batch within its pass, batches of its pass, next task(s) or '') of the epoch's ``batch``
+    (1-based) when the epoch trains its tasks in turn (``segments``: [(task(s), batches)]), else None."""
+    if not segments or len(segments) < 2:
+        return None
+    start = 0
+    for i, (name, n) in enumerate(segments):
+        if batch <= start + n:
+            after = segments[i + 1][0] if i + 1 < len(segments) else ""
+            return name, batch - start, n, after
+        start += n
+    return None
+
+
+def status_line(last: dict, state: str, total_epochs=None, progress: Progress | None = None,
+                segments=None) -> str:
+    """``epoch e/E · batch b/B (p %, m:ss left in the run) · train acc x % · test acc y %  (state)``.
+
+    ``total_epochs``: the run's epochs now (the trainer's, which follows a change of Epochs);
+    ``segments``: the epoch's passes [(task(s), batches)] of a run that trains its tasks in turn."""
+    E = total_epochs or last.get("epochs") or "?"
     e = last.get("epoch", 0)
     parts = [f"epoch {e}/{E}"]
     if "batch" in last:
         text = f"batch {last['batch']}/{last['n_batches']}"
         if progress is not None and progress.n_batches and state == "running":
             left = progress.left(E if isinstance(E, int) else None)
-            eta = f", {clock(left['epoch'])} left" if "epoch" in left else ""
+            eta = (f", {clock(left['run'])} left in the run" if "run" in left else
+                   f", {clock(left['epoch'])} left in this epoch" if "epoch" in left else "")
             text += f" ({progress.fraction:.0%}{eta})"
         parts.append(text)
+        seg = segment_of(segments, last["batch"])
+        if seg is not None:
+            name, b, n, after = seg
+            parts.append(f"training task {name}: batch {b}/{n} of its pass ({b / max(n, 1):.0%})"
+                         + (f", then {after}" if after else ""))
         if progress is not None and progress.train_acc is not None and progress.epoch == e:
             parts.append(f"train acc {progress.train_acc:.1%}")
     tasks = last.get("tasks") or {}
@@ -103,9 +132,7 @@ def status_line(last: dict, state: str, total_epochs=None, progress: Progress | 
         parts.append(f"test acc {last['test_acc']:.1%}")
     else:
         parts.append("test acc –")
-    if "sps" in last:
-        parts.append(f"{last['sps']:,.0f} samples/s")
     return " · ".join(parts) + f"  ({state})"
 
 
-__all__ = ["Progress", "clock", "status_line"]
+__all__ = ["Progress", "clock", "segment_of", "status_line"]

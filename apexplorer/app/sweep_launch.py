@@ -127,6 +127,7 @@ class SweepLauncher(pn.viewable.Viewer):
         self.live = live
         self.period = period
         self.job = None
+        self._cancelling = False  # Cancel was pressed: the status says so until the sweep has stopped
         self.runs = 0
         self._callback = None
         self._folder = None
@@ -202,6 +203,7 @@ class SweepLauncher(pn.viewable.Viewer):
         self.runs += 1
         out = self._folder / f"sweep-{self.runs}.csv"
         self.job = SweepJob(sweep, out, dask=self.dask).start()
+        self._cancelling = False
         self.run_button.disabled = True
         self.cancel_button.disabled = False
         self.download.visible = False
@@ -215,7 +217,8 @@ class SweepLauncher(pn.viewable.Viewer):
         """Stop the running sweep (the cluster closes in the sweep's thread)."""
         if self.running:
             self.job.cancel()
-            self.status.object = "Cancelling…"
+            self._cancelling = True
+            self._show(self.job.progress())
 
     def poll(self) -> None:
         """Show the job's progress; when it has ended, hand over its table (called on the event loop)."""
@@ -242,7 +245,9 @@ class SweepLauncher(pn.viewable.Viewer):
     def _show(self, p) -> None:
         self.progress.param.update(value=p.done, max=max(1, p.total))
         where = {"dask": "on a local Dask cluster", "in-process": "in the server's process"}.get(p.executor, "")
-        if p.state == "starting":
+        if self._cancelling and not p.final:  # the point in flight may still finish: it is kept
+            text = f"**Cancelling…** {p.done} of {p.total} points trained so far are kept"
+        elif p.state == "starting":
             text = f"Starting ({p.message})…"
         elif p.state == "running":
             text = (f"**{p.done} of {p.total} points** trained {where}" + (f" · now {escape(p.current)}" if p.current else "")

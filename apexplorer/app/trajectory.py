@@ -18,7 +18,7 @@ import param
 from bokeh.models import Range1d
 
 from ..probe import Probe
-from .live import LiveView
+from .live import LiveView, not_ap
 from .plots import PALETTE, edits_models, hover, make_figure, place_legend, source
 from .safe import escape, escape_html
 from .script_loader import ScriptLoader, plotly_loaded, plotly_src
@@ -73,6 +73,8 @@ class TrajectoryView(LiveView):
 
     def on_reset(self, info):
         self.probe = None
+        self._note = not_ap(info)
+        self._fresh = True  # the last network's sample goes
 
     def on_probe(self, p: Probe):
         self.probe = p
@@ -97,8 +99,10 @@ class TrajectoryView(LiveView):
         self._fresh = False
         p = self.probe
         if p is None or self.module is None:
-            for s in self.sources:
+            for s, q in zip(self.sources, self.points):
                 s.data = {"xs": [], "ys": [], "color": [], "neuron": []}
+                q.data = {"x": [], "y": [], "color": [], "neuron": []}
+            self.caption.object = getattr(self, "_note", "") or "Train or step to record a sample."
             return
         m = self.module
         blocks = ["all"] + [b for b, s, e in p.blocks.get(m, ()) if e > s]
@@ -172,6 +176,7 @@ class PCAView(LiveView):
 
     def on_reset(self, info):
         self.probe = None
+        self._note = not_ap(info)
         self._fresh = True
 
     def on_probe(self, p: Probe):
@@ -216,8 +221,10 @@ class PCAView(LiveView):
         pca = _pca()
         m = self.module
         if p is None or m is None or m not in p.traj0 or m not in p.traj1:
-            fig.update_layout(title="PCA trajectory: train or step to record a sample")
-            self.caption.object = ""
+            note = getattr(self, "_note", "")
+            fig.update_layout(title="PCA trajectory: " + ("not for this run" if note else
+                                                          "train or step to record a sample"))
+            self.caption.object = note
             return fig
         if pca is None:
             fig.update_layout(title="PCA trajectory needs apexplorer.analysis (not installed)")

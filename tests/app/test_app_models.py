@@ -311,8 +311,14 @@ def test_the_status_line_shows_progress_time_left_and_train_accuracy_before_the_
         now[0] += 2.0
     assert p.fraction == 0.1 and p.train_acc == 0.5
     assert p.left(3) == {"epoch": 180.0, "run": 180.0 + 2 * 200.0}
-    line = status_line({"epoch": 1, "epochs": 3, "batch": 10, "n_batches": 100, "sps": 50.0}, "running", 3, p)
-    assert line == "epoch 1/3 · batch 10/100 (10%, 3:00 left) · train acc 50.0% · test acc – · 50 samples/s  (running)"
+    line = status_line({"epoch": 1, "epochs": 3, "batch": 10, "n_batches": 100}, "running", 3, p)
+    assert line == "epoch 1/3 · batch 10/100 (10%, 9:40 left in the run) · train acc 50.0% · test acc –  (running)"
+    # the run's epochs now (Epochs raised while it runs), not those of its last epoch event
+    assert status_line({"epoch": 1, "epochs": 3, "batch": 10, "n_batches": 100}, "paused", 7, p).startswith("epoch 1/7")
+    # alternating tasks: the one training, and how far its pass is
+    line = status_line({"epoch": 1, "epochs": 3, "batch": 60, "n_batches": 100}, "paused", 3, p, [("A", 40), ("B", 60)])
+    assert "training task B: batch 20/60 of its pass (33%)" in line
+    assert "then B" in status_line({"epoch": 1, "batch": 4, "n_batches": 100}, "paused", 3, p, [("A", 40), ("B", 60)])
     p.add(SimpleNamespace(epoch=2, batch=1, n_batches=100, acc=1.0))  # a new epoch: its own accuracy
     assert p.train_acc == 1.0
     assert clock(3725) == "1:02:05"

@@ -225,7 +225,7 @@ def test_the_errors_view_shows_an_ensembles_mean_and_sd():
     e.consume([reset(members=3), ("batch", batch(1, 1, 10, 2.0, 0.5)), ("spread", {"L1": [0.1, 0.2, 0.3]})])
     assert e.bar_source.data["err"] == [pytest.approx(0.2)]
     assert e.whisker_source.data["lo"] == [pytest.approx(0.1)] and e.whisker_source.data["hi"] == [pytest.approx(0.3)]
-    assert "mean ± sd over 3 seeds" in e.bars.title.text
+    assert "mean ± sd of 3 seeds" in e.bars.title.text
 
 
 def test_the_alignment_view_shows_an_ensembles_mean_and_sd():
