@@ -7,13 +7,13 @@
 (``plotly`` for the 3-D PCA view, ``tabulator`` for the wiring editor,
 ``mathjax`` for the error-flow player's formulas) and, unless ``cdn=True``, with
 the JavaScript inline: the notebook then works without internet (a classroom
-behind a firewall, a laptop on a train).  The price is the size of the output of
-that cell: about 3 MB of JavaScript for BokehJS and Panel, 2.3 MB more for MathJax
-and Tabulator, 4.9 MB for Plotly, and Panel stores it twice (for JupyterLab and
-for the classic notebook), so a notebook saved with its outputs grows by about
-6 MB with no extras and 21 MB with all three.  Pass only the extras you use, or
-clear the outputs before saving, or load from the CDNs (``cdn=True``: a few kB,
-needs internet).
+behind a firewall, a laptop on a train).  The price is the size of that
+cell's output: about 3 MB of JavaScript for BokehJS and Panel, 1.8 MB more for
+MathJax, 0.6 MB for Tabulator and 5 MB for Plotly, which Panel stores twice (for
+JupyterLab and for the classic notebook).  A notebook saved with its outputs
+grows by 6.1 MB with no extra, 9.7 MB with MathJax, 16 MB with Plotly and 21 MB
+with all three (``cdn=True``: 0.06 MB).  Pass only the extras you use, clear
+the outputs before saving, or load from the CDNs (``cdn=True``, needs internet).
 
 It also works around Panel 1.9 sending a changed pane's stylesheets as CDN links
 even with inline resources (a status line or a speed readout that changes while
