@@ -98,9 +98,12 @@ def readme_cells() -> list:
 
 
 class Lab:
-    """A running ``jupyter lab`` rooted at ``root``, with a token; its log at ``log``."""
+    """A running ``jupyter lab`` rooted at ``root``, with a token; its log at ``log``.
 
-    def __init__(self, tmp: Path):
+    ``quick``: the lessons do their smallest runs (``APEXPLORER_QUICK=1``, as the tests want).
+    """
+
+    def __init__(self, tmp: Path, quick: bool = True):
         self.root = tmp / "notebooks"
         shutil.copytree(ROOT / "notebooks", self.root)
         spec = tmp / "jupyter" / "kernels" / "python3"
@@ -115,7 +118,7 @@ class Lab:
         env = {k: v for k, v in os.environ.items() if k not in ("APEXPLORER_ASSETS", "JUPYTER_PATH")}
         env.update(JUPYTER_PATH=str(tmp / "jupyter"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
                    JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
-                   IPYTHONDIR=str(tmp / "ipython"), APEXPLORER_QUICK="1", PYTHONPATH=str(ROOT),
+                   IPYTHONDIR=str(tmp / "ipython"), APEXPLORER_QUICK="1" if quick else "0", PYTHONPATH=str(ROOT),
                    MPLBACKEND="module://matplotlib_inline.backend_inline")
         cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip", "127.0.0.1", "--port", str(self.port),
                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
