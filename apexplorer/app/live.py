@@ -14,7 +14,7 @@ A notebook user can feed a view from their own loop (``view.push(event)``)
 or let it follow a trainer in the background (``view.follow(trainer)``).  In a
 notebook a view sends what it drew to the page itself (Panel sends raw Bokeh
 edits only with its own next change, so the last epoch of a loop stayed
-unsent), at most every :data:`SEND_EVERY` seconds and at every epoch.
+unsent) after every redraw: edits left held between two sends were seen lost.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -35,9 +34,6 @@ from ..probe import Probe
 from .notebook_setup import cell_running, notebook_roots
 from .plots import edits_models, hover, make_figure, source
 
-
-#: Seconds between two sends of a notebook view's batch updates (an epoch, a stop or a reset go at once).
-SEND_EVERY = 0.1
 
 NOT_OPEN = ("{name}: the page has not connected to this view yet, so it shows nothing new until this cell "
             "ends. Jupyter connects a view between two cells: run the cell that shows the view on its own "
@@ -57,7 +53,6 @@ def caller_level() -> int:
 class LiveView(pn.viewable.Viewer):
     """Base of the live views: dispatch items to ``on_<kind>`` handlers, then ``flush``."""
 
-    _sent_at = 0.0
     _told_not_open = False
 
     @edits_models
@@ -67,21 +62,20 @@ class LiveView(pn.viewable.Viewer):
         A hidden view passes ``draw=False``: it keeps its data at the same grain
         and redraws when it is shown again (:meth:`refresh`).
         """
-        touched, urgent = False, False
+        touched = False
         for kind, payload in items:
             fn = getattr(self, f"on_{kind}", None)
             if fn is not None:
                 fn(payload)
                 touched = True
-                urgent = urgent or kind != "batch"
         if touched:
             self.collect()
             if draw:
                 self.flush()
-                self.send(urgent)
+                self.send()
 
-    def send(self, now: bool = True) -> None:
-        """In a notebook, send the view's drawn changes to the page (throttled unless ``now``).
+    def send(self) -> None:
+        """In a notebook, send the view's drawn changes to the page now.
 
         Panel sends a notebook output's raw Bokeh edits only along with its own next change.
         Called from a cell before the page has connected to the view (Jupyter connects it
@@ -90,10 +84,6 @@ class LiveView(pn.viewable.Viewer):
         roots = notebook_roots(self.__panel__())
         if not roots:
             return
-        t = time.monotonic()
-        if not now and t - self._sent_at < SEND_EVERY:
-            return
-        self._sent_at = t
         from panel.io.notebook import push
 
         for doc, comm in roots:

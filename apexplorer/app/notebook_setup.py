@@ -30,6 +30,8 @@ cell ends; :func:`cell_running` lets the view say so.
 from __future__ import annotations
 
 import functools
+import threading
+import weakref
 
 import panel as pn
 
@@ -72,33 +74,50 @@ def _inline_changed_stylesheets() -> None:
     changes later (a Markdown pane's text, for one) sends its stylesheets again as links
     to cdn.holoviz.org.  Every ``_process_param_change`` (the one place both paths build
     them) then swaps the links to Panel's own files for the files' text, while
-    ``pn.config.inline`` is on.
+    ``pn.config.inline`` is on.  Within ``_get_properties(doc)`` (a pane's new text) a
+    document reuses its own inline sheet for a file: a new sheet model on each change
+    cost the page some of the raw Bokeh edits pushed along with it.
     """
-    from panel.reactive import Syncable
+    from panel.reactive import Reactive, Syncable
 
     original = Syncable._process_param_change
     if getattr(original, "_apexplorer_inline", False):
         return
+    get_properties = Reactive._get_properties
 
     @functools.wraps(original)
     def process(self, params):
         props = original(self, params)
         sheets = props.get("stylesheets")
         if sheets and pn.config.inline:
-            props["stylesheets"] = [inline_stylesheet(s) for s in sheets]
+            doc = getattr(_DOC, "doc", None)
+            props["stylesheets"] = [inline_stylesheet(s, doc) for s in sheets]
         return props
+
+    @functools.wraps(get_properties)
+    def properties(self, doc):
+        before = getattr(_DOC, "doc", None)
+        _DOC.doc = doc
+        try:
+            return get_properties(self, doc)
+        finally:
+            _DOC.doc = before
 
     process._apexplorer_inline = True
     Syncable._process_param_change = process
+    Reactive._get_properties = properties
 
 
 _CSS: dict = {}
+_DOC = threading.local()  # the document whose properties Panel is building now, if any
+_SHEETS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # document -> {file: its InlineStyleSheet}
 
 
-def inline_stylesheet(sheet):
+def inline_stylesheet(sheet, doc=None):
     """An ``ImportedStyleSheet`` of one of Panel's own files (CDN or server link) as an ``InlineStyleSheet``.
 
-    Anything else comes back as it is.  A new model every time: a Bokeh model belongs to one document.
+    Anything else comes back as it is.  With ``doc``, one sheet per file and document (a Bokeh
+    model belongs to one document); without, a new one.
     """
     from bokeh.models import ImportedStyleSheet, InlineStyleSheet
     from panel.io.resources import CDN_DIST, DIST_DIR, LOCAL_DIST
@@ -112,7 +131,14 @@ def inline_stylesheet(sheet):
     if rel not in _CSS:
         path = DIST_DIR / rel
         _CSS[rel] = path.read_text(encoding="utf-8") if path.is_file() else None
-    return sheet if _CSS[rel] is None else InlineStyleSheet(css=_CSS[rel])
+    if _CSS[rel] is None:
+        return sheet
+    if doc is None:
+        return InlineStyleSheet(css=_CSS[rel])
+    cache = _SHEETS.setdefault(doc, {})
+    if rel not in cache:
+        cache[rel] = InlineStyleSheet(css=_CSS[rel])
+    return cache[rel]
 
 
 def _watch_cells() -> None:
