@@ -54,6 +54,27 @@ def test_notebook_opens_with_its_lesson_and_a_full_size_flag(path):
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "save notebooks without outputs"
 
 
+#: what a widget needs from notebook(): the player's formulas MathJax, the 3-D PCA view Plotly
+EXTRA_OF = {"ErrorFlowPlayer": "mathjax", "PCAView": "plotly", "Explorer(": "mathjax", "NetworkEditor": "tabulator"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_loads_its_widgets_inline_with_the_extras_they_need(path):
+    """A lesson sets Panel up with apexplorer.app.notebook (inline: works offline), asking for each extra its
+    widgets need; a lesson that shows the player without MathJax left its formulas blank."""
+    import re
+
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "pn.extension(" not in code, "call apexplorer.app.notebook(), which loads the JavaScript inline"
+    calls = re.findall(r"^notebook\((.*?)\)", code, re.M)
+    assert len(calls) == 1, calls
+    assert "cdn=True" not in calls[0]
+    asked = set(re.findall(r'"(\w+)"', calls[0]))
+    needed = {extra for widget, extra in EXTRA_OF.items() if widget in code}
+    assert needed <= asked, f"{path.name} shows widgets that need {sorted(needed - asked)}"
+
+
 @pytest.fixture
 def python3_kernel(tmp_path, monkeypatch):
     """A kernelspec named python3 that runs this interpreter (first on JUPYTER_PATH)."""
@@ -82,3 +103,6 @@ def test_notebook_runs_top_to_bottom_in_quick_mode(path, python3_kernel, tmp_pat
     client.execute()  # raises CellExecutionError, with the cell and its traceback, on any error
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
     assert not errors
+    stderr = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                     if o.get("name") == "stderr")
+    assert "was not imported on instantiation" not in stderr, stderr  # Panel: an extension is missing

@@ -10,7 +10,9 @@ and the live views :class:`CurvesView`, :class:`ErrorView`,
 view takes events from your own loop (``view.push(event)``) or follows a
 trainer in the background (``runner = view.follow(trainer); runner.train()``).
 
-In a notebook run ``pn.extension("plotly", "tabulator", "mathjax")`` first.  This package
+In a notebook run :func:`notebook` first (``from apexplorer.app import notebook;
+notebook()``): Panel's extension with the extras the widgets need (Plotly, Tabulator,
+MathJax) and its JavaScript inline, so the widgets render offline too.  This package
 imports Panel; the rest of apexplorer never does.
 """
 
@@ -20,6 +22,7 @@ from .curves import CurvesView
 from .formulas import FormulaPanel
 from .live import ErrorView, LiveView
 from .network_view import NetworkEditor, NetworkGraph, graph_data
+from .notebook_setup import notebook
 from .player import ErrorFlowPlayer, flow_frames
 from .run_view import RunControls
 from .runner import Runner
@@ -33,5 +36,5 @@ from .wiring_model import WiringModel
 __all__ = [
     "AlignmentView", "CurvesView", "ErrorFlowPlayer", "ErrorView", "Explorer", "ExplorerState", "FormulaPanel",
     "LiveView", "NetworkEditor", "NetworkGraph", "PCAView", "RunControls", "Runner", "Settings", "SettingsView", "TasksView",
-    "TrajectoryView", "WiringModel", "explorer", "flow_frames", "graph_data",
+    "TrajectoryView", "WiringModel", "explorer", "flow_frames", "graph_data", "notebook",
 ]

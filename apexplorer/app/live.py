@@ -11,12 +11,18 @@ halved (averaged in pairs) when they pass their limit, so a long run keeps
 its whole history at a coarser grain.
 
 A notebook user can feed a view from their own loop (``view.push(event)``)
-or let it follow a trainer in the background (``view.follow(trainer)``).
+or let it follow a trainer in the background (``view.follow(trainer)``).  In a
+notebook a view sends what it drew to the page itself (Panel sends raw Bokeh
+edits only with its own next change, so the last epoch of a loop stayed
+unsent) after every redraw: edits left held between two sends were seen lost.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
 
 import numpy as np
 import panel as pn
@@ -25,6 +31,7 @@ from bokeh.models import BasicTickFormatter, ColorBar, FactorRange, FixedTicker,
 from bokeh.palettes import Viridis256
 
 from ..probe import Probe
+from .notebook_setup import cell_running, notebook_roots
 from .plots import edits_models, hover, make_figure, source
 
 
@@ -40,8 +47,25 @@ def not_ap(info: dict) -> str:
             "modules and phases: this view shows AP networks only.")
 
 
+NOT_OPEN = ("{name}: the page has not connected to this view yet, so it shows nothing new until this cell "
+            "ends. Jupyter connects a view between two cells: run the cell that shows the view on its own "
+            "first (not in this cell, nor with Run All), or train in the background: "
+            "runner = view.follow(trainer); runner.train()")
+
+
+def caller_level() -> int:
+    """``stacklevel`` of a warning that names the first caller outside this package (the user's cell)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 class LiveView(pn.viewable.Viewer):
     """Base of the live views: dispatch items to ``on_<kind>`` handlers, then ``flush``."""
+
+    _told_not_open = False
 
     @edits_models
     def consume(self, items, draw: bool = True) -> None:
@@ -60,6 +84,25 @@ class LiveView(pn.viewable.Viewer):
             self.collect()
             if draw:
                 self.flush()
+                self.send()
+
+    def send(self) -> None:
+        """In a notebook, send the view's drawn changes to the page now.
+
+        Panel sends a notebook output's raw Bokeh edits only along with its own next change.
+        Called from a cell before the page has connected to the view (Jupyter connects it
+        between cells), it warns once: the page then updates when the cell ends.
+        """
+        roots = notebook_roots(self.__panel__())
+        if not roots:
+            return
+        from panel.io.notebook import push
+
+        for doc, comm in roots:
+            if comm._comm is None and cell_running() and not self._told_not_open:
+                self._told_not_open = True
+                warnings.warn(NOT_OPEN.format(name=type(self).__name__), stacklevel=caller_level())
+            push(doc, comm)
 
     def collect(self) -> None:
         """Close the current tick's aggregate (subclasses that aggregate batches)."""
