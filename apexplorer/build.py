@@ -9,7 +9,7 @@ may make.
 
 from __future__ import annotations
 
-from .data import load_2afc, load_dataset
+from .data import fresh_2afc, load_2afc, load_dataset
 from .errors import ApexplorerError, choices
 from .experiment import ALIASES, Experiment, ExperimentError
 from .trainer import Trainer
@@ -26,7 +26,9 @@ def load_data(exp: Experiment, data_dir=None, download: bool = False, datasets: 
     loaded = dict(datasets or {})
     out = {}
     for t, spec in exp.tasks.items():
-        if spec.noise is not None:  # a generated 2afc set at one noise level (validated: only 2afc has one)
+        if spec.fresh:  # new images every epoch (validated: only 2afc)
+            d = fresh_2afc(noise=spec.noise)
+        elif spec.noise is not None:  # a generated 2afc set at one noise level (validated: only 2afc has one)
             d = load_2afc(noise=spec.noise)
         else:
             if spec.dataset not in loaded:
@@ -133,7 +135,9 @@ def resume(path, changes: dict | None = None, data_dir=None, download: bool = Fa
     loaded = dict(datasets or {})
     data = {}
     for t, name in names.items():
-        if tasks is not None and tasks[t].noise is not None:
+        if tasks is not None and tasks[t].fresh:
+            d = fresh_2afc(noise=tasks[t].noise)
+        elif tasks is not None and tasks[t].noise is not None:
             d = load_2afc(noise=tasks[t].noise)
         else:
             if name not in loaded:

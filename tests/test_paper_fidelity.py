@@ -1,0 +1,130 @@
+"""Issue 25: the set-ups that follow the authors' code (f', the reservoir draw, fresh 2AFC samples, Fig. 5's
+separate networks) and the claims' kinds and statistical tests."""
+
+import numpy as np
+import pytest
+import torch
+
+from apexplorer import APConfig, Network
+from apexplorer.experiment import Experiment, ExperimentError
+from apexplorer.network import _draw_reservoir
+
+
+def _hand_ap_fprime(net, x, y, mode, t1, t2):
+    """The two-module AP update with the local errors times f'(z0) = 1 - z0^2, in float64 numpy."""
+    T = {k: {n: t.double().numpy() for n, t in d.items()} for k, d in net.tensors.items()}
+    W1, W2 = T["reservoirs"]["L1"], T["reservoirs"]["L2"]
+    A_in, A_12, A_out = T["weights"]["x->L1.RI"], T["weights"]["L1.SI->L2.RI"], T["weights"]["L2.SI->y"]
+    G_out, G_21 = T["feedback"]["y->L2.RE"], T["feedback"]["L2.SE->L1.RE"]
+    c = T["readout_bias"]["y"]
+    m1, m2 = net.wiring.module("L1"), net.wiring.module("L2")
+    RI, SI, RE, SE = (m1.block_slice(b) for b in ("RI", "SI", "RE", "SE"))
+    x = x.double().numpy()
+    B = x.shape[0]
+
+    def run(W, u, h, steps):
+        for _ in range(steps):
+            h = np.tanh(h @ W + u)
+        return h
+
+    u1 = np.zeros((B, m1.size)); u1[:, RI] = x @ A_in
+    z1 = run(W1, u1, np.zeros((B, m1.size)), t1)
+    u2 = np.zeros((B, m2.size)); u2[:, RI] = z1[:, SI] @ A_12
+    z2 = run(W2, u2, np.zeros((B, m2.size)), t1)
+    logits = z2[:, SI] @ A_out + c
+    o = np.exp(logits - logits.max(1, keepdims=True)); o /= o.sum(1, keepdims=True)
+    e_out = o - np.eye(o.shape[1])[y.numpy()]
+    v2 = u2.copy(); v2[:, RE] += -e_out @ G_out
+    e2 = z2 - run(W2, v2, np.zeros_like(z2) if mode == "ste" else z2, t2)
+    v1 = u1.copy(); v1[:, RE] += -e2[:, SE] @ G_21  # the error sent on is e, not e f'
+    e1 = z1 - run(W1, v1, np.zeros_like(z1) if mode == "ste" else z1, t2)
+    d1, d2 = 1 - z1 ** 2, 1 - z2 ** 2
+    return {"x->L1.RI": x.T @ (e1 * d1)[:, RI] / B,
+            "L1.SI->L2.RI": z1[:, SI].T @ (e2 * d2)[:, RI] / B,
+            "L2.SI->y": z2[:, SI].T @ e_out / B}
+
+
+@pytest.mark.parametrize("mode", ["ste", "epe"])
+def test_f_prime_multiplies_the_local_error_as_a_float64_loop(tiny_wiring, mode):
+    net = Network(tiny_wiring, APConfig(t1=6, t2=4, mode=mode, f_prime=True), seed=3)
+    net.tensors = {k: {n: t.double() for n, t in d.items()} for k, d in net.tensors.items()}
+    for k in net.weights:
+        net.weights[k].mul_(4)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(6, 3, generator=g, dtype=torch.float64)
+    y = torch.tensor([0, 1, 1, 0, 1, 0])
+    p0 = net.inference(x)
+    got = net.updates(p0, net.learning(p0, y))
+    want = _hand_ap_fprime(net, x, y, mode, 6, 4)
+    plain = Network(tiny_wiring, APConfig(t1=6, t2=4, mode=mode), seed=3, tensors=net.tensors)
+    q0 = plain.inference(x)
+    without = plain.updates(q0, plain.learning(q0, y))
+    for k in want:
+        np.testing.assert_allclose(got[k].numpy(), want[k], rtol=1e-10, atol=1e-14, err_msg=k)
+    # f' changes the modules' updates (not the readout's)
+    assert not np.allclose(without["x->L1.RI"].numpy(), want["x->L1.RI"], rtol=1e-3)
+    np.testing.assert_allclose(without["L2.SI->y"].numpy(), want["L2.SI->y"], rtol=1e-10)
+
+
+def test_f_prime_is_an_experiment_key_and_off_by_default():
+    exp = Experiment.from_preset("digits")
+    assert exp.ap.config().f_prime is False
+    on = exp.with_changes({"ap.f_prime": True})
+    assert on.ap.config().f_prime is True and on.to_dict()["ap"]["f_prime"] is True
+    with pytest.raises(ExperimentError, match="f_prime"):
+        exp.with_changes({"ap.f_prime": "yes please"})
+
+
+def test_the_authors_reservoir_draw_has_their_density():
+    g = torch.Generator().manual_seed(0)
+    for c, want in ((0.25, 1 - np.exp(-0.25)), (1.0, 1 - np.exp(-1.0))):
+        W = _draw_reservoir(1024, c, g, "authors")
+        density = (W != 0).double().mean().item()
+        assert abs(density - want) < 0.005
+    assert abs((_draw_reservoir(1024, 0.25, g, "authors") != 0).double().mean().item() - 0.22) <= 0.01
+    assert (_draw_reservoir(1024, 0.25, g, "exact") != 0).double().mean().item() == pytest.approx(0.25, abs=1e-6)
+
+
+def test_the_reservoir_draw_is_an_init_option_with_a_clear_error():
+    exp = Experiment.from_preset("digits").with_changes({"init.reservoir": "authors"})
+    assert exp.init.config().reservoir == "authors"
+    with pytest.raises(ExperimentError, match="init.reservoir.*exact.*authors"):
+        exp.with_changes({"init.reservoir": "bogus"})
+    # an experiment that does not set it keeps its id
+    from apexplorer.sweep.grid import point_id
+
+    base = Experiment.from_preset("digits")
+    assert "init.reservoir" not in base.flat() and "ap.f_prime" not in base.flat()
+    assert point_id(base) != point_id(exp)
+
+
+def test_the_papers_experiment_files_use_the_authors_reservoir_draw():
+    from apexplorer.paper.plan import points
+    from apexplorer.paper.registry import results
+
+    for r in results():
+        for scale in ("paper", "quick"):
+            for p in points(r, scale):
+                if p.experiment.method.name == "ap":
+                    assert p.experiment.init.reservoir == "authors", (r.id, p.label())
+
+
+def test_fresh_2afc_draws_new_images_every_epoch_from_the_runs_seed():
+    from apexplorer.build import build
+
+    exp = Experiment.from_dict({"wiring": {"preset": "2afc", "options": {"size": 16}},
+                                "tasks": {"main": {"dataset": "2afc", "noise": 1.0, "fresh": True}},
+                                "train": {"epochs": 2, "batch_size": 100, "seed": 4}})
+    seen = []
+    for _ in range(2):
+        t = build(exp)
+        xs = []
+        for ev in t.train(batch_events=False):
+            if ev.__class__.__name__ == "EpochEvent":
+                xs.append((t._x["main"][0].clone(), t._x["main"][2].clone()))
+        seen.append(xs)
+    (a0, a1), (b0, b1) = seen
+    assert not torch.equal(a0[0], a1[0]) and not torch.equal(a0[1], a1[1])  # new train and test images
+    assert torch.equal(a0[0], b0[0]) and torch.equal(a1[1], b1[1])  # reproducible from the seed
+    with pytest.raises(ExperimentError, match="fresh"):
+        Experiment.from_dict({"tasks": {"main": {"dataset": "digits", "fresh": True}}})
