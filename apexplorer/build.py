@@ -48,7 +48,8 @@ def make_wiring(exp: Experiment, data: dict) -> Wiring:
         wiring = exp.inline_wiring()
     else:
         names = preset_tasks(exp.wiring.preset)
-        # a task that is not trained still needs sizes for its ports: those of a trained task
+        # a task that is not listed still needs sizes for its ports: those of a listed task (list it with
+        # train = false to give its own, so that the draw does not depend on which tasks train)
         first = next(iter(data.values()))
         ds = [data.get(t, first) for t in names]
         n_in = [d.n_features for d in ds]
@@ -84,7 +85,8 @@ def build(exp: Experiment, data_dir=None, download: bool = False, datasets: dict
     cfg = exp.train.config()
     batch_sizes = {t: s.batch_size for t, s in exp.tasks.items() if s.batch_size is not None}
     if exp.method.name == "ap":
-        wiring = make_wiring(exp, data)
+        wiring = make_wiring(exp, data)  # every listed task sizes its ports, trained or not
+        data = {t: d for t, d in data.items() if exp.tasks[t].train is not False}
         trainer = Trainer.create(wiring, data, exp.ap.config(), cfg, task=list(data), schedule=exp.train.schedule,
                                  batch_sizes=batch_sizes, seeds=None if members is None else tuple(members),
                                  init=exp.init.config())

@@ -21,7 +21,10 @@ their defaults, unknown keys are refused):
   train_size, test_size, noise}`` (a task's own batch size; the first n samples
   of a fixed shuffle of the data; ``noise``: the one pixel-noise level of a
   generated 2afc dataset; ``fresh``: a generated dataset draws new training
-  and test images every epoch, from the run's seed).  The tasks listed are the tasks trained, in order
+  and test images every epoch, from the run's seed; ``train = false``: the task
+  is not trained, its data only sizes its ports, so that one task trained alone
+  on a multitask wiring gets the same draw as when all train).  The tasks
+  listed are the tasks trained (but those with ``train = false``), in order
   (alternating training takes them in this order).
 * ``ap``: the phases (``t1``, ``t2``, ``mode``, ``beta``, ``activation``,
   ``precision``) and every module's ``spectral_radius`` / ``connection_rate``
@@ -76,7 +79,7 @@ ALIASES = {
 #: Keys added after experiments were first hashed: left out of :meth:`Experiment.flat` while unset, so that
 #: a point's id (a hash of it) does not change for experiments that do not use them.
 LATER_KEYS = frozenset({"ap.f_prime", "init.reservoir"})
-LATER_TASK_KEYS = frozenset({"noise", "fresh"})
+LATER_TASK_KEYS = frozenset({"noise", "fresh", "train"})
 #: Keys that set several: ``steps`` is T1 = T2, ``dataset`` every task's dataset.
 MULTI = {"steps": ("ap.t1", "ap.t2")}
 
@@ -208,6 +211,8 @@ class Experiment:
             if spec.noise is not None and spec.dataset != "2afc":
                 raise ExperimentError(f"tasks.{t}.noise = {spec.noise!r}: a noise level is for the generated 2afc "
                                       f"dataset, not {spec.dataset!r}")
+            if spec.train is False and all(s.train is False for s in self.tasks.values()):
+                raise ExperimentError(f"tasks.{t}.train = false: every task is left untrained; train at least one")
             if spec.fresh and spec.dataset != "2afc":
                 raise ExperimentError(f"tasks.{t}.fresh = true: fresh samples are for the generated 2afc dataset, "
                                       f"not {spec.dataset!r}")

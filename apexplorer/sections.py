@@ -275,6 +275,9 @@ class TaskSpec(_Section):
     test_size: int | None = _f(None, "int", low=1, optional=True, doc="test on the first n of a fixed shuffle")
     noise: float | None = _f(None, "float", low=0, optional=True,
                              doc="2afc: one pixel-noise s.d. for every image (default: the mix 0, 0.2, 1, 2, 4)")
+    train: bool | None = _f(None, "bool", optional=True,
+                            doc="false: not trained; its data only sizes its ports (a task alone on a multitask "
+                                "wiring, drawn as when every task trains)")
     fresh: bool | None = _f(None, "bool", optional=True,
                             doc="2afc: new training and test images every epoch, drawn from the run's seed "
                                 "(as the authors' notebook's dataset, which draws on every access)")

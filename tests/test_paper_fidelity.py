@@ -128,3 +128,60 @@ def test_fresh_2afc_draws_new_images_every_epoch_from_the_runs_seed():
     assert torch.equal(a0[0], b0[0]) and torch.equal(a1[1], b1[1])  # reproducible from the seed
     with pytest.raises(ExperimentError, match="fresh"):
         Experiment.from_dict({"tasks": {"main": {"dataset": "digits", "fresh": True}}})
+
+
+@pytest.mark.parametrize("name,identity", [("fig5a", True), ("fig5b", True), ("fig5c", False)])
+def test_the_old_alone_comparison_of_fig5_was_an_identity(name, identity):
+    """Randomising one task's own learnable weights leaves the other task's outputs and updates exactly as they
+    were in 5a and 5b (they share no learnable weight, and no activity when one trains): 'A alone' on that wiring
+    is the same computation. Not so in 5c, where A recruits B's modules."""
+    from apexplorer.network import Init
+    from apexplorer.presets import preset
+
+    w = preset(name, [20, 12], [4, 3], size=16 if name == "fig5a" else 24)
+    net = Network(w, APConfig(mode="epe"), seed=0, init=Init("gaussian"))
+    worst = 0.0
+    for t in w.tasks:
+        other = next(o for o in w.tasks if o.name != t.name)
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand(5, w.endpoint(t.input).size, generator=g)
+        y = torch.randint(0, w.endpoint(t.output).size, (5,), generator=g)
+
+        def run():
+            plan = net.plan(t)
+            p0 = net.inference({t.input: x}, plan)
+            u = net.updates(p0, net.learning(p0, {t.output: y}, plan), plan)
+            return p0.probs[t.output].clone(), {k: v.clone() for k, v in u.items()}
+
+        before = run()
+        mine = {n for n, *_ in net.plan(t).learn}
+        theirs = [n for n, *_ in net.plan(other).learn if n not in mine]
+        assert theirs
+        saved = {n: net.weights[n].clone() for n in theirs}
+        for n in theirs:
+            net.weights[n].normal_(generator=g)
+        after = run()
+        for n in theirs:
+            net.weights[n].copy_(saved[n])
+        worst = max([worst, (before[0] - after[0]).abs().max().item()]
+                    + [(before[1][k] - after[1][k]).abs().max().item() for k in before[1]])
+    assert (worst == 0.0) == identity, worst
+
+
+def test_a_task_alone_on_a_multitask_wiring_is_drawn_as_when_both_train():
+    from apexplorer.build import build
+
+    base = {"wiring": {"preset": "fig5b", "options": {"size": 8}}, "init": {"scheme": "gaussian"},
+            "train": {"epochs": 0, "seed": 2}}
+    both = build(Experiment.from_dict({**base, "tasks": {"B": "2afc", "A": "digits"}}))
+    alone = build(Experiment.from_dict({**base, "tasks": {"A": "digits", "B": {"dataset": "2afc", "train": False}}}))
+    unsized = build(Experiment.from_dict({**base, "tasks": {"A": "digits"}}))
+    assert [t.name for t in alone.tasks] == ["A"]
+    for group, d in both.net.tensors.items():
+        for n, t in d.items():
+            assert torch.equal(t, alone.net.tensors[group][n]), (group, n)
+    # without B's data its ports take A's sizes: another draw
+    assert not all(torch.equal(t, unsized.net.tensors[g].get(n, torch.empty(0)))
+                   for g, d in both.net.tensors.items() for n, t in d.items())
+    with pytest.raises(ExperimentError, match="train = false"):
+        Experiment.from_dict({**base, "tasks": {"A": {"dataset": "digits", "train": False}}})

@@ -100,9 +100,11 @@ def cmd_reproduce(args) -> int:
             client.close()
         if cluster is not None:
             cluster.close()
-    held = sum(c["holds"] is True for r in data["results"] for c in r["claims"])
-    claims = sum(len(r["claims"]) for r in data["results"])
+    from ..paper.report import tally
+
+    t = tally([c for r in data["results"] for c in r["claims"]])
     emit(f"{len(data['results'])} results in {time.perf_counter() - t0:.0f} s (load {load:.2f} -> "
-         f"{os.getloadavg()[0]:.2f}); {held} of {claims} trends hold; report: {args.out}/report.md, report.html, "
-         "results.json")
+         f"{os.getloadavg()[0]:.2f}); of the paper's {t['paper']} claims {t['holds']} hold, {t['fails']} fail, "
+         f"{t['unresolved']} are not resolved at this scale (Welch's t over seeds, alpha 0.05); report: "
+         f"{args.out}/report.md, report.html, results.json")
     return 0
