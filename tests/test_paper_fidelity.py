@@ -300,3 +300,39 @@ def test_a_bad_kind_names_the_kinds():
 
     with pytest.raises(PaperError, match="kind = 'maybe' is not a kind of claim; kinds are"):
         load_text(TREND.replace('kind = "paper"', 'kind = "maybe"'))
+
+
+def test_the_new_results_run_at_a_tiny_scale_and_draw_their_figures(tmp_path, capsys):
+    """fig2d, fig3be, app1, app3-grid and sgd-batch1: listed, trained (or measured), checked, drawn."""
+    from tests.test_reproduce import TINY, tiny
+
+    from apexplorer.cli import main
+    from apexplorer.paper.run import reproduce
+
+    assert main(["reproduce", "--list"]) == 0
+    listed = capsys.readouterr().out
+    for rid in ("fig2d", "fig3be", "app1", "app3-grid", "sgd-batch1"):
+        assert rid in listed
+    chosen = [
+        tiny("fig2d", analysis={"states": {"size": 32, "steps": 20, "seeds": 2}}),
+        tiny("fig3be", analysis={"phase_pca": {"epochs": 1, "train_size": 200, "test_size": 50, "samples": 10,
+                                               "end_steps": 20, "seeds": 2, "inject": [1, 4]}}),
+        tiny("app1"),
+        tiny("sgd-batch1", set_={**TINY, "train.batch_size": 1, "tasks.main.train_size": 100}),
+        tiny("app3-grid", set_={**TINY, "train.epochs": 1}, grid={"beta": (0.1, 1.0), "sr": (0.5,)}),
+    ]
+    data = reproduce(chosen, "quick", None, tmp_path)
+    for block in data["results"]:
+        assert (tmp_path / "figures" / f"{block['id']}.png").is_file(), block["id"]
+        for c in block["claims"]:
+            assert c["verdict"] != "not run", (block["id"], c)
+            assert c["kind"] in ("paper", "construction", "ours")
+    by = {b["id"]: b for b in data["results"]}
+    rows = by["fig2d"]["analyses"]["states"]["rows"]
+    assert {r["sr"] for r in rows} == {0.1, 0.5, 1.0, 1.5, 2.0}
+    assert by["app1"]["claims"][0]["check"] == "close" and "two one-sided tests" in by["app1"]["claims"][0]["test"]
+    assert len(by["app3-grid"]["points"]) == 6
+    pca = by["fig3be"]["analyses"]["phase_pca"]
+    assert len(pca["epe_rows"]) == 4 and len(pca["pca"]["ste"]["inference"]) == 9
+    report = (tmp_path / "report.md").read_text()
+    assert "not resolved" in report or "holds" in report

@@ -584,6 +584,81 @@ def analysis_close(data: ResultData, analysis: str, a: str, b: str, tol: float, 
                    f"no test over seeds: one computation of the {analysis} analysis decides")
 
 
+def _rows(data, analysis, rows):
+    out = data.analyses.get(analysis)
+    if isinstance(out, dict):
+        out = out.get(rows)
+    return out or None
+
+
+def analysis_seeds(data: ResultData, analysis: str, rows: str, key: str, op: str, value: float,
+                   x: str | None = None, x_min: float = -math.inf, x_max: float = math.inf) -> Outcome:
+    """In an analysis' ``rows`` (one per seed, and per value of ``x``), ``key`` is ``op`` (``<``, ``>``)
+    ``value`` at every ``x`` in [x_min, x_max].  Test: one-sample t over the seeds at each ``x``."""
+    got = _rows(data, analysis, rows)
+    if not got:
+        return Outcome(None, f"the {analysis} analysis did not run")
+    xs = sorted({r[x] for r in got if x_min <= r[x] <= x_max}) if x else [None]
+    above = op == ">"
+    right, wrong, parts, ok = [], [], [], True
+    for xv in xs:
+        vals = [r[key] for r in got if x is None or r[x] == xv]
+        m = sum(vals) / len(vals)
+        ok &= (m > value) if above else (m < value)
+        sg = 1 if above else -1
+        right.append(Contrast.of([(sg, vals)], -sg * value))
+        wrong.append(Contrast.of([(-sg, vals)], sg * value))
+        parts.append((f"{x} = {xv:g}: " if x else "") + f"{m:.3g}")
+    n = min(c.n for c in right)
+    return Outcome(bool(xs) and ok, ", ".join(parts) + f" ({key}, mean over {n} seeds)", decide(right, wrong, n),
+                   _welch(f"{key} {op} {value:g} at each {x or 'point'}: "
+                          + "; ".join(_pdesc(c) for c in right)), n)
+
+
+def analysis_seed_trend(data: ResultData, analysis: str, rows: str, key: str, x: str,
+                        direction: str = "increasing") -> Outcome:
+    """In an analysis' ``rows`` (one per seed and ``x``), ``key`` rises (falls) from the first ``x`` to the last.
+    Test: Welch over seeds on last minus first."""
+    got = _rows(data, analysis, rows)
+    if not got:
+        return Outcome(None, f"the {analysis} analysis did not run")
+    xs = sorted({r[x] for r in got})
+    by = {xv: [r[key] for r in got if r[x] == xv] for xv in xs}
+    sign = 1 if direction == "increasing" else -1
+    means = [(xv, sum(v) / len(v)) for xv, v in by.items()]
+    ok = sign * (means[-1][1] - means[0][1]) > 0
+    c = Contrast.of([(sign, by[xs[-1]]), (-sign, by[xs[0]])])
+    n = c.n
+    return Outcome(ok, ", ".join(f"{x} = {xv:g}: {m:.3f}" for xv, m in means),
+                   decide([c], [Contrast.of([(-sign, by[xs[-1]]), (sign, by[xs[0]])])], n),
+                   _welch(f"last minus first ({direction}): {_pdesc(c)}"), n)
+
+
+def near_best_share(data: ResultData, groups: list, metric: str = "best_test_acc", margin: float = 0.05) -> Outcome:
+    """The share of a group's points within ``margin`` of that group's best falls from the first group of
+    ``groups`` to the last (fewer settings learn well).  Per seed: the share among that seed's runs.
+    Test: Welch over seeds on first share minus last share."""
+    shares, parts = {}, []
+    for g in groups:
+        miss = _missing(data, {"group": g})
+        if miss:
+            return miss
+        pts = data.find({"group": g})
+        per = [d.per_seed(metric) for d in pts]
+        seeds = sorted(set.intersection(*(set(p) for p in per)))
+        sh = []
+        for s in seeds:
+            v = [p[s] for p in per if p[s] is not None]
+            sh.append(sum(x >= max(v) - margin for x in v) / len(v))
+        shares[g] = sh
+        parts.append(f"{g}: {100 * sum(sh) / len(sh):.0f} % of {len(pts)} points")
+    a, b = shares[groups[0]], shares[groups[-1]]
+    c = Contrast.of([(1, a), (-1, b)])
+    return Outcome(sum(a) / len(a) > sum(b) / len(b), ", ".join(parts) + f" within {diff(margin, metric)} of the best",
+                   decide([c], [Contrast.of([(-1, a), (1, b)])], c.n),
+                   _welch(f"share at {groups[0]} minus share at {groups[-1]}: {_pdesc(c)}"), c.n)
+
+
 def psychometric(data: ResultData, where: dict, low: float = 0.2, high: float = 0.8) -> Outcome:
     """Each matching point's mean psychometric curve is below ``low`` at the leftmost tilt, above ``high``
     at the rightmost, and rises overall (an S from left to right).
@@ -678,7 +753,8 @@ def _name(where: dict) -> str:
 
 CHECKS = {f.__name__: f for f in (peak_within, below_peak, spread_within, trend, ordered, close, not_below, rises,
                                    stable, drop_compare, at_least, at_most, faster_to, analysis_compare, analysis_close,
-                                   psychometric, probe_at_least, probe_below, probe_trend)}
+                                   psychometric, probe_at_least, probe_below, probe_trend, analysis_seeds,
+                                   analysis_seed_trend, near_best_share)}
 
 
 def run_check(claim, data: ResultData) -> dict:

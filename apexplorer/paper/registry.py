@@ -215,8 +215,8 @@ class Result:
         rid = _str(d, "id", where)
         where = f"result {rid!r}"
         groups = d.get("groups") or []
-        if not groups:
-            raise PaperError(f"{where} has no [[groups]]; give at least one group of points")
+        if not groups and not d.get("analyses"):
+            raise PaperError(f"{where} has no [[groups]]; give at least one group of points (or analyses)")
         gs = tuple(Group.from_dict(g, f"{where}.groups[{i}]") for i, g in enumerate(groups))
         labels = [g.label for g in gs]
         if len(set(labels)) != len(labels):
