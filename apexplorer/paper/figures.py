@@ -154,6 +154,8 @@ def axis(block, fig):
     lines = {}
     for p in _ran(block):
         name = p["group"] if series is None else f"{series} = {_x(p, series)}"
+        if plot.get("split") and _x(p, plot["split"]) is not None:  # one line per group and value of a key
+            name += f", {plot['split'].rpartition('.')[2]} = {_x(p, plot['split'])}"
         x = _x(p, key, plot.get("block_scale"))
         m, s = _m(p, metric)
         if x is None or m is None:
