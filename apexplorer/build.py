@@ -68,13 +68,14 @@ def make_wiring(exp: Experiment, data: dict) -> Wiring:
 
 
 def build(exp: Experiment, data_dir=None, download: bool = False, datasets: dict | None = None,
-          data: dict | None = None, members=None) -> Trainer:
+          data: dict | None = None, members=None, radii=None) -> Trainer:
     """The trainer of ``exp``: data loaded (``data_dir``, ``download``), network drawn on its device.
 
     ``datasets`` maps dataset names to loaded :class:`Dataset` objects (a cache);
     ``data`` gives the {task: Dataset} map itself (already cut to its subsets);
     ``members`` trains these seeds as one AP ensemble (default: ``train.seeds``
-    seeds from ``train.seed``).
+    seeds from ``train.seed``), ``radii`` (one per member) with each member's
+    modules at its own spectral radius.
     """
     exp = Experiment.from_dict(exp) if isinstance(exp, dict) else exp
     data = data if data is not None else load_data(exp, data_dir, download, datasets)
@@ -89,6 +90,7 @@ def build(exp: Experiment, data_dir=None, download: bool = False, datasets: dict
         data = {t: d for t, d in data.items() if exp.tasks[t].train is not False}
         trainer = Trainer.create(wiring, data, exp.ap.config(), cfg, task=list(data), schedule=exp.train.schedule,
                                  batch_sizes=batch_sizes, seeds=None if members is None else tuple(members),
+                                 radii=None if radii is None else tuple(float(r) for r in radii),
                                  init=exp.init.config())
     else:
         from .baselines import make_learner

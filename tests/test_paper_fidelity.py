@@ -2,6 +2,7 @@
 separate networks) and the claims' kinds and statistical tests."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -336,3 +337,24 @@ def test_the_new_results_run_at_a_tiny_scale_and_draw_their_figures(tmp_path, ca
     assert len(pca["epe_rows"]) == 4 and len(pca["pca"]["ste"]["inference"]) == 9
     report = (tmp_path / "report.md").read_text()
     assert "not resolved" in report or "holds" in report
+
+
+def test_points_that_differ_only_in_the_radius_train_as_one_ensemble_with_the_same_numbers(tmp_path):
+    from tests.test_reproduce import tiny
+
+    from apexplorer.paper.run import reproduce
+
+    r = tiny("fig2c", grid={"sr": (0.25, 1.0, 2.0)}, analysis={"lyapunov": {"size": 16, "mle_steps": 20,
+                                                                            "trials": 1}})
+    lines = []
+    one = reproduce([r], "quick", None, tmp_path / "one", emit=lines.append, write_report=False)
+    assert sum("one ensemble of 3 points" in x for x in lines) == 3
+    sep = reproduce([r], "quick", None, tmp_path / "sep", ensembles=False, write_report=False)
+    a = {p["id"]: p for p in one["results"][0]["points"]}
+    b = {p["id"]: p for p in sep["results"][0]["points"]}
+    assert set(a) == set(b) and len(a) == 3
+    for pid in a:
+        for k in ("best_test_acc", "final_test_acc", "best_train_acc"):
+            assert a[pid]["metrics"][k]["values"] == pytest.approx(b[pid]["metrics"][k]["values"], abs=1e-6), (pid, k)
+    rows = pd.read_csv(tmp_path / "one" / "runs.csv")
+    assert set(rows["members"]) == {6} and set(rows["sr"]) == {0.25, 1.0, 2.0}

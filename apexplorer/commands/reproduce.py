@@ -37,6 +37,9 @@ def register(sub) -> None:
     p.add_argument("--data-dir", help="folder with dataset files")
     p.add_argument("--download", action="store_true", help="download a missing dataset where the network allows")
     p.add_argument("--list", action="store_true", help="list the results and their scales, and exit")
+    p.add_argument("--one-point-per-run", dest="ensembles", action="store_false",
+                   help="train every point on its own (default: AP points that differ only in the spectral radius "
+                        "share one batched ensemble, one member per point and seed; the numbers are the same)")
     p.set_defaults(func=cmd_reproduce)
 
 
@@ -91,7 +94,8 @@ def cmd_reproduce(args) -> int:
     load = os.getloadavg()[0]
     try:
         data = reproduce(args.ids, args.scale, args.seeds, args.out, client,
-                         args.threads or (1 if args.workers else None), args.data_dir, args.download, emit)
+                         args.threads or (1 if args.workers else None), args.data_dir, args.download, emit,
+                         ensembles=args.ensembles)
     except KeyboardInterrupt:
         emit(f"interrupted: the finished runs are saved in {args.out}; the same command continues")
         return 130
