@@ -352,7 +352,8 @@ def grid(block, fig):
         ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs], fontsize=7)
         ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys], fontsize=7)
         ax.set_xlabel(plot.get("xlabel", xk), fontsize=8)
-        ax.set_ylabel(plot.get("ylabel", yk), fontsize=8)
+        if i == 0:
+            ax.set_ylabel(plot.get("ylabel", yk), fontsize=8)
         ax.set_title(g, fontsize=8)
         for (r, c), v in np.ndenumerate(Z):
             if v == v:
