@@ -358,3 +358,25 @@ def test_points_that_differ_only_in_the_radius_train_as_one_ensemble_with_the_sa
             assert a[pid]["metrics"][k]["values"] == pytest.approx(b[pid]["metrics"][k]["values"], abs=1e-6), (pid, k)
     rows = pd.read_csv(tmp_path / "one" / "runs.csv")
     assert set(rows["members"]) == {6} and set(rows["sr"]) == {0.25, 1.0, 2.0}
+
+
+def test_points_that_differ_in_beta_and_radius_share_an_ensemble_with_the_same_numbers(tmp_path):
+    from tests.test_reproduce import TINY, tiny
+
+    from apexplorer.paper.run import reproduce
+
+    r = tiny("app3-grid", set_={**TINY, "train.epochs": 1, "tasks.main.train_size": 200},
+             grid={"beta": (0.1, 3.0), "sr": (0.25, 1.0)})
+    r = __import__("dataclasses").replace(r, groups=r.groups[:1])  # 3 layers only
+    lines = []
+    one = reproduce([r], "quick", None, tmp_path / "one", emit=lines.append, write_report=False)
+    assert sum("one ensemble of 4 points" in x for x in lines) == 4
+    sep = reproduce([r], "quick", None, tmp_path / "sep", ensembles=False, write_report=False)
+    a = {p["id"]: p for p in one["results"][0]["points"]}
+    b = {p["id"]: p for p in sep["results"][0]["points"]}
+    assert set(a) == set(b) and len(a) == 4
+    for pid in a:
+        for k in ("best_test_acc", "final_train_acc"):
+            assert a[pid]["metrics"][k]["values"] == pytest.approx(b[pid]["metrics"][k]["values"], abs=1e-6), (pid, k)
+    rows = pd.read_csv(tmp_path / "one" / "runs.csv")
+    assert set(rows["beta"]) == {0.1, 3.0}

@@ -38,7 +38,7 @@ def register(sub) -> None:
     p.add_argument("--download", action="store_true", help="download a missing dataset where the network allows")
     p.add_argument("--list", action="store_true", help="list the results and their scales, and exit")
     p.add_argument("--one-point-per-run", dest="ensembles", action="store_false",
-                   help="train every point on its own (default: AP points that differ only in the spectral radius "
+                   help="train every point on its own (default: AP points that differ only in the spectral radius or beta "
                         "share one batched ensemble, one member per point and seed; the numbers are the same)")
     p.set_defaults(func=cmd_reproduce)
 

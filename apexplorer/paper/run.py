@@ -5,8 +5,8 @@
 1. its points (:func:`.plan.points`) whose data is present here become the
    sweep executor's tasks, each point's seeds one batched AP ensemble
    (baselines one seed after another), in this process or on a Dask
-   ``client``; AP points that differ only in the spectral radius (a value
-   each member carries) share one ensemble (:func:`group_tasks`); rows go to ``OUT/runs.csv`` as runs finish, so a rerun skips
+   ``client``; AP points that differ only in values each member carries
+   (the spectral radius, beta) share one ensemble (:func:`group_tasks`); rows go to ``OUT/runs.csv`` as runs finish, so a rerun skips
    what is done;
 2. its in-process analyses run (or are read from ``OUT/analyses``);
 3. :func:`collect` turns the rows into numbers (:mod:`.measure`), compares
@@ -81,7 +81,7 @@ def reproduce(ids=None, scale: str = "quick", seeds: int | None = None, out="rep
     ``seeds`` overrides each result's number of seeds at that scale.  A point
     whose dataset is missing here is not trained; its values say "not run"
     and how to get the data.  ``emit(text)`` gets progress lines.  ``ensembles=False`` trains every point
-    on its own (no grouping of points that differ only in the spectral radius: the old way, for comparisons).
+    on its own (no grouping of points that differ only in the spectral radius or beta: the old way, for comparisons).
     """
     emit = emit or (lambda text: None)
     chosen = select(ids)
@@ -104,17 +104,21 @@ def reproduce(ids=None, scale: str = "quick", seeds: int | None = None, out="rep
 
 
 def group_tasks(tasks) -> list:
-    """Tasks of AP points without a probe that differ only in ``ap.spectral_radius`` (and their name), with the
+    """Tasks of AP points without a probe that differ only in values each ensemble member carries
+    (``ap.spectral_radius``, ``ap.beta``: :data:`~apexplorer.sweep.point.PER_MEMBER`) and their name, with the
     same seeds to train, merged into one task each (``Task.also``): one ensemble of points x seeds."""
+    from ..sweep.point import PER_MEMBER
+
     groups, out = {}, []
     for t in tasks:
         e = t.point.experiment
         ap = e.get("ap", {})
-        if t.point.probe or e.get("method", {}).get("name", "ap") != "ap" or ap.get("spectral_radius") is None:
+        if t.point.probe or e.get("method", {}).get("name", "ap") != "ap":
             out.append(t)
             continue
         key = json.dumps({**{k: v for k, v in e.items() if k != "name"},
-                          "ap": {k: v for k, v in ap.items() if k != "spectral_radius"}, "seeds": t.seeds},
+                          "ap": {k: v for k, v in ap.items() if k not in PER_MEMBER},
+                          "radius set": ap.get("spectral_radius") is not None, "seeds": t.seeds},
                          sort_keys=True, default=str)
         if key in groups:
             groups[key].append(t)

@@ -18,8 +18,8 @@ from .point import PROGRESS, error_rows, report_to_client, train_point
 class Task:
     """The unfinished seeds of one point, trained together as one batched ensemble.
 
-    ``also``: more points that differ from ``point`` only in the spectral radius (a value each ensemble member
-    carries): their seeds join the same ensemble, one member per point and seed (see
+    ``also``: more points that differ from ``point`` only in values each ensemble member carries (the spectral
+    radius, beta): their seeds join the same ensemble, one member per point and seed (see
     :func:`~.point.train_point`'s ``group``)."""
 
     point: Point
