@@ -108,6 +108,8 @@ def test_the_papers_experiment_files_use_the_authors_reservoir_draw():
             for p in points(r, scale):
                 if p.experiment.method.name == "ap":
                     assert p.experiment.init.reservoir == "authors", (r.id, p.label())
+                if r.id == "app2":  # Appendix 2 trains on fresh samples, as the notebook
+                    assert p.experiment.tasks["main"].fresh is True
 
 
 def test_fresh_2afc_draws_new_images_every_epoch_from_the_runs_seed():

@@ -51,7 +51,9 @@ def _list(args) -> int:
     for r in chosen:
         sc = r.scale(args.scale)
         print(f"{r.id:<8} {r.figure:<22} {r.title}")
-        print(f"{'':<8} {args.scale}: {len(points(r, args.scale))} points x {sc.seeds} seeds; {sc.why}")
+        n = len(points(r, args.scale))
+        what = f"{n} points x {sc.seeds} seeds" if n else f"no training: the analyses {', '.join(r.analyses)}"
+        print(f"{'':<8} {args.scale}: {what}; {sc.why}")
     return 0
 
 
