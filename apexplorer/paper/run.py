@@ -103,10 +103,13 @@ def reproduce(ids=None, scale: str = "quick", seeds: int | None = None, out="rep
     return data
 
 
-def group_tasks(tasks) -> list:
+def group_tasks(tasks, workers: int = 1) -> list:
     """Tasks of AP points without a probe that differ only in values each ensemble member carries
     (``ap.spectral_radius``, ``ap.beta``: :data:`~apexplorer.sweep.point.PER_MEMBER`) and their name, with the
-    same seeds to train, merged into one task each (``Task.also``): one ensemble of points x seeds."""
+    same seeds to train, merged into one task each (``Task.also``): one ensemble of points x seeds.
+
+    With several ``workers`` (a Dask cluster), the largest ensembles are split in halves while there are fewer
+    tasks than workers, so that no worker waits while one trains a whole result."""
     from ..sweep.point import PER_MEMBER
 
     groups, out = {}, []
@@ -125,8 +128,12 @@ def group_tasks(tasks) -> list:
         else:
             groups[key] = [t]
             out.append(key)
-    return [x if isinstance(x, Task) else (groups[x][0] if len(groups[x]) == 1 else
-            Task(groups[x][0].point, groups[x][0].seeds, tuple(t.point for t in groups[x][1:]))) for x in out]
+    parts = [[x] if isinstance(x, Task) else groups[x] for x in out]
+    while len(parts) < workers and max(len(p) for p in parts) > 1:
+        i = max(range(len(parts)), key=lambda k: len(parts[k]))
+        big = parts.pop(i)
+        parts[i:i] = [big[: (len(big) + 1) // 2], big[(len(big) + 1) // 2:]]
+    return [p[0] if len(p) == 1 else Task(p[0].point, p[0].seeds, tuple(t.point for t in p[1:])) for p in parts]
 
 
 def _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir, download, emit,
@@ -145,7 +152,7 @@ def _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir,
             tasks.append(Task(p.sweep_point(), todo))
     n_runs = sum(len(t.seeds) for t in tasks)
     if ensembles:
-        tasks = group_tasks(tasks)
+        tasks = group_tasks(tasks, len(client.scheduler_info().get("workers", {})) if client is not None else 1)
     skipped = len(why)
     emit(f"{r.id} ({r.figure}): {len(pts)} points x {len(sd)} seeds at the {scale} scale; {n_runs} runs to train"
          + (f", {skipped} points not run (data missing)" if skipped else ""))
