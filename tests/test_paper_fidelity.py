@@ -399,3 +399,17 @@ def test_a_grouped_ensemble_gives_each_member_bitwise_its_own_points_ensemble():
     for n, w in own.net.weights.items():
         assert torch.equal(w, grouped.net.weights[n][:2]), n
     assert not torch.equal(own.net.weights["L2.SI->y"][0], grouped.net.weights["L2.SI->y"][2])
+
+
+def test_grouping_splits_for_workers_and_takes_a_result_without_points():
+    from apexplorer.paper import result
+    from apexplorer.paper.plan import points
+    from apexplorer.paper.run import group_tasks
+    from apexplorer.sweep.executors import Task
+
+    tasks = [Task(p.sweep_point(), (0, 1, 2)) for p in points(result("fig2c"), "quick")]
+    assert [len(t.points) for t in group_tasks(tasks)] == [9]
+    assert [len(t.points) for t in group_tasks(tasks, 2)] == [5, 4]
+    assert group_tasks([], 2) == []  # fig2d: analyses alone
+    fig5 = [Task(p.sweep_point(), (0, 1, 2)) for p in points(result("fig5e"), "quick")]
+    assert [len(t.points) for t in group_tasks(fig5, 2)] == [1] * 6

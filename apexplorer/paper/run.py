@@ -129,7 +129,7 @@ def group_tasks(tasks, workers: int = 1) -> list:
             groups[key] = [t]
             out.append(key)
     parts = [[x] if isinstance(x, Task) else groups[x] for x in out]
-    while len(parts) < workers and max(len(p) for p in parts) > 1:
+    while parts and len(parts) < workers and max(len(p) for p in parts) > 1:
         i = max(range(len(parts)), key=lambda k: len(parts[k]))
         big = parts.pop(i)
         parts[i:i] = [big[: (len(big) + 1) // 2], big[(len(big) + 1) // 2:]]
