@@ -52,7 +52,7 @@ def _list(args) -> int:
         sc = r.scale(args.scale)
         print(f"{r.id:<8} {r.figure:<22} {r.title}")
         n = len(points(r, args.scale))
-        what = f"{n} points x {sc.seeds} seeds" if n else f"no training: the analyses {', '.join(r.analyses)}"
+        what = f"{n} points x {sc.seeds} seeds" if n else f"no grid points: the in-process analyses {', '.join(r.analyses)}"
         print(f"{'':<8} {args.scale}: {what}; {sc.why}")
     return 0
 
