@@ -9,7 +9,7 @@ may make.
 
 from __future__ import annotations
 
-from .data import load_2afc, load_dataset
+from .data import fresh_2afc, load_2afc, load_dataset
 from .errors import ApexplorerError, choices
 from .experiment import ALIASES, Experiment, ExperimentError
 from .trainer import Trainer
@@ -26,7 +26,9 @@ def load_data(exp: Experiment, data_dir=None, download: bool = False, datasets: 
     loaded = dict(datasets or {})
     out = {}
     for t, spec in exp.tasks.items():
-        if spec.noise is not None:  # a generated 2afc set at one noise level (validated: only 2afc has one)
+        if spec.fresh:  # new images every epoch (validated: only 2afc)
+            d = fresh_2afc(noise=spec.noise)
+        elif spec.noise is not None:  # a generated 2afc set at one noise level (validated: only 2afc has one)
             d = load_2afc(noise=spec.noise)
         else:
             if spec.dataset not in loaded:
@@ -46,7 +48,8 @@ def make_wiring(exp: Experiment, data: dict) -> Wiring:
         wiring = exp.inline_wiring()
     else:
         names = preset_tasks(exp.wiring.preset)
-        # a task that is not trained still needs sizes for its ports: those of a trained task
+        # a task that is not listed still needs sizes for its ports: those of a listed task (list it with
+        # train = false to give its own, so that the draw does not depend on which tasks train)
         first = next(iter(data.values()))
         ds = [data.get(t, first) for t in names]
         n_in = [d.n_features for d in ds]
@@ -65,13 +68,14 @@ def make_wiring(exp: Experiment, data: dict) -> Wiring:
 
 
 def build(exp: Experiment, data_dir=None, download: bool = False, datasets: dict | None = None,
-          data: dict | None = None, members=None) -> Trainer:
+          data: dict | None = None, members=None, radii=None) -> Trainer:
     """The trainer of ``exp``: data loaded (``data_dir``, ``download``), network drawn on its device.
 
     ``datasets`` maps dataset names to loaded :class:`Dataset` objects (a cache);
     ``data`` gives the {task: Dataset} map itself (already cut to its subsets);
     ``members`` trains these seeds as one AP ensemble (default: ``train.seeds``
-    seeds from ``train.seed``).
+    seeds from ``train.seed``), ``radii`` (one per member) with each member's
+    modules at its own spectral radius.
     """
     exp = Experiment.from_dict(exp) if isinstance(exp, dict) else exp
     data = data if data is not None else load_data(exp, data_dir, download, datasets)
@@ -82,9 +86,11 @@ def build(exp: Experiment, data_dir=None, download: bool = False, datasets: dict
     cfg = exp.train.config()
     batch_sizes = {t: s.batch_size for t, s in exp.tasks.items() if s.batch_size is not None}
     if exp.method.name == "ap":
-        wiring = make_wiring(exp, data)
+        wiring = make_wiring(exp, data)  # every listed task sizes its ports, trained or not
+        data = {t: d for t, d in data.items() if exp.tasks[t].train is not False}
         trainer = Trainer.create(wiring, data, exp.ap.config(), cfg, task=list(data), schedule=exp.train.schedule,
                                  batch_sizes=batch_sizes, seeds=None if members is None else tuple(members),
+                                 radii=None if radii is None else tuple(float(r) for r in radii),
                                  init=exp.init.config())
     else:
         from .baselines import make_learner
@@ -214,7 +220,9 @@ def resume(path, changes: dict | None = None, data_dir=None, download: bool = Fa
     loaded = dict(datasets or {})
     data = {}
     for t, name in names.items():
-        if tasks is not None and tasks[t].noise is not None:
+        if tasks is not None and tasks[t].fresh:
+            d = fresh_2afc(noise=tasks[t].noise)
+        elif tasks is not None and tasks[t].noise is not None:
             d = load_2afc(noise=tasks[t].noise)
         else:
             if name not in loaded:

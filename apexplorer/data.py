@@ -64,6 +64,8 @@ class Dataset:
     shape: tuple = ()
     classes: list = field(default_factory=list)
     files: tuple = ()  # the files it was read from (none: embedded or generated)
+    #: a generated dataset's fresh-sample mode: ``resample(seed, epoch)`` is that epoch's new draw (train and test)
+    resample: object = None
 
     @property
     def n_features(self) -> int:
@@ -377,6 +379,19 @@ def load_2afc(seed=0, noise=None) -> Dataset:
     xtr, ytr, _ = make_2afc(1000, noise=levels, seed=seed)
     xte, yte, _ = make_2afc(400, noise=levels, seed=seed + 1)
     return Dataset("2afc", xtr, ytr, xte, yte, 2, (32, 32), ["left", "right"])
+
+
+def fresh_2afc(noise=None) -> Dataset:
+    """:func:`load_2afc` in fresh-sample mode: the trainer draws epoch ``e`` of the run with seed ``s`` as
+    ``load_2afc(fresh_seed(s, e), noise)`` (new images, labels, jitter and noise every epoch, test set too)."""
+    d = load_2afc(noise=noise)
+    d.resample = lambda seed, epoch: load_2afc(fresh_seed(seed, epoch), noise)
+    return d
+
+
+def fresh_seed(seed: int, epoch: int) -> int:
+    """The data seed of epoch ``epoch`` (0-based) of a fresh-sample run with seed ``seed`` (its test set: + 1)."""
+    return 1_000_000 + 10_000 * int(seed) + 2 * int(epoch)
 
 
 LOADERS = {

@@ -20,7 +20,11 @@ their defaults, unknown keys are refused):
 * ``tasks``: task name -> dataset name, or a table ``{dataset, batch_size,
   train_size, test_size, noise}`` (a task's own batch size; the first n samples
   of a fixed shuffle of the data; ``noise``: the one pixel-noise level of a
-  generated 2afc dataset).  The tasks listed are the tasks trained, in order
+  generated 2afc dataset; ``fresh``: a generated dataset draws new training
+  and test images every epoch, from the run's seed; ``train = false``: the task
+  is not trained, its data only sizes its ports, so that one task trained alone
+  on a multitask wiring gets the same draw as when all train).  The tasks
+  listed are the tasks trained (but those with ``train = false``), in order
   (alternating training takes them in this order).
 * ``ap``: the phases (``t1``, ``t2``, ``mode``, ``beta``, ``activation``,
   ``precision``) and every module's ``spectral_radius`` / ``connection_rate``
@@ -72,6 +76,10 @@ ALIASES = {
     "seed": "train.seed", "seeds": "train.seeds", "device": "train.device", "schedule": "train.schedule",
     "method": "method.name", "hidden": "method.hidden", "preset": "wiring.preset",
 }
+#: Keys added after experiments were first hashed: left out of :meth:`Experiment.flat` while unset, so that
+#: a point's id (a hash of it) does not change for experiments that do not use them.
+LATER_KEYS = frozenset({"ap.f_prime", "init.reservoir"})
+LATER_TASK_KEYS = frozenset({"noise", "fresh", "train"})
 #: Keys that set several: ``steps`` is T1 = T2, ``dataset`` every task's dataset.
 MULTI = {"steps": ("ap.t1", "ap.t2")}
 
@@ -204,6 +212,11 @@ class Experiment:
             if spec.noise is not None and spec.dataset != "2afc":
                 raise ExperimentError(f"tasks.{t}.noise = {spec.noise!r}: a noise level is for the generated 2afc "
                                       f"dataset, not {spec.dataset!r}")
+            if spec.train is False and all(s.train is False for s in self.tasks.values()):
+                raise ExperimentError(f"tasks.{t}.train = false: every task is left untrained; train at least one")
+            if spec.fresh and spec.dataset != "2afc":
+                raise ExperimentError(f"tasks.{t}.fresh = true: fresh samples are for the generated 2afc dataset, "
+                                      f"not {spec.dataset!r}")
         wiring_tasks = self.wiring_tasks()
         for t in self.tasks:
             if t not in wiring_tasks:
@@ -341,14 +354,17 @@ class Experiment:
                 out[f"wiring.options.{k}"] = v
         for t, s in self.tasks.items():
             for k in TaskSpec.keys():
-                if k == "noise" and s.noise is None:
+                if k in LATER_TASK_KEYS and getattr(s, k) is None:
                     continue  # a key added later: left out when unset, so older points keep their ids
                 out[f"tasks.{t}.{k}"] = getattr(s, k)
         for sec in SECTIONS:
             if sec == "init" and self.init.is_default:
                 continue  # as in the file: a default init is not written (and older points keep their ids)
             for k in SECTIONS[sec].keys():
-                out[f"{sec}.{k}"] = getattr(getattr(self, sec), k)
+                v = getattr(getattr(self, sec), k)
+                if v is None and f"{sec}.{k}" in LATER_KEYS:
+                    continue
+                out[f"{sec}.{k}"] = v
         return out
 
     def get(self, key: str):

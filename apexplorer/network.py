@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import graph
-from .dynamics import ZERO_AT_ZERO, activation, relax, support
+from .dynamics import DERIVATIVES, ZERO_AT_ZERO, activation, relax, support
 from .errors import ApexplorerError, BuildCancelled, choices
 from .memory import check_memory
 from .wiring import Task, Wiring, check_connection_rate
@@ -42,6 +42,11 @@ class APConfig:
     beta : strength of the injected error.
     precision : ``fp32``, ``tf32`` (TF32 matmuls on CUDA) or ``bf16`` (bf16
         matmuls, fp32 states and errors).
+    f_prime : multiply each module's local error by f'(z0), the activation's
+        derivative at the inference-phase state (for tanh 1 - (z0)^2), before
+        it enters the updates (the paper's derivation keeps this factor and
+        then drops it; Appendix 1, Fig. 1 compares the two).  Off by default,
+        as in the paper and the authors' code.
     """
 
     t1: int = 8
@@ -50,6 +55,7 @@ class APConfig:
     beta: float = 1.0
     activation: str = "tanh"
     precision: str = "fp32"
+    f_prime: bool = False
 
     def validate(self) -> "APConfig":
         for k in ("t1", "t2"):
@@ -63,6 +69,8 @@ class APConfig:
         if self.precision not in PRECISIONS:
             raise ApexplorerError(f"unknown precision {self.precision!r}; choices are {choices(PRECISIONS)}")
         activation(self.activation)
+        if not isinstance(self.f_prime, bool):
+            raise ApexplorerError(f"f_prime = {self.f_prime!r} must be true or false")
         return self
 
 
@@ -157,15 +165,31 @@ def _radii(Ws: list) -> list:
     return out
 
 
-def _draw_reservoir(n: int, rate: float, gen: torch.Generator, where: str = "") -> torch.Tensor:
-    """round(c n^2) entries U(-1, 1) at random places of an n x n float64 matrix (not yet scaled).
+#: How a reservoir's nonzeros are placed: ``exact`` (round(c n^2) distinct places, the rate c exactly) or
+#: ``authors`` (the authors' rand_sparse_matrix in models_LN.py: int(c n^2) places drawn with replacement,
+#: the values of repeated places added; about 22 % distinct nonzeros at c = 0.25, 63 % at c = 1).
+RESERVOIR_DRAWS = ("exact", "authors")
+
+
+def _draw_reservoir(n: int, rate: float, gen: torch.Generator, draw: str = "exact", where: str = "") -> torch.Tensor:
+    """An n x n float64 matrix of entries U(-1, 1) at random places (not yet scaled), placed by ``draw``:
+    ``exact``: round(c n^2) distinct places; ``authors``: int(c n^2) places with replacement, repeats added.
 
     A rate outside (0, 1] is a :class:`WiringError` (0 would draw an empty W, above 1 more entries than W
     has), also for a wiring that was never validated.
     """
     check_connection_rate(rate, where)
-    nnz = int(round(rate * n * n))
     W = torch.zeros(n * n, dtype=torch.float64)
+    if draw == "authors":
+        k = int(n * n * rate)
+        rows = torch.randint(0, n, (k,), generator=gen)
+        cols = torch.randint(0, n, (k,), generator=gen)
+        vals = torch.rand(k, generator=gen, dtype=torch.float64) * 2 - 1
+        W.index_add_(0, rows * n + cols, vals)
+        return W.view(n, n)
+    if draw != "exact":
+        raise ApexplorerError(f"unknown reservoir draw {draw!r}; choices are {choices(RESERVOIR_DRAWS)}")
+    nnz = int(round(rate * n * n))
     idx = torch.randperm(n * n, generator=gen)[:nnz]
     W[idx] = torch.rand(nnz, generator=gen, dtype=torch.float64) * 2 - 1
     return W.view(n, n)
@@ -180,9 +204,9 @@ def _scaled(W: torch.Tensor, rho: float, r: float) -> torch.Tensor:
     return W.float()
 
 
-def random_reservoir(n: int, rho: float, rate: float, gen: torch.Generator) -> torch.Tensor:
-    """Sparse random W: round(c n^2) entries U(-1, 1) at random places, scaled to radius rho."""
-    W = _draw_reservoir(n, rate, gen)
+def random_reservoir(n: int, rho: float, rate: float, gen: torch.Generator, draw: str = "exact") -> torch.Tensor:
+    """Sparse random W: entries U(-1, 1) at random places (``draw``: see :data:`RESERVOIR_DRAWS`), scaled to rho."""
+    W = _draw_reservoir(n, rate, gen, draw)
     return _scaled(W, rho, _radius(W))
 
 
@@ -209,18 +233,24 @@ class Init:
         feedback weight N(0, feedback_std^2)).
     readout_bias : ``"uniform"`` (U(-1, 1)/sqrt(|SI|), fixed) or ``"zero"``;
         None: uniform for the uniform scheme, zero for the Gaussian one.
+    reservoir : how the reservoirs' nonzeros are placed, :data:`RESERVOIR_DRAWS`:
+        ``"exact"`` (the connection rate exactly) or ``"authors"`` (their draw
+        with replacement: fewer distinct nonzeros than the rate says).
     """
 
     scheme: str = "uniform"
     forward_std: float = 0.1
     feedback_std: float = 0.5
     readout_bias: str | None = None
+    reservoir: str = "exact"
 
     def validate(self) -> "Init":
         if self.scheme not in INIT_SCHEMES:
             raise ApexplorerError(f"unknown init scheme {self.scheme!r}; choices are {choices(INIT_SCHEMES)}")
         if self.readout_bias is not None and self.readout_bias not in READOUT_BIASES:
             raise ApexplorerError(f"unknown readout bias {self.readout_bias!r}; choices are {choices(READOUT_BIASES)}")
+        if self.reservoir not in RESERVOIR_DRAWS:
+            raise ApexplorerError(f"unknown reservoir draw {self.reservoir!r}; choices are {choices(RESERVOIR_DRAWS)}")
         for k in ("forward_std", "feedback_std"):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
@@ -248,7 +278,8 @@ def init_tensors(wiring: Wiring, seed: int, init: Init | None = None, scale: boo
     gen = torch.Generator().manual_seed(int(seed))
     out = {"reservoirs": {}, "biases": {}, "weights": {}, "feedback": {}, "readout_bias": {}}
     # every reservoir drawn first (the scaling draws nothing), then their radii found together
-    raw = [_draw_reservoir(m.size, m.connection_rate, gen, f"module {m.name!r}: ") for m in wiring.modules]
+    raw = [_draw_reservoir(m.size, m.connection_rate, gen, init.reservoir, f"module {m.name!r}: ")
+           for m in wiring.modules]
     for m, W, r in zip(wiring.modules, raw, _radii(raw) if scale else [None] * len(raw)):
         out["reservoirs"][m.name] = _scaled(W, m.spectral_radius, r) if scale else W
         out["biases"][m.name] = torch.zeros(m.size)
@@ -691,6 +722,10 @@ class Network:
             else:
                 err = phase1.e.get(dst.node)
                 err = None if err is None else err[..., dst.slice]
+                if err is not None and self.config.f_prime:  # e * f'(z0) (Appendix 1)
+                    z0 = phase0.z.get(dst.node)  # a module that inference did not reach starts from 0
+                    z0 = torch.zeros_like(err) if z0 is None else z0[..., dst.slice]
+                    err = err * DERIVATIVES[self.config.activation](z0)
             if err is None:
                 continue
             a = phase0.inputs[src.node] if src.kind == "input" else phase0.z[src.node][..., src.slice]

@@ -196,12 +196,14 @@ class APSettings(_Section):
                                        doc="spectral radius of every module (default: the wiring's)")
     connection_rate: float | None = _f(None, "float", low=0, strict_low=True, optional=True,
                                        doc="connection rate of every module (default: the wiring's)")
+    f_prime: bool | None = _f(None, "bool", optional=True,
+                              doc="multiply the local error by f'(z0) (1 - z0^2 for tanh); default false")
 
     def config(self):
         from .network import APConfig
 
         return APConfig(t1=self.t1, t2=self.t2, mode=self.mode, beta=self.beta, activation=self.activation,
-                        precision=self.precision).validate()
+                        precision=self.precision, f_prime=bool(self.f_prime)).validate()
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,8 @@ class MethodSettings(_Section):
 
 @dataclass(frozen=True)
 class InitSettings(_Section):
-    """How an AP network's paths are drawn (:class:`~apexplorer.network.Init`); the reservoirs never change."""
+    """How an AP network's paths are drawn (:class:`~apexplorer.network.Init`), and how its reservoirs' nonzeros
+    are placed (``reservoir``)."""
 
     _name = "init"
     scheme: str = _f("uniform", "str", choices=("uniform", "gaussian"),
@@ -262,11 +265,15 @@ class InitSettings(_Section):
     feedback_std: float = _f(0.5, "float", low=0, strict_low=True, doc="gaussian: s.d. of every feedback weight")
     readout_bias: str | None = _f(None, "str", choices=("uniform", "zero"), optional=True,
                                   doc="the fixed readout bias (default: uniform, or zero for gaussian)")
+    reservoir: str | None = _f(None, "str", choices=("exact", "authors"), optional=True,
+                               doc="reservoir nonzeros: exact (the rate c exactly; default) or authors "
+                                   "(c n^2 places drawn with replacement, repeats added: ~22 % at c = 0.25)")
 
     def config(self):
         from .network import Init
 
-        return Init(self.scheme, self.forward_std, self.feedback_std, self.readout_bias).validate()
+        return Init(self.scheme, self.forward_std, self.feedback_std, self.readout_bias,
+                    self.reservoir or "exact").validate()
 
     @property
     def is_default(self) -> bool:
@@ -284,6 +291,12 @@ class TaskSpec(_Section):
     test_size: int | None = _f(None, "int", low=1, optional=True, doc="test on the first n of a fixed shuffle")
     noise: float | None = _f(None, "float", low=0, optional=True,
                              doc="2afc: one pixel-noise s.d. for every image (default: the mix 0, 0.2, 1, 2, 4)")
+    train: bool | None = _f(None, "bool", optional=True,
+                            doc="false: not trained; its data only sizes its ports (a task alone on a multitask "
+                                "wiring, drawn as when every task trains)")
+    fresh: bool | None = _f(None, "bool", optional=True,
+                            doc="2afc: new training and test images every epoch, drawn from the run's seed "
+                                "(as the authors' notebook's dataset, which draws on every access)")
 
     def to_dict(self):
         d = super().to_dict()

@@ -306,6 +306,7 @@ class Trainer:
         if self.position == 0:  # a segment starts a fresh pass over its tasks' data
             if self.segment == 0:
                 self.stats = EpochStats(self.learner_members)
+                self._resample()
             for n in names:
                 self.streams.restart(n)
         where = (self.epoch + 1, sum(k for _, k in segs[: self.segment]) + self.position + 1,
@@ -330,6 +331,17 @@ class Trainer:
             self.segment += 1
             self.position = 0
         self._pending.append((out, *where))
+
+    def _resample(self) -> None:
+        """Fresh-sample datasets (a generated task's ``fresh`` mode): this epoch's new training and test draw,
+        from the run's seed (an ensemble's first seed: its members see the same images)."""
+        for n, d in self.data.items():
+            if getattr(d, "resample", None) is None or getattr(self, "_drawn", {}).get(n) == self.epoch:
+                continue
+            new = d.resample(int(self.config.seed), self.epoch)
+            dev = self.learner.device
+            self._x[n] = (new.x_train.to(dev), new.y_train.to(dev), new.x_test.to(dev), new.y_test.to(dev))
+            self._drawn = {**getattr(self, "_drawn", {}), n: self.epoch}
 
     def _eager_step(self, batch: dict, tasks) -> StepResult:
         """One step on the host's terms: compute, read back, check the loss, then apply (or roll back)."""

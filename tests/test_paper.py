@@ -19,8 +19,9 @@ WHERE_ARGS = ("where", "a", "b", "a_first", "a_last", "b_first", "b_last")
 
 def test_every_result_reads_and_lists_its_sources():
     rs = results()
-    assert [r.id for r in rs] == ["table1", "fig2ab", "fig2c", "fig3c", "fig3f", "fig4abc", "fig4d", "fig4e", "fig4f",
-                                  "fig4ghi", "fig5d", "fig5e", "fig5f", "app2", "app3", "app4"]
+    assert [r.id for r in rs] == ["table1", "fig2ab", "fig2c", "fig2d", "fig3c", "fig3be", "fig3f", "fig4abc", "fig4d",
+                                  "fig4e", "fig4f", "fig4ghi", "fig5d", "fig5e", "fig5f", "app1", "sgd-batch1", "app2",
+                                  "app3-grid", "app3", "app4"]
     for r in rs:
         assert r.notes and (r.values or r.claims), r.id
         assert all(v.source for v in r.values) and all(c.source for c in r.claims), r.id

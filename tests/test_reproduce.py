@@ -42,7 +42,7 @@ def test_the_report_has_its_files_and_a_section_per_result(report):
     md = (out / "report.md").read_text()
     assert [r["id"] for r in data["results"]] == ["fig2c", "app2"]
     for heading in ("## Summary", "## Fig. 2c: Accuracy, MLE and FTMLE", "## Appendix 2, Fig. 1b-c: 2AFC",
-                    "### The paper's values and ours", "### The paper's trends", "### Points",
+                    "### The paper's values and ours", "### The trends", "### Points",
                     "### Choices the paper leaves open"):
         assert heading in md, heading
     assert "(figures/fig2c.png)" in md and (out / "figures" / "app2.png").is_file()

@@ -37,6 +37,9 @@ def register(sub) -> None:
     p.add_argument("--data-dir", help="folder with dataset files")
     p.add_argument("--download", action="store_true", help="download a missing dataset where the network allows")
     p.add_argument("--list", action="store_true", help="list the results and their scales, and exit")
+    p.add_argument("--one-point-per-run", dest="ensembles", action="store_false",
+                   help="train every point on its own (default: AP points that differ only in the spectral radius or beta "
+                        "share one batched ensemble, one member per point and seed; the numbers are the same)")
     p.set_defaults(func=cmd_reproduce)
 
 
@@ -48,7 +51,9 @@ def _list(args) -> int:
     for r in chosen:
         sc = r.scale(args.scale)
         print(f"{r.id:<8} {r.figure:<22} {r.title}")
-        print(f"{'':<8} {args.scale}: {len(points(r, args.scale))} points x {sc.seeds} seeds; {sc.why}")
+        n = len(points(r, args.scale))
+        what = f"{n} points x {sc.seeds} seeds" if n else f"no grid points: the in-process analyses {', '.join(r.analyses)}"
+        print(f"{'':<8} {args.scale}: {what}; {sc.why}")
     return 0
 
 
@@ -110,7 +115,8 @@ def cmd_reproduce(args) -> int:
     load = os.getloadavg()[0]
     try:
         data = reproduce(args.ids, args.scale, args.seeds, args.out, client,
-                         args.threads or (1 if args.workers else None), args.data_dir, args.download, emit)
+                         args.threads or (1 if args.workers else None), args.data_dir, args.download, emit,
+                         ensembles=args.ensembles)
     except KeyboardInterrupt:
         emit(f"interrupted: the finished runs are saved in {args.out}; the same command continues")
         return 130
@@ -119,9 +125,11 @@ def cmd_reproduce(args) -> int:
             client.close()
         if cluster is not None:
             cluster.close()
-    held = sum(c["holds"] is True for r in data["results"] for c in r["claims"])
-    claims = sum(len(r["claims"]) for r in data["results"])
+    from ..paper.report import tally
+
+    t = tally([c for r in data["results"] for c in r["claims"]])
     emit(f"{len(data['results'])} results in {time.perf_counter() - t0:.0f} s (load {load:.2f} -> "
-         f"{os.getloadavg()[0]:.2f}); {held} of {claims} trends hold; report: {args.out}/report.md, report.html, "
-         "results.json")
+         f"{os.getloadavg()[0]:.2f}); of the paper's {t['paper']} claims {t['holds']} hold, {t['fails']} fail, "
+         f"{t['unresolved']} are not resolved at this scale (Welch's t over seeds, alpha 0.05); report: "
+         f"{args.out}/report.md, report.html, results.json")
     return 0

@@ -15,7 +15,10 @@ file's ``[plot]`` says which kind:
   (Fig. 5d-f);
 * ``2afc``: accuracy against noise and the psychometric curves (Appendix 2);
 * ``errors``: every SI neuron's mean |e|, by beta and by rho (Appendix 3);
-* ``cosines``: the batch cosines over epochs (Appendix 4).
+* ``cosines``: the batch cosines over epochs (Appendix 4);
+* ``states``: a reservoir's states over the iterations (Fig. 2d), ``pca``:
+  the phases' trajectories after PCA (Fig. 3b, 3e), from in-process analyses;
+* ``grid``: a heat map of accuracy over two axes, one per group (Appendix 3, Fig. 1).
 
 matplotlib is needed only here; without it the report has no figures and says so.
 """
@@ -153,6 +156,8 @@ def axis(block, fig):
     lines = {}
     for p in _ran(block):
         name = p["group"] if series is None else f"{series} = {_x(p, series)}"
+        if plot.get("split") and _x(p, plot["split"]) is not None:  # one line per group and value of a key
+            name += f", {plot['split'].rpartition('.')[2]} = {_x(p, plot['split'])}"
         x = _x(p, key, plot.get("block_scale"))
         m, s = _m(p, metric)
         if x is None or m is None:
@@ -308,21 +313,92 @@ def cosines(block, fig):
         ax.legend(fontsize=LEGEND - 2)  # one entry per path and kind: many
 
 
+def states(block, fig):
+    """Fig. 2d: states (top) and one-step differences (bottom) over the iterations, one column per radius."""
+    tr = block["analyses"]["states"]["traces"]
+    radii = list(tr)
+    for i, sr in enumerate(radii):
+        for row, key in enumerate(("states", "diffs")):
+            ax = fig.add_subplot(2, len(radii), row * len(radii) + i + 1)
+            ax.plot(tr[sr][key], lw=0.8)
+            ax.tick_params(labelsize=6)
+            if row == 0:
+                ax.set_title(f"SR = {sr}", fontsize=8)
+            else:
+                ax.set_xlabel("iteration", fontsize=7)
+            if i == 0:
+                ax.set_ylabel("state" if row == 0 else "one-step difference", fontsize=7)
+    fig.suptitle(f"{block['figure']}: ours ({block['scale']} scale)", fontsize=9)
+
+
+def pca(block, fig):
+    """Fig. 3b, 3e: the first module's trajectories of both phases after PCA (3 components), STE and EPE."""
+    p = block["analyses"]["phase_pca"]["pca"]
+    for i, (key, title) in enumerate((("ste", "STE (Fig. 3b)"), ("epe", "EPE (Fig. 3e)"))):
+        if key not in p:
+            continue
+        ax = fig.add_subplot(1, 2, i + 1, projection="3d")
+        a, b = p[key]["inference"], p[key]["learning"]
+        ax.plot(*zip(*[q[:3] for q in a]), "o-", color="C0", ms=3, label="inference")
+        ax.plot(*zip(*[q[:3] for q in b]), "o-", color="C3", ms=3, label="learning")
+        off = p[key].get("inject", 0)
+        for s_, q in enumerate(b):  # the error vectors between states of one step
+            r = a[min(s_ + off, len(a) - 1)]
+            ax.plot([r[0], q[0]], [r[1], q[1]], [r[2], q[2]], color="grey", lw=0.6)
+        ax.set_title(title + (f", injected after {off} steps" if off else ""), fontsize=8)
+        ax.tick_params(labelsize=6)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{block['figure']}: ours ({block['scale']} scale)", fontsize=9)
+
+
+def grid(block, fig):
+    """Appendix 3, Fig. 1: test accuracy over beta x spectral radius, one heat map per group (depth)."""
+    plot = block["plot"]
+    xk, yk, metric = plot["x"], plot["y"], plot.get("metric", "best_test_acc")
+    groups = list(dict.fromkeys(p["group"] for p in block["points"]))
+    for i, g in enumerate(groups):
+        pts = [p for p in _ran(block) if p["group"] == g]
+        xs = sorted({_x(p, xk) for p in pts})
+        ys = sorted({_x(p, yk) for p in pts})
+        import numpy as np
+
+        Z = np.full((len(ys), len(xs)), np.nan)
+        for p in pts:
+            m = _m(p, metric)[0]
+            if m is not None:
+                Z[ys.index(_x(p, yk)), xs.index(_x(p, xk))] = 100 * m
+        ax = fig.add_subplot(1, len(groups), i + 1)
+        im = ax.imshow(Z, origin="lower", aspect="auto", vmin=10, vmax=100, cmap="viridis")
+        ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs], fontsize=7)
+        ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys], fontsize=7)
+        ax.set_xlabel(plot.get("xlabel", xk), fontsize=8)
+        if i == 0:
+            ax.set_ylabel(plot.get("ylabel", yk), fontsize=8)
+        ax.set_title(g, fontsize=8)
+        for (r, c), v in np.ndenumerate(Z):
+            if v == v:
+                ax.text(c, r, f"{v:.0f}", ha="center", va="center", fontsize=6, color="white")
+    fig.colorbar(im, ax=fig.axes, shrink=0.8, label="best test accuracy (%)")
+    fig.suptitle(f"{block['figure']}: ours ({block['scale']} scale)", fontsize=9)
+
+
 KINDS = {"bars": bars, "curves": curves, "axis": axis, "tasks": tasks, "2afc": afc, "errors": errors,
-         "cosines": cosines}
+         "cosines": cosines, "states": states, "pca": pca, "grid": grid}
 
 
 def draw(block: dict, folder) -> Path | None:
     """Draw one result's figure into ``folder/<id>.png``; None when nothing of it ran (or no matplotlib)."""
-    if not available() or not any(p["status"] == "done" for p in block["points"]):
+    if not available() or not (any(p["status"] == "done" for p in block["points"]) or
+                               (not block["points"] and block.get("analyses"))):
         return None
     plt = _plt()
     kind = block["plot"].get("kind", "axis")
-    wide = kind in ("curves", "errors", "cosines", "2afc") or block["plot"].get("lyapunov")
+    wide = kind in ("curves", "errors", "cosines", "2afc", "states", "pca", "grid") or block["plot"].get("lyapunov")
     fig = plt.figure(figsize=(10 if wide else 6.5, 4.2), dpi=80)
     try:
         KINDS[kind](block, fig)
-        fig.tight_layout()
+        if kind not in ("pca", "grid"):  # 3-D axes and a shared colour bar lay themselves out
+            fig.tight_layout()
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{block['id']}.png"

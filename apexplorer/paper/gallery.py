@@ -153,9 +153,9 @@ def claim_rows(rid: str, report: dict | None = None) -> list:
     """The paper's trends of a result and, from a report, ours and whether they hold."""
     block = ours(report, rid)
     got = {c["what"]: c for c in (block or {}).get("claims", [])}
-    return [{"what": c.what, "source": c.source, "ours": got.get(c.what, {}).get("ours", ""),
-             "holds": {True: "yes", False: "no", None: "not checked"}.get(got[c.what]["holds"]) if c.what in got
-             else ""} for c in result(rid).claims]
+    return [{"what": c.what, "kind": c.kind, "source": c.source, "ours": got.get(c.what, {}).get("ours", ""),
+             "holds": (got[c.what].get("verdict") or {True: "yes", False: "no", None: "not checked"}.get(
+                 got[c.what]["holds"])) if c.what in got else ""} for c in result(rid).claims]
 
 
 __all__ = ["REPORT_IS", "check_report", "claim_rows", "entries", "experiment", "ours", "parse_report", "point_labels",

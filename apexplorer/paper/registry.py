@@ -16,8 +16,9 @@ A result file (``apexplorer/paper/results/<id>.toml``) holds
   ``analysis`` (options of the in-process analyses);
 * ``[[values]]``: the paper's numbers (``what``, ``where``: a group and axis
   values, ``metric``, ``value``, ``pm``, ``source``);
-* ``[[claims]]``: the paper's trends, each a named check of :mod:`.checks`
-  with its arguments;
+* ``[[claims]]``: the trends, each a named check of :mod:`.checks` with its
+  arguments and a ``kind``: ``paper`` (the paper's, counted), ``construction``
+  (true by the wiring or the maths) or ``ours`` (our diagnostic);
 * ``analyses`` (in-process measurements such as ``lyapunov``) and ``[plot]``
   (how :mod:`.figures` redraws it).
 
@@ -162,24 +163,33 @@ class PaperValue:
 
 @dataclass(frozen=True)
 class Claim:
-    """A trend the paper states, checked by the function ``check`` of :mod:`.checks` with ``args``."""
+    """A trend, checked by the function ``check`` of :mod:`.checks` with ``args``.
+
+    ``kind`` (:data:`~.checks.KINDS`): ``paper`` (the paper states it and our run could contradict it),
+    ``construction`` (true by the wiring or the maths: shown, never counted) or ``ours`` (our diagnostic).
+    Only ``paper`` claims count in the report's summary.  A claim that gives none is a ``paper`` claim.
+    """
 
     what: str
     check: str
     args: dict
     source: str
+    kind: str = "paper"
 
     @classmethod
     def from_dict(cls, d: dict, where: str) -> "Claim":
-        from .checks import CHECKS
+        from .checks import CHECKS, KINDS
 
         if not isinstance(d, dict):
             raise PaperError(f"{where} must be a table, not {d!r}")
         check = _str(d, "check", where)
         if check not in CHECKS:
             raise PaperError(f"{where}.check = {check!r} is not a check; checks are {choices(CHECKS)}")
-        args = {k: v for k, v in d.items() if k not in ("what", "check", "source")}
-        return cls(_str(d, "what", where), check, args, _str(d, "source", where))
+        kind = d.get("kind", "paper")
+        if kind not in KINDS:
+            raise PaperError(f"{where}.kind = {kind!r} is not a kind of claim; kinds are {choices(KINDS)}")
+        args = {k: v for k, v in d.items() if k not in ("what", "check", "source", "kind")}
+        return cls(_str(d, "what", where), check, args, _str(d, "source", where), kind)
 
 
 @dataclass(frozen=True)
@@ -205,8 +215,8 @@ class Result:
         rid = _str(d, "id", where)
         where = f"result {rid!r}"
         groups = d.get("groups") or []
-        if not groups:
-            raise PaperError(f"{where} has no [[groups]]; give at least one group of points")
+        if not groups and not d.get("analyses"):
+            raise PaperError(f"{where} has no [[groups]]; give at least one group of points (or analyses)")
         gs = tuple(Group.from_dict(g, f"{where}.groups[{i}]") for i, g in enumerate(groups))
         labels = [g.label for g in gs]
         if len(set(labels)) != len(labels):

@@ -34,6 +34,29 @@ def _holds(h) -> str:
     return {True: "yes", False: "no", None: "not checked"}[h]
 
 
+def _verdict(c: dict) -> str:
+    """A claim's verdict: the test's (holds, fails, not resolved at this scale (n = k), not run)."""
+    return c.get("verdict") or _holds(c["holds"])
+
+
+def tally(claims) -> dict:
+    """Of the ``paper`` claims only: how many hold, fail, are not resolved or did not run (and in all)."""
+    paper = [c for c in claims if c.get("kind", "paper") == "paper"]
+    v = [_verdict(c) for c in paper]
+    return {"paper": len(paper), "holds": v.count("holds"), "fails": v.count("fails"),
+            "unresolved": sum(x.startswith("not resolved") for x in v),
+            "not_run": sum(x in ("not run", "not checked") for x in v),
+            "other": len(claims) - len(paper)}
+
+
+TEST_NOTE = ("Only the paper's own claims count (kind `paper`); claims true by the wiring or the maths "
+             "(`construction`) and our diagnostics (`ours`) are shown, not counted. A claim *holds* when Welch's t "
+             "over the seeds (one-sided, alpha = 0.05) finds every difference it needs significantly the claimed "
+             "way, *fails* when one is significantly the other way, and is *not resolved at this scale (n = k)* "
+             "otherwise: a difference inside the seed noise is not called a trend. Each claim's row names its test "
+             "and numbers.")
+
+
 def _ours(v) -> str:
     if v["ours"] is None:
         return "not run" if v["status"].startswith("not run") else "-"
@@ -60,19 +83,23 @@ def blocks(data: dict, figure_paths: dict) -> list:
     for r in data["results"]:
         ran = sum(p["status"] == "done" for p in r["points"])
         notrun = sum(p["status"].startswith("not run") for p in r["points"])
-        holds = [c["holds"] for c in r["claims"]]
+        t = tally(r["claims"])
         within = [v["within"] for v in r["values"] if v["within"] is not None]
         loads = [t.get("load_before") for t in r["timing"]] + [t.get("load_after") for t in r["timing"]]
         loads = [x for x in loads if x is not None]
         rows.append([f"[{r['figure']}](#{r['id']})", r["title"], f"{ran} of {len(r['points'])}"
                      + (f" ({notrun} not run: data missing)" if notrun else ""),
-                     f"{sum(h is True for h in holds)} of {len(holds)}",
+                     str(t["paper"]), str(t["holds"]), str(t["fails"]), str(t["unresolved"]),
                      f"{sum(within)} of {len(within)}" if within else _no_values(r), _time(r["runtime_s"]),
                      f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-"])
     out.append(("h2", "Summary"))
-    out.append(("table", (["result", "what", "points run", "trends that hold", "values within the paper's ±",
-                           "runtime", "load"], rows)))
-    out.append(("p", f"Total runtime {_time(total)}. A trend that does not hold, or a value outside the paper's ±, "
+    out.append(("table", (["result", "what", "points run", "the paper's claims", "hold", "fail", "not resolved",
+                           "values within the paper's ±", "runtime", "load"], rows)))
+    t = tally([c for r in data["results"] for c in r["claims"]])
+    out.append(("p", f"Total runtime {_time(total)}. Of the paper's {t['paper']} claims checked here, {t['holds']} "
+                     f"hold, {t['fails']} fail, {t['unresolved']} are not resolved at this scale and {t['not_run']} "
+                     f"did not run; {t['other']} more are true by construction or our own diagnostics, shown but "
+                     f"not counted. " + TEST_NOTE + " A claim that fails, or a value outside the paper's ±, "
                      "is explained under its result (the scale, the epochs, the data)."))
     shared = _shared(data)
     for r in data["results"]:
@@ -135,9 +162,10 @@ def result_blocks(r: dict, figure, shared=()) -> list:
         out.append(("table", (["", "paper", "source", f"ours (mean ± sd, {r['scale']} scale)", "comparison"],
                               [[v["what"], _paper(v), v["source"], _ours(v), v["text"]] for v in r["values"]])))
     if r["claims"]:
-        out.append(("h3", "The paper's trends"))
-        out.append(("table", (["the paper says", "source", "ours", "holds"],
-                              [[c["what"], c["source"], c["ours"], _holds(c["holds"])] for c in r["claims"]])))
+        out.append(("h3", "The trends"))
+        out.append(("table", (["claim", "kind", "source", "ours", "test", "verdict"],
+                              [[c["what"], c.get("kind", "paper"), c["source"], c["ours"], c.get("test", ""),
+                                _verdict(c)] for c in r["claims"]])))
     off = [v for v in r["values"] if v["within"] is False] + [c for c in r["claims"] if c["holds"] is False]
     if r.get("gap"):
         out.append(("p", ("**Why ours differs:** " if off else "**Scale:** ") + r["gap"] + "."))
@@ -264,17 +292,17 @@ def summary(data: dict, link: str = "report.md") -> str:
            + f"; {_time(total)} in all"
            + (f", load average {min(loads):.1f} to {max(loads):.1f} (the machine is shared)" if loads else "")
            + f". Full report: [{link}]({link}).", ""]
-    out.append("| result | points run | trends that hold | runtime |")
-    out.append("|---|---|---|---|")
+    out.append("| result | points run | the paper's claims | hold | fail | not resolved | runtime |")
+    out.append("|---|---|---|---|---|---|---|")
     shared = _shared(data)
     for r in data["results"]:
         ran = sum(p["status"] == "done" for p in r["points"])
         notrun = sorted({p["status"].split(": ", 1)[1].split(" ")[0] for p in r["points"]
                          if p["status"].startswith("not run")})
-        holds = [c["holds"] for c in r["claims"]]
+        t = tally(r["claims"])
         out.append(f"| {r['figure']} ({r['id']}) | {ran} of {len(r['points'])}"
                    + (f" (not run: {', '.join(notrun)} missing)" if notrun else "")
-                   + f" | {sum(h is True for h in holds)} of {len(holds)} | {_time(r['runtime_s'])}"
+                   + f" | {t['paper']} | {t['holds']} | {t['fails']} | {t['unresolved']} | {_time(r['runtime_s'])}"
                    + (f" (with {', '.join(shared[r['id']])})" if shared[r["id"]] and not r["runtime_s"] > 1 else "")
                    + " |")
     values = [(r, v) for r in data["results"] for v in r["values"]]
@@ -286,11 +314,16 @@ def summary(data: dict, link: str = "report.md") -> str:
         figs = ", ".join(r["figure"] for r in data["results"])
         out += ["", f"The paper gives no numbers for {figs} (only curves in its figures), so there are no values "
                     "to set beside ours; the trends below and the redrawn figures compare them."]
-    claims = [(r, c) for r in data["results"] for c in r["claims"]]
+    t = tally([c for r in data["results"] for c in r["claims"]])
+    out += ["", f"Of the paper's {t['paper']} claims checked here: **{t['holds']} hold, {t['fails']} fail, "
+            f"{t['unresolved']} are not resolved at this scale**, {t['not_run']} did not run. {t['other']} more "
+            "(true by construction, or our diagnostics) are listed in the full report and not counted. " + TEST_NOTE]
+    claims = [(r, c) for r in data["results"] for c in r["claims"] if c.get("kind", "paper") == "paper"]
     if claims:
-        out += ["", "| result | the paper says | ours | holds |", "|---|---|---|---|"]
+        out += ["", "| result | the paper says | ours | test | verdict |", "|---|---|---|---|---|"]
         for r, c in claims:
-            out.append(f"| {r['figure']} | {_cell(c['what'])} | {_cell(c['ours'])} | {_holds(c['holds'])} |")
+            out.append(f"| {r['figure']} | {_cell(c['what'])} | {_cell(c['ours'])} | {_cell(c.get('test', ''))} "
+                       f"| {_verdict(c)} |")
     return "\n".join(out) + "\n"
 
 
@@ -325,4 +358,4 @@ def write_report(data: dict, out) -> dict:
             "summary": out / "summary.md", "figures": paths}
 
 
-__all__ = ["blocks", "summary", "to_html", "to_markdown", "write_report"]
+__all__ = ["blocks", "summary", "tally", "to_html", "to_markdown", "write_report"]

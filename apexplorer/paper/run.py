@@ -5,7 +5,8 @@
 1. its points (:func:`.plan.points`) whose data is present here become the
    sweep executor's tasks, each point's seeds one batched AP ensemble
    (baselines one seed after another), in this process or on a Dask
-   ``client``; rows go to ``OUT/runs.csv`` as runs finish, so a rerun skips
+   ``client``; AP points that differ only in values each member carries
+   (the spectral radius, beta) share one ensemble (:func:`group_tasks`); rows go to ``OUT/runs.csv`` as runs finish, so a rerun skips
    what is done;
 2. its in-process analyses run (or are read from ``OUT/analyses``);
 3. :func:`collect` turns the rows into numbers (:mod:`.measure`), compares
@@ -74,12 +75,13 @@ def seeds_of(result, scale: str, seeds: int | None) -> tuple:
 
 def reproduce(ids=None, scale: str = "quick", seeds: int | None = None, out="reproduction", client=None,
               threads: int | None = None, data_dir=None, download: bool = False, emit=None,
-              write_report: bool = True) -> dict:
+              write_report: bool = True, ensembles: bool = True) -> dict:
     """Run results ``ids`` (default all) at ``scale`` into the folder ``out``; return the report's data.
 
     ``seeds`` overrides each result's number of seeds at that scale.  A point
     whose dataset is missing here is not trained; its values say "not run"
-    and how to get the data.  ``emit(text)`` gets progress lines.
+    and how to get the data.  ``emit(text)`` gets progress lines.  ``ensembles=False`` trains every point
+    on its own (no grouping of points that differ only in the spectral radius or beta: the old way, for comparisons).
     """
     emit = emit or (lambda text: None)
     chosen = select(ids)
@@ -92,7 +94,7 @@ def reproduce(ids=None, scale: str = "quick", seeds: int | None = None, out="rep
     table.drop_unfinished()
     timings = Timings(out / TIMINGS)
     for r in chosen:
-        _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir, download, emit)
+        _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir, download, emit, ensembles)
     data = collect(chosen, scale, seeds, out, data_dir, download)
     if write_report:
         from .report import write_report as write
@@ -101,7 +103,41 @@ def reproduce(ids=None, scale: str = "quick", seeds: int | None = None, out="rep
     return data
 
 
-def _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir, download, emit) -> None:
+def group_tasks(tasks, workers: int = 1) -> list:
+    """Tasks of AP points without a probe that differ only in values each ensemble member carries
+    (``ap.spectral_radius``, ``ap.beta``: :data:`~apexplorer.sweep.point.PER_MEMBER`) and their name, with the
+    same seeds to train, merged into one task each (``Task.also``): one ensemble of points x seeds.
+
+    With several ``workers`` (a Dask cluster), the largest ensembles are split in halves while there are fewer
+    tasks than workers, so that no worker waits while one trains a whole result."""
+    from ..sweep.point import PER_MEMBER
+
+    groups, out = {}, []
+    for t in tasks:
+        e = t.point.experiment
+        ap = e.get("ap", {})
+        if t.point.probe or e.get("method", {}).get("name", "ap") != "ap":
+            out.append(t)
+            continue
+        key = json.dumps({**{k: v for k, v in e.items() if k != "name"},
+                          "ap": {k: v for k, v in ap.items() if k not in PER_MEMBER},
+                          "radius set": ap.get("spectral_radius") is not None, "seeds": t.seeds},
+                         sort_keys=True, default=str)
+        if key in groups:
+            groups[key].append(t)
+        else:
+            groups[key] = [t]
+            out.append(key)
+    parts = [[x] if isinstance(x, Task) else groups[x] for x in out]
+    while parts and len(parts) < workers and max(len(p) for p in parts) > 1:
+        i = max(range(len(parts)), key=lambda k: len(parts[k]))
+        big = parts.pop(i)
+        parts[i:i] = [big[: (len(big) + 1) // 2], big[(len(big) + 1) // 2:]]
+    return [p[0] if len(p) == 1 else Task(p[0].point, p[0].seeds, tuple(t.point for t in p[1:])) for p in parts]
+
+
+def _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir, download, emit,
+                ensembles: bool = True) -> None:
     sd = seeds_of(r, scale, seeds)
     pts = points(r, scale)
     why = availability(pts, data_dir, download)
@@ -115,6 +151,8 @@ def _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir,
         if todo:
             tasks.append(Task(p.sweep_point(), todo))
     n_runs = sum(len(t.seeds) for t in tasks)
+    if ensembles:
+        tasks = group_tasks(tasks, len(client.scheduler_info().get("workers", {})) if client is not None else 1)
     skipped = len(why)
     emit(f"{r.id} ({r.figure}): {len(pts)} points x {len(sd)} seeds at the {scale} scale; {n_runs} runs to train"
          + (f", {skipped} points not run (data missing)" if skipped else ""))
@@ -122,9 +160,12 @@ def _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir,
     if tasks:
         stub = Sweep(pts[0].experiment, (), sd, data_dir, download)
         for task, rows in execute(stub, tasks, table, client, threads, ftmle=False):
-            s = summary(rows)
-            emit(f"  {r.id}: {_label(task)} seeds {','.join(map(str, task.seeds))}: {s['status']}"
-                 + _accuracy(rows) + (f" ({s['message']})" if s["status"] == "error" else ""))
+            for p in task.points:
+                mine = [row for row in rows if row.get("point") == p.id] or rows
+                s = summary(mine)
+                emit(f"  {r.id}: {_label(p)} seeds {','.join(map(str, task.seeds))}: {s['status']}"
+                     + _accuracy(mine) + (f" ({s['message']})" if s["status"] == "error" else "")
+                     + (f" (one ensemble of {len(task.points)} points)" if task.also else ""))
     run_analyses(r, scale, out / "analyses")
     seconds = time.perf_counter() - t0
     timings.add(f"{r.id}@{scale}", seconds, load0, _load(), n_runs, executor(client, threads))
@@ -159,8 +200,8 @@ def executor(client, threads) -> str:
     return f"this process, {threads or torch.get_num_threads()} torch thread(s)"
 
 
-def _label(task) -> str:
-    ax = task.point.axes
+def _label(point) -> str:
+    ax = point.axes
     rest = " ".join(f"{short(k)}={_text(v)}" for k, v in ax.items() if k not in ("result", "group"))
     return f"{ax.get('group', '')} {rest}".strip()
 

@@ -16,14 +16,24 @@ from .point import PROGRESS, error_rows, report_to_client, train_point
 
 @dataclass
 class Task:
-    """The unfinished seeds of one point, trained together as one batched ensemble."""
+    """The unfinished seeds of one point, trained together as one batched ensemble.
+
+    ``also``: more points that differ from ``point`` only in values each ensemble member carries (the spectral
+    radius, beta): their seeds join the same ensemble, one member per point and seed (see
+    :func:`~.point.train_point`'s ``group``)."""
 
     point: Point
     seeds: tuple
+    also: tuple = ()
 
     @property
     def key(self) -> str:
-        return f"apexplorer-point-{self.point.id}-seed-{'-'.join(map(str, self.seeds))}"
+        ids = "-".join(p.id for p in (self.point, *self.also))
+        return f"apexplorer-point-{ids}-seed-{'-'.join(map(str, self.seeds))}"
+
+    @property
+    def points(self) -> tuple:
+        return (self.point, *self.also)
 
 
 def plan(sweep: Sweep, finished=frozenset()) -> tuple:
@@ -39,8 +49,9 @@ def plan(sweep: Sweep, finished=frozenset()) -> tuple:
 
 def _args(t: Task, sweep: Sweep, threads, ftmle, report) -> tuple:
     """The arguments of :func:`train_point` for one task."""
+    group = [(p.id, p.experiment, p.axes) for p in t.points] if t.also else None
     return (t.point.experiment, t.seeds, t.point.id, threads, ftmle, report, t.point.axes, sweep.data_dir,
-            sweep.download, t.point.probe)
+            sweep.download, t.point.probe, group)
 
 
 def run_in_process(sweep: Sweep, tasks, ftmle: bool = True, on_epoch=None, stop=None):
@@ -102,7 +113,8 @@ def run_on_dask(sweep: Sweep, tasks, client, threads: int | None = None, ftmle: 
             try:
                 rows = f.result()
             except Exception as e:  # noqa: BLE001 - KilledWorker, lost data: record and go on
-                rows = error_rows({"point": t.point.id, **t.point.columns}, t.seeds, f"{type(e).__name__}: {e}")
+                rows = [r for p in t.points
+                        for r in error_rows({"point": p.id, **p.columns}, t.seeds, f"{type(e).__name__}: {e}")]
             f.release()
             yield t, rows
     finally:

@@ -145,9 +145,87 @@ def _probe_rows(fn, trainer, event, members: int) -> list:
     return [dict(g or {}) for g in got]
 
 
+#: Values an ensemble member carries on its own (its point's): the experiment keys of :func:`train_group`.
+PER_MEMBER = ("spectral_radius", "beta")
+
+
+def train_group(group, seeds, ftmle: bool = True, on_epoch=None, data_dir=None, download: bool = False) -> list:
+    """Train AP points that differ only in :data:`PER_MEMBER` values (``ap.spectral_radius``, ``ap.beta``) as
+    one ensemble; their rows, point by point.
+
+    Member ``i * len(seeds) + j`` is point ``i`` with seed ``seeds[j]``: its network is drawn from that seed
+    and scaled to that point's radius, and it reads the data in that seed's order.  beta scales the error
+    injected in the learning phase, ``u - beta * e G``: a member's beta is carried by its own feedback weights,
+    ``G * beta`` under a phase setting of beta = 1.  Its rows are then those of the point trained alone (up to
+    float rounding).  When a member diverges (the ensemble stops as a whole), or the group cannot be built,
+    each point trains on its own instead.
+    """
+    from ..build import build
+    from ..devices import resolve_device
+    from ..experiment import Experiment
+    from ..trainer import EpochEvent, StopEvent
+
+    def alone():
+        return [r for pid, e, ax in group for r in train_point(e, seeds, pid, None, ftmle, on_epoch, ax, data_dir,
+                                                               download)]
+
+    try:
+        exps = [Experiment.from_dict(e) for _, e, _ in group]
+        first = exps[0]
+
+        def rest(e):
+            d = {k: v for k, v in e.to_dict().items() if k != "name"}
+            d["ap"] = {k: v for k, v in d["ap"].items() if k not in PER_MEMBER}
+            return d
+
+        radii_set = {e.ap.spectral_radius is None for e in exps}
+        if any(rest(e) != rest(first) or e.method.name != "ap" for e in exps) or len(radii_set) > 1:
+            return alone()
+        probe_seed = first.train.seed
+        betas = [float(e.ap.beta) for e in exps for _ in seeds]
+        exp = first.with_changes({"train.device": _worker_device(first.train.device), "train.seed": seeds[0],
+                                  "train.seeds": 1, **({"ap.beta": 1.0} if len(set(betas)) > 1 else {})})
+        members = [s for _ in exps for s in seeds]
+        radii = None if first.ap.spectral_radius is None else [e.ap.spectral_radius for e in exps for _ in seeds]
+        trainer = build(exp, data_dir, download, members=members, radii=radii)
+        if len(set(betas)) > 1:  # each member's beta in its own feedback weights
+            import torch
+
+            scale = torch.tensor(betas, dtype=torch.float32, device=trainer.net.device)
+            for G in trainer.net.tensors["feedback"].values():
+                G.mul_(scale.view(-1, *([1] * (G.dim() - 1))).to(G.dtype))
+        wiring = trainer.net.wiring
+        dev = str(resolve_device(exp.train.device))
+        lam = reservoir_ftmle(trainer.net, seed=probe_seed) if ftmle else None
+        rows, stop = [[] for _ in members], None
+        for ev in trainer.train(batch_events=False):
+            if isinstance(ev, EpochEvent):
+                for r, m in zip(rows, _member_rows(ev, len(members))):
+                    r.append({"epoch": ev.epoch, **m, "seconds": ev.seconds / len(exps)})  # its share
+                if on_epoch is not None:
+                    on_epoch({"point": group[0][0], "seeds": list(seeds), "epoch": ev.epoch, "epochs": ev.epochs,
+                              "test_acc": ev.test_acc})
+            elif isinstance(ev, StopEvent):
+                stop = ev
+    except Exception as e:  # noqa: BLE001 - as train_point: the rows say why
+        msg = str(e) if isinstance(e, ApexplorerError) else f"{type(e).__name__}: {e}"
+        return [r for pid, _, _ in group for r in error_rows({"point": pid}, seeds, msg)]
+    if stop.reason == "diverged":
+        return alone()
+    out = []
+    for i, ((pid, _, ax), e) in enumerate(zip(group, exps)):
+        base = {"point": pid, **settings_row(e.with_changes({"train.seed": seeds[0], "train.seeds": 1}), wiring, ax),
+                "device": dev, "members": len(members)}
+        for j, s in enumerate(seeds):
+            k = i * len(seeds) + j
+            out += [{**base, "seed": s, **r, "status": stop.reason, "message": stop.message,
+                     "ftmle": lam[k] if lam else None} for r in rows[k]]
+    return out
+
+
 def train_point(experiment: dict, seeds, point: str, threads: int | None = None, ftmle: bool = True,
                 on_epoch=None, axes: dict | None = None, data_dir=None, download: bool = False,
-                probe: str | None = None) -> list:
+                probe: str | None = None, group=None) -> list:
     """Train the ``seeds`` of one point; return their rows.
 
     This is the unit of work sent to a Dask worker: plain data in, plain rows
@@ -166,6 +244,11 @@ def train_point(experiment: dict, seeds, point: str, threads: int | None = None,
     A measurement that needs the trained network (a psychometric curve, the
     error of every neuron) travels with the rows this way.
 
+    ``group`` (``[(point id, experiment dict, axes)]``, the first this point) trains several AP points that
+    differ only in ``ap.spectral_radius`` and ``ap.beta`` as one ensemble: one member per point and seed, each
+    member's modules at its point's radius and its error at its point's beta, drawn and fed as that point's
+    seed alone would be (see :func:`train_group`).
+
     Every row carries its run's final status: ``completed``, ``early_stop``,
     ``diverged`` (the diverging epoch's row has the test accuracy of the
     last good weights, which the trainer keeps) or ``error`` (one row, the
@@ -183,6 +266,8 @@ def train_point(experiment: dict, seeds, point: str, threads: int | None = None,
 
         torch.set_num_threads(threads)
     seeds = tuple(int(s) for s in seeds)
+    if group and len(group) > 1:
+        return train_group(group, seeds, ftmle, on_epoch, data_dir, download)
     base = {"point": point}
     try:
         exp = Experiment.from_dict(experiment)

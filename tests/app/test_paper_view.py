@@ -18,7 +18,7 @@ def test_it_lists_every_result_of_the_paper_and_its_points():
     render(v)
     assert v.param.result.objects == [r.id for r in results()]
     v.result = "fig5e"
-    assert v.param.point.objects == ["alternating", "simultaneous", "A alone", "B alone"]
+    assert v.param.point.objects == ["alternating", "simultaneous", "A alone", "B alone", "A separate", "B separate"]
     assert "Fig. 5b, 5e" in v.header.object and escape("88.73 %") in v.values.object
     assert "no report of ours loaded" in v.header.object
 
