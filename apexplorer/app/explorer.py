@@ -158,7 +158,7 @@ class Explorer(pn.viewable.Viewer):
         self.errors = ErrorView()
         self.trajectory = TrajectoryView()
         self.pca = PCAView()
-        self.player = ErrorFlowPlayer()
+        self.player = ErrorFlowPlayer(legend_rows=2)  # narrow: beside the formulas
         self.player.use_runner(st.runner)
         self.extra = []
         self.paper = None

@@ -108,13 +108,16 @@ class ErrorFlowPlayer(LiveView):
     follow_live = param.Boolean(True, label="Follow the live sample",
                                 doc="Take each newly recorded sample (untick to keep this one while scrubbing).")
     height = param.Integer(230)
+    legend_rows = param.Integer(1, bounds=(1, 3), doc=(
+        "Rows of the graph's paths legend: the explorer's narrow player takes 2. In JupyterLab a legend of 2 rows "
+        "stops the player's graph from redrawing (Next changes nothing), so a notebook keeps 1."))
 
     def __init__(self, **params):
         super().__init__(**params)
         self.probe: Probe | None = None
         self.wiring: Wiring | None = None
         self.frames: list = []
-        self.graph = NetworkGraph(height=300, key="flow-graph", legend_rows=2)  # narrow: beside the formulas
+        self.graph = NetworkGraph(height=300, key="flow-graph", legend_rows=self.legend_rows)
         self.player = pn.widgets.Player(start=0, end=1, value=0, interval=400, loop_policy="once",
                                         sizing_mode="stretch_width", show_value=False)
         self.player.link(self, value="frame")

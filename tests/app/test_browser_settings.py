@@ -25,7 +25,7 @@ def test_settings_take_any_value_the_library_accepts(page):
     pg = page.open()
     pg.tab("Settings").click()
     typed = {"T1 (inference steps)": "50", "T2 (learning steps)": "40", "Epochs": "500", "Spectral radius ρ": "5",
-             "β (error strength)": "-1", "Batch size": "5000", "Learning rate": "0.5"}
+             "β (error strength)": "7", "Batch size": "5000", "Learning rate": "0.5"}
     for label, value in typed.items():
         _type(pg, label, value)
     pg.page.wait_for_timeout(1500)  # a widget with hard bounds snaps back on the round trip
