@@ -9,9 +9,14 @@ may make.
 
 from __future__ import annotations
 
+import itertools
+import json
+import time
+
 from .data import fresh_2afc, load_2afc, load_dataset
 from .errors import ApexplorerError, choices
 from .experiment import ALIASES, Experiment, ExperimentError
+from .network import init_tensors
 from .trainer import Trainer
 from .wiring import Wiring
 
@@ -169,7 +174,6 @@ def _check_fixed(lw: dict, wiring: Wiring, exp: Experiment, where: str) -> None:
     import torch
 
     from .checkpoint import CheckpointError
-    from .network import init_tensors
 
     seeds = lw.get("seeds")
     members = list(seeds) if seeds is not None else [lw.get("seed", exp.train.seed)]
@@ -255,4 +259,30 @@ def resume(path, changes: dict | None = None, data_dir=None, download: bool = Fa
     return trainer
 
 
-__all__ = ["RESUMABLE", "build", "checkpoint_experiment", "load_data", "make_wiring", "resume"]
+_MEMBER_SECONDS: dict = {}  # a wiring's JSON -> (seconds to draw one member of it here, when it was timed)
+_TIMINGS = itertools.count()
+#: A timing is reused this long (seconds), then taken again: the machine's load changes.
+TIMING_TTL = 60.0
+
+
+def build_seconds(wiring, members: int = 1) -> float:
+    """Estimated seconds to draw an ensemble of ``members`` networks of ``wiring`` on this machine.
+
+    One member is drawn and timed (its reservoirs, their spectral radii, its paths: the
+    build's costly part, repeated for every member), at most once per wiring every
+    :data:`TIMING_TTL` seconds; the estimate is that time ``members`` times.  It follows the
+    machine's load at that moment.
+    """
+    key = json.dumps(wiring.to_dict(), sort_keys=True)
+    seen = _MEMBER_SECONDS.get(key)
+    if seen is None or time.monotonic() - seen[1] > TIMING_TTL:
+        t = time.perf_counter()
+        init_tensors(wiring, seed=2_147_483_647 - next(_TIMINGS))  # seeds no run draws: never a cached radius
+        _MEMBER_SECONDS.pop(key, None)
+        _MEMBER_SECONDS[key] = seen = (time.perf_counter() - t, time.monotonic())
+        if len(_MEMBER_SECONDS) > 64:
+            _MEMBER_SECONDS.pop(next(iter(_MEMBER_SECONDS)))
+    return seen[0] * max(int(members), 1)
+
+
+__all__ = ["RESUMABLE", "build", "build_seconds", "checkpoint_experiment", "load_data", "make_wiring", "resume"]

@@ -13,7 +13,6 @@ network that cannot fit, not to predict the last megabyte.
 
 from __future__ import annotations
 
-import itertools
 import os
 from dataclasses import dataclass
 
@@ -160,35 +159,4 @@ def check_memory(wiring, batch_size: int = 0, members: int = 1, precision: str =
     return need
 
 
-_MEMBER_SECONDS: dict = {}  # a wiring's JSON -> (seconds to draw one member of it here, when it was timed)
-_TIMINGS = itertools.count()
-#: A timing is reused this long (seconds), then taken again: the machine's load changes.
-TIMING_TTL = 60.0
-
-
-def build_seconds(wiring, members: int = 1) -> float:
-    """Estimated seconds to draw an ensemble of ``members`` networks of ``wiring`` on this machine.
-
-    One member is drawn and timed (its reservoirs, their spectral radii, its paths: the
-    build's costly part, repeated for every member), at most once per wiring every
-    :data:`TIMING_TTL` seconds; the estimate is that time ``members`` times.  It follows the
-    machine's load at that moment.
-    """
-    import json
-    import time
-
-    from .network import init_tensors
-
-    key = json.dumps(wiring.to_dict(), sort_keys=True)
-    seen = _MEMBER_SECONDS.get(key)
-    if seen is None or time.monotonic() - seen[1] > TIMING_TTL:
-        t = time.perf_counter()
-        init_tensors(wiring, seed=2_147_483_647 - next(_TIMINGS))  # seeds no run draws: never a cached radius
-        _MEMBER_SECONDS.pop(key, None)
-        _MEMBER_SECONDS[key] = seen = (time.perf_counter() - t, time.monotonic())
-        if len(_MEMBER_SECONDS) > 64:
-            _MEMBER_SECONDS.pop(next(iter(_MEMBER_SECONDS)))
-    return seen[0] * max(int(members), 1)
-
-
-__all__ = ["Need", "build_seconds", "check_memory", "format_bytes", "free_bytes", "memory_needed"]
+__all__ = ["Need", "check_memory", "format_bytes", "free_bytes", "memory_needed"]

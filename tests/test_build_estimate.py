@@ -6,7 +6,7 @@ import pytest
 
 import apexplorer as ap
 from apexplorer.errors import BuildCancelled
-from apexplorer.memory import build_seconds
+from apexplorer.build import build_seconds
 from apexplorer.network import cancellable, init_ensemble
 
 

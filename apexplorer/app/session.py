@@ -28,13 +28,13 @@ from pathlib import Path
 
 import param
 
-from ..build import build, checkpoint_experiment, make_wiring, resume
+from ..build import build, build_seconds, checkpoint_experiment, make_wiring, resume
 from ..checkpoint import load as load_checkpoint
 from ..data import dataset_names, load_dataset
 from ..devices import device_choices
 from ..errors import ApexplorerError, WiringWarning
 from ..experiment import Experiment
-from ..memory import build_seconds, check_memory, format_bytes
+from ..memory import check_memory, format_bytes
 from ..presets import MULTITASK, preset_tasks
 from ..side_by_side import BASELINES, companions
 from ..trainer import Trainer, resolve_device
@@ -65,7 +65,7 @@ def available(name: str) -> bool:
     return True
 
 
-#: Ensembles of this many seeds or more are timed before they are built (:func:`apexplorer.memory.build_seconds`).
+#: Ensembles of this many seeds or more are timed before they are built (:func:`apexplorer.build.build_seconds`).
 ENSEMBLE_CHECK = 8
 #: The longest build the page starts (seconds); ``APEXPLORER_BUILD_LIMIT`` sets another.
 BUILD_LIMIT_S = float(os.environ.get("APEXPLORER_BUILD_LIMIT") or 20.0)
