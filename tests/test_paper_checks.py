@@ -61,7 +61,10 @@ def _rows(p):
 
 
 ANALYSES = {"lyapunov": [{"sr": 0.1, "mle": -2.3, "ftmle": -2.2}, {"sr": 0.5, "mle": -0.7, "ftmle": -0.5},
-                         {"sr": 2.0, "mle": 0.69, "ftmle": 0.9}]}
+                         {"sr": 2.0, "mle": 0.69, "ftmle": 0.9}],
+            #: one row per seed and beta: a ratio that rises with beta (0.21 at 0.1, 0.61 at 1.0 over the seeds)
+            "states": {"per_seed": [{"seed": s, "beta": b, "ratio": r + 0.02 * s}
+                                    for s in (0, 1) for b, r in ((0.1, 0.20), (1.0, 0.60))]}}
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +136,21 @@ CASES = [
     ("analysis_close", dict(analysis="lyapunov", a="mle", b="ftmle", tol=0.25), True),  # at most 0.21 apart
     ("analysis_close", dict(analysis="lyapunov", a="mle", b="ftmle", tol=0.15), False),
     ("analysis_close", dict(analysis="lyapunov", a="mle", b="ftmle", tol=0.15, x_max=0.1), True),  # 0.1 apart
+    ("analysis_seeds", dict(analysis="states", rows="per_seed", key="ratio", op="<", value=0.5, x="beta",
+                            x_max=0.5), True),
+    ("analysis_seeds", dict(analysis="states", rows="per_seed", key="ratio", op=">", value=0.5, x="beta",
+                            x_max=0.5), False),
+    ("analysis_seeds", dict(analysis="states", rows="per_seed", key="ratio", op=">", value=0.5, x="beta",
+                            x_min=0.5), True),
+    ("analysis_seeds", dict(analysis="states", rows="per_seed", key="ratio", op="<", value=0.5, x="beta"),
+     False),  # 0.61 at beta = 1
+    ("analysis_seed_trend", dict(analysis="states", rows="per_seed", key="ratio", x="beta"), True),
+    ("analysis_seed_trend", dict(analysis="states", rows="per_seed", key="ratio", x="beta",
+                                 direction="decreasing"), False),
+    # within 0.15 of the group's best, per seed: slow 2 of 3 points (0.60, 0.70), AP 1 of 3 (0.90 alone)
+    ("near_best_share", dict(groups=["slow", "AP"], margin=0.15), True),
+    ("near_best_share", dict(groups=["AP", "slow"], margin=0.15), False),
+    ("near_best_share", dict(groups=["slow", "AP"], margin=0.05), False),  # 1 of 3 in both
     ("psychometric", dict(where=AP5), True),
     ("psychometric", dict(where=SLOW5), False),  # flat at 0.5
     ("psychometric", dict(where=AP5, low=0.01), False),  # 0.05 at the left end

@@ -175,7 +175,7 @@ def test_a_task_alone_on_a_multitask_wiring_is_drawn_as_when_both_train():
     from apexplorer.build import build
 
     base = {"wiring": {"preset": "fig5b", "options": {"size": 8}}, "init": {"scheme": "gaussian"},
-            "train": {"epochs": 0, "seed": 2}}
+            "train": {"epochs": 1, "seed": 2}}  # built, not trained
     both = build(Experiment.from_dict({**base, "tasks": {"B": "2afc", "A": "digits"}}))
     alone = build(Experiment.from_dict({**base, "tasks": {"A": "digits", "B": {"dataset": "2afc", "train": False}}}))
     unsized = build(Experiment.from_dict({**base, "tasks": {"A": "digits"}}))
