@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
+from ..checkpoint import probe_folder
 from ..errors import ApexplorerError, choices
 
 FORMATS = (".csv", ".parquet")
@@ -71,10 +71,7 @@ def check_target(path) -> Path:
     if above is not None and not above.is_dir():
         raise ApexplorerError(f"cannot write the results file {str(path)!r}: {str(above)!r} is a file, not a folder")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=path.parent)
-        os.close(fd)
-        os.unlink(tmp)
+        probe_folder(path)
         if path.exists():
             with open(path, "a"):
                 pass
