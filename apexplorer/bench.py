@@ -28,6 +28,7 @@ from .errors import ApexplorerError
 from .learner import APLearner
 from .network import Network, matmul_precision
 from .optim import make_optimizer
+from .table import default
 
 
 def _sync(device):
@@ -243,8 +244,8 @@ def reservoir_products(net: Network, batch_size: int, rounds: int = 10) -> dict:
             "sparse_vs_dense": _ratio(times["sparse_csr"], times["dense"])}
 
 
-def bench(net: Network, data, batch_size=500, lr=1e-3, steps=3, warmup=2, baselines=True, epochs=0,
-          eval_batch_size=2000, epoch_budget_s=None) -> dict:
+def bench(net: Network, data, batch_size=default("train.batch_size"), lr=default("train.lr"), steps=3, warmup=2,
+          baselines=True, epochs=0, eval_batch_size=default("train.eval_batch_size"), epoch_budget_s=None) -> dict:
     """Time steady-state training steps of our engine and the two baselines; optionally train ``epochs``.
 
     With ``epochs=0`` and an ``epoch_budget_s``, one real epoch is trained when

@@ -16,13 +16,17 @@ import time
 from .data import fresh_2afc, load_2afc, load_dataset
 from .errors import ApexplorerError, choices
 from .experiment import ALIASES, Experiment, ExperimentError
+from .table import TABLE, resumable_keys
 from .network import init_tensors
 from .trainer import Trainer
 from .wiring import Wiring
 
-#: What a resumed run may change: how long it trains and how it steps, not what it is.
-RESUMABLE = ("train.epochs", "train.lr", "train.batch_size", "train.device", "train.early_stop",
-             "train.eval_batch_size", "train.max_loss", "name", "notes")
+#: What a resumed run may change: how long it trains and how it steps, not what it is (the table's resumable
+#: keys), and its name and notes.
+RESUMABLE = (*resumable_keys(), "name", "notes")
+#: What a resume of a checkpoint from before experiments may change: the resumable keys that have a flag,
+#: as Trainer.load's keywords (the device is where it loads).
+LEGACY_RESUMABLE = {r.key: r.name for r in TABLE if r.resumable and r.flag and r.key != "train.device"}
 
 
 def load_data(exp: Experiment, data_dir=None, download: bool = False, datasets: dict | None = None) -> dict:
@@ -241,15 +245,15 @@ def resume(path, changes: dict | None = None, data_dir=None, download: bool = Fa
         over = dict(epochs=t.epochs, lr=t.lr, batch_size=t.batch_size, early_stop=t.early_stop,
                     eval_batch_size=t.eval_batch_size, max_loss=t.max_loss)
     else:
-        legacy = {"train.epochs": "epochs", "train.lr": "lr", "train.batch_size": "batch_size"}
         for k, v in changes.items():
             key = ALIASES.get(k, k)
             if key == "train.device":
                 continue
-            if key not in legacy:
-                raise ApexplorerError(f"this checkpoint predates experiments: a resume may change only epochs, lr, "
-                                      f"batch size and device, not {k}")
-            over[legacy[key]] = v
+            if key not in LEGACY_RESUMABLE:
+                allowed = [n.replace("_", " ") for n in [*LEGACY_RESUMABLE.values(), "device"]]
+                raise ApexplorerError(f"this checkpoint predates experiments: a resume may change only "
+                                      f"{', '.join(allowed[:-1])} and {allowed[-1]}, not {k}")
+            over[LEGACY_RESUMABLE[key]] = v
     device = None if exp is None or exp.train.device == "auto" else exp.train.device
     for k in ("train.device", "device"):
         if changes.get(k) is not None:

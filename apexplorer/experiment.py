@@ -51,6 +51,7 @@ from . import share
 from .errors import ApexplorerError, choices, did_you_mean
 from .sections import (APSettings, ExperimentError, InitSettings, MethodSettings, TaskSpec, TrainSettings,
                        WiringSpec, coerce, parse_text)
+from .table import EP_LR, aliases
 
 __all__ = ["ALIASES", "APSettings", "Experiment", "ExperimentError", "InitSettings", "MethodSettings", "SCHEMA",
            "TaskSpec", "TrainSettings", "WiringSpec", "key_kind", "parse_assignment", "parse_value"]
@@ -68,14 +69,8 @@ SCHEMA = 1
 SECTIONS = {"ap": APSettings, "train": TrainSettings, "method": MethodSettings, "init": InitSettings}
 TOP = ("schema", "name", "notes", "wiring", "tasks", "ap", "train", "method", "init")
 
-#: Short names accepted wherever a dotted key is (``--set lr=...``, sweep grids): the ``train`` flags.
-ALIASES = {
-    "sr": "ap.spectral_radius", "rate": "ap.connection_rate", "t1": "ap.t1", "t2": "ap.t2", "mode": "ap.mode",
-    "beta": "ap.beta", "precision": "ap.precision", "activation": "ap.activation",
-    "epochs": "train.epochs", "batch_size": "train.batch_size", "lr": "train.lr", "optimizer": "train.optimizer",
-    "seed": "train.seed", "seeds": "train.seeds", "device": "train.device", "schedule": "train.schedule",
-    "method": "method.name", "hidden": "method.hidden", "preset": "wiring.preset",
-}
+#: Short names accepted wherever a dotted key is (``--set lr=...``, sweep grids): the table's aliases.
+ALIASES = aliases()
 #: Keys added after experiments were first hashed: left out of :meth:`Experiment.flat` while unset, so that
 #: a point's id (a hash of it) does not change for experiments that do not use them.
 LATER_KEYS = frozenset({"ap.f_prime", "init.reservoir"})
@@ -388,6 +383,14 @@ class Experiment:
             for key in MULTI.get(raw, (ALIASES.get(raw, raw),)):
                 _set(d, key, value, self)
         return Experiment.from_dict(d)
+
+    def method_lr(self, method: str | None = None, lr: float | None = None) -> float:
+        """The learning rate that a run of ``method`` (default: this experiment's) takes from this experiment's
+        ``train.lr`` (or from ``lr``): EP's is at most :data:`~apexplorer.table.EP_LR`, since its hard-sigmoid
+        units saturate at the presets' larger rates; every other method's is the rate itself."""
+        method = self.method.name if method is None else method
+        lr = self.train.lr if lr is None else lr
+        return min(lr, EP_LR) if method == "ep" else lr
 
     def diff(self, other: "Experiment") -> dict:
         """``{dotted key: (self's value, other's value)}`` for every key that differs."""

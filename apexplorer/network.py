@@ -26,10 +26,9 @@ from . import graph
 from .dynamics import DERIVATIVES, ZERO_AT_ZERO, activation, relax, support
 from .errors import ApexplorerError, BuildCancelled, choices
 from .memory import check_memory
+from .table import MODES, PRECISIONS, default
 from .wiring import Task, Wiring, check_connection_rate
 
-MODES = ("ste", "epe")
-PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -49,13 +48,13 @@ class APConfig:
         as in the paper and the authors' code.
     """
 
-    t1: int = 8
-    t2: int = 8
-    mode: str = "ste"
-    beta: float = 1.0
-    activation: str = "tanh"
-    precision: str = "fp32"
-    f_prime: bool = False
+    t1: int = default("ap.t1")
+    t2: int = default("ap.t2")
+    mode: str = default("ap.mode")
+    beta: float = default("ap.beta")
+    activation: str = default("ap.activation")
+    precision: str = default("ap.precision")
+    f_prime: bool = bool(default("ap.f_prime"))
 
     def validate(self) -> "APConfig":
         for k in ("t1", "t2"):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import torch
 
 from .errors import ApexplorerError, choices
+from .table import OPTIMIZERS, default
 
-OPTIMIZERS = ("adam", "sgd")
+LR = default("train.lr")
 
 
 class Adam:
@@ -25,7 +26,7 @@ class Adam:
 
     name = "adam"
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    def __init__(self, lr=LR, betas=(0.9, 0.999), eps=1e-8):
         self.lr, self.betas, self.eps = float(lr), tuple(betas), float(eps)
         self.m, self.v, self.t = {}, {}, {}
 
@@ -130,7 +131,7 @@ class SGD:
 
     name = "sgd"
 
-    def __init__(self, lr=1e-3):
+    def __init__(self, lr=LR):
         self.lr = float(lr)
 
     def prepare(self, weights: dict) -> None:

@@ -1,26 +1,21 @@
 """The sections of an experiment: groups of typed keys, each with its kind, bounds and choices.
 
-One table of keys per section (``[ap]``, ``[train]``, ``[method]``, a task,
-``[wiring]``), frozen dataclasses whose fields carry their own metadata, so
-that reading a file, ``--set KEY=VALUE``, a sweep's grid and a URL all check a
-value in one place, and a bad one is named with its key, its value and what
-is valid (:class:`ExperimentError`).
+One frozen dataclass per section (``[ap]``, ``[train]``, ``[method]``,
+``[init]``, a task), built from the rows of the one table of settings
+(:mod:`apexplorer.table`): its fields carry their row's metadata, so that
+reading a file, ``--set KEY=VALUE``, a sweep's grid and a URL all check a value
+in one place, and a bad one is named with its key, its value and what is
+valid (:class:`ExperimentError`).  :func:`live_keys` and :func:`resumable_keys`
+say which keys a running network and a resumed run may change.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 
-from .baselines import METHODS
-from .data import dataset_names
-from .dynamics import ACTIVATIONS
 from .errors import ApexplorerError, choices, did_you_mean
-from .network import MODES, PRECISIONS
-from .optim import OPTIMIZERS
-from .schedule import SCHEDULES
-
-DATASETS = tuple(dataset_names())
+from .table import DATASETS, TABLE, Setting, live_keys, resumable_keys, row, rows
 
 
 class ExperimentError(ApexplorerError):
@@ -30,14 +25,6 @@ class ExperimentError(ApexplorerError):
 # ---------------------------------------------------------------------------
 # typed fields: one place that says what each key accepts
 # ---------------------------------------------------------------------------
-def _f(default, kind, *, choices=None, low=None, strict_low=False, optional=False, doc=""):
-    """A field with its kind (``int``, ``float``, ``str``, ``bool``, ``ints``) and its bounds."""
-    meta = dict(kind=kind, choices=choices, low=low, strict_low=strict_low, optional=optional, doc=doc)
-    if isinstance(default, (dict, list)):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
 def shown(value) -> str:
     """A value as a file or a flag writes it (``true``, ``"adam"``, ``[1, 2]``), not as Python does."""
     if isinstance(value, bool):
@@ -178,26 +165,25 @@ class _Section:
 
 
 # ---------------------------------------------------------------------------
-# sections
+# sections: their fields are the table's rows; their methods are written here
 # ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class APSettings(_Section):
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "ints": tuple}
+
+
+def _section(base: type, name: str) -> type:
+    """The frozen dataclass ``name`` of ``base``'s section, one field per row of the table (in its order)."""
+    fs = []
+    for r in rows(base._name):
+        kind = _TYPES[r.kind]
+        fs.append((r.name, kind | None if r.optional else kind, field(default=r.default, metadata=r.meta())))
+    return make_dataclass(name, fs, bases=(base,), frozen=True,
+                          namespace={"__doc__": base.__doc__, "__module__": __name__})
+
+
+class _AP(_Section):
     """The two phases (APConfig) and the reservoirs' global knobs."""
 
     _name = "ap"
-    t1: int = _f(8, "int", low=1, doc="iterations of the inference phase (T1)")
-    t2: int = _f(8, "int", low=1, doc="iterations of the learning phase (T2)")
-    mode: str = _f("ste", "str", choices=MODES, doc="STE restarts phase 1 from 0; EPE continues from z0")
-    beta: float = _f(1.0, "float", low=0, strict_low=True,
-                     doc="strength of the injected error (0 or less injects none: nothing learns)")
-    activation: str = _f("tanh", "str", choices=tuple(ACTIVATIONS), doc="f of every module")
-    precision: str = _f("fp32", "str", choices=PRECISIONS, doc="precision of the relax products")
-    spectral_radius: float | None = _f(None, "float", low=0, optional=True,
-                                       doc="spectral radius of every module (default: the wiring's)")
-    connection_rate: float | None = _f(None, "float", low=0, strict_low=True, optional=True,
-                                       doc="connection rate of every module (default: the wiring's)")
-    f_prime: bool | None = _f(None, "bool", optional=True,
-                              doc="multiply the local error by f'(z0) (1 - z0^2 for tanh); default false")
 
     def config(self):
         from .network import APConfig
@@ -206,24 +192,10 @@ class APSettings(_Section):
                         precision=self.precision, f_prime=bool(self.f_prime)).validate()
 
 
-@dataclass(frozen=True)
-class TrainSettings(_Section):
+class _Train(_Section):
     """The run: epochs, batches, optimiser, seeds, device and the multitask schedule."""
 
     _name = "train"
-    epochs: int = _f(10, "int", low=1, doc="epochs (sequential: per task)")
-    batch_size: int = _f(500, "int", low=1, doc="batch size (a task may set its own)")
-    lr: float = _f(1e-3, "float", low=0, strict_low=True, doc="learning rate")
-    optimizer: str = _f("adam", "str", choices=OPTIMIZERS, doc="optimiser of the learnable paths")
-    seed: int = _f(0, "int", low=0, doc="seed of the tensors and the data order")
-    seeds: int = _f(1, "int", low=1, doc="train seeds seed .. seed+K-1 as one batched ensemble")
-    device: str = _f("auto", "str", doc="auto, cpu, cuda or cuda:N")
-    schedule: str = _f("alternating", "str", choices=SCHEDULES, doc="how several tasks share training")
-    early_stop: float = _f(0.9999, "float", low=0, strict_low=True,
-                           doc="stop when train accuracy reaches this (above 1: never)")
-    max_loss: float | None = _f(None, "float", low=0, strict_low=True, optional=True,
-                                doc="divergence threshold (default 15 ln C)")
-    eval_batch_size: int = _f(2000, "int", low=1, doc="batch size of evaluation")
 
     def config(self):
         from .devices import resolve_device
@@ -235,39 +207,21 @@ class TrainSettings(_Section):
                            eval_batch_size=self.eval_batch_size, ensemble=self.seeds).validate()
 
 
-@dataclass(frozen=True)
-class MethodSettings(_Section):
+class _Method(_Section):
     """The learning rule: AP, or a baseline (BP, FA, EP) with its layers and EP's options."""
 
     _name = "method"
-    name: str = _f("ap", "str", choices=METHODS, doc="ap, or a baseline: bp, fa, ep")
-    hidden: tuple | None = _f(None, "ints", optional=True, doc="hidden layers of bp/fa/ep (default 256 / 256,256)")
-    t1: int | None = _f(None, "int", low=1, optional=True, doc="EP: free-phase steps (default 100)")
-    t2: int | None = _f(None, "int", low=1, optional=True, doc="EP: clamped-phase steps (default 20)")
-    beta: float | None = _f(None, "float", optional=True, doc="EP: clamping strength (default 1)")
-    epsilon: float | None = _f(None, "float", low=0, strict_low=True, optional=True, doc="EP: Euler step (default 0.5)")
-    random_sign: bool | None = _f(None, "bool", optional=True, doc="EP: random sign of beta per batch")
 
     def ep_options(self) -> dict:
         return {k: getattr(self, k) for k in ("t1", "t2", "beta", "epsilon", "random_sign")
                 if getattr(self, k) is not None}
 
 
-@dataclass(frozen=True)
-class InitSettings(_Section):
+class _Init(_Section):
     """How an AP network's paths are drawn (:class:`~apexplorer.network.Init`), and how its reservoirs' nonzeros
     are placed (``reservoir``)."""
 
     _name = "init"
-    scheme: str = _f("uniform", "str", choices=("uniform", "gaussian"),
-                     doc="uniform: the paper's U(-1,1)/sqrt(n); gaussian: N(0, std^2) as in the Fig. 5 notebooks")
-    forward_std: float = _f(0.1, "float", low=0, strict_low=True, doc="gaussian: s.d. of every feedforward weight")
-    feedback_std: float = _f(0.5, "float", low=0, strict_low=True, doc="gaussian: s.d. of every feedback weight")
-    readout_bias: str | None = _f(None, "str", choices=("uniform", "zero"), optional=True,
-                                  doc="the fixed readout bias (default: uniform, or zero for gaussian)")
-    reservoir: str | None = _f(None, "str", choices=("exact", "authors"), optional=True,
-                               doc="reservoir nonzeros: exact (the rate c exactly; default) or authors "
-                                   "(c n^2 places drawn with replacement, repeats added: ~22 % at c = 0.25)")
 
     def config(self):
         from .network import Init
@@ -277,37 +231,31 @@ class InitSettings(_Section):
 
     @property
     def is_default(self) -> bool:
-        return self == InitSettings()
+        return self == type(self)()
 
 
-@dataclass(frozen=True)
-class TaskSpec(_Section):
+class _Task(_Section):
     """One task's data: a dataset, and optionally its own batch size and subsets."""
 
     _name = "task"
-    dataset: str = _f("digits", "str", choices=DATASETS, doc="the task's dataset")
-    batch_size: int | None = _f(None, "int", low=1, optional=True, doc="this task's batch size")
-    train_size: int | None = _f(None, "int", low=1, optional=True, doc="train on the first n of a fixed shuffle")
-    test_size: int | None = _f(None, "int", low=1, optional=True, doc="test on the first n of a fixed shuffle")
-    noise: float | None = _f(None, "float", low=0, optional=True,
-                             doc="2afc: one pixel-noise s.d. for every image (default: the mix 0, 0.2, 1, 2, 4)")
-    train: bool | None = _f(None, "bool", optional=True,
-                            doc="false: not trained; its data only sizes its ports (a task alone on a multitask "
-                                "wiring, drawn as when every task trains)")
-    fresh: bool | None = _f(None, "bool", optional=True,
-                            doc="2afc: new training and test images every epoch, drawn from the run's seed "
-                                "(as the authors' notebook's dataset, which draws on every access)")
 
     def to_dict(self):
         d = super().to_dict()
         return d["dataset"] if len(d) == 1 else d
 
 
+APSettings = _section(_AP, "APSettings")
+TrainSettings = _section(_Train, "TrainSettings")
+MethodSettings = _section(_Method, "MethodSettings")
+InitSettings = _section(_Init, "InitSettings")
+TaskSpec = _section(_Task, "TaskSpec")
+
+
 @dataclass(frozen=True)
 class WiringSpec:
     """A preset name with its options, or an inline wiring (its JSON dict)."""
 
-    preset: str | None = "digits"
+    preset: str | None = row("wiring.preset").default
     options: dict = field(default_factory=dict)
     inline: dict | None = None
 
@@ -336,7 +284,12 @@ class WiringSpec:
         options = d.get("options") or {}
         if not isinstance(options, dict):
             raise ExperimentError(f"wiring.options must be a table of the preset's options, not {options!r}")
-        preset = d.get("preset", "digits")
+        preset = d.get("preset", row("wiring.preset").default)
         if not isinstance(preset, str):
             raise ExperimentError(f"wiring.preset = {preset!r} must be a preset name")
         return cls(preset=preset, options=dict(options))
+
+
+__all__ = ["APSettings", "DATASETS", "ExperimentError", "InitSettings", "MethodSettings", "Setting", "TABLE",
+           "TaskSpec", "TrainSettings", "WiringSpec", "coerce", "live_keys", "parse_text", "resumable_keys", "row",
+           "rows", "shown"]

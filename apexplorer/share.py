@@ -15,6 +15,7 @@ import json
 import zlib
 
 from .errors import ApexplorerError
+from .table import TABLE, flags
 
 
 def _text(v) -> str:
@@ -124,13 +125,8 @@ def check_query(cls, query: dict) -> tuple:
 #: the longest experiment JSON a link may unpack to (a zipped link could otherwise unpack to gigabytes)
 MAX_JSON = 1_000_000
 
-#: ``train`` flag -> the key it sets.
-FLAGS = (("--epochs", "train.epochs"), ("--batch-size", "train.batch_size"), ("--lr", "train.lr"),
-         ("--optimizer", "train.optimizer"), ("--t1", "ap.t1"), ("--t2", "ap.t2"), ("--mode", "ap.mode"),
-         ("--beta", "ap.beta"), ("--precision", "ap.precision"), ("--sr", "ap.spectral_radius"),
-         ("--rate", "ap.connection_rate"), ("--seed", "train.seed"), ("--seeds", "train.seeds"),
-         ("--device", "train.device"), ("--schedule", "train.schedule"), ("--method", "method.name"),
-         ("--hidden", "method.hidden"))
+#: ``train`` flag -> the key it sets (the table's flags; those EP shares set AP's key).
+FLAGS = tuple(flags().items())
 
 
 def train_args(exp) -> list | None:
@@ -142,9 +138,7 @@ def train_args(exp) -> list | None:
         return None
     if any(s.batch_size or s.train_size or s.test_size or s.noise is not None for s in exp.tasks.values()):
         return None
-    a, t, m = exp.ap, exp.train, exp.method
-    if a.activation != "tanh" or t.early_stop != 0.9999 or t.max_loss is not None or t.eval_batch_size != 2000:
-        return None
+    m = exp.method
     if m.ep_options():
         return None  # EP's options share AP's flags (--t1, --beta); a file says which is which
     names = preset_tasks(exp.wiring.preset)
@@ -164,9 +158,13 @@ def train_args(exp) -> list | None:
         return None  # no flag draws the paths otherwise than the preset does
     args = ["--preset", exp.wiring.preset, *args]
     mine, theirs = exp.flat(), base.flat()
+    for r in TABLE:
+        if r.section in ("ap", "train") and not r.flag and mine.get(r.key) != theirs.get(r.key):
+            return None  # a key no flag sets (activation, early_stop...) differs from the preset's
     for flag, key in FLAGS:
-        # EP's default learning rate is not the preset's: the flag says it always
-        if mine[key] is not None and (mine[key] != theirs[key] or (key == "train.lr" and m.name == "ep")):
+        # --method changes the rate (EP's is capped: Experiment.method_lr); the flag says where that differs
+        cli = base.method_lr(m.name) if key == "train.lr" else theirs.get(key)
+        if mine.get(key) is not None and mine[key] != cli:
             args += [flag, _text(mine[key])]
     return args
 

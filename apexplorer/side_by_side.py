@@ -54,10 +54,8 @@ def companions(exp, methods, wiring=None) -> dict:
     out = {}
     for m in methods:
         changes = {"method.name": m, "method.hidden": hidden, "train.seeds": 1}
-        if m == "ep":
-            from .baselines import EP_LR
-
-            changes["train.lr"] = min(exp.train.lr, EP_LR)  # hard-sigmoid units saturate at larger rates
+        if exp.method_lr(m) != exp.train.lr:
+            changes["train.lr"] = exp.method_lr(m)  # EP's hard-sigmoid units saturate at larger rates
         out[m] = exp.with_changes(changes)
     return out
 

@@ -29,6 +29,7 @@ from .learner import APLearner, Learner, cross_entropy, n_correct
 from .network import APConfig, Network
 from .optim import OPTIMIZERS, make_optimizer
 from .schedule import SCHEDULES, BatchStreams, check_schedule, lead, n_batches, segments
+from .table import default
 from .wiring import Task, Wiring
 
 __all__ = ["DEVICES", "SCHEDULES", "BatchEvent", "EpochEvent", "StopEvent", "TrainConfig", "Trainer",
@@ -44,15 +45,15 @@ def _mean(v) -> float:
 class TrainConfig:
     """Settings of a training run (the phases' settings live in APConfig)."""
 
-    epochs: int = 10
-    batch_size: int = 500
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    seed: int = 0
-    device: str = "auto"
-    early_stop: float = 0.9999
-    max_loss: float | None = None  # divergence threshold; None: 15 x the chance-level loss ln(C)
-    eval_batch_size: int = 2000
+    epochs: int = default("train.epochs")
+    batch_size: int = default("train.batch_size")
+    lr: float = default("train.lr")
+    optimizer: str = default("train.optimizer")
+    seed: int = default("train.seed")
+    device: str = default("train.device")
+    early_stop: float = default("train.early_stop")
+    max_loss: float | None = default("train.max_loss")  # divergence threshold; None: 15 x the chance-level loss ln(C)
+    eval_batch_size: int = default("train.eval_batch_size")
     ensemble: int = 1  # > 1: train seeds seed, seed+1, ... as one batched ensemble
     sync_every: int = 16  # fused (CUDA graph) steps: read results back every N batches
 

@@ -37,6 +37,7 @@ from ..experiment import Experiment
 from ..memory import check_memory, format_bytes
 from ..presets import MULTITASK, preset_tasks
 from ..side_by_side import BASELINES, companions
+from ..table import rows
 from ..trainer import Trainer, resolve_device
 from ..wiring import Wiring
 from .files import Upload
@@ -103,12 +104,11 @@ def experiment_of(wiring: Wiring, datasets: dict, ap: dict, train: dict, schedul
     """The experiment of a run made without one (a session saved before experiments, a notebook's trainer)."""
     bs = dict(batch_sizes or {})
     tasks = {t: ({"dataset": d, "batch_size": bs[t]} if t in bs else d) for t, d in datasets.items()}
-    keys = ("epochs", "batch_size", "lr", "optimizer", "seed", "device", "early_stop", "max_loss", "eval_batch_size")
-    tr = {k: train[k] for k in keys if train.get(k) is not None}
+    tr = {r.name: train[r.name] for r in rows("train") if train.get(r.name) is not None}  # TrainConfig's keys
     tr.update(seeds=int(train.get("ensemble", 1) or 1), schedule=schedule)
-    return Experiment.from_dict({"wiring": {"inline": wiring.to_dict()}, "tasks": tasks, "train": tr,
-                                 "ap": {k: ap[k] for k in ("t1", "t2", "mode", "beta", "activation", "precision")
-                                        if k in ap}})
+    # APConfig's keys; an optional one that is off (f_prime false) is left out, as a file leaves it out
+    aps = {r.name: ap[r.name] for r in rows("ap") if r.name in ap and not (r.optional and not ap[r.name])}
+    return Experiment.from_dict({"wiring": {"inline": wiring.to_dict()}, "tasks": tasks, "train": tr, "ap": aps})
 
 
 def checkpoint_or_legacy(st: dict) -> Experiment:
@@ -383,14 +383,12 @@ class ExplorerState(param.Parameterized):
         def fn(trainer):
             from dataclasses import replace
 
-            from ..baselines import EP_LR
-
             apply_live(trainer, ap=replace(trainer.net.config, **ap) if ap and trainer.net is not None else None,
                        lr=lr, epochs=epochs)
             if trainer.experiment is not None:
                 trainer.experiment = trainer.experiment.with_changes(live)
             for name, tr in self.runner.side.items():  # the baselines beside it train as long, at the same rate
-                apply_live(tr, lr=None if lr is None else (min(lr, EP_LR) if name == "ep" else lr), epochs=epochs)
+                apply_live(tr, lr=None if lr is None else self.experiment.method_lr(name, lr), epochs=epochs)
 
         names = ", ".join(_NAMES[k] for k in live)
         self.runner.call(fn, f"applied {names} to the running network")

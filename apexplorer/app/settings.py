@@ -12,76 +12,81 @@ stays as it was.  Params carry soft bounds for the widgets but no hard bounds.
 from __future__ import annotations
 
 import functools
+from dataclasses import fields
 
 import param
 
 from ..devices import NO_CUDA_BUILD, NO_CUDA_DEVICE, describe, device_choices, gpu_names, no_gpu_reason
 from ..errors import ApexplorerError
-from ..network import MODES, PRECISIONS, APConfig
+from ..network import APConfig
+from ..sections import coerce
+from ..table import live_keys, row, widget_rows
 from ..trainer import TrainConfig
 from ..wiring import chain
 
-#: Each setting's dotted key in the experiment.
-KEYS = {
-    "spectral_radius": "ap.spectral_radius", "connection_rate": "ap.connection_rate", "t1": "ap.t1",
-    "t2": "ap.t2", "mode": "ap.mode", "beta": "ap.beta", "precision": "ap.precision", "lr": "train.lr",
-    "batch_size": "train.batch_size", "epochs": "train.epochs", "seed": "train.seed", "seeds": "train.seeds",
-    "device": "train.device",
-}
-#: Settings that the worker applies between two batches of a running network; the
-#: others (rho, c, batch size, seed, seeds, device, precision) need a fresh network,
-#: and the app asks before it replaces a trained one.
-LIVE = ("t1", "t2", "mode", "beta", "lr", "epochs")
-LIVE_KEYS = tuple(KEYS[n] for n in LIVE)
+#: Each setting's name on the panel (its field name) and its dotted key: the table's rows with a label.
+KEYS = {r.name: r.key for r in widget_rows()}
+if len(KEYS) != len(widget_rows()):
+    raise ApexplorerError("two settings of the table on the Settings panel share a field name")
+#: Settings that the worker applies between two batches of a running network (the table's live keys); the
+#: others (rho, c, batch size, seed, seeds, device, precision) need a fresh network, and the app asks before
+#: it replaces a trained one.
+LIVE_KEYS = tuple(k for k in KEYS.values() if k in live_keys())
+LIVE = tuple(n for n, k in KEYS.items() if k in LIVE_KEYS)
 
 
-class Settings(param.Parameterized):
-    """The phases' and the run's settings, as the widgets show them."""
+def _tooltip(row) -> str:
+    return row.doc[:1].upper() + row.doc[1:] + "."
 
-    spectral_radius = param.Number(0.25, softbounds=(0.0, 2.0), step=0.05, label="Spectral radius ρ",
-                                   doc="Spectral radius of every module's fixed recurrent matrix W: how long the "
-                                       "modules remember (above 1 they tend to chaos).")
-    connection_rate = param.Number(0.25, softbounds=(0.01, 1.0), step=0.05, label="Connection rate c",
-                                   doc="Fraction of non-zero entries of every module's W.")
-    t1 = param.Integer(8, softbounds=(1, 30), label="T1 (inference steps)",
-                       doc="Iterations of the inference phase (phase 0): h ← f(hW + u).")
-    t2 = param.Integer(8, softbounds=(1, 30), label="T2 (learning steps)",
-                       doc="Iterations of the learning phase (phase 1), with the error injected.")
-    mode = param.Selector(default="ste", objects=list(MODES), label="Error mode",
-                          doc="STE restarts the learning phase from 0; EPE continues from the inference state.")
-    beta = param.Number(1.0, softbounds=(0.0, 5.0), step=0.1, label="β (error strength)",
-                        doc="Strength of the output error injected through the feedback paths (−β·e_out·G).")
-    lr = param.Number(5e-3, softbounds=(1e-5, 0.1), label="Learning rate",
-                      doc="Learning rate of the optimiser of every learnable (feedforward) path.")
-    batch_size = param.Integer(32, softbounds=(1, 1000), label="Batch size",
-                               doc="Samples per training step; ΔA = aᵀe/B averages over them.")
-    epochs = param.Integer(30, softbounds=(1, 300), label="Epochs", doc="Passes over the training data.")
-    seed = param.Integer(0, label="Seed", doc="Seed of every random tensor and of the batch order.")
-    seeds = param.Integer(1, softbounds=(1, 16), label="Seeds (ensemble)",
-                          doc="Train K seeds (seed … seed+K−1) as one batched ensemble; the curves show the mean, "
-                              "a ±sd band and each member.")
-    device = param.Selector(default="auto", objects=device_choices(), label="Device",
-                            doc="Where the network trains: auto uses the GPU when there is one; cuda:N is GPU N.")
-    precision = param.Selector(default="fp32", objects=list(PRECISIONS), label="Precision",
-                               doc="Precision of the relax products: fp32, tf32 (GPU) or bf16.")
+
+def _param(row):
+    """The param of a row: its kind, default, soft bounds, choices, label and tooltip (no hard bounds)."""
+    kw = dict(label=row.label, doc=_tooltip(row), allow_None=row.optional)
+    if row.key == "train.device":
+        return param.Selector(default=row.default, objects=device_choices(), **kw)
+    if row.choices is not None:
+        return param.Selector(default=row.default, objects=list(row.choices), **kw)
+    if row.kind in ("int", "float"):
+        kw.update(softbounds=row.soft, **({"step": row.step} if row.step is not None else {}))
+        return (param.Integer if row.kind == "int" else param.Number)(row.default, **kw)
+    if row.kind == "bool":
+        return param.Boolean(row.default, **kw)
+    return param.String(row.default, **kw)
+
+
+def _settings_class():
+    params = {r.name: _param(r) for r in widget_rows()}
+    return type("_SettingsParams", (param.Parameterized,), {"__module__": __name__, **params})
+
+
+class Settings(_settings_class()):
+    """The phases' and the run's settings, as the widgets show them (one param per row of the table of
+    settings with a label)."""
 
     def __init__(self, **params):
         super().__init__(**params)
         self.param.device.objects = device_choices()  # this machine's GPUs now, not when the module loaded
 
     def configs(self) -> tuple:
-        """(APConfig, TrainConfig), validated by the library; raises ApexplorerError."""
-        ap = APConfig(t1=self.t1, t2=self.t2, mode=self.mode, beta=self.beta, precision=self.precision).validate()
-        tc = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
-                         device=self.device, ensemble=self.seeds).validate()
+        """(APConfig, TrainConfig), validated by the library; raises ApexplorerError.  Every other value is
+        checked by its row of the table."""
+        ap_keys, tc_keys = set(fields_of(APConfig)), set(fields_of(TrainConfig))
+        ap = APConfig(**{r.name: getattr(self, r.name) for r in widget_rows()
+                         if r.section == "ap" and r.name in ap_keys}).validate()
+        tc = TrainConfig(**{r.name: getattr(self, r.name) for r in widget_rows()
+                            if r.section == "train" and r.name in tc_keys}, ensemble=self.seeds).validate()
         if self.seeds < 1:
             raise ApexplorerError(f"seeds {self.seeds!r} must be a positive integer")
         if self.epochs < 1:  # the library accepts 0 (evaluate only); a page's run of 0 epochs would train nothing
             raise ApexplorerError(f"epochs {self.epochs!r}: a run trains at least 1 epoch; choose 1 or more")
         try:  # the library's own check of a module's rho and c
-            chain([4], 1, 1, spectral_radius=self.spectral_radius, connection_rate=self.connection_rate)
+            chain([4], 1, 1, **{n: getattr(self, n) for n in ("spectral_radius", "connection_rate")
+                                if getattr(self, n) is not None})
         except ApexplorerError as e:
             raise ApexplorerError(str(e).split(": ", 1)[-1]) from None  # said of every module, not of 'L1'
+        for n, k in KEYS.items():
+            if k != "train.device":  # a device is judged by the library, above
+                coerce(k, getattr(self, n), row(k).meta())
         return ap, tc
 
     def check(self) -> str:
@@ -156,6 +161,10 @@ def help_text(name: str) -> str:
     """A setting's tooltip: what it means and the paper's default."""
     doc = Settings.param[name].doc or ""
     return f"{doc} Paper: {paper_defaults()[name]}."
+
+
+def fields_of(cls) -> tuple:
+    return tuple(f.name for f in fields(cls))
 
 
 __all__ = ["KEYS", "LIVE", "LIVE_KEYS", "Settings", "device_note", "help_text", "paper_defaults"]

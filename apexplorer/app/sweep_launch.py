@@ -23,28 +23,22 @@ from pathlib import Path
 import panel as pn
 
 from ..errors import ApexplorerError
+from ..experiment import MULTI
+from ..table import axis_rows
 from ..sweep import Sweep, SweepJob, have_dask, parse_axis
 from .safe import escape, message, show
 
-#: The settings a visitor can sweep, by their names on the page, and their dotted keys.
-AXES = {
-    "ρ (spectral radius)": "ap.spectral_radius",
-    "c (connection rate)": "ap.connection_rate",
-    "β (error strength)": "ap.beta",
-    "T1 (inference steps)": "ap.t1",
-    "T2 (learning steps)": "ap.t2",
-    "T1 = T2 (steps)": "steps",
-    "Error mode (ste, epe)": "ap.mode",
-    "Learning rate": "train.lr",
-    "Batch size": "train.batch_size",
-    "Method (ap, bp, fa, ep)": "method.name",
-}
+#: The settings a visitor can sweep (the table's rows with an axis name), by their names on the page, and their
+#: dotted keys; T1 = T2 together (``steps``) follows T2.
+AXES = {}
 #: Values shown in an empty box, to be typed over.
-EXAMPLES = {
-    "ap.spectral_radius": "0.1, 0.5, 1", "ap.connection_rate": "0.1, 0.25, 0.5", "ap.beta": "0.5, 1, 2",
-    "ap.t1": "2, 8", "ap.t2": "2, 8", "steps": "2, 4, 8", "ap.mode": "ste, epe", "train.lr": "1e-3, 5e-3, 2e-2",
-    "train.batch_size": "16, 64", "method.name": "ap, bp, fa",
-}
+EXAMPLES = {"steps": "2, 4, 8"}
+for _r in axis_rows():
+    AXES[_r.axis] = _r.key
+    EXAMPLES[_r.key] = _r.examples
+    if _r.key == MULTI["steps"][-1]:
+        AXES["T1 = T2 (steps)"] = "steps"
+del _r
 NONE = "(none)"
 #: Most points a page may launch: a sweep beside a live demo, not a cluster's work.
 MAX_POINTS = 64

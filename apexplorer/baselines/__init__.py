@@ -10,17 +10,13 @@ unchanged; :mod:`apexplorer.methods` lists them by kind (``bp``, ``fa``,
 from __future__ import annotations
 
 from ..errors import ApexplorerError, choices
+from ..table import EP_LR, METHODS
 from .ep import EPConfig, EPLearner, init_ep
 from .mlp import BPLearner, FALearner, MLPConfig, MLPLearner, init_mlp
 
-METHODS = ("ap", "bp", "fa", "ep")
 #: Default hidden layers: Table 1's 1 x 256 for BP/FA, the paper's 2-HL comparison for EP.
 DEFAULT_HIDDEN = {"bp": (256,), "fa": (256,), "ep": (256, 256)}
 
-#: EP's learning rate when none is given.  Hard-sigmoid units saturate under large steps: with Adam at the
-#: digits preset's 5e-3, EP's outputs saturated and it stopped learning; at 1e-3 and 2e-3 it learned
-#: (2 x 256, T1 = 100, T2 = 20).
-EP_LR = 1e-3
 
 
 def parse_hidden(text) -> tuple:

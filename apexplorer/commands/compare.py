@@ -64,10 +64,9 @@ def _train(trainer):
     return last, best, train, seconds, reason
 
 
-def _method_changes(method: str, args, seed: int) -> dict:
-    """The experiment keys of one compared run: its method, seed and (baselines) layers and EP options."""
-    from ..baselines import EP_LR
-
+def _method_changes(method: str, args, seed: int, exp) -> dict:
+    """The experiment keys of one compared run of ``exp``: its method, seed and (baselines) layers and EP
+    options, and EP's learning rate (:meth:`Experiment.method_lr`) where ``--lr`` is not given."""
     out = {"train.seed": seed, "train.seeds": 1, "method.name": method}
     if method == "ap":
         return out
@@ -77,7 +76,7 @@ def _method_changes(method: str, args, seed: int) -> dict:
         out.update({f"method.{k}": v for k, v in (("t1", args.t1 or args.steps), ("t2", args.t2 or args.steps),
                                                   ("beta", args.beta)) if v is not None})
         if args.lr is None:
-            out["train.lr"] = EP_LR
+            out["train.lr"] = exp.method_lr(method)
     return out
 
 
@@ -107,7 +106,7 @@ def cmd_compare(args) -> int:
         runs = []
         model = None
         for s in seeds:
-            e = exp.with_changes(_method_changes(method, args, s))
+            e = exp.with_changes(_method_changes(method, args, s, exp))
             trainer = build(e, data=data)
             model = model or _describe(method, trainer.learner, trainer.net.wiring if trainer.net else None)
             t0 = time.perf_counter()

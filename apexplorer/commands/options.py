@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ApexplorerError
+from ..sections import parse_text, shown
+from ..table import EP_LR, TABLE, default, flags
 
 
 def positive_int(s):
@@ -36,17 +38,72 @@ def _preset_defaults() -> str:
     """The help's note on where the run's defaults come from."""
     from ..presets import SETTINGS
 
-    d = SETTINGS["digits"]
+    d, p = SETTINGS["digits"], SETTINGS["paper-2layer"]
     return (f"(default: the preset's; digits: {d['epochs']} epochs, batch {d['batch_size']}, lr {d['lr']}; "
-            "paper presets: 10 epochs, batch 500, lr 0.001)")
+            f"paper presets: {p.get('epochs', default('train.epochs'))} epochs, batch {p['batch_size']}, "
+            f"lr {p['lr']})")
 
 
-#: flag -> experiment key, for the options that set one key.
-FLAG_KEYS = {
-    "epochs": "train.epochs", "batch_size": "train.batch_size", "lr": "train.lr", "optimizer": "train.optimizer",
-    "sr": "ap.spectral_radius", "rate": "ap.connection_rate", "mode": "ap.mode", "precision": "ap.precision",
-    "seed": "train.seed", "seeds": "train.seeds", "device": "train.device", "schedule": "train.schedule",
-}
+#: option dest -> the experiment key it sets (the table's flags; a flag EP shares sets AP's key here).
+FLAG_KEYS = {flag[2:].replace("-", "_"): key for flag, key in flags().items()}
+
+
+def _typed(row):
+    """The argparse type of a row's flag: a text parsed and checked as the experiment checks the key."""
+    if row.kind == "int" and row.low == 1 and not row.optional:
+        return positive_int
+    if row.kind == "int":
+        return int
+    if row.kind == "float":
+        return number
+    if row.kind == "bool":
+        def flag_bool(s):
+            try:
+                return parse_text(row.key, s, row.meta())
+            except ApexplorerError as e:
+                raise argparse.ArgumentTypeError(str(e)) from None
+        return flag_bool
+    return str
+
+
+def _plain(value) -> str:
+    return shown(value).strip("'")
+
+
+def _help(row, helps: dict) -> str:
+    """A flag's help: the row's doc and where its default comes from."""
+    from ..presets import SETTINGS
+
+    if row.dest in helps:
+        return helps[row.dest]
+    text = row.doc
+    if row.key == "train.epochs":
+        text += " " + _preset_defaults()
+    elif any(row.alias and row.alias in s for s in SETTINGS.values()):
+        text += f" (default: the preset's, {_plain(row.default)})" if row.default is not None else \
+            " (default: the preset's)"
+    elif row.default is not None:
+        text += f" (default {_plain(row.default)})"
+    if row.key == "train.lr":
+        text += f"; with --method ep: at most {EP_LR}"
+    if row.section == "ap" and any(r.flag == row.flag and r.section == "method" for r in TABLE):
+        text += "; with --method ep: EP's " + next(r.doc.split(": ", 1)[-1] for r in TABLE
+                                                    if r.flag == row.flag and r.section == "method")
+    return text.replace("%", "%%")
+
+
+def add_table_args(p: argparse.ArgumentParser, helps: dict | None = None) -> None:
+    """One option per flag of the table of settings (its type, choices and help from its row)."""
+    for flag, key in flags().items():
+        row = next(r for r in TABLE if r.key == key)
+        kw = {"type": _typed(row), "default": None, "help": _help(row, helps or {})}
+        if row.choices is not None:
+            kw["choices"] = list(row.choices)
+        if row.kind == "ints":
+            kw["metavar"] = "SIZES"
+        elif row.alias == "seeds":
+            kw["metavar"] = "K"
+        p.add_argument(flag, **kw)
 
 
 def add_model_args(p: argparse.ArgumentParser, seeds_help: str | None = None) -> None:
@@ -57,8 +114,6 @@ def add_model_args(p: argparse.ArgumentParser, seeds_help: str | None = None) ->
     p.add_argument("--dataset", default=None, help=f"one of {', '.join(dataset_names())} (default digits)")
     p.add_argument("--tasks", metavar="D1,D2", help="one dataset per task of a multi-task wiring, in task order "
                    "(fig5a/b/c default: fashion-mnist,mnist; without MNIST: fashion-mnist,digits)")
-    p.add_argument("--schedule", choices=["alternating", "simultaneous", "sequential"], default=None,
-                   help="how several tasks share training (default alternating)")
     p.add_argument("--only", metavar="TASK", help="train only this task of a multi-task wiring (a solo run)")
     p.add_argument("--task-batch", action="append", default=None, metavar="TASK=B",
                    help="a task's own batch size (repeat per task), e.g. B=50: a small dataset then gets as many "
@@ -66,29 +121,10 @@ def add_model_args(p: argparse.ArgumentParser, seeds_help: str | None = None) ->
     g = p.add_mutually_exclusive_group()
     g.add_argument("--preset", help=f"one of {', '.join(preset_names())} (default: the dataset's, else paper-2layer)")
     g.add_argument("--wiring", metavar="FILE.json", help="a wiring JSON file")
-    p.add_argument("--epochs", type=positive_int, help="epochs " + _preset_defaults())
-    p.add_argument("--batch-size", type=positive_int, help="batch size (default: the preset's)")
-    p.add_argument("--lr", type=number, help="learning rate (default: the preset's; ep: 0.001)")
-    p.add_argument("--optimizer", choices=["adam", "sgd"], default=None, help="default adam")
-    p.add_argument("--sr", type=number, help="spectral radius of every module (default: the preset's, 0.25)")
-    p.add_argument("--rate", type=number, help="connection rate of every module (default: the preset's, 0.25)")
+    add_table_args(p, {"seeds": seeds_help} if seeds_help else None)
     p.add_argument("--steps", type=positive_int, help="T1 = T2 = T")
-    p.add_argument("--t1", type=positive_int, help="inference-phase iterations (default: the preset's, 8)")
-    p.add_argument("--t2", type=positive_int, help="learning-phase iterations (default: the preset's, 8)")
-    p.add_argument("--mode", choices=["ste", "epe"], help="default: the preset's (ste; 2afc: epe)")
-    p.add_argument("--beta", type=number, help="error strength (default 1)")
-    p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default=None, help="default fp32")
-    p.add_argument("--seed", type=int, default=None, help="default 0")
-    p.add_argument("--seeds", type=positive_int, default=None, metavar="K",
-                   help=seeds_help or "train K seeds (seed, seed+1, ...) as one batched ensemble; reports each and "
-                                      "mean ± sd")
-    p.add_argument("--method", choices=["ap", "bp", "fa", "ep"], default=None,
-                   help="learning rule: ap (default), or a baseline: bp, fa (fully connected) or ep (layered)")
-    p.add_argument("--hidden", metavar="SIZES", help="hidden layers of a bp/fa/ep network, e.g. 256 or 256,256,256 "
-                   "(default 256 for bp/fa, 256,256 for ep)")
     p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE", dest="set",
                    help="set any key of the experiment, e.g. tasks.B.train_size=500 (see apexplorer run --help)")
-    p.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--data-dir", help="folder with dataset files")
     p.add_argument("--download", action="store_true", help="download a missing dataset where the network allows")
 
@@ -161,23 +197,20 @@ def base_experiment(args):
 
 def flag_changes(args, exp) -> dict:
     """The experiment keys the other typed options set (``--lr`` -> ``train.lr``...), over ``exp``."""
+    from ..experiment import MULTI
+
     method = args.method or exp.method.name
     changes = {}
-    for flag, key in FLAG_KEYS.items():
-        v = getattr(args, flag, None)
+    for flag, key in flags().items():
+        v = getattr(args, flag[2:].replace("-", "_"), None)
+        if v is None and key in MULTI["steps"]:
+            v = args.steps  # --steps: T1 = T2
+        if method == "ep":  # EP's relaxation takes the flags it shares (--t1/--t2/--beta); AP's phases keep theirs
+            key = next((r.key for r in TABLE if r.flag == flag and r.section == "method"), key)
         if v is not None:
             changes[key] = v
-    t1, t2 = args.t1 or args.steps, args.t2 or args.steps
-    if method == "ep":  # EP's relaxation takes --t1/--t2/--beta; AP's phases keep their settings
-        changes.update({f"method.{k}": v for k, v in (("t1", t1), ("t2", t2), ("beta", args.beta)) if v is not None})
-        if args.lr is None and exp.method.name != "ep":
-            from ..baselines import EP_LR
-
-            changes["train.lr"] = EP_LR  # hard-sigmoid units saturate at the presets' larger rates
-    else:
-        changes.update({k: v for k, v in (("ap.t1", t1), ("ap.t2", t2), ("ap.beta", args.beta)) if v is not None})
-    if args.method is not None:
-        changes["method.name"] = args.method
+    if method == "ep" and args.lr is None and exp.method.name != "ep":
+        changes["train.lr"] = exp.method_lr("ep")
     if method != "ap":
         if args.seeds is not None and args.seeds > 1:
             raise ApexplorerError(f"--seeds trains an AP ensemble; --method {method} runs one seed at a time "
@@ -189,7 +222,6 @@ def flag_changes(args, exp) -> dict:
         if method == "ap":
             raise ApexplorerError("--hidden sets the layers of a bp/fa/ep network; AP's modules come from --preset "
                                   "or --wiring")
-        changes["method.hidden"] = args.hidden
     batches = task_batches(args.task_batch)
     bad = [t for t in batches if t not in exp.tasks]
     if bad:
@@ -210,9 +242,7 @@ def experiment_from_args(args):
 
 
 #: The option that sets each key, for messages (a resume's refusals).
-KEY_FLAGS = {**{v: f"--{k.replace('_', '-')}" for k, v in FLAG_KEYS.items()},
-             "ap.t1": "--t1", "ap.t2": "--t2", "ap.beta": "--beta", "method.name": "--method",
-             "method.hidden": "--hidden", "method.t1": "--t1", "method.t2": "--t2", "method.beta": "--beta"}
+KEY_FLAGS = {r.key: r.flag for r in TABLE if r.flag}
 
 
 def flag_of(key: str) -> str:

@@ -13,10 +13,12 @@ import signal
 import sys
 from pathlib import Path
 
+from ..table import TABLE
 from .options import add_model_args, experiment_from_args, given
 
-#: What ``--resume`` may change; any other model option would make another run.
-RESUME_FLAGS = ("--epochs", "--lr", "--batch-size", "--device")
+#: What ``--resume`` may change (the flags of the table's resumable keys); any other model option would make
+#: another run.
+RESUME_FLAGS = tuple(r.flag for r in TABLE if r.resumable and r.flag)
 
 
 def add_run_args(p) -> None:
@@ -53,8 +55,8 @@ def _resume(args):
         if extra:
             raise ApexplorerError(f"--resume continues the run saved in {args.resume}; {', '.join(extra)} would "
                                   f"make another run (a resume may change {allowed})")
-        changes = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
-                                     ("device", args.device)) if v is not None}
+        changes = {r.key: getattr(args, r.dest) for r in TABLE
+                   if r.resumable and r.flag and getattr(args, r.dest) is not None}
         return resume(args.resume, changes, args.data_dir, args.download)
     # the wiring and data options: refused where they differ from the checkpoint's
     structural = [f for f in typed if f in ("--preset", "--wiring", "--dataset", "--tasks", "--only")]

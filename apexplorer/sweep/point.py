@@ -24,22 +24,25 @@ def _uniform(values):
 
 
 def settings_row(exp, wiring=None, axes: dict | None = None) -> dict:
-    """The settings columns of a row: the experiment's main keys under the ``train`` flags' names,
-    the grid axes, and the whole experiment as JSON (the run it describes)."""
-    from .grid import column
+    """The settings columns of a row: the experiment's main keys (the [ap] and [train] keys of the table that
+    have a ``train`` flag, but where the run is placed) under their flags' names, the grid axes, and the
+    whole experiment as JSON (the run it describes).  A module setting left to the wiring is the modules'
+    value where they share one."""
+    from ..table import TABLE
+    from .grid import PLACEMENT, column
 
-    a, t = exp.ap, exp.train
     mods = wiring.modules if wiring is not None else ()
     row = {
         "dataset": ",".join(dict.fromkeys(s.dataset for s in exp.tasks.values())),
         "preset": wiring.name if wiring is not None else (exp.wiring.preset or "custom"),
         "method": exp.method.name,
-        "sr": a.spectral_radius if a.spectral_radius is not None else _uniform(m.spectral_radius for m in mods),
-        "rate": a.connection_rate if a.connection_rate is not None else _uniform(m.connection_rate for m in mods),
-        "t1": a.t1, "t2": a.t2, "mode": a.mode, "beta": a.beta, "precision": a.precision,
-        "epochs": t.epochs, "batch_size": t.batch_size, "lr": t.lr, "optimizer": t.optimizer,
-        "schedule": t.schedule,
     }
+    for r in TABLE:
+        if r.section in ("ap", "train") and r.flag and r.key not in PLACEMENT:
+            v = getattr(getattr(exp, r.section), r.name)
+            if v is None and mods and all(hasattr(m, r.name) for m in mods):
+                v = _uniform(getattr(m, r.name) for m in mods)
+            row[r.alias] = v
     for k, v in (axes or {}).items():
         row[column(k)] = "+".join(map(str, v)) if isinstance(v, tuple) else v
     row["experiment"] = json.dumps(exp.to_dict(), sort_keys=True)
