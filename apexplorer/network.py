@@ -237,10 +237,10 @@ class Init:
         with replacement: fewer distinct nonzeros than the rate says).
     """
 
-    scheme: str = "uniform"
-    forward_std: float = 0.1
-    feedback_std: float = 0.5
-    readout_bias: str | None = None
+    scheme: str = default("init.scheme")
+    forward_std: float = default("init.forward_std")
+    feedback_std: float = default("init.feedback_std")
+    readout_bias: str | None = default("init.readout_bias")
     reservoir: str = "exact"
 
     def validate(self) -> "Init":

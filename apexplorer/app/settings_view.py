@@ -10,30 +10,26 @@ from ..devices import device_choices, device_labels
 from ..side_by_side import BASELINE_NAMES
 from .safe import escape, message, show
 from .session import ExplorerState
+from ..table import widget_rows
 from .settings import device_note, help_text
 
-WIDGETS = {
-    "spectral_radius": pn.widgets.FloatInput,
-    "connection_rate": pn.widgets.FloatInput,
-    "t1": pn.widgets.IntInput,
-    "t2": pn.widgets.IntInput,
-    "mode": pn.widgets.RadioButtonGroup,
-    "beta": pn.widgets.FloatInput,
-    "lr": pn.widgets.FloatInput,
-    "batch_size": pn.widgets.IntInput,
-    "epochs": pn.widgets.IntInput,
-    "seed": pn.widgets.IntInput,
-    "seeds": pn.widgets.IntInput,
-    "device": pn.widgets.Select,
-    "precision": pn.widgets.Select,
-}
+def widget_class(r):
+    """The widget of a row of the table: a number box, a menu (two choices: buttons), a checkbox or a text box."""
+    if r.choices is not None or r.key == "train.device":
+        return pn.widgets.RadioButtonGroup if r.choices is not None and len(r.choices) <= 2 else pn.widgets.Select
+    return {"int": pn.widgets.IntInput, "float": pn.widgets.FloatInput, "bool": pn.widgets.Checkbox}.get(
+        r.kind, pn.widgets.TextInput)
+
+
+#: The widget class of each setting on the panel (the table's rows with a label).
+WIDGETS = {r.name: widget_class(r) for r in widget_rows()}
+#: Each setting's label on the panel.
+LABELS = {r.name: r.label for r in widget_rows()}
+#: Where the panel lays out its settings, by group; a setting of the table in none of them goes under "More".
+LAYOUT = (("modules", ("spectral_radius", "connection_rate")), ("phases", ("t1", "t2", "beta", "mode")),
+          ("training", ("lr", "batch_size", "epochs", "seed", "seeds", "device", "precision")))
 
 BASELINE_LABELS = {name: method for method, name in BASELINE_NAMES.items()}
-
-LABELS = {"spectral_radius": "Spectral radius ρ", "connection_rate": "Connection rate c",
-          "t1": "T1 (inference steps)", "t2": "T2 (learning steps)", "mode": "Error mode (STE / EPE)",
-          "beta": "β (error strength)", "lr": "Learning rate", "batch_size": "Batch size", "epochs": "Epochs",
-          "seed": "Seed", "seeds": "Seeds (ensemble)", "device": "Device", "precision": "Precision"}
 
 
 class SettingsView(pn.viewable.Viewer):
@@ -51,8 +47,8 @@ class SettingsView(pn.viewable.Viewer):
             if cls in (pn.widgets.IntInput, pn.widgets.FloatInput):
                 # no hard bounds (from_param takes the soft ones): the library judges, and says why
                 kw.update(start=None, end=None)
-            if name == "lr":
-                kw["step"] = 1e-4
+            if cls is pn.widgets.FloatInput and s.param[name].step is not None:
+                kw["step"] = s.param[name].step
             kw["description"] = help_text(name)
             if name == "device":
                 self.widgets[name] = self._device_menu(**kw)
@@ -130,6 +126,16 @@ class SettingsView(pn.viewable.Viewer):
             self.ask.object = (f"Changed: **{escape(', '.join(p.replace('_', ' ') for p in pend))}**. These change the "
                                "network itself: applying them starts a fresh, untrained network.")
 
+    def _more(self) -> list:
+        """The settings of the table that the layout does not place, two a row under "More"."""
+        placed = {n for _, names in LAYOUT for n in names}
+        rest = [pn.Column(pn.pane.Markdown(LABELS[n], margin=(0, 5)), self.widgets[n])
+                if WIDGETS[n] is pn.widgets.RadioButtonGroup else self.widgets[n] for n in WIDGETS if n not in placed]
+        if not rest:
+            return []
+        return [pn.pane.Markdown("**More**", margin=(0, 5)),
+                *(pn.Row(*rest[i:i + 2]) for i in range(0, len(rest), 2))]
+
     def __panel__(self):
         w = self.widgets
         return pn.Column(
@@ -147,6 +153,7 @@ class SettingsView(pn.viewable.Viewer):
             pn.Row(w["epochs"], w["seed"]),
             pn.Row(w["seeds"], w["device"]),
             pn.Row(w["precision"]),
+            *self._more(),
             self.where,
             pn.pane.Markdown("**Compare** (baselines train beside AP on the same batches, with hidden layers as "
                              "wide as AP's modules; ticking one rebuilds the network)", margin=(0, 5)),
