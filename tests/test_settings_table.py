@@ -35,6 +35,10 @@ buf = io.StringIO()
 with contextlib.redirect_stdout(buf), contextlib.suppress(SystemExit):
     main(["train", "--help"])
 out["help"] = " ".join(buf.getvalue().split())
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf), contextlib.suppress(SystemExit):
+    main(["run", "--help"])
+out["run_help"] = " ".join(buf.getvalue().split())
 
 import argparse
 from apexplorer.commands.options import add_model_args, experiment_from_args
@@ -102,6 +106,7 @@ def test_a_made_up_key_in_a_copy_of_the_table_reaches_every_place(tmp_path):
     # the CLI: an option with its help and type; it sets the key
     assert "--made-up MADE_UP a made-up knob (default 0.5)" in out["help"]
     assert out["from_flag"] == 0.75 and out["bad_flag_refused"]
+    assert "ap.precision, ap.f_prime, ap.made_up; train.epochs" in out["run_help"]  # the keys of --set
     assert out["bad_value"] == "ap.made_up = -1.0 must be a number >= 0"
     # the URL and the command the explorer shows
     assert out["query"].get("ap.made_up") == "0.75" and out["round_trip"] and out["toml_round_trip"]

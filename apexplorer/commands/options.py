@@ -48,7 +48,7 @@ def _preset_defaults() -> str:
 FLAG_KEYS = {flag[2:].replace("-", "_"): key for flag, key in flags().items()}
 
 
-def _typed(row):
+def arg_type(row):
     """The argparse type of a row's flag: a text parsed and checked as the experiment checks the key."""
     if row.kind == "int" and row.low == 1 and not row.optional:
         return positive_int
@@ -96,7 +96,7 @@ def add_table_args(p: argparse.ArgumentParser, helps: dict | None = None) -> Non
     """One option per flag of the table of settings (its type, choices and help from its row)."""
     for flag, key in flags().items():
         row = next(r for r in TABLE if r.key == key)
-        kw = {"type": _typed(row), "default": None, "help": _help(row, helps or {})}
+        kw = {"type": arg_type(row), "default": None, "help": _help(row, helps or {})}
         if row.choices is not None:
             kw["choices"] = list(row.choices)
         if row.kind == "ints":

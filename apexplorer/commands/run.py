@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from ..table import rows
+
+
+def _keys() -> str:
+    """The keys of ``--set``, from the table of settings (the wiring's and the tasks' forms added)."""
+    parts = ["name, notes", "wiring.preset, wiring.options.NAME, wiring.inline",
+             ", ".join(f"tasks.NAME.{r.name}" for r in rows("task"))]
+    parts += [", ".join(r.key for r in rows(s)) for s in ("ap", "train", "method", "init")]
+    return "; ".join(parts) + "."
+
+
 EPILOG = """examples:
   apexplorer train --dataset digits --epochs 3 --dump-experiment digits.toml   # write a run's experiment
   apexplorer run digits.toml --json                                            # the same run again
@@ -11,33 +22,30 @@ EPILOG = """examples:
   apexplorer run run.pt --set train.seed=1                                     # a checkpoint's experiment, anew
   apexplorer run digits-quick                                                  # a shipped example (--list)
 
-Keys of --set: name, notes; wiring.preset, wiring.options.NAME; tasks.NAME.dataset, tasks.NAME.batch_size,
-tasks.NAME.train_size, tasks.NAME.test_size; ap.t1, ap.t2, ap.mode, ap.beta, ap.activation, ap.precision,
-ap.spectral_radius, ap.connection_rate; train.epochs, train.batch_size, train.lr, train.optimizer, train.seed,
-train.seeds, train.device, train.schedule, train.early_stop, train.max_loss, train.eval_batch_size;
-method.name, method.hidden, method.t1, method.t2, method.beta, method.epsilon, method.random_sign.
+Keys of --set: {keys}
 The train flags' names work too (lr=1e-2, sr=0.5, steps=4, dataset=mnist)."""
 
 
 def register(sub) -> None:
     from .train import add_run_args
 
+    import textwrap
+
+    epilog = EPILOG.replace("{keys}", "\n".join(textwrap.wrap(_keys(), 110)))
     p = sub.add_parser("run", help="train the run an experiment file (.toml, .json) or a checkpoint describes",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", metavar="EXPERIMENT", nargs="?",
                    help="an experiment file (.toml or .json), a checkpoint (.pt), or the name of a shipped example "
                         "(see --list)")
     p.add_argument("--list", action="store_true", help="list the shipped examples and exit")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a key (repeat)")
-    from .options import number, positive_int
+    from ..table import row
+    from .options import arg_type
 
     common = p.add_argument_group("common changes (each the same as --set train.KEY=VALUE)")
-    common.add_argument("--epochs", type=positive_int, help="train.epochs")
-    common.add_argument("--batch-size", type=positive_int, help="train.batch_size")
-    common.add_argument("--lr", type=number, help="train.lr")
-    common.add_argument("--seed", type=int, help="train.seed")
-    common.add_argument("--seeds", type=positive_int, metavar="K", help="train.seeds")
-    common.add_argument("--device", help="train.device")
+    for name in COMMON:
+        r = row(f"train.{name}")
+        common.add_argument(r.flag, type=arg_type(r), help=r.key, **({"metavar": "K"} if name == "seeds" else {}))
     add_run_args(p)
     p.add_argument("--data-dir", help="folder with dataset files")
     p.add_argument("--download", action="store_true", help="download a missing dataset where the network allows")
