@@ -241,9 +241,9 @@ def resume(path, changes: dict | None = None, data_dir=None, download: bool = Fa
         data[t] = d
     over = {}
     if exp is not None:
-        t = exp.train
-        over = dict(epochs=t.epochs, lr=t.lr, batch_size=t.batch_size, early_stop=t.early_stop,
-                    eval_batch_size=t.eval_batch_size, max_loss=t.max_loss)
+        # the resumable [train] keys, as TrainConfig's overrides (the device is where the trainer loads)
+        over = {r.name: getattr(exp.train, r.name) for r in TABLE
+                if r.resumable and r.section == "train" and r.key != "train.device"}
     else:
         for k, v in changes.items():
             key = ALIASES.get(k, k)

@@ -167,6 +167,11 @@ class _Section:
 # ---------------------------------------------------------------------------
 # sections: their fields are the table's rows; their methods are written here
 # ---------------------------------------------------------------------------
+def _names(cls) -> tuple:
+    """The field names of a dataclass (a config the section fills)."""
+    return tuple(f.name for f in fields(cls))
+
+
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool, "ints": tuple}
 
 
@@ -186,10 +191,11 @@ class _AP(_Section):
     _name = "ap"
 
     def config(self):
+        """The network's APConfig: every key of the section that it has (the others set the modules)."""
         from .network import APConfig
 
-        return APConfig(t1=self.t1, t2=self.t2, mode=self.mode, beta=self.beta, activation=self.activation,
-                        precision=self.precision, f_prime=bool(self.f_prime)).validate()
+        own = {k: getattr(self, k) for k in _names(APConfig) if k in self.keys()}
+        return APConfig(**{**own, "f_prime": bool(self.f_prime)}).validate()
 
 
 class _Train(_Section):
@@ -202,9 +208,8 @@ class _Train(_Section):
         from .trainer import TrainConfig
 
         resolve_device(self.device)
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
-                           seed=self.seed, device=self.device, early_stop=self.early_stop, max_loss=self.max_loss,
-                           eval_batch_size=self.eval_batch_size, ensemble=self.seeds).validate()
+        own = {k: getattr(self, k) for k in _names(TrainConfig) if k in self.keys()}
+        return TrainConfig(**own, ensemble=self.seeds).validate()  # seeds: one ensemble
 
 
 class _Method(_Section):
