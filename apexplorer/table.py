@@ -101,12 +101,13 @@ S = Setting
 #: Every key, in the order of the sections' fields (and of the Settings panel, the sweep menu and ``--help``).
 TABLE = (
     # [ap]: the two phases and the reservoirs' global knobs
-    S("ap.spectral_radius", "float", None, "spectral radius of every module's fixed recurrent matrix W: how long the modules "
-      "remember (above 1 they tend to chaos; default: the wiring's)",
+    S("ap.spectral_radius", "float", None,
+      "spectral radius of every module's fixed recurrent matrix W: how long the modules remember (above 1 they "
+      "tend to chaos; default: the wiring's)",
       alias="sr", flag="--sr", low=0, optional=True, label="Spectral radius ρ", soft=(0.0, 2.0), step=0.05,
       axis="ρ (spectral radius)", examples="0.1, 0.5, 1"),
-    S("ap.connection_rate", "float", None, "connection rate of every module: the fraction of non-zero entries of its W (default: "
-      "the wiring's)",
+    S("ap.connection_rate", "float", None,
+      "connection rate of every module: the fraction of non-zero entries of its W (default: the wiring's)",
       alias="rate", flag="--rate", low=0, strict_low=True, optional=True, label="Connection rate c",
       soft=(0.01, 1.0), step=0.05, axis="c (connection rate)", examples="0.1, 0.25, 0.5"),
     S("ap.t1", "int", 8, "iterations of the inference phase (T1): h ← f(hW + u)", alias="t1", flag="--t1",
@@ -138,8 +139,9 @@ TABLE = (
       choices=OPTIMIZERS),
     S("train.seed", "int", 0, "seed of every random tensor and of the batch order", alias="seed", flag="--seed",
       low=0, label="Seed"),
-    S("train.seeds", "int", 1, "train K seeds (seed … seed+K−1) as one batched ensemble; each member is reported (and "
-      "drawn) beside the mean ± sd", alias="seeds", flag="--seeds", low=1, label="Seeds (ensemble)", soft=(1, 16)),
+    S("train.seeds", "int", 1,
+      "train K seeds (seed … seed+K−1) as one batched ensemble; each member is reported (and drawn) beside the "
+      "mean ± sd", alias="seeds", flag="--seeds", low=1, label="Seeds (ensemble)", soft=(1, 16)),
     S("train.device", "str", "auto", "where the network trains: auto (the GPU when there is one), cpu, cuda or "
       "cuda:N", alias="device", flag="--device", label="Device", resumable=True),
     S("train.schedule", "str", "alternating", "how several tasks share training", alias="schedule",

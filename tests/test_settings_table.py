@@ -70,7 +70,8 @@ s.follow(exp)
 out["widget_value"] = s.made_up
 s.made_up = 0.25
 out["widget_changes"] = s.changes(exp)
-out["widget"] = [KEYS.get("made_up"), LABELS.get("made_up"), WIDGETS["made_up"].__name__ if "made_up" in WIDGETS else None]
+out["widget"] = [KEYS.get("made_up"), LABELS.get("made_up"),
+                 WIDGETS["made_up"].__name__ if "made_up" in WIDGETS else None]
 from apexplorer.app.session import ExplorerState
 from apexplorer.app.settings_view import SettingsView
 view = SettingsView(ExplorerState(experiment=exp))
