@@ -209,9 +209,6 @@ class Wiring:
                 return p
         raise WiringError(f"path {name!r} does not exist; paths are {choices(self.path_names)}")
 
-    def is_feedforward(self, name: str) -> bool:
-        return any(p.name == name for p in self.feedforward)
-
     def active_paths(self, task: Task) -> tuple:
         return self.path_names if task.paths is None else task.paths
 
