@@ -11,3 +11,8 @@ FILES=$(git ls-files apexplorer tests apps notebooks README.md | grep -E '\.(py|
 perl -0pi -e 's/\ndef learner_class\(kind: str\):\n    """The learner class of method ``kind`` \(see :mod:`apexplorer.methods`\)."""\n    from \.methods import learner_class as find\n\n    return find\(kind\)\n\n//' apexplorer/trainer.py
 perl -0pi -e 's/,\s*"learner_class"(?=[,\]])//; s/"learner_class",\s*//' apexplorer/trainer.py
 perl -0pi -e 's/(\n([ \t]+)cls_ = learner_class\(kind\))/\n$2from .methods import learner_class\n$2cls_ = learner_class(kind)/ unless /from \.methods import learner_class\n\s*cls_/' apexplorer/trainer.py
+
+# --- network.py split (reservoirs.py, init.py, plan.py): imports in files other helpers own.
+perl -pi -e 's/^(\s*)from \.\.network import cancellable$/$1from ..init import cancellable/' apexplorer/app/runner.py
+perl -pi -e 's/^(\s*)from \.network import Init$/$1from .init import Init/; s/apexplorer\.network\.Init\b/apexplorer.init.Init/g' apexplorer/sections.py apexplorer/trainer.py
+perl -ni -e 'print unless /^from \.init import cancellable  # noqa: F401/' apexplorer/network.py

@@ -25,7 +25,10 @@ try:
     from .dynamics import relax
     from .errors import ApexplorerError, DataError, WiringError, WiringWarning
     from .experiment import Experiment, ExperimentError
-    from .network import APConfig, Network, Phase0, Phase1, Plan, init_tensors, make_plan, spectral_radius
+    from .init import init_tensors
+    from .network import APConfig, Network
+    from .plan import Phase0, Phase1, Plan, make_plan
+    from .reservoirs import spectral_radius
     from .optim import SGD, Adam
     from .presets import preset, preset_names
     from .trainer import BatchEvent, EpochEvent, StopEvent, TrainConfig, Trainer

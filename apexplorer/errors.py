@@ -19,7 +19,7 @@ class DataError(ApexplorerError):
 
 
 class BuildCancelled(ApexplorerError):
-    """A network's build was cancelled (see :func:`apexplorer.network.cancellable`)."""
+    """A network's build was cancelled (see :func:`apexplorer.init.cancellable`)."""
 
 
 class WiringWarning(UserWarning):
