@@ -19,7 +19,7 @@ from contextlib import contextmanager
 import torch
 
 from .errors import ApexplorerError, choices
-from .wiring import check_connection_rate
+from .wiring_checks import check_connection_rate
 
 
 def spectral_radius(W: torch.Tensor) -> float:
