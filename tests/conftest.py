@@ -75,3 +75,33 @@ def need_fashion_mnist():
         load_dataset("fashion-mnist")
     except DataError:
         pytest.skip("Debian's dataset-fashion-mnist is not installed")
+
+
+@pytest.fixture
+def make_trainer():
+    """A factory of small CPU trainers, the one way the tests build one:
+    ``make_trainer(data, wiring=None, ap=None, **options)``.
+
+    ``data`` is a Dataset or {task: Dataset} (then every task trains unless ``task`` says otherwise);
+    ``wiring`` defaults to a chain of two modules of 32 neurons (blocks of 8) sized for one Dataset;
+    ``ap`` is an APConfig or a dict of its fields.  Options named in ``CREATE`` go to Trainer.create, the
+    others to the TrainConfig: epochs 2, batch size 16, lr 2e-2 on the CPU unless they say otherwise.
+    """
+    from apexplorer import APConfig, TrainConfig, Trainer
+
+    def make(data, wiring=None, ap=None, **options):
+        if wiring is None:
+            wiring = chain([32, 32], data.n_features, data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
+        ap = ap if isinstance(ap, APConfig) else APConfig(**(ap or {}))
+        create = {k: options.pop(k) for k in CREATE if options.get(k) is not None}
+        if isinstance(data, dict):
+            create.setdefault("task", list(data))
+        cfg = TrainConfig(**{"epochs": 2, "batch_size": 16, "lr": 2e-2, "device": "cpu", **options})
+        return Trainer.create(wiring, data, ap, cfg, **create)
+
+    return make
+
+
+#: make_trainer's options that go to Trainer.create (the others are TrainConfig fields)
+CREATE = ("task", "schedule", "seeds", "radii", "batch_sizes", "init")
+
