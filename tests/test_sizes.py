@@ -10,8 +10,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "apexplorer"
 CLASS_LIMIT = 300
 FUNCTION_LIMIT = 100
-# Files being split under issue 27 by other work; they join the limits once split.
-PENDING = {"app/session.py", "app/runner.py", "trainer.py"}
+# Files other work under issue 27 is splitting at the same time (ExplorerState, Runner, Trainer; the table
+# of settings in experiment.py; Explorer's reach into the state): take each out of here once it is split.
+PENDING = {"app/session.py", "app/runner.py", "trainer.py", "experiment.py", "app/explorer.py"}
 
 
 def sizes(root=ROOT):
@@ -49,8 +50,8 @@ def test_the_count_finds_an_oversized_function(tmp_path):
 
 
 if __name__ == "__main__":
-    rows = sorted(sizes(), reverse=True)
+    rows = sorted(((n, kind, where) for kind, n, where in sizes()), reverse=True)
     for kind in ("class", "function"):
         print(f"largest {kind}es" if kind == "class" else "largest functions")
-        for n, k, where in [(n, k, w) for k, n, w in rows if k == kind][:10]:
+        for n, _, where in [r for r in rows if r[1] == kind][:10]:
             print(f"  {n:4d}  {where}")
