@@ -105,3 +105,39 @@ def make_trainer():
 #: make_trainer's options that go to Trainer.create (the others are TrainConfig fields)
 CREATE = ("task", "schedule", "seeds", "radii", "batch_sizes", "init")
 
+
+
+#: Test files that are slow as a whole: ``pytest -m "not slow"`` (the quick loop while editing, see the README)
+#: leaves them out, as it does every browser test and every test marked ``@pytest.mark.slow`` in its file.
+SLOW_FILES = {
+    # whole explorer pages driven server-side, or served: builds and trainings of the page's network
+    "tests/app/test_app_experiment.py", "tests/app/test_app_views.py", "tests/app/test_app_server.py",
+    # the apexplorer command in subprocesses (each imports torch), some with Dask workers
+    "tests/test_cli.py", "tests/test_cli_runs.py", "tests/test_cli_no_lost_work.py", "tests/test_interrupt.py",
+    # the paper's results run at a tiny scale; the fused kernel in Triton's CPU interpreter
+    "tests/test_reproduce.py", "tests/test_kernels.py",
+}
+#: Single slow tests in files that are otherwise quick (Dask clusters, sweeps through the command).
+SLOW_TESTS = {
+    "tests/test_sweep.py::test_dask_workers_give_the_same_table_as_this_process",
+    "tests/test_sweep.py::test_cli_prints_start_runs_and_done_then_a_rerun_does_nothing",
+    "tests/test_sweep.py::test_cli_sweeps_an_experiment_file_over_dotted_keys",
+    "tests/test_paper_fidelity.py::test_the_new_results_run_at_a_tiny_scale_and_draw_their_figures",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every browser test and the tests of SLOW_FILES and SLOW_TESTS (a name in them that no longer
+    exists is an error, so that a renamed test does not quietly join the quick loop)."""
+    gone = sorted(f for f in SLOW_FILES if not (config.rootpath / f).is_file())
+    seen = set()
+    for item in items:
+        where = item.nodeid.split("[")[0]
+        seen.add(where)
+        if (item.get_closest_marker("browser") is not None or where.split("::")[0] in SLOW_FILES
+                or where in SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)
+    files = {w.split("::")[0] for w in seen}
+    gone += sorted(t for t in SLOW_TESTS if t.split("::")[0] in files and t not in seen)
+    if gone:
+        raise pytest.UsageError(f"tests/conftest.py names slow tests that do not exist: {', '.join(gone)}")
