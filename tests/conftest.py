@@ -123,6 +123,8 @@ SLOW_TESTS = {
     "tests/test_sweep.py::test_cli_prints_start_runs_and_done_then_a_rerun_does_nothing",
     "tests/test_sweep.py::test_cli_sweeps_an_experiment_file_over_dotted_keys",
     "tests/test_paper_fidelity.py::test_the_new_results_run_at_a_tiny_scale_and_draw_their_figures",
+    # trains a real epoch, and only when the timed steps say it fits its budget (not on a busy machine)
+    "tests/test_bench.py::test_bench_command_on_cpu_reports_an_epoch_and_its_accuracy_when_it_fits",
 }
 
 
