@@ -255,7 +255,7 @@ class MethodSettings(_Section):
 
 @dataclass(frozen=True)
 class InitSettings(_Section):
-    """How an AP network's paths are drawn (:class:`~apexplorer.init.Init`), and how its reservoirs' nonzeros
+    """How an AP network's paths are drawn (:class:`~apexplorer.network.Init`), and how its reservoirs' nonzeros
     are placed (``reservoir``)."""
 
     _name = "init"
@@ -270,7 +270,7 @@ class InitSettings(_Section):
                                    "(c n^2 places drawn with replacement, repeats added: ~22 % at c = 0.25)")
 
     def config(self):
-        from .init import Init
+        from .network import Init
 
         return Init(self.scheme, self.forward_std, self.feedback_std, self.readout_bias,
                     self.reservoir or "exact").validate()

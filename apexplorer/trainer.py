@@ -31,7 +31,8 @@ from .optim import OPTIMIZERS, make_optimizer
 from .schedule import SCHEDULES, BatchStreams, check_schedule, lead, n_batches, segments
 from .wiring import Task, Wiring
 
-__all__ = ["DEVICES", "SCHEDULES", "BatchEvent", "EpochEvent", "StopEvent", "TrainConfig", "Trainer", "resolve_device"]
+__all__ = ["DEVICES", "SCHEDULES", "BatchEvent", "EpochEvent", "StopEvent", "TrainConfig", "Trainer",
+           "learner_class", "resolve_device"]
 
 
 def _mean(v) -> float:
@@ -65,6 +66,13 @@ class TrainConfig:
         make_optimizer(self.optimizer, self.lr)
         resolve_device(self.device)
         return self
+
+
+def learner_class(kind: str):
+    """The learner class of method ``kind`` (see :mod:`apexplorer.methods`)."""
+    from .methods import learner_class as find
+
+    return find(kind)
 
 
 def _resolve_tasks(wiring: Wiring | None, data, task) -> tuple:
@@ -162,7 +170,7 @@ class Trainer:
 
         ``seeds`` (and optionally ``radii``) train an ensemble of independent
         members in one batched run; events then carry per-member figures.
-        ``init`` (a :class:`~apexplorer.init.Init`) says how the paths are drawn.
+        ``init`` (a :class:`~apexplorer.network.Init`) says how the paths are drawn.
         """
         config = config.validate()
         if seeds is None and config.ensemble > 1:
@@ -472,7 +480,6 @@ class Trainer:
             cfg = replace(cfg, device=device)
         dev = resolve_device(cfg.device)
         kind = st["learner"]["kind"]
-        from .methods import learner_class
         cls_ = learner_class(kind)
         checkpoint.check_tensors(st, cls_, path)
         learner = cls_.from_state(st["learner"], dev, make_optimizer(cfg.optimizer, cfg.lr))

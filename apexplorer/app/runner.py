@@ -1,7 +1,7 @@
 """Train one network in a worker thread (no Panel): the explorer's engine.
 
 A :class:`Runner` owns one :class:`Trainer` and one daemon thread.  Every
-operation on the trainer (build, train, step, trace, save, load, live
+operation on the trainer (build, train, step, probe, save, load, live
 settings) runs on that thread, so the weights are only ever touched by it.
 The thread pulls the library's own event generator (:meth:`Trainer.train`)
 one event at a time: Pause simply stops pulling, Step pulls up to the next
@@ -11,12 +11,12 @@ What the thread produces goes into a bounded deque (``maxlen``): the app
 drains it from a periodic callback on the server's event loop; a notebook
 may drain it too, or iterate a trainer itself and feed the views directly.
 Items are ``(kind, payload)`` with kind ``reset``, ``batch``, ``epoch``,
-``stop``, ``trace``, ``spread``, ``alignment``, ``baseline``, ``saved``,
+``stop``, ``probe``, ``spread``, ``alignment``, ``side``, ``saved``,
 ``loaded``, ``error`` or ``info``.
 
 Baselines (BP, FA, EP) may train beside the AP network: each takes one batch
-in turn after AP's (as :class:`apexplorer.baseline_runs.BaselineRuns` does) and
-their events come as ``("baseline", (name, event))``.  Every event is also kept,
+in turn after AP's (as :class:`apexplorer.side_by_side.SideBySide` does) and
+their events come as ``("side", (name, event))``.  Every event is also kept,
 unbounded and in order, in :attr:`Runner.history` (an
 :class:`apexplorer.record.History`), for export.  An ensemble's recorded sample
 is its first member's; ``spread`` gives every member's mean |e| per module on a
@@ -38,8 +38,8 @@ import param
 
 from ..errors import ApexplorerError, BuildCancelled
 from ..events import EpochEvent
-from ..init import cancellable
-from ..trace import trace_sample
+from ..network import cancellable
+from ..probe import probe
 from ..record import History
 from ..trainer import StopEvent, Trainer
 
@@ -83,33 +83,33 @@ class Runner(param.Parameterized):
         Capacity of the event buffer; when a reader falls behind, the oldest
         batch events are dropped (epochs, stops and resets are kept apart, and
         only the newest recorded sample is kept).
-    trace_every : float
+    probe_every : float
         Seconds between two recorded samples (trajectories, PCA, player) while training.
     """
 
     state = param.Selector(default="empty", objects=["empty", "building", "ready", "running", "paused", "finished"],
                            doc="empty: no network; ready: built, not trained; finished: the run ended.")
     delay = param.Number(0.0, bounds=(0, 2), doc="Seconds to wait between batches (slow motion for demos).")
-    trace_task = param.String(default="", doc="Task of the recorded sample ('' = first task).")
-    trace_index = param.Integer(default=0, bounds=(0, None), doc="Index of the recorded test sample.")
+    probe_task = param.String(default="", doc="Task of the recorded sample ('' = first task).")
+    probe_index = param.Integer(default=0, bounds=(0, None), doc="Index of the recorded test sample.")
 
-    def __init__(self, maxlen: int = 4096, trace_every: float = 0.5, **params):
+    def __init__(self, maxlen: int = 4096, probe_every: float = 0.5, **params):
         super().__init__(**params)
         self.trainer: Trainer | None = None
-        self.baselines: dict = {}  # baselines trained beside the AP network: name -> Trainer
-        self._baseline_gens: dict | None = None
+        self.side: dict = {}  # baselines trained beside the AP network: name -> Trainer
+        self._side_gens: dict | None = None
         self.history = History()  # every event of the run, in order (written on the worker thread only)
-        self.events = collections.deque(maxlen=maxlen)  # batch events (and traces): may drop the oldest
+        self.events = collections.deque(maxlen=maxlen)  # batch events (and probes): may drop the oldest
         self.important = collections.deque(maxlen=1024)  # resets, epochs, stops, errors: small and never crowded out
         self._seq = 0
-        self._latest_trace = None  # the newest recorded sample, not yet drained
-        self.trace_every = trace_every
+        self._latest_probe = None  # the newest recorded sample, not yet drained
+        self.probe_every = probe_every
         self._cmd = queue.Queue()
         self._run = threading.Event()
         self._cancel = threading.Event()  # set: the build under way stops (BuildCancelled)
         self._alive = True
         self._gen = None
-        self._last_trace = 0.0
+        self._last_probe = 0.0
         self.meta = {}  # what the app needs to know of the current network (rho, c, dataset names)
         self._thread = threading.Thread(target=self._loop, name="apexplorer-runner", daemon=True)
         self._thread.start()
@@ -177,14 +177,14 @@ class Runner(param.Parameterized):
         except concurrent.futures.TimeoutError:
             raise ApexplorerError(f"the network did not answer within {timeout:g} s; try again") from None
 
-    def request_trace(self) -> None:
-        self._cmd.put(("trace", None))
+    def request_probe(self) -> None:
+        self._cmd.put(("probe", None))
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker thread (on session end).  Safe to call twice."""
         self._alive = False
         self._run.clear()
-        for tr in [self.trainer, *self.baselines.values()]:
+        for tr in [self.trainer, *self.side.values()]:
             if tr is not None:
                 tr.stop()
         self._cmd.put(("quit", None))
@@ -204,17 +204,17 @@ class Runner(param.Parameterized):
                     out.append(dq.popleft())
                 except IndexError:
                     break
-        trace, self._latest_trace = self._latest_trace, None  # a sample recorded meanwhile is replaced by the next
-        if trace is not None:
-            out.append(trace)
+        probe, self._latest_probe = self._latest_probe, None  # a sample recorded meanwhile is replaced by the next
+        if probe is not None:
+            out.append(probe)
         out.sort(key=lambda it: it[0])
         return [(k, v) for _, k, v in out]
 
     # -------------------------------------------------------------- worker
     def _emit(self, kind, payload, important=False):
         self._seq += 1
-        if kind == "trace":  # only the newest recorded sample matters, and one can be megabytes
-            self._latest_trace = (self._seq, kind, payload)
+        if kind == "probe":  # only the newest recorded sample matters, and one can be megabytes
+            self._latest_probe = (self._seq, kind, payload)
             return
         (self.important if important else self.events).append((self._seq, kind, payload))
 
@@ -222,7 +222,7 @@ class Runner(param.Parameterized):
         while self._alive:
             try:
                 if self._run.is_set() and self.trainer is not None:
-                    if self._gen is None and self._baseline_gens is None:
+                    if self._gen is None and self._side_gens is None:
                         self._start()
                         self.state = "running"
                     try:
@@ -242,7 +242,7 @@ class Runner(param.Parameterized):
                     self._handle(*cmd)
             except Exception as e:  # noqa: BLE001 - the worker must survive anything
                 self._run.clear()
-                self._gen = self._baseline_gens = None
+                self._gen = self._side_gens = None
                 msg = str(e) if isinstance(e, ApexplorerError) else f"{type(e).__name__}: {e}"
                 self._emit("error", msg, important=True)
                 if not isinstance(e, ApexplorerError):
@@ -254,11 +254,11 @@ class Runner(param.Parameterized):
             self._alive = False
         elif cmd == "build":
             factory, meta = arg
-            self._gen = self._baseline_gens = None
-            for old in [self.trainer, *self.baselines.values()]:
+            self._gen = self._side_gens = None
+            for old in [self.trainer, *self.side.values()]:
                 if old is not None:
                     old.stop()
-            self.trainer, self.baselines = None, {}
+            self.trainer, self.side = None, {}
             self._cancel.clear()
             try:
                 with cancellable(self._cancel):
@@ -271,8 +271,8 @@ class Runner(param.Parameterized):
                 self.state = "empty"
                 self._emit("error", str(e), important=True)
                 return
-            tr, baselines = tr if isinstance(tr, tuple) else (tr, {})
-            self.trainer, self.baselines = tr, dict(baselines)
+            tr, side = tr if isinstance(tr, tuple) else (tr, {})
+            self.trainer, self.side = tr, dict(side)
             self.meta = meta
             self.history = History()
             for d in tr.history:  # a loaded session's epochs so far
@@ -283,40 +283,40 @@ class Runner(param.Parameterized):
                                  "wiring": getattr(net, "wiring", None), "batch": done,
                                  "n_batches": getattr(tr, "n_batches", None) if done else None,
                                  "epoch": tr.epoch, "epochs": tr.total_epochs if hasattr(tr, "total_epochs")
-                                 else tr.config.epochs, "baselines": list(self.baselines),
+                                 else tr.config.epochs, "side": list(self.side),
                                  "members": tr.learner_members, "segments": segments_of(tr)}, important=True)
             self.state = "ready" if tr.epoch == 0 and not tr.history and not done else "paused"
-            self._trace()
+            self._probe()
         elif cmd == "discard":
-            self._gen = self._baseline_gens = None
-            for old in [self.trainer, *self.baselines.values()]:
+            self._gen = self._side_gens = None
+            for old in [self.trainer, *self.side.values()]:
                 if old is not None:
                     old.stop()
-            self.trainer, self.baselines = None, {}
+            self.trainer, self.side = None, {}
             self.state = "empty"
             self._emit("discard", {}, important=True)
         elif cmd == "train":
             if self.trainer is None:
                 self._run.clear()
                 return
-            if self._gen is None and self._baseline_gens is None:
+            if self._gen is None and self._side_gens is None:
                 self._start()
             if self._run.is_set():
                 self.state = "running"
         elif cmd == "pause":
             if self.state == "running":
                 self.state = "paused"
-            self._trace()
+            self._probe()
         elif cmd == "step":
             if self.trainer is None:
                 return
-            if self._gen is None and self._baseline_gens is None:
+            if self._gen is None and self._side_gens is None:
                 self._start()
             self.state = "paused"  # a run that is complete says "finished" again at its stop event
             for _ in range(arg):
                 if not self._pull():
                     break
-            self._trace()
+            self._probe()
         elif cmd == "call":
             fn, label = arg
             if self.trainer is None:
@@ -327,7 +327,7 @@ class Runner(param.Parameterized):
             except ApexplorerError as e:
                 self._emit("error", str(e), important=True)
                 return
-            self._gen = self._baseline_gens = None  # the next pull starts fresh generators that read the changes
+            self._gen = self._side_gens = None  # the next pull starts fresh generators that read the changes
             if isinstance(out, Trainer):  # a loaded checkpoint replaces the trainer
                 self._handle("build", (lambda: out, dict(self.meta, loaded=True)))
                 self._emit("loaded", label, important=True)
@@ -342,25 +342,25 @@ class Runner(param.Parameterized):
                 fut.set_result(fn(self.trainer))
             except Exception as e:  # noqa: BLE001 - the asker gets it, the worker goes on
                 fut.set_exception(e)
-        elif cmd == "trace":
-            self._trace(force=True)
+        elif cmd == "probe":
+            self._probe(force=True)
 
     def _start(self) -> None:
         """Fresh generators of the network and of each baseline (they continue where each stands)."""
         self._gen = self.trainer.train()
-        self._baseline_gens = {n: tr.train() for n, tr in self.baselines.items()}
+        self._side_gens = {n: tr.train() for n, tr in self.side.items()}
 
     def _pull(self) -> bool:
         """One batch of the network, then one of each baseline; returns False when every run has ended."""
-        if self._gen is None and self._baseline_gens is None:
+        if self._gen is None and self._side_gens is None:
             return False
         if self._gen is not None and not self._pull_main():
             self._gen = None
-        for name in list(self._baseline_gens or {}):
-            if not self._pull_baseline(name):
-                del self._baseline_gens[name]
-        if self._gen is None and not self._baseline_gens:
-            self._gen = self._baseline_gens = None
+        for name in list(self._side_gens or {}):
+            if not self._pull_side(name):
+                del self._side_gens[name]
+        if self._gen is None and not self._side_gens:
+            self._gen = self._side_gens = None
             self._run.clear()
             self.state = "finished"
             return False
@@ -377,28 +377,28 @@ class Runner(param.Parameterized):
             kind = getattr(ev, "kind", "batch")
             if kind == "batch":
                 self._emit("batch", ev)
-                if time.monotonic() - self._last_trace > self.trace_every:
-                    self._trace()
+                if time.monotonic() - self._last_probe > self.probe_every:
+                    self._probe()
                 return True
             elif kind == "epoch":
                 self._emit("epoch", ev, important=True)
-                self._trace()
+                self._probe()
                 self._alignment()
             else:  # stop
                 self._emit("stop", ev, important=True)
-                self._trace()
+                self._probe()
                 return False
 
-    def _pull_baseline(self, name: str) -> bool:
+    def _pull_side(self, name: str) -> bool:
         """Pull baseline ``name``'s events up to its next batch; False when its run ended."""
         while True:
             try:
-                ev = next(self._baseline_gens[name])
+                ev = next(self._side_gens[name])
             except StopIteration:
                 return False
             self.history.add(ev, name)
             kind = getattr(ev, "kind", "batch")
-            self._emit("baseline", (name, ev), important=kind != "batch")
+            self._emit("side", (name, ev), important=kind != "batch")
             if kind != "epoch":
                 return kind == "batch"
 
@@ -407,18 +407,18 @@ class Runner(param.Parameterized):
         asked of the worker between two batches, so it is one consistent moment of the run."""
         return self.ask(lambda tr: self.history.to_csv() if fmt == "csv" else self.history.to_json())
 
-    def _trace(self, force=False):
+    def _probe(self, force=False):
         tr = self.trainer
         net = getattr(tr, "net", None) if tr is not None else None
         if net is None:
             return
-        self._last_trace = time.monotonic()
+        self._last_probe = time.monotonic()
         data = task_data(tr)
-        task = self.trace_task if self.trace_task in data else next(iter(data))
+        task = self.probe_task if self.probe_task in data else next(iter(data))
         d = data[task]
-        i = min(self.trace_index, len(d.y_test) - 1)
+        i = min(self.probe_index, len(d.y_test) - 1)
         one = _member(net, 0) if net.members and _member is not None else net  # an ensemble: its first member
-        self._emit("trace", trace_sample(one, d.x_test[i], int(d.y_test[i]), task))
+        self._emit("probe", probe(one, d.x_test[i], int(d.y_test[i]), task))
         if net.members:
             self._emit("spread", member_errors(net, d, task))
 
@@ -429,7 +429,7 @@ class Runner(param.Parameterized):
         if _alignment is None or net is None:
             return
         data = task_data(tr)
-        task = self.trace_task if self.trace_task in data else next(iter(data))
+        task = self.probe_task if self.probe_task in data else next(iter(data))
         d = data[task]
         t = net.wiring.task(task)
         n = min(256, len(d.y_test))

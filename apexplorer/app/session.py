@@ -36,7 +36,7 @@ from ..errors import ApexplorerError, WiringWarning
 from ..experiment import Experiment
 from ..memory import check_memory, format_bytes
 from ..presets import MULTITASK, preset_tasks
-from ..baseline_runs import BASELINES, baseline_experiments
+from ..side_by_side import BASELINES, companions
 from ..trainer import Trainer, resolve_device
 from ..wiring import Wiring
 from .files import Upload
@@ -143,7 +143,7 @@ class ExplorerState(param.Parameterized):
     baselines = param.ListSelector(default=[], objects=list(BASELINES),
                                    doc="Baselines trained beside AP: the same layer sizes, seed and batches.")
     built_baselines = param.List(default=[], doc="The baselines that train beside the network that runs.")
-    task = param.String(default="main", doc="The task shown on the graph and recorded by the traces.")
+    task = param.String(default="main", doc="The task shown on the graph and recorded by the probes.")
     message = param.String(default="", doc="The latest error, in the library's words.")
     info = param.String(default="", doc="The latest notice (saved, loaded, settings applied).")
     pending = param.List(default=[], doc="Changed structural settings awaiting confirmation.")
@@ -389,7 +389,7 @@ class ExplorerState(param.Parameterized):
                        lr=lr, epochs=epochs)
             if trainer.experiment is not None:
                 trainer.experiment = trainer.experiment.with_changes(live)
-            for name, tr in self.runner.baselines.items():  # the baselines beside it train as long, at the same rate
+            for name, tr in self.runner.side.items():  # the baselines beside it train as long, at the same rate
                 apply_live(tr, lr=None if lr is None else (min(lr, EP_LR) if name == "ep" else lr), epochs=epochs)
 
         names = ", ".join(_NAMES[k] for k in live)
@@ -444,7 +444,7 @@ class ExplorerState(param.Parameterized):
         exp = self.experiment
         try:
             if self.baselines:
-                baseline_experiments(exp, self.baselines, self.wiring.wiring)
+                companions(exp, self.baselines, self.wiring.wiring)
             sizes = [s.batch_size or exp.train.batch_size for s in exp.tasks.values()]
             need = check_memory(self.wiring.wiring, batch_size=max(sizes), members=exp.train.seeds,
                                 precision=exp.ap.precision, device=resolve_device(exp.train.device))
@@ -500,13 +500,13 @@ class ExplorerState(param.Parameterized):
             self.message = str(e)
             return False
 
-        baselines = baseline_experiments(exp, self.baselines, self.wiring.wiring) if self.baselines else {}
+        side = companions(exp, self.baselines, self.wiring.wiring) if self.baselines else {}
 
         def factory():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", WiringWarning)
                 tr = build(exp, datasets=cache)
-            return (tr, {m: build(e, datasets=cache) for m, e in baselines.items()}) if baselines else tr
+            return (tr, {m: build(e, datasets=cache) for m, e in side.items()}) if side else tr
 
         self.built = exp
         self.built_baselines = list(self.baselines)

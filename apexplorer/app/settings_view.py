@@ -7,7 +7,7 @@ from __future__ import annotations
 import panel as pn
 
 from ..devices import device_choices, device_labels
-from ..baseline_runs import BASELINE_NAMES
+from ..side_by_side import BASELINE_NAMES
 from .safe import escape, message, show
 from .session import ExplorerState
 from .settings import device_note, help_text
