@@ -23,9 +23,12 @@ try:
     from .checkpoint import CheckpointError
     from .data import Dataset, dataset_names, load_dataset
     from .dynamics import relax
-    from .errors import ApexplorerError, DataError, DivergenceError, WiringError, WiringWarning
+    from .errors import ApexplorerError, DataError, WiringError, WiringWarning
     from .experiment import Experiment, ExperimentError
-    from .network import APConfig, Network, Phase0, Phase1, Plan, init_tensors, make_plan, spectral_radius
+    from .init import init_tensors
+    from .network import APConfig, Network
+    from .plan import Phase0, Phase1, Plan, make_plan
+    from .reservoirs import spectral_radius
     from .optim import SGD, Adam
     from .presets import preset, preset_names
     from .trainer import BatchEvent, EpochEvent, StopEvent, TrainConfig, Trainer
@@ -38,7 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "APConfig", "Adam", "ApexplorerError", "BatchEvent", "CheckpointError", "DataError", "Dataset",
-    "DivergenceError", "EpochEvent", "Experiment", "ExperimentError", "Module", "Network", "Path", "Phase0", "Phase1", "Plan", "Port", "SGD",
+    "EpochEvent", "Experiment", "ExperimentError", "Module", "Network", "Path", "Phase0", "Phase1", "Plan", "Port", "SGD",
     "StopEvent", "Task", "TrainConfig", "Trainer", "Wiring", "WiringError", "WiringWarning", "build", "chain",
     "dataset_names", "init_tensors", "load_dataset", "make_plan", "preset", "preset_names", "relax", "resume",
     "spectral_radius",

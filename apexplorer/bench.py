@@ -244,6 +244,104 @@ def reservoir_products(net: Network, batch_size: int, rounds: int = 10) -> dict:
             "sparse_vs_dense": _ratio(times["sparse_csr"], times["dense"])}
 
 
+def _batch_reader(x, y, orders, batch_size: int, n_batches: int):
+    """``batches(ensemble)``: a fresh reader of the epoch's batches, so that every engine steps through the same ones."""
+    def batches(ensemble=False):
+        cursor = [0]
+
+        def batch():
+            i = cursor[0] % n_batches
+            cursor[0] += 1
+            idx = orders[:, i * batch_size : (i + 1) * batch_size]
+            idx = idx if ensemble else idx[0]
+            return x[idx], y[idx]
+        return batch
+    return batches
+
+
+def _ours(network: Network, lr, batches, warmup: int):
+    """Our engine's step on ``network`` as the trainer runs it, warmed up: (step, context)."""
+    task = network.wiring.tasks[0]
+    learner = APLearner(network, make_optimizer("adam", lr))
+    batch = batches(ensemble=learner.members is not None)
+
+    def run():
+        xb, yb = batch()
+        b = {task.name: (xb, yb)}
+        if learner.fused:
+            learner.train_step(b, (task,))
+        else:
+            learner.train_batch(b, (task,))
+            learner.apply()
+
+    for _ in range(warmup + (3 if learner.fused else 0)):  # CUDA graphs capture on the third step of a shape
+        run()
+    return run, nullcontext
+
+
+def _runners(net: Network, lr, batches, warmup: int, baselines: bool, base_precision: str, out: dict) -> dict:
+    """{engine: (step, context)}, warmed up: ours, ours on one seed (ensembles), and the baselines
+    (a baseline that cannot run this network is recorded in ``out`` as skipped)."""
+    dev = net.device
+    fresh = Network(net.wiring, net.config, seed=net.seed, device=dev, seeds=net.seeds, radii=net.radii,
+                    tensors={k: {n: t.clone() for n, t in d.items()} for k, d in net.tensors.items()})
+    runners = {"ours": _ours(fresh, lr, batches, warmup)}
+    if net.members:  # what the ensemble costs against one of its seeds trained alone
+        runners["ours_one_seed"] = _ours(Network(net.wiring, net.config, seed=net.seeds[0], device=dev), lr, batches,
+                                         warmup)
+    if not baselines:
+        return runners
+    single = Network(net.wiring, net.config, seed=net.seed, device=dev) if net.members else net
+    for key, cls in (("literal", LiteralAP), ("bp_autograd", AutogradBP)):
+        try:
+            m = cls(single, lr)
+        except ApexplorerError as e:
+            out[key] = {"skipped": str(e)}
+            continue
+
+        def r(m=m, batch=batches()):
+            xb, yb = batch()
+            m.step(xb, yb)
+
+        context = partial(matmul_precision, dev, base_precision)
+        with context():
+            for _ in range(warmup):
+                r()
+        runners[key] = (r, context)
+    return runners
+
+
+def _record_times(out: dict, times: dict, members: int | None, batch_size: int, n_batches: int) -> None:
+    """Each engine's median step, samples per second and epoch estimate, and our speed-ups, into ``out``."""
+    k = members or 1
+    for key, ts in times.items():
+        t = statistics.median(ts)
+        samples = batch_size * (k if key == "ours" else 1)  # a step of the ensemble trains all K members
+        runs = 1 if key.startswith("ours") else k  # an ensemble is compared with K runs of a baseline
+        out[key] = {"step_s": t, "samples_per_s": samples / t, "epoch_s_est": t * n_batches * runs,
+                    "step_s_rounds": ts}
+        if not key.startswith("ours"):
+            out[f"speedup_vs_{key}"] = _ratio(ts, times["ours"]) * k
+    if members:
+        out["ensemble_vs_one_seed"] = _ratio(times["ours"], times["ours_one_seed"])
+
+
+def _train_epochs(net: Network, data, epochs: int, batch_size: int, lr, eval_batch_size: int) -> dict:
+    """Train ``epochs`` real epochs of a fresh copy of ``net``: their times and accuracies."""
+    from .trainer import TrainConfig, Trainer
+
+    dev = net.device
+    tr = Trainer(Network(net.wiring, net.config, seed=net.seed, device=dev, seeds=net.seeds, radii=net.radii),
+                 data, TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, device=str(dev),
+                                   eval_batch_size=eval_batch_size))
+    hist = tr.run()
+    steady = [h["seconds"] for h in hist[1:]] or [hist[0]["seconds"]]
+    return {"epochs": [{"epoch": h["epoch"], "seconds": h["seconds"], "train_acc": h["train_acc"],
+                        "test_acc": h["test_acc"], **({"members": h["members"]} if h.get("members") else {})}
+                       for h in hist],
+            "epoch_s": min(steady), "test_acc": hist[-1]["test_acc"]}
+
+
 def bench(net: Network, data, batch_size=default("train.batch_size"), lr=default("train.lr"), steps=3, warmup=2,
           baselines=True, epochs=0, eval_batch_size=default("train.eval_batch_size"), epoch_budget_s=None) -> dict:
     """Time steady-state training steps of our engine and the two baselines; optionally train ``epochs``.
@@ -260,18 +358,7 @@ def bench(net: Network, data, batch_size=default("train.batch_size"), lr=default
     gen = torch.Generator().manual_seed(0)
     # one order of the data per ensemble member, as the trainer draws them (the first for single runs)
     orders = torch.stack([torch.randperm(len(y), generator=gen) for _ in range(net.members or 1)]).to(dev)
-
-    def batches(ensemble=False):
-        """A fresh reader of the epoch's batches: every engine steps through the same ones."""
-        cursor = [0]
-
-        def batch():
-            i = cursor[0] % n_batches
-            cursor[0] += 1
-            idx = orders[:, i * batch_size : (i + 1) * batch_size]
-            idx = idx if ensemble else idx[0]
-            return x[idx], y[idx]
-        return batch
+    batches = _batch_reader(x, y, orders, batch_size, n_batches)
 
     # the baselines' fp32 products run as TF32 whenever ours are not full fp32
     base_precision = "fp32" if net.config.precision == "fp32" else "tf32"
@@ -282,64 +369,12 @@ def bench(net: Network, data, batch_size=default("train.batch_size"), lr=default
            "baseline_precision": base_precision if dev.type == "cuda" else "fp32"}
     if dev.type == "cpu":
         out["threads"] = torch.get_num_threads()
-    task = net.wiring.tasks[0]
-
-    def ours(network):
-        """Our engine's step on ``network`` as the trainer runs it, warmed up."""
-        learner = APLearner(network, make_optimizer("adam", lr))
-        batch = batches(ensemble=learner.members is not None)
-
-        def run():
-            xb, yb = batch()
-            b = {task.name: (xb, yb)}
-            if learner.fused:
-                learner.train_step(b, (task,))
-            else:
-                learner.train_batch(b, (task,))
-                learner.apply()
-
-        for _ in range(warmup + (3 if learner.fused else 0)):  # CUDA graphs capture on the third step of a shape
-            run()
-        return run, nullcontext
-
-    fresh = Network(net.wiring, net.config, seed=net.seed, device=dev, seeds=net.seeds, radii=net.radii,
-                    tensors={k: {n: t.clone() for n, t in d.items()} for k, d in net.tensors.items()})
-    runners = {"ours": ours(fresh)}
-    if net.members:  # what the ensemble costs against one of its seeds trained alone
-        runners["ours_one_seed"] = ours(Network(net.wiring, net.config, seed=net.seeds[0], device=dev))
-    if baselines:
-        single = Network(net.wiring, net.config, seed=net.seed, device=dev) if net.members else net
-        for key, cls in (("literal", LiteralAP), ("bp_autograd", AutogradBP)):
-            try:
-                m = cls(single, lr)
-            except ApexplorerError as e:
-                out[key] = {"skipped": str(e)}
-                continue
-
-            def r(m=m, batch=batches()):
-                xb, yb = batch()
-                m.step(xb, yb)
-
-            context = partial(matmul_precision, dev, base_precision)
-            with context():
-                for _ in range(warmup):
-                    r()
-            runners[key] = (r, context)
+    runners = _runners(net, lr, batches, warmup, baselines, base_precision, out)
     # a CPU's speed drifts from minute to minute: one step of each engine in turn; a GPU's does not
     rounds, per_round = (1, steps) if dev.type == "cuda" else (steps, 1)
     times = _rounds(runners, rounds, per_round, dev)
     out["timing"] = {"rounds": rounds, "steps_per_round": per_round, "order": list(runners)}
-    k = net.members or 1
-    for key, ts in times.items():
-        t = statistics.median(ts)
-        samples = batch_size * (k if key == "ours" else 1)  # a step of the ensemble trains all K members
-        runs = 1 if key.startswith("ours") else k  # an ensemble is compared with K runs of a baseline
-        out[key] = {"step_s": t, "samples_per_s": samples / t, "epoch_s_est": t * n_batches * runs,
-                    "step_s_rounds": ts}
-        if not key.startswith("ours"):
-            out[f"speedup_vs_{key}"] = _ratio(ts, times["ours"]) * k
-    if net.members:
-        out["ensemble_vs_one_seed"] = _ratio(times["ours"], times["ours_one_seed"])
+    _record_times(out, times, net.members, batch_size, n_batches)
     out["reservoir_product"] = reservoir_products(net, batch_size)
     if net.config.precision != "fp32":
         xb, yb = batches()()
@@ -349,18 +384,7 @@ def bench(net: Network, data, batch_size=default("train.batch_size"), lr=default
         if out["ours"]["epoch_s_est"] <= epoch_budget_s:
             epochs = 1  # a real epoch fits: time it, and report the accuracy beside the speed
     if epochs:
-        from .trainer import TrainConfig, Trainer
-
-        tr = Trainer(Network(net.wiring, net.config, seed=net.seed, device=dev, seeds=net.seeds, radii=net.radii),
-                     data, TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, device=str(dev),
-                                       eval_batch_size=eval_batch_size))
-        hist = tr.run()
-        out["epochs"] = [{"epoch": h["epoch"], "seconds": h["seconds"], "train_acc": h["train_acc"],
-                          "test_acc": h["test_acc"], **({"members": h["members"]} if h.get("members") else {})}
-                         for h in hist]
-        steady = [h["seconds"] for h in hist[1:]] or [hist[0]["seconds"]]
-        out["epoch_s"] = min(steady)
-        out["test_acc"] = hist[-1]["test_acc"]
+        out.update(_train_epochs(net, data, epochs, batch_size, lr, eval_batch_size))
     if out["fused_relax"]:
         out["tuned_blocks"] = kernels.tuned()
     return out

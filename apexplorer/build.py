@@ -16,8 +16,8 @@ import time
 from .data import fresh_2afc, load_2afc, load_dataset
 from .errors import ApexplorerError, choices
 from .experiment import ALIASES, Experiment, ExperimentError
+from .init import init_tensors
 from .table import TABLE, resumable_keys
-from .network import init_tensors
 from .trainer import Trainer
 from .wiring import Wiring
 

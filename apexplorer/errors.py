@@ -18,12 +18,8 @@ class DataError(ApexplorerError):
     """A dataset that is missing, unknown or corrupt."""
 
 
-class DivergenceError(ApexplorerError):
-    """Training produced NaN/inf or an exploding loss."""
-
-
 class BuildCancelled(ApexplorerError):
-    """A network's build was cancelled (see :func:`apexplorer.network.cancellable`)."""
+    """A network's build was cancelled (see :func:`apexplorer.init.cancellable`)."""
 
 
 class WiringWarning(UserWarning):

@@ -14,7 +14,8 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from .errors import ApexplorerError
-from .network import APConfig, Network, tensor_shapes
+from .init import tensor_shapes
+from .network import APConfig, Network
 from .wiring import Task, Wiring
 
 

@@ -21,7 +21,7 @@ BASELINE_NAMES = {"bp": "BP (backprop)", "fa": "FA (feedback alignment)", "ep": 
 
 def baseline_hidden(wiring, task=None) -> tuple:
     """Hidden sizes for a baseline beside ``wiring``: each inference module's sending block, in order."""
-    from .network import make_plan
+    from .plan import make_plan
 
     plan = make_plan(wiring, wiring.task(task) if isinstance(task, str) or task is None else task)
     sizes = []

@@ -16,7 +16,7 @@ A wiring lists
   inference but do not learn in that task.
 
 Endpoints are written ``"port"`` or ``"module.block"``.  Path names default to
-``"source->target"``.  Everything is checked in :meth:`Wiring.validate`, which
+``"source->target"``.  Everything is checked in :meth:`Wiring.validate` (by :mod:`apexplorer.wiring_checks`), which
 names the bad item and the valid choices.
 """
 
@@ -28,23 +28,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Iterable
 
-from . import graph
 from .errors import WiringError, WiringWarning, choices
+from .wiring_checks import check_wiring
 
 DEFAULT_BLOCKS = ("RI", "SI", "RE", "SE")
-
-
-def _check_name(kind: str, name) -> None:
-    if not isinstance(name, str) or not name or "." in name or "->" in name or name.strip() != name:
-        raise WiringError(
-            f"{kind} name {name!r} is not valid: use a non-empty name without '.', '->' or spaces at the ends"
-        )
-
-
-def check_connection_rate(c, where: str = "") -> None:
-    """A WiringError naming ``c`` unless it is a number in (0, 1] (the fraction of a reservoir's entries drawn)."""
-    if not isinstance(c, (int, float)) or isinstance(c, bool) or not (0 < c <= 1):
-        raise WiringError(f"{where}connection rate {c!r} must be in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -209,9 +196,6 @@ class Wiring:
                 return p
         raise WiringError(f"path {name!r} does not exist; paths are {choices(self.path_names)}")
 
-    def is_feedforward(self, name: str) -> bool:
-        return any(p.name == name for p in self.feedforward)
-
     def active_paths(self, task: Task) -> tuple:
         return self.path_names if task.paths is None else task.paths
 
@@ -249,54 +233,9 @@ class Wiring:
 
     # ----------------------------------------------------------- validation
     def validate(self, warn: bool = True) -> "Wiring":
-        """Check everything; raise :class:`WiringError` naming the bad item, warn on oddities."""
-        if not self.modules and not self.feedforward:
-            raise WiringError("the wiring has no modules and no paths")
-        if not self.inputs:
-            raise WiringError("the wiring has no input ports")
-        if not self.outputs:
-            raise WiringError("the wiring has no output ports")
-        seen = {}
-        for kind, items in (("module", self.modules), ("input", self.inputs), ("output", self.outputs)):
-            for it in items:
-                _check_name(kind, it.name)
-                if it.name in seen:
-                    raise WiringError(f"name {it.name!r} is used twice (as {seen[it.name]} and {kind})")
-                seen[it.name] = kind
-        for p in self.inputs + self.outputs:
-            if not isinstance(p.size, int) or isinstance(p.size, bool) or p.size <= 0:
-                raise WiringError(f"port {p.name!r}: size {p.size!r} must be a positive integer")
-        for m in self.modules:
-            self._validate_module(m)
-        names = set()
-        for kind, paths in (("feedforward", self.feedforward), ("feedback", self.feedback)):
-            for p in paths:
-                if p.name in names:
-                    raise WiringError(f"path name {p.name!r} is used twice; path names must be unique")
-                names.add(p.name)
-                self._validate_path(p, kind)
-        ff_edges = [(self.endpoint(p.source).node, self.endpoint(p.target).node) for p in self.feedforward]
-        mods = set(self.module_names)
-        cyc = graph.find_cycle(self.module_names, [(a, b) for a, b in ff_edges if a in mods and b in mods])
-        if cyc:
-            raise WiringError(
-                f"feedforward paths form a cycle {' -> '.join(cyc)}; inference needs an acyclic order of modules"
-            )
-        fb_edges = [(self.endpoint(p.source).node, self.endpoint(p.target).node) for p in self.feedback]
-        cyc = graph.find_cycle(self.module_names, [(a, b) for a, b in fb_edges if a in mods and b in mods])
-        if cyc:
-            raise WiringError(
-                f"feedback paths form a cycle {' -> '.join(cyc)}; the learning phase needs an acyclic order"
-            )
-        if not self.tasks:
-            raise WiringError("the wiring has no tasks")
-        tnames = set()
-        for t in self.tasks:
-            if t.name in tnames:
-                raise WiringError(f"task name {t.name!r} is used twice")
-            tnames.add(t.name)
-            self._validate_task(t)
-        msgs = tuple(m for t in self.tasks for m in self._task_warnings(t))
+        """Check everything (:func:`~apexplorer.wiring_checks.check_wiring`); raise :class:`WiringError`
+        naming the bad item, warn on oddities."""
+        msgs = check_wiring(self)
         if warn:
             for msg in msgs:
                 warnings.warn(msg, WiringWarning, stacklevel=3)
@@ -306,99 +245,6 @@ class Wiring:
     def warnings(self) -> tuple:
         """Warnings found by the last validation (learnable paths that no error reaches)."""
         return self._warnings
-
-    def _validate_module(self, m: Module) -> None:
-        if not isinstance(m.size, int) or isinstance(m.size, bool) or m.size <= 0:
-            raise WiringError(f"module {m.name!r}: size {m.size!r} must be a positive integer")
-        if not m.blocks:
-            raise WiringError(
-                f"module {m.name!r}: give its blocks (size {m.size} is not divisible into 4 equal blocks)"
-            )
-        bnames = set()
-        for b, s in m.blocks:
-            _check_name(f"module {m.name!r}: block", b)
-            if b in bnames:
-                raise WiringError(f"module {m.name!r}: block {b!r} is listed twice")
-            bnames.add(b)
-            if not isinstance(s, int) or isinstance(s, bool) or s < 0:
-                raise WiringError(f"module {m.name!r}: block {b!r} has size {s!r}; sizes must be integers >= 0")
-        total = sum(s for _, s in m.blocks)
-        if total != m.size:
-            detail = " + ".join(f"{b} {s}" for b, s in m.blocks)
-            raise WiringError(f"module {m.name!r}: blocks add up to {total} ({detail}), but the module size is {m.size}")
-        rho = m.spectral_radius
-        if not isinstance(rho, (int, float)) or isinstance(rho, bool) or not (rho >= 0) or rho == float("inf"):
-            raise WiringError(f"module {m.name!r}: spectral radius {rho!r} must be a finite number >= 0")
-        check_connection_rate(m.connection_rate, f"module {m.name!r}: ")
-
-    def _validate_path(self, p: Path, kind: str) -> None:
-        where = f"{kind} path {p.name!r}"
-        src = self.endpoint(p.source, where)
-        dst = self.endpoint(p.target, where)
-        if kind == "feedforward":
-            if src.kind == "output":
-                raise WiringError(
-                    f"{where}: source {p.source!r} is an output port; feedforward paths start at an input port "
-                    "or a module block (output errors travel on feedback paths)"
-                )
-            if dst.kind == "input":
-                raise WiringError(f"{where}: target {p.target!r} is an input port; targets are module blocks or outputs")
-            if src.kind == "input" and dst.kind == "output":
-                raise WiringError(f"{where}: a path from input {p.source!r} straight to output {p.target!r} skips every module")
-        else:
-            if src.kind == "input":
-                raise WiringError(
-                    f"{where}: source {p.source!r} is an input port; feedback paths start at an output port "
-                    "(its error) or a module block"
-                )
-            if dst.kind != "module":
-                raise WiringError(f"{where}: target {p.target!r} must be a module block")
-
-    def _validate_task(self, t: Task) -> None:
-        where = f"task {t.name!r}"
-        ins = [p.name for p in self.inputs]
-        outs = [p.name for p in self.outputs]
-        if t.input not in ins:
-            raise WiringError(f"{where}: input {t.input!r} is not an input port; inputs are {choices(ins)}")
-        if t.output not in outs:
-            raise WiringError(f"{where}: output {t.output!r} is not an output port; outputs are {choices(outs)}")
-        active = self.active_paths(t)
-        for n in list(active) + list(t.frozen):
-            if n not in self.path_names:
-                raise WiringError(f"{where}: path {n!r} does not exist; paths are {choices(self.path_names)}")
-        for n in t.frozen:
-            if n not in active:
-                raise WiringError(f"{where}: frozen path {n!r} is not one of the task's active paths")
-        active = set(active)
-        ff = [p for p in self.feedforward if p.name in active]
-        edges = [(self.endpoint(p.source).node, self.endpoint(p.target).node) for p in ff]
-        reach = graph.reachable([t.input], edges)
-        if t.output not in reach:
-            raise WiringError(
-                f"{where}: output {t.output!r} cannot be reached from input {t.input!r} through the task's "
-                f"active feedforward paths ({choices(p.name for p in ff)})"
-            )
-
-    def _task_warnings(self, t: Task) -> list:
-        active = set(self.active_paths(t))
-        # a feedback path into (or out of) an empty block carries no error
-        fb_edges = [
-            (self.endpoint(p.source).node, self.endpoint(p.target).node)
-            for p in self.feedback
-            if p.name in active and self.endpoint(p.source).size > 0 and self.endpoint(p.target).size > 0
-        ]
-        errs = graph.reachable([t.output], fb_edges)
-        out = []
-        for p in self.feedforward:
-            if p.name not in active or p.name in t.frozen:
-                continue
-            dst = self.endpoint(p.target)
-            if dst.kind == "module" and dst.node not in errs:
-                out.append(
-                    f"task {t.name!r}: learnable path {p.name!r} feeds module {dst.node!r}, which no error reaches; "
-                    "it will not learn (AP reduces to reservoir computing there)"
-                )
-        return out
 
     # ------------------------------------------------------------ transform
     def with_spectral_radius(self, rho: float) -> "Wiring":

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from apexplorer import APConfig, ApexplorerError, Network, chain
 from apexplorer.analysis import ftmle, lyapunov_exponents, mle, network_ftmle, spectral_radius_sweep
-from apexplorer.network import random_reservoir, spectral_radius
+from apexplorer.reservoirs import random_reservoir, spectral_radius
 from tests.single_thread import one_thread  # noqa: F401 - autouse
 
 

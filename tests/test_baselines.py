@@ -12,9 +12,8 @@ from apexplorer import ApexplorerError, Task, TrainConfig, Trainer
 from apexplorer.baselines import (
     BPLearner, EPConfig, EPLearner, FALearner, MLPConfig, make_learner, parse_hidden,
 )
-from apexplorer.methods import LEARNERS
+from apexplorer.methods import LEARNERS, learner_class
 from apexplorer.optim import SGD
-from apexplorer.trainer import learner_class
 from tests.conftest import make_blob_data
 from tests.single_thread import one_thread  # noqa: F401 - autouse
 

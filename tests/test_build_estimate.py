@@ -7,7 +7,7 @@ import pytest
 import apexplorer as ap
 from apexplorer.errors import BuildCancelled
 from apexplorer.build import build_seconds
-from apexplorer.network import cancellable, init_ensemble
+from apexplorer.init import cancellable, init_ensemble
 
 
 def test_build_seconds_scales_with_the_members_and_is_timed_once():

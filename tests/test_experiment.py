@@ -178,7 +178,7 @@ def test_build_gives_each_task_its_batch_size_and_every_module_the_experiments_r
     """The defaults (one batch size, the wiring's own radius and rate) would hide a setting that build() drops."""
     import torch
 
-    from apexplorer.network import spectral_radius
+    from apexplorer.reservoirs import spectral_radius
     from tests.conftest import make_blob_data
 
     e = Experiment.from_preset("fig5b", "digits").with_changes({
@@ -199,7 +199,7 @@ def test_an_ensemble_of_seeds_starts_at_the_experiments_seed():
     """train.seeds = 3 with train.seed = 5 trains seeds 5, 6, 7 (seed 0, the default, would hide a range from 0)."""
     import torch
 
-    from apexplorer.network import init_tensors
+    from apexplorer.init import init_tensors
     from tests.conftest import make_blob_data
 
     e = Experiment.from_preset("digits").with_changes({"train.seed": 5, "train.seeds": 3, "wiring.options.size": 8,

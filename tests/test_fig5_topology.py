@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from apexplorer import APConfig, Network
-from apexplorer.network import Init
+from apexplorer.init import Init
 from apexplorer.presets import preset
 
 B = 4  # neurons per block in these tests

@@ -8,7 +8,8 @@ from apexplorer import chain
 from apexplorer.build import build, load_data
 from apexplorer.errors import ApexplorerError
 from apexplorer.experiment import Experiment, ExperimentError
-from apexplorer.network import Init, init_tensors, random_reservoir
+from apexplorer.init import Init, init_tensors
+from apexplorer.reservoirs import random_reservoir
 
 
 def _uniform_by_hand(w, seed):

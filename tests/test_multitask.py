@@ -19,11 +19,9 @@ def two_tasks():
     return {"A": a, "B": b}
 
 
-def _trainer(name, data, schedule, epochs=2, size=None, train=None, lr=2e-2, **kw):
-    sizes = [d.n_features for d in data.values()], [d.n_classes for d in data.values()]
-    w = PRESETS[name](*sizes, size=size or 8)  # fig5a/b/c: blocks of 8
-    cfg = TrainConfig(epochs=epochs, batch_size=16, lr=lr, device="cpu", **kw)
-    return Trainer.create(w, data, APConfig(), cfg, task=train or list(data), schedule=schedule)
+def _fig5(name, data, size=8):
+    """The Fig. 5 wiring ``name`` sized for the tasks of ``data`` (fig5a/b/c: blocks of 8)."""
+    return PRESETS[name]([d.n_features for d in data.values()], [d.n_classes for d in data.values()], size=size)
 
 
 def _recording(tr):
@@ -39,10 +37,10 @@ def _recording(tr):
     return seen
 
 
-def test_sequential_training_trains_a_then_b_and_leaves_a_exactly_unchanged(two_tasks):
+def test_sequential_training_trains_a_then_b_and_leaves_a_exactly_unchanged(two_tasks, make_trainer):
     """A in epochs 0..E-1, then B in E..2E-1; A must have learned in stage 1 (that A is unchanged by stage B
     also holds if A never trained)."""
-    tr = _trainer("fig5a", two_tasks, "sequential", lr=5e-2, size=16)
+    tr = make_trainer(two_tasks, _fig5("fig5a", two_tasks, 16), schedule="sequential", lr=5e-2, epochs=2)
     assert [[t.name for t in tasks] for e in range(4) for tasks, _ in tr.segments(e)] == [["A"], ["A"], ["B"], ["B"]]
     seen = _recording(tr)
     hist = tr.run()
@@ -55,8 +53,8 @@ def test_sequential_training_trains_a_then_b_and_leaves_a_exactly_unchanged(two_
     assert tr.epoch == 4 and len(tr.history) == 4
 
 
-def test_suppressed_paths_are_bit_for_bit_unchanged(two_tasks):
-    tr = _trainer("fig5b", two_tasks, "alternating", epochs=1)
+def test_suppressed_paths_are_bit_for_bit_unchanged(two_tasks, make_trainer):
+    tr = make_trainer(two_tasks, _fig5("fig5b", two_tasks), schedule="alternating", epochs=1)
     only_b = Trainer(tr.net, {"B": two_tasks["B"]}, tr.config, task=["B"])
     before = {k: v.clone() for k, v in tr.net.weights.items()}
     only_b.run()
@@ -98,8 +96,8 @@ def test_unreached_modules_relax_from_their_initial_state_under_the_error(two_ta
     assert torch.equal(p1.e["L4"], -p1.z["L4"])  # z0 is the initial (zero) state
 
 
-def test_recruited_paths_are_used_but_never_learned(two_tasks):
-    tr = _trainer("fig5c", two_tasks, "alternating", epochs=1, train=["A"])
+def test_recruited_paths_are_used_but_never_learned(two_tasks, make_trainer):
+    tr = make_trainer(two_tasks, _fig5("fig5c", two_tasks), schedule="alternating", epochs=1, task=["A"])
     recruited = ("L1.SI2->L3.RI2", "L3.SI->L4.RI", "L4.SI2->yA")
     before = {k: v.clone() for k, v in tr.net.weights.items()}
     tr.run()
@@ -111,8 +109,8 @@ def test_recruited_paths_are_used_but_never_learned(two_tasks):
     assert {name for name, _ in tr.net.plan("A").readout["yA"]} == {"L2.SI->yA", "L4.SI2->yA"}
 
 
-def test_the_learned_variant_of_fig5c_learns_its_recruited_paths(two_tasks):
-    tr = _trainer("fig5c-learned", two_tasks, "alternating", epochs=1, train=["A"], size=32)
+def test_the_learned_variant_of_fig5c_learns_its_recruited_paths(two_tasks, make_trainer):
+    tr = make_trainer(two_tasks, _fig5("fig5c-learned", two_tasks, 32), schedule="alternating", epochs=1, task=["A"])
     frozen = tr.net.weights["L3.SI->L4.RI"].clone()
     recruited = tr.net.weights["L1.SI->L3.RI"].clone()
     tr.run()
@@ -121,8 +119,8 @@ def test_the_learned_variant_of_fig5c_learns_its_recruited_paths(two_tasks):
 
 
 @pytest.mark.parametrize("schedule", ["alternating", "simultaneous"])
-def test_both_tasks_learn_together(two_tasks, schedule):
-    tr = _trainer("fig5b", two_tasks, schedule, epochs=6, size=16, lr=5e-2)
+def test_both_tasks_learn_together(two_tasks, schedule, make_trainer):
+    tr = make_trainer(two_tasks, _fig5("fig5b", two_tasks, 16), schedule=schedule, epochs=6, lr=5e-2)
     hist = tr.run()
     first, last = hist[0]["tasks"], hist[-1]["tasks"]
     assert last["A"]["test_acc"] > 0.7 and last["B"]["test_acc"] > 0.9, last
@@ -171,10 +169,10 @@ def test_appendix4_cosines_are_one_where_only_one_task_reaches(two_tasks):
         assert -1.0 <= v <= 1.0 + 1e-6
 
 
-def test_checkpoint_of_a_multitask_run_resumes_exactly(tmp_path, two_tasks):
-    straight = _trainer("fig5b", two_tasks, "simultaneous", epochs=2)
+def test_checkpoint_of_a_multitask_run_resumes_exactly(tmp_path, two_tasks, make_trainer):
+    straight = make_trainer(two_tasks, _fig5("fig5b", two_tasks), schedule="simultaneous", epochs=2)
     straight.run()
-    part = _trainer("fig5b", two_tasks, "simultaneous", epochs=2)
+    part = make_trainer(two_tasks, _fig5("fig5b", two_tasks), schedule="simultaneous", epochs=2)
     part.run(epochs=1)
     for _ in range(3):
         part.step()
@@ -185,10 +183,10 @@ def test_checkpoint_of_a_multitask_run_resumes_exactly(tmp_path, two_tasks):
         assert torch.equal(straight.net.weights[k], resumed.net.weights[k]), k
 
 
-def test_simultaneous_tasks_of_different_sizes_pair_every_sample():
+def test_simultaneous_tasks_of_different_sizes_pair_every_sample(make_trainer):
     data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=300),
             "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}
-    tr = _trainer("fig5b", data, "simultaneous", epochs=1)
+    tr = make_trainer(data, _fig5("fig5b", data), schedule="simultaneous", epochs=1)
     events = [e for e in tr.train() if e.kind == "batch"]
     assert len(events) == tr.segments()[0][1] == 15  # the larger dataset sets the epoch
     assert tr.stats.n["A"] == tr.stats.n["B"] == 240  # B's 80 samples cycle to pair with all of A's
@@ -215,15 +213,12 @@ def test_an_ensemble_pairs_each_members_own_samples_across_simultaneous_tasks():
 # ---------------------------------------------------------------------------
 # schedules and suppression, checked where their defaults would hide a mistake
 # ---------------------------------------------------------------------------
-def test_simultaneous_smaller_task_wraps_its_last_batch_into_a_new_pass():
+def test_simultaneous_smaller_task_wraps_its_last_batch_into_a_new_pass(make_trainer):
     """80 samples of B in batches of 24 (not a divisor): B's fourth batch takes its last 8 and 16 of a new
     order, so every batch pairs A's 24 samples with 24 of B."""
     data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=150),  # 120 training samples: 5 batches
             "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}  # 80
-    sizes = [d.n_features for d in data.values()], [d.n_classes for d in data.values()]
-    w = PRESETS["fig5b"](*sizes, size=8)
-    cfg = TrainConfig(epochs=1, batch_size=24, lr=2e-2, device="cpu")
-    tr = Trainer.create(w, data, APConfig(), cfg, task=list(data), schedule="simultaneous")
+    tr = make_trainer(data, _fig5("fig5b", data), schedule="simultaneous", epochs=1, batch_size=24)
     seen = _recording(tr)
     taken = []
     take = tr.streams.take
@@ -336,16 +331,12 @@ def test_a_module_inference_never_reaches_relaxes_under_minus_beta_times_its_err
     torch.testing.assert_close(net.updates(p0, p1, plan)["xA->L1.RI"], x.t() @ e1[:, sl("L1.RI")] / 6)
 
 
-def test_alternating_tasks_of_different_sizes_take_their_own_batch_sizes():
+def test_alternating_tasks_of_different_sizes_take_their_own_batch_sizes(make_trainer):
     """Every test above gives the tasks one batch size; here A (120 samples) takes 24 and B (80) takes 30:
     each task's pass has its own number of batches, a short last one, and each sample once."""
     data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=150),
             "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}
-    sizes = [d.n_features for d in data.values()], [d.n_classes for d in data.values()]
-    w = PRESETS["fig5b"](*sizes, size=8)
-    cfg = TrainConfig(epochs=1, batch_size=16, lr=2e-2, device="cpu")
-    tr = Trainer.create(w, data, APConfig(), cfg, task=list(data), schedule="alternating",
-                        batch_sizes={"A": 24, "B": 30})
+    tr = make_trainer(data, _fig5("fig5b", data), schedule="alternating", epochs=1, batch_sizes={"A": 24, "B": 30})
     assert [([t.name for t in ts], n) for ts, n in tr.segments()] == [(["A"], 5), (["B"], 3)]
     seen = _recording(tr)
     taken = []
@@ -358,17 +349,15 @@ def test_alternating_tasks_of_different_sizes_take_their_own_batch_sizes():
     assert tr.stats.n == {"A": 120, "B": 80} and set(hist[0]["tasks"]) == {"A", "B"}
 
 
-def test_a_sequential_run_with_its_own_batch_sizes_resumes_exactly(tmp_path):
+def test_a_sequential_run_with_its_own_batch_sizes_resumes_exactly(tmp_path, make_trainer):
     """Stopped in stage B, mid-epoch: the resumed run ends with the same weights, stage summary and history
     (the checkpoint keeps the per-task batch sizes, the stage results of A and the position in B)."""
     data = {"A": make_blob_data(n_features=12, n_classes=3, seed=1, n=150),
             "B": make_blob_data(n_features=8, n_classes=2, seed=2, n=100)}
 
     def trainer():
-        w = PRESETS["fig5a"]([12, 8], [3, 2], size=8)
-        cfg = TrainConfig(epochs=1, batch_size=16, lr=2e-2, device="cpu")
-        return Trainer.create(w, data, APConfig(), cfg, task=list(data), schedule="sequential",
-                              batch_sizes={"A": 24, "B": 30})
+        return make_trainer(data, _fig5("fig5a", data), schedule="sequential", epochs=1,
+                            batch_sizes={"A": 24, "B": 30})
 
     straight = trainer()
     straight.run()

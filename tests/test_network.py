@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from apexplorer import APConfig, Module, Network, Path, Port, Wiring, chain, relax, spectral_radius
-from apexplorer.network import init_tensors, random_reservoir
+from apexplorer.init import init_tensors
+from apexplorer.reservoirs import random_reservoir
 
 
 ACTS = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0), "sigmoid": lambda v: 1 / (1 + np.exp(-v)),

@@ -8,7 +8,7 @@ import torch
 
 from apexplorer import APConfig, Network
 from apexplorer.experiment import Experiment, ExperimentError
-from apexplorer.network import _draw_reservoir
+from apexplorer.reservoirs import _draw_reservoir
 
 
 def _hand_ap_fprime(net, x, y, mode, t1, t2):
@@ -138,7 +138,7 @@ def test_the_old_alone_comparison_of_fig5_was_an_identity(name, identity):
     """Randomising one task's own learnable weights leaves the other task's outputs and updates exactly as they
     were in 5a and 5b (they share no learnable weight, and no activity when one trains): 'A alone' on that wiring
     is the same computation. Not so in 5c, where A recruits B's modules."""
-    from apexplorer.network import Init
+    from apexplorer.init import Init
     from apexplorer.presets import preset
 
     w = preset(name, [20, 12], [4, 3], size=16 if name == "fig5a" else 24)

@@ -3,7 +3,8 @@ the eigensolver (the explorer redraws a preset's network in every session)."""
 
 import torch
 
-import apexplorer.network as N
+import apexplorer.reservoirs as N
+from apexplorer.init import init_tensors
 
 
 def test_a_redrawn_reservoir_is_identical_and_skips_the_eigensolver(monkeypatch):
@@ -49,7 +50,7 @@ def test_a_networks_reservoirs_found_in_parallel_equal_those_drawn_one_by_one(mo
     real = N._eig_radius
     monkeypatch.setattr(N, "_eig_radius", lambda W: solved.append(N.threading.current_thread().name) or real(W))
     threads = torch.get_num_threads()
-    got = N.init_tensors(w, 7)["reservoirs"]
+    got = init_tensors(w, 7)["reservoirs"]
     assert torch.get_num_threads() == threads
     assert len(solved) == 3 and all(name.startswith("apexplorer-eig") for name in solved)
     N._RADII.clear()

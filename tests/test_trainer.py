@@ -13,21 +13,15 @@ from apexplorer import (APConfig, BatchEvent, CheckpointError, EpochEvent, Netwo
 from tests.single_thread import one_thread  # noqa: F401 - autouse
 
 
-def _trainer(data, **kw):
-    w = chain([32, 32], data.n_features, data.n_classes, blocks={"RI": 8, "SI": 8, "RE": 8, "SE": 8})
-    cfg = TrainConfig(**{"epochs": 3, "batch_size": 16, "lr": 2e-2, "device": "cpu", **kw})
-    return Trainer.create(w, data, APConfig(), cfg)
-
-
-def test_training_learns_blobs(blob_data):
-    tr = _trainer(blob_data, epochs=10)
+def test_training_learns_blobs(blob_data, make_trainer):
+    tr = make_trainer(blob_data, epochs=10)
     hist = tr.run()
     assert hist[-1]["test_acc"] > 0.9
     assert hist[-1]["loss"] < hist[0]["loss"]
 
 
-def test_event_stream_has_batches_epochs_and_a_stop(blob_data):
-    tr = _trainer(blob_data, epochs=2)
+def test_event_stream_has_batches_epochs_and_a_stop(blob_data, make_trainer):
+    tr = make_trainer(blob_data, epochs=2)
     events = list(tr.train())
     kinds = [type(e) for e in events]
     assert kinds.count(EpochEvent) == 2
@@ -39,10 +33,10 @@ def test_event_stream_has_batches_epochs_and_a_stop(blob_data):
     assert ep.seconds > 0 and 0 <= ep.test_acc <= 1 and set(ep.tasks) == {"main"}
 
 
-def test_an_epoch_of_batches_that_do_not_divide_the_data(tiny_data):
+def test_an_epoch_of_batches_that_do_not_divide_the_data(tiny_data, make_trainer):
     """80 samples in batches of 24 (blob_data's 240 in 16s hide it): a last batch of 8, each sample once, the
     epoch's loss and accuracy weighted by samples, and an evaluation in batches of 7 that equals one pass."""
-    tr = _trainer(tiny_data, epochs=1, batch_size=24, eval_batch_size=7)
+    tr = make_trainer(tiny_data, epochs=1, batch_size=24, eval_batch_size=7)
     taken = []
     take = tr.streams.take
     tr.streams.take = lambda names, bs: taken.append(take(names, bs)) or taken[-1]
@@ -65,8 +59,8 @@ def test_an_epoch_of_batches_that_do_not_divide_the_data(tiny_data):
     assert loss == pytest.approx(float(-torch.log(p[torch.arange(40), tiny_data.y_test]).double().mean()), rel=1e-5)
 
 
-def test_stop_and_pause_from_another_thread(blob_data):
-    tr = _trainer(blob_data, epochs=1000, early_stop=2.0)  # never stops by itself, however fast it trains
+def test_stop_and_pause_from_another_thread(blob_data, make_trainer):
+    tr = make_trainer(blob_data, epochs=1000, early_stop=2.0)  # never stops by itself, however fast it trains
     seen = []
 
     def consume():
@@ -92,15 +86,15 @@ def test_stop_and_pause_from_another_thread(blob_data):
     assert isinstance(seen[-1], StopEvent) and seen[-1].reason == "stopped"
 
 
-def test_early_stop_at_train_accuracy(blob_data):
-    tr = _trainer(blob_data, epochs=50, early_stop=0.5)
+def test_early_stop_at_train_accuracy(blob_data, make_trainer):
+    tr = make_trainer(blob_data, epochs=50, early_stop=0.5)
     events = list(tr.train(batch_events=False))
     assert events[-1].reason == "early_stop"
     assert tr.epoch < 50
 
 
-def test_divergence_stops_with_a_message_and_keeps_last_good_weights(blob_data):
-    tr = _trainer(blob_data, epochs=5, lr=50.0, max_loss=20.0)
+def test_divergence_stops_with_a_message_and_keeps_last_good_weights(blob_data, make_trainer):
+    tr = make_trainer(blob_data, epochs=5, lr=50.0, max_loss=20.0)
     tr.net.wiring  # noqa: B018
     good = None
     events = []
@@ -116,10 +110,10 @@ def test_divergence_stops_with_a_message_and_keeps_last_good_weights(blob_data):
     assert good is not None
 
 
-def test_checkpoint_resume_gives_the_same_next_epoch(tmp_path, blob_data):
-    straight = _trainer(blob_data, epochs=3)
+def test_checkpoint_resume_gives_the_same_next_epoch(tmp_path, blob_data, make_trainer):
+    straight = make_trainer(blob_data, epochs=3)
     straight.run()
-    first = _trainer(blob_data, epochs=3)
+    first = make_trainer(blob_data, epochs=3)
     first.run(epochs=1)
     first.save(tmp_path / "ck.pt")
     resumed = Trainer.load(tmp_path / "ck.pt", blob_data)
@@ -130,10 +124,10 @@ def test_checkpoint_resume_gives_the_same_next_epoch(tmp_path, blob_data):
     assert [h["test_acc"] for h in straight.history] == [h["test_acc"] for h in resumed.history]
 
 
-def test_checkpoint_mid_epoch_resumes_exactly(tmp_path, blob_data):
-    straight = _trainer(blob_data, epochs=1)
+def test_checkpoint_mid_epoch_resumes_exactly(tmp_path, blob_data, make_trainer):
+    straight = make_trainer(blob_data, epochs=1)
     straight.run()
-    part = _trainer(blob_data, epochs=1)
+    part = make_trainer(blob_data, epochs=1)
     for _ in range(5):
         part.step()
     part.save(tmp_path / "mid.pt")
@@ -143,8 +137,8 @@ def test_checkpoint_mid_epoch_resumes_exactly(tmp_path, blob_data):
         assert torch.equal(straight.net.weights[k], resumed.net.weights[k]), k
 
 
-def test_checkpoint_write_is_atomic(tmp_path, blob_data, monkeypatch):
-    tr = _trainer(blob_data, epochs=1)
+def test_checkpoint_write_is_atomic(tmp_path, blob_data, monkeypatch, make_trainer):
+    tr = make_trainer(blob_data, epochs=1)
     path = tmp_path / "ck.pt"
     tr.save(path)
     before = path.read_bytes()
@@ -238,11 +232,11 @@ def test_an_ensemble_checkpoint_with_one_shared_data_order_still_resumes(tmp_pat
 
 
 @pytest.mark.parametrize("lr,expect", [(2e-2, "completed"), (50.0, "diverged")], ids=["normal", "divergent"])
-def test_fused_step_trains_like_the_plain_step_and_rolls_back(blob_data, lr, expect):
+def test_fused_step_trains_like_the_plain_step_and_rolls_back(blob_data, lr, expect, make_trainer):
     from apexplorer.learner import APLearner
 
-    plain = _trainer(blob_data, epochs=2, lr=lr, max_loss=20.0)
-    fused = _trainer(blob_data, epochs=2, lr=lr, max_loss=20.0)
+    plain = make_trainer(blob_data, epochs=2, lr=lr, max_loss=20.0)
+    fused = make_trainer(blob_data, epochs=2, lr=lr, max_loss=20.0)
     fused.learner.force_fused = True
     ev_plain = list(plain.train(batch_events=False))
     ev_fused = list(fused.train(batch_events=False))

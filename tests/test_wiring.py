@@ -8,7 +8,7 @@ import pytest
 
 from apexplorer import Module, Path, Port, Task, Wiring, WiringError, WiringWarning, chain, preset, preset_names
 from apexplorer import graph
-from apexplorer.network import make_plan
+from apexplorer.plan import make_plan
 
 
 def _mods(*names, size=8):

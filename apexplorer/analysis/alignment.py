@@ -21,7 +21,9 @@ import math
 
 import torch
 
-from ..network import Network, Plan
+from ..network import Network
+
+from ..plan import Plan
 from ._common import single
 
 __all__ = ["alignment", "cosine", "differentiable_inference", "feedback_angles", "sign_agreement",

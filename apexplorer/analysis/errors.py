@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from ..errors import ApexplorerError, choices
-from ..network import Network, Phase1, Plan
+from ..network import Network
+from ..plan import Phase1, Plan
 from ._common import single
 
 __all__ = ["ErrorHistory", "ErrorMeter", "error_magnitudes", "si_slices"]

@@ -25,7 +25,9 @@ import torch
 
 from ..dynamics import ACTIVATIONS, DERIVATIVES
 from ..errors import ApexplorerError, choices
-from ..network import Network, Plan, random_reservoir
+from ..network import Network
+from ..plan import Plan
+from ..reservoirs import random_reservoir
 from ._common import single
 
 __all__ = ["ftmle", "lyapunov_exponents", "mle", "network_ftmle", "spectral_radius_sweep"]

@@ -21,7 +21,8 @@ import torch
 
 from ..dynamics import relax
 from ..errors import ApexplorerError, choices
-from ..network import Network, Plan
+from ..network import Network
+from ..plan import Plan
 from ._common import single
 
 __all__ = [

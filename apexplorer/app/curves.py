@@ -56,6 +56,24 @@ class Ghost:
         self.curves = curves
 
 
+def _ghost_lines(f, ghosts, q) -> list:
+    """Draw each ghost's curves of quantity ``q`` on figure ``f``; returns their legend items."""
+    items = []
+    for g_i, g in enumerate(ghosts):
+        c, dash = GHOST_COLORS[g_i % len(GHOST_COLORS)], GHOST_DASHES[g_i % len(GHOST_DASHES)]
+        rs = []
+        for (gq, kind, t), (xs, ys) in g.curves.items():
+            if gq != q or not xs:
+                continue
+            src = source(x=xs, y=ys)
+            src.name = f"ghost-{g.id}-{q}-{kind}-{t}"
+            rs.append(f.line("x", "y", source=src, color=c, alpha=0.55, line_width=1.5 if kind == "train" else 2,
+                             line_dash=dash if kind == "train" else "dashed"))
+        if rs:
+            items.append(LegendItem(label=f"ghost: {g.label}", renderers=rs))
+    return items
+
+
 class CurvesView(LiveView):
     """Loss and accuracy against epochs: AP (an ensemble's mean ± sd and members), baselines and ghosts."""
 
@@ -140,18 +158,7 @@ class CurvesView(LiveView):
         items, hovered = [], []
         K = self.members
         main = self._short("ap")
-        for g_i, g in enumerate(self.ghosts):  # under the live curves
-            c, dash = GHOST_COLORS[g_i % len(GHOST_COLORS)], GHOST_DASHES[g_i % len(GHOST_DASHES)]
-            rs = []
-            for (gq, kind, t), (xs, ys) in g.curves.items():
-                if gq != q or not xs:
-                    continue
-                src = source(x=xs, y=ys)
-                src.name = f"ghost-{g.id}-{q}-{kind}-{t}"
-                rs.append(f.line("x", "y", source=src, color=c, alpha=0.55, line_width=1.5 if kind == "train" else 2,
-                                 line_dash=dash if kind == "train" else "dashed"))
-            if rs:
-                items.append(LegendItem(label=f"ghost: {g.label}", renderers=rs))
+        items += _ghost_lines(f, self.ghosts, q)  # under the live curves
         for run in self.runs:
             for i, t in enumerate(self.tasks):
                 c = self._color(run, i)

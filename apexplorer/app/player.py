@@ -46,10 +46,6 @@ class Frame:
     notes: dict = field(default_factory=dict)  # module or port -> text under it
 
 
-def _block_text(p: Probe, m: str) -> str:
-    return ", ".join(f"{b} {e - s}" for b, s, e in p.blocks.get(m, ()))
-
-
 def _names(paths) -> str:
     """Path names as inline code (Markdown would turn 'L2.RE' into a link); a name with a backtick, escaped."""
     return ", ".join(f"`{plain(n)}`" if "`" not in plain(n) else escape(n) for n in paths) or "no path"

@@ -141,12 +141,51 @@ def _finite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
+def _announce(args, start: dict, emit) -> None:
+    """The sweep's first line: a JSON ``start`` object, or a sentence of what trains where."""
+    if args.json:
+        print(json.dumps(start), flush=True)
+        return
+    where = (f"on Dask ({start['workers']} workers, scheduler {start['scheduler']}); "
+             f"dashboard: {start['dashboard']}") if "scheduler" in start else "in this process"
+    skipped = start["skipped"]
+    emit(f"sweep of {plural(start['runs'], 'run')} ({plural(start['points'], 'point')} x "
+         f"{plural(len(start['seeds']), 'seed')}) into {args.out}: "
+         f"{start['to_run']} to train {where}" + (f", {skipped} already finished" if skipped else ""))
+
+
+def _report_runs(args, bar, task, rows, counts: dict) -> int:
+    """Report the finished runs of one point (a JSON line or the progress bar), count them by status in
+    ``counts``; returns how many runs (seeds) they are."""
+    from ..sweep import summary
+
+    by_seed = {}
+    for r in rows:
+        by_seed.setdefault(r["seed"], []).append(r)
+    for seed, rs in by_seed.items():
+        s = summary(rs)
+        counts[s["status"]] = counts.get(s["status"], 0) + 1
+        if args.json:
+            secs = sum(x for x in (r.get("seconds") for r in rs) if _finite(x))
+            line = {"kind": "run", **task.point.columns, **s, "seconds": secs}
+            print(json.dumps({k: v if _finite(v) or not isinstance(v, float) else None
+                              for k, v in line.items()}, default=str), flush=True)
+        else:
+            ax = " ".join(f"{k}={v}" for k, v in task.point.columns.items())
+            if s["status"] in ("diverged", "error"):
+                bar.write(f"{ax} seed {seed}: {s['status']}: {s['message']}")
+            bar.update(1)
+            if _finite(s["test_acc"]):
+                bar.set_postfix_str(f"{ax} seed {seed}: test {s['test_acc']:.2%}")
+    return len(by_seed)
+
+
 def cmd_sweep(args) -> int:
     from tqdm import tqdm
 
     from ..build import load_data
     from ..experiment import Experiment
-    from ..sweep import execute, prepare, summary
+    from ..sweep import execute, prepare
 
     from ..sweep.table import check_target
 
@@ -183,14 +222,7 @@ def cmd_sweep(args) -> int:
                      workers=len(client.scheduler_info(n_workers=-1)["workers"]))
     else:
         start.update(executor="in-process")
-    if args.json:
-        print(json.dumps(start), flush=True)
-    else:
-        where = (f"on Dask ({start['workers']} workers, scheduler {start['scheduler']}); "
-                 f"dashboard: {start['dashboard']}") if client is not None else "in this process"
-        emit(f"sweep of {plural(start['runs'], 'run')} ({plural(len(points), 'point')} x "
-             f"{plural(len(sweep.seeds), 'seed')}) into {args.out}: "
-             f"{n_runs} to train {where}" + (f", {skipped} already finished" if skipped else ""))
+    _announce(args, start, emit)
 
     bar = None if args.json else tqdm(total=n_runs, unit="run", file=sys.stderr, dynamic_ncols=True)
 
@@ -205,25 +237,7 @@ def cmd_sweep(args) -> int:
     old_term = _stop_on_sigterm()
     try:
         for task, rows in execute(sweep, tasks, table, client, threads, on_epoch=on_epoch):
-            by_seed = {}
-            for r in rows:
-                by_seed.setdefault(r["seed"], []).append(r)
-            for seed, rs in by_seed.items():
-                s = summary(rs)
-                ran += 1
-                counts[s["status"]] = counts.get(s["status"], 0) + 1
-                if args.json:
-                    secs = sum(x for x in (r.get("seconds") for r in rs) if _finite(x))
-                    line = {"kind": "run", **task.point.columns, **s, "seconds": secs}
-                    print(json.dumps({k: v if _finite(v) or not isinstance(v, float) else None
-                                      for k, v in line.items()}, default=str), flush=True)
-                else:
-                    ax = " ".join(f"{k}={v}" for k, v in task.point.columns.items())
-                    if s["status"] in ("diverged", "error"):
-                        bar.write(f"{ax} seed {seed}: {s['status']}: {s['message']}")
-                    bar.update(1)
-                    if _finite(s["test_acc"]):
-                        bar.set_postfix_str(f"{ax} seed {seed}: test {s['test_acc']:.2%}")
+            ran += _report_runs(args, bar, task, rows, counts)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()

@@ -154,12 +154,8 @@ def warn_settings(trainer) -> None:
                   f"each epoch is one step on a batch of {n}", file=sys.stderr)
 
 
-def run_trainer(trainer, args) -> int:
-    """Train ``trainer`` to its end, printing progress; 0 when it finished, 2 diverged, 130 interrupted."""
-    from ..trainer import EpochEvent, StopEvent
-
-    check_save_target(args.save)
-    warn_settings(trainer)
+def _start_info(trainer) -> dict:
+    """The ``start`` line of ``--json``: what trains, on what, and how."""
     net = trainer.net
     names = ",".join(d.name for d in trainer.data.values())
     info = {"kind": "start", "method": trainer.learner.kind, "dataset": names,
@@ -174,7 +170,31 @@ def run_trainer(trainer, args) -> int:
     info["files"] = {t: list(d.files) for t, d in trainer.data.items() if d.files}
     if trainer.experiment is not None:
         info["experiment"] = trainer.experiment.to_dict()
-    model = net.wiring.name if net is not None else repr(trainer.learner)
+    return info
+
+
+def _say_start(trainer) -> None:
+    """The same as a sentence on stderr, with the files each dataset was read from."""
+    model = trainer.net.wiring.name if trainer.net is not None else repr(trainer.learner)
+    sizes = ", ".join(f"{t}: {d.name} ({len(d.y_train)} train, {len(d.y_test)} test)" for t, d in trainer.data.items())
+    start = f" from epoch {trainer.epoch}" if trainer.epoch else ""
+    print(f"training {model} on {sizes} on {trainer.learner.device}{start}", file=sys.stderr)
+    read = {}
+    for d in trainer.data.values():
+        if d.files:
+            read.setdefault(d.name, d.files)
+    for name, files in read.items():
+        folders = sorted({str(Path(f).parent) for f in files})
+        print(f"read {name} from {', '.join(folders)}: {', '.join(Path(f).name for f in files)}", file=sys.stderr)
+
+
+def run_trainer(trainer, args) -> int:
+    """Train ``trainer`` to its end, printing progress; 0 when it finished, 2 diverged, 130 interrupted."""
+    from ..trainer import EpochEvent, StopEvent
+
+    check_save_target(args.save)
+    warn_settings(trainer)
+    info = _start_info(trainer)
     if trainer.epoch >= trainer.total_epochs:
         msg = (f"already trained {trainer.epoch} epoch{'' if trainer.epoch == 1 else 's'} of {trainer.total_epochs}; "
                "nothing to do (raise --epochs to go on)")
@@ -186,16 +206,7 @@ def run_trainer(trainer, args) -> int:
     if args.json:
         print(json.dumps(info), flush=True)
     else:
-        sizes = ", ".join(f"{t}: {d.name} ({len(d.y_train)} train, {len(d.y_test)} test)" for t, d in trainer.data.items())
-        start = f" from epoch {trainer.epoch}" if trainer.epoch else ""
-        print(f"training {model} on {sizes} on {trainer.learner.device}{start}", file=sys.stderr)
-        read = {}
-        for d in trainer.data.values():
-            if d.files:
-                read.setdefault(d.name, d.files)
-        for name, files in read.items():
-            folders = sorted({str(Path(f).parent) for f in files})
-            print(f"read {name} from {', '.join(folders)}: {', '.join(Path(f).name for f in files)}", file=sys.stderr)
+        _say_start(trainer)
     bar = None
     if not args.json:
         from tqdm import tqdm

@@ -77,7 +77,7 @@ def states(result, scale: str) -> dict:
     ``neurons`` neurons."""
     import torch
 
-    from ..network import random_reservoir
+    from ..reservoirs import random_reservoir
 
     o = _opts(result, scale, "states", {"radii": [0.1, 0.5, 1.0, 1.5, 2.0], "size": 1024, "rate": 0.25,
                                         "steps": 50, "seeds": 3, "neurons": 8, "drive": 0.5, "tol": 1e-3})

@@ -102,9 +102,8 @@ def test_the_paper_tab_loads_a_figures_experiment_with_the_papers_values_beside(
 
 
 def test_a_session_saved_before_experiments_loads_as_an_inline_experiment(explorer, wait, small_wiring, digits,
-                                                                          tmp_path):
-    tr = ap.Trainer.create(small_wiring, digits, ap.APConfig(t1=3, t2=2, mode="epe"),
-                           ap.TrainConfig(epochs=4, batch_size=64, lr=2e-3, seed=5, device="cpu"))
+                                                                          tmp_path, make_trainer):
+    tr = make_trainer(digits, small_wiring, {"t1": 3, "t2": 2, "mode": "epe"}, epochs=4, batch_size=64, lr=2e-3, seed=5)
     next(tr.train())
     tr.save(tmp_path / "old.pt")  # no experiment inside: Trainer.create, not build
     e = explorer

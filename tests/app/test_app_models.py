@@ -166,16 +166,14 @@ def test_flow_frames_follow_both_phases_in_order(small_wiring, digits):
 
 
 # --------------------------------------------------------------------- runner
-def _tiny_trainer(wiring, data, **cfg):
-    c = dict(epochs=2, batch_size=64, lr=5e-3, device="cpu")
-    c.update(cfg)
-    return ap.Trainer.create(wiring, data, ap.APConfig(t1=3, t2=3), ap.TrainConfig(**c))
+#: the runner's tests train a small network with short phases
+FAST = {"t1": 3, "t2": 3}
 
 
-def test_runner_steps_one_batch_at_a_time_and_closes(small_wiring, digits, wait):
+def test_runner_steps_one_batch_at_a_time_and_closes(small_wiring, digits, wait, make_trainer):
     r = Runner()
     try:
-        r.build(lambda: _tiny_trainer(small_wiring, digits))
+        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3))
         items = []
         assert wait(lambda: (items.extend(r.drain()) or any(k == "probe" for k, _ in items)))
         r.step()
@@ -190,18 +188,18 @@ def test_runner_steps_one_batch_at_a_time_and_closes(small_wiring, digits, wait)
     assert not r.alive
 
 
-def test_runner_answers_a_question_between_batches(small_wiring, digits, wait):
+def test_runner_answers_a_question_between_batches(small_wiring, digits, wait, make_trainer):
     r = Runner()
     try:
         with pytest.raises(ApexplorerError, match="no network yet"):
             r.ask(lambda tr: 1)
-        r.build(lambda: _tiny_trainer(small_wiring, digits, epochs=3))
+        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=3))
         assert wait(lambda: r.state == "ready")
         r.train()
         assert r.ask(lambda tr: tr.net is not None) is True  # while it trains
         with pytest.raises(ApexplorerError, match="refused"):
             r.ask(lambda tr: (_ for _ in ()).throw(ApexplorerError("refused")))
-        r.build(lambda: time.sleep(0.5) or _tiny_trainer(small_wiring, digits))
+        r.build(lambda: time.sleep(0.5) or make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3))
         with pytest.raises(ApexplorerError, match="being built"):  # the event loop never waits for a build
             r.ask(lambda tr: 1)
     finally:
@@ -210,10 +208,10 @@ def test_runner_answers_a_question_between_batches(small_wiring, digits, wait):
         r.ask(lambda tr: 1)
 
 
-def test_runner_trains_to_the_end_and_pause_stops_between_batches(small_wiring, digits, wait):
+def test_runner_trains_to_the_end_and_pause_stops_between_batches(small_wiring, digits, wait, make_trainer):
     r = Runner()
     try:
-        r.build(lambda: _tiny_trainer(small_wiring, digits, epochs=3))
+        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=3))
         r.train()
         items = []
         assert wait(lambda: (items.extend(r.drain()) or any(k == "stop" for k, _ in items)), timeout=60)
@@ -225,10 +223,10 @@ def test_runner_trains_to_the_end_and_pause_stops_between_batches(small_wiring, 
         r.close()
 
 
-def test_a_diverging_run_stops_with_the_library_message(small_wiring, digits, wait):
+def test_a_diverging_run_stops_with_the_library_message(small_wiring, digits, wait, make_trainer):
     r = Runner()
     try:
-        r.build(lambda: _tiny_trainer(small_wiring, digits, lr=1e4, max_loss=2.5))
+        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=1e4, max_loss=2.5))
         r.train()
         items = []
         assert wait(lambda: (items.extend(r.drain()) or any(k == "stop" for k, _ in items)), timeout=60)
@@ -240,7 +238,7 @@ def test_a_diverging_run_stops_with_the_library_message(small_wiring, digits, wa
         r.close()
 
 
-def test_a_failing_build_reports_and_leaves_the_runner_usable(small_wiring, digits, wait):
+def test_a_failing_build_reports_and_leaves_the_runner_usable(small_wiring, digits, wait, make_trainer):
     r = Runner()
     try:
         def bad():
@@ -249,16 +247,16 @@ def test_a_failing_build_reports_and_leaves_the_runner_usable(small_wiring, digi
         items = []
         assert wait(lambda: (items.extend(r.drain()) or any(k == "error" for k, _ in items)))
         assert ("error", "boom: the library's words") in items
-        r.build(lambda: _tiny_trainer(small_wiring, digits))
+        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3))
         assert wait(lambda: r.trainer is not None)
     finally:
         r.close()
 
 
-def test_the_buffer_is_bounded(small_wiring, digits, wait):
+def test_the_buffer_is_bounded(small_wiring, digits, wait, make_trainer):
     r = Runner(maxlen=5)
     try:
-        r.build(lambda: _tiny_trainer(small_wiring, digits, epochs=1, batch_size=8))
+        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=8, lr=5e-3, epochs=1))
         r.train()
         assert wait(lambda: r.state == "finished", timeout=60)
         assert len(r.events) <= 5
@@ -266,10 +264,10 @@ def test_the_buffer_is_bounded(small_wiring, digits, wait):
         r.close()
 
 
-def test_only_the_newest_recorded_sample_is_kept(small_wiring, digits, wait):
+def test_only_the_newest_recorded_sample_is_kept(small_wiring, digits, wait, make_trainer):
     r = Runner(probe_every=0.0)
     try:
-        r.build(lambda: _tiny_trainer(small_wiring, digits, epochs=1, batch_size=16))
+        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=16, lr=5e-3, epochs=1))
         r.train()
         assert wait(lambda: r.state == "finished", timeout=60)
         items = r.drain()
@@ -278,10 +276,10 @@ def test_only_the_newest_recorded_sample_is_kept(small_wiring, digits, wait):
         r.close()
 
 
-def test_pause_holds_the_network_between_batches_and_train_resumes(small_wiring, digits, wait):
+def test_pause_holds_the_network_between_batches_and_train_resumes(small_wiring, digits, wait, make_trainer):
     r = Runner()
     try:
-        r.build(lambda: _tiny_trainer(small_wiring, digits, epochs=50, batch_size=16))
+        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=16, lr=5e-3, epochs=50))
         assert wait(lambda: r.state == "ready")
         r.train()
         assert wait(lambda: r.trainer.position > 2)

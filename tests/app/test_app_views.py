@@ -222,9 +222,8 @@ def test_a_bad_upload_gets_a_message_and_leaves_no_file(explorer, tmp_path, monk
     assert not list(tmp_path.iterdir())
 
 
-def test_live_views_take_events_from_a_notebook_loop(small_wiring, digits):
-    tr = ap.Trainer.create(small_wiring, digits, ap.APConfig(t1=3, t2=3),
-                           ap.TrainConfig(epochs=2, batch_size=128, device="cpu"))
+def test_live_views_take_events_from_a_notebook_loop(small_wiring, digits, make_trainer):
+    tr = make_trainer(digits, small_wiring, {"t1": 3, "t2": 3}, epochs=2, batch_size=128, lr=1e-3)
     curves, errors, traj = CurvesView(), ErrorView(), TrajectoryView()
     for v in (curves, errors, traj):
         render(v)
@@ -263,9 +262,8 @@ def test_loading_a_preset_asks_before_replacing_the_trained_network(explorer, wa
     assert e.state.runner.trainer.net.wiring.inputs[0].size == 64
 
 
-def test_a_live_view_follows_a_trainer_in_the_background(small_wiring, digits, wait):
-    tr = ap.Trainer.create(small_wiring, digits, ap.APConfig(t1=3, t2=3),
-                           ap.TrainConfig(epochs=1, batch_size=128, device="cpu"))
+def test_a_live_view_follows_a_trainer_in_the_background(small_wiring, digits, wait, make_trainer):
+    tr = make_trainer(digits, small_wiring, {"t1": 3, "t2": 3}, epochs=1, batch_size=128, lr=1e-3)
     curves = CurvesView()
     render(curves)
     runner = curves.follow(tr, period=100)
@@ -327,9 +325,8 @@ def test_a_divergent_run_shows_the_library_message_and_the_page_keeps_working(ex
     assert not e.run.error.visible and "test acc" in e.state.status
 
 
-def test_the_explorer_can_follow_a_notebook_users_trainer(small_wiring, digits, wait):
-    tr = ap.Trainer.create(small_wiring, digits, ap.APConfig(t1=3, t2=3),
-                           ap.TrainConfig(epochs=1, batch_size=128, device="cpu"))
+def test_the_explorer_can_follow_a_notebook_users_trainer(small_wiring, digits, wait, make_trainer):
+    tr = make_trainer(digits, small_wiring, {"t1": 3, "t2": 3}, epochs=1, batch_size=128, lr=1e-3)
     e = Explorer(trainer=tr, live=False)
     try:
         render(e)
