@@ -24,6 +24,8 @@ import numpy as np
 import torch
 
 from .errors import DataError, choices
+from .toy import load_toy, toy_names
+from .userdata import is_file_name, load_file
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "apexplorer"
 
@@ -66,6 +68,10 @@ class Dataset:
     files: tuple = ()  # the files it was read from (none: embedded or generated)
     #: a generated dataset's fresh-sample mode: ``resample(seed, epoch)`` is that epoch's new draw (train and test)
     resample: object = None
+    #: user data (:mod:`~apexplorer.userdata`): ``(offset, scale, how)``, the inputs are ``(raw - offset) / scale``
+    scaling: tuple | None = None
+    #: a file's SHA-256, recorded with a run so that a rerun on changed data says so
+    sha256: str | None = None
 
     @property
     def n_features(self) -> int:
@@ -92,7 +98,20 @@ class Dataset:
             idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed + (split == "test")))[:n]
             idx = idx.sort().values
             parts += [x[idx], y[idx]]
-        return Dataset(self.name, *parts, self.n_classes, self.shape, self.classes, self.files)
+        return Dataset(self.name, *parts, self.n_classes, self.shape, self.classes, self.files,
+                       scaling=self.scaling, sha256=self.sha256)
+
+    def to_inputs(self, raw) -> torch.Tensor:
+        """Raw features (as in the file, or a toy task's plane) to the network's inputs, scaled as the data were."""
+        raw = torch.as_tensor(raw, dtype=torch.float32)
+        if self.scaling is None:
+            return raw
+        return (raw - self.scaling[0]) / self.scaling[1]
+
+    def raw(self, split: str = "train") -> torch.Tensor:
+        """A split's features unscaled: as in the file (the inverse of :meth:`to_inputs`)."""
+        x = self.x_train if split == "train" else self.x_test
+        return x if self.scaling is None else x * self.scaling[1] + self.scaling[0]
 
 
 # ---------------------------------------------------------------------------
@@ -400,17 +419,23 @@ LOADERS = {
     "fashion-mnist": lambda data_dir=None, download=False: load_idx_dataset("fashion-mnist", data_dir, download),
     "mnist": lambda data_dir=None, download=False: load_idx_dataset("mnist", data_dir, download),
     "cifar10": load_cifar10,
+    **{t: (lambda t: lambda data_dir=None, download=False: load_toy(t))(t) for t in toy_names()},
 }
 
 
 def dataset_names() -> list:
+    """The built-in datasets (a ``.csv`` or ``.npz`` path names your own: :mod:`~apexplorer.userdata`)."""
     return list(LOADERS)
 
 
-def load_dataset(name: str, data_dir=None, download: bool = False) -> Dataset:
-    """Load dataset ``name`` (see :func:`dataset_names`); ``data_dir`` must be a folder when given, and is used
-    whole (:func:`load_idx_dataset`)."""
+def load_dataset(name: str, data_dir=None, download: bool = False, label: str | None = None) -> Dataset:
+    """Load dataset ``name`` (see :func:`dataset_names`), or your own from a ``.csv`` / ``.npz`` path (its label
+    column ``label``: :func:`~apexplorer.userdata.load_file`); ``data_dir`` must be a folder when given, and is
+    used whole (:func:`load_idx_dataset`)."""
+    if is_file_name(name):
+        return load_file(name, label=label)
     if name not in LOADERS:
-        raise DataError(f"unknown dataset {name!r}; datasets are {choices(LOADERS)}")
+        raise DataError(f"unknown dataset {name!r}; datasets are {choices(LOADERS)}, or the path of your own "
+                        ".csv or .npz file")
     check_data_dir(data_dir)
     return LOADERS[name](data_dir=data_dir, download=download)

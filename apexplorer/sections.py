@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 
 from .baselines import METHODS
 from .data import dataset_names
+from .userdata import is_file_name
 from .dynamics import ACTIVATIONS
 from .errors import ApexplorerError, choices, did_you_mean
 from .network import MODES, PRECISIONS
@@ -30,9 +31,10 @@ class ExperimentError(ApexplorerError):
 # ---------------------------------------------------------------------------
 # typed fields: one place that says what each key accepts
 # ---------------------------------------------------------------------------
-def _f(default, kind, *, choices=None, low=None, strict_low=False, optional=False, doc=""):
-    """A field with its kind (``int``, ``float``, ``str``, ``bool``, ``ints``) and its bounds."""
-    meta = dict(kind=kind, choices=choices, low=low, strict_low=strict_low, optional=optional, doc=doc)
+def _f(default, kind, *, choices=None, low=None, strict_low=False, optional=False, doc="", paths=False):
+    """A field with its kind (``int``, ``float``, ``str``, ``bool``, ``ints``) and its bounds (``paths``: a
+    string field whose value may also be a ``.csv`` / ``.npz`` file's path)."""
+    meta = dict(kind=kind, choices=choices, low=low, strict_low=strict_low, optional=optional, doc=doc, paths=paths)
     if isinstance(default, (dict, list)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -75,7 +77,10 @@ def coerce(key: str, value, meta):
         if not isinstance(value, str):
             raise bad
         if meta["choices"] is not None and value not in meta["choices"]:
-            raise ExperimentError(f"{key} = {shown(value)} is not valid; choices are {choices(meta['choices'])}")
+            if meta.get("paths") and is_file_name(value):
+                return value
+            also = ", or the path of a .csv or .npz file" if meta.get("paths") else ""
+            raise ExperimentError(f"{key} = {shown(value)} is not valid; choices are {choices(meta['choices'])}{also}")
         return value
     if kind == "ints":
         if isinstance(value, (int,)) and not isinstance(value, bool):
@@ -285,7 +290,8 @@ class TaskSpec(_Section):
     """One task's data: a dataset, and optionally its own batch size and subsets."""
 
     _name = "task"
-    dataset: str = _f("digits", "str", choices=DATASETS, doc="the task's dataset")
+    dataset: str = _f("digits", "str", choices=DATASETS, paths=True,
+                      doc="the task's dataset: a built-in one, or your own .csv or .npz file")
     batch_size: int | None = _f(None, "int", low=1, optional=True, doc="this task's batch size")
     train_size: int | None = _f(None, "int", low=1, optional=True, doc="train on the first n of a fixed shuffle")
     test_size: int | None = _f(None, "int", low=1, optional=True, doc="test on the first n of a fixed shuffle")
@@ -297,6 +303,10 @@ class TaskSpec(_Section):
     fresh: bool | None = _f(None, "bool", optional=True,
                             doc="2afc: new training and test images every epoch, drawn from the run's seed "
                                 "(as the authors' notebook's dataset, which draws on every access)")
+    label: str | None = _f(None, "str", optional=True, doc="a .csv dataset: its label column (default the last)")
+    sha256: str | None = _f(None, "str", optional=True,
+                            doc="a dataset file's SHA-256, recorded when the run starts (a rerun on changed data "
+                                "says so)")
 
     def to_dict(self):
         d = super().to_dict()

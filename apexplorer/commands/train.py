@@ -143,7 +143,9 @@ class _Interrupt:
 
 
 def warn_settings(trainer) -> None:
-    """Say once on stderr what a run's settings do that was probably not meant."""
+    """Say once on stderr what a run's settings do that was probably not meant, and what changed in its data."""
+    for note in getattr(trainer, "data_notes", ()):
+        print(f"apexplorer: warning: {note}", file=sys.stderr)
     for t, d in trainer.data.items():
         n, b = len(d.y_train), trainer.batch_sizes.get(t, trainer.config.batch_size)
         if b > n:
