@@ -181,11 +181,11 @@ def test_train_on_a_csv_and_an_npz_by_the_command(tmp_path):
     _write_csv(tmp_path / "my.csv", ["a", "b", "c", "d", "species"], [[*x[i], names[i]] for i in range(60)])
     np.savez(tmp_path / "my.npz", x=x, y=y)
     for f in ("my.csv", "my.npz"):
-        r = _cli("train", "--dataset", str(tmp_path / f), "--epochs", "2", "--json", cwd=tmp_path)
+        r = _cli("train", "--dataset", str(tmp_path / f), "--epochs", "1", "--json", cwd=tmp_path)
         assert r.returncode == 0, r.stderr[-2000:]
         last = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
         epochs = [e for e in last if "test_acc" in e]
-        assert epochs and epochs[-1]["epoch"] == 2
+        assert epochs and epochs[-1]["epoch"] == 1
 
 
 def test_a_bad_file_exits_2_with_its_message_and_no_traceback(tmp_path):
@@ -193,3 +193,18 @@ def test_a_bad_file_exits_2_with_its_message_and_no_traceback(tmp_path):
     r = _cli("train", "--dataset", str(tmp_path / "bad.csv"), "--epochs", "1")
     assert r.returncode == 2
     assert "row 3, column 'b' is 'x', not a number" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_rerun_on_changed_data_says_so(tmp_path):
+    x, y = _iris_like(40)
+    p = _write_csv(tmp_path / "d.csv", ["a", "b", "c", "d", "label"], [[*x[i], y[i]] for i in range(40)])
+    r = _cli("train", "--dataset", "d.csv", "--epochs", "1", "--dump-experiment", "e.toml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'sha256 = "' in (tmp_path / "e.toml").read_text()
+    r = _cli("run", "e.toml", cwd=tmp_path)
+    assert r.returncode == 0 and "changed since" not in r.stderr
+    with open(p, "a") as f:
+        f.write("1,2,3,4,0\n")
+    r = _cli("run", "e.toml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "the data file of task main, d, changed since this experiment was recorded" in r.stderr

@@ -102,6 +102,8 @@ def cmd_train(args) -> int:
                 stand_in = ",".join("digits" if d == "mnist" else d for d in MULTITASK[exp.wiring.preset])
                 raise DataError(f"{e} Or train the figure with digits standing in for MNIST: --tasks {stand_in}") from None
             raise
+        if args.dump_experiment and trainer.experiment != exp:  # the data files' hashes, recorded by build
+            trainer.experiment.save(args.dump_experiment)
     return run_trainer(trainer, args)
 
 
