@@ -78,3 +78,17 @@ def test_the_grid_covers_every_point(points, resolution):
     assert xs[0] <= p[:, 0].min() + 1e-3 and xs[-1] >= p[:, 0].max() - 1e-3
     assert ys[0] <= p[:, 1].min() + 1e-3 and ys[-1] >= p[:, 1].max() - 1e-3
     assert np.all(np.diff(xs) > 0) and np.all(np.diff(ys) > 0)
+
+
+def test_the_plane_is_painted_by_class_and_faded_to_white_at_chance():
+    from apexplorer.app.boundary_view import module_rgba, plane_rgba
+
+    pred = np.array([[0, 1], [1, 0]])
+    conf = np.array([[1.0, 1.0], [0.5, 0.75]])
+    rgba = plane_rgba(pred, conf, 2).view(np.uint8).reshape(2, 2, 4)
+    assert tuple(rgba[1, 0, :3]) == (255, 255, 255)  # at chance: white
+    sure0, sure1, half = rgba[0, 0, :3].astype(int), rgba[0, 1, :3].astype(int), rgba[1, 1, :3].astype(int)
+    assert sure0[2] > sure0[0] and sure1[0] > sure1[2]  # class 0 blue, class 1 orange
+    assert np.all(half >= sure0)  # less sure: paler, between the colour and white
+    pic = module_rgba(np.array([[-1.0, 0.0], [0.5, 1.0]])).view(np.uint8).reshape(2, 2, 4)
+    assert tuple(pic[0, 1, :3]) == (255, 255, 255) and pic[0, 0, 2] > pic[0, 0, 0] and pic[1, 1, 0] > pic[1, 1, 2]
