@@ -14,6 +14,7 @@ import json
 import time
 
 from .data import fresh_2afc, load_2afc, load_dataset
+from .toy import load_toy, toy_names
 from .errors import ApexplorerError, choices
 from .experiment import ALIASES, Experiment, ExperimentError
 from .init import init_tensors
@@ -29,24 +30,46 @@ RESUMABLE = (*resumable_keys(), "name", "notes")
 LEGACY_RESUMABLE = {r.key: r.name for r in TABLE if r.resumable and r.flag and r.key != "train.device"}
 
 
+def task_data(spec, loaded: dict, data_dir=None, download: bool = False):
+    """One task's Dataset (``spec``: its TaskSpec), cut to its subsets; ``loaded`` ({name: Dataset}) caches
+    whole datasets by name.  A toy task draws ``train_size`` / ``test_size`` points at its ``noise``."""
+    if spec.dataset in toy_names():
+        return load_toy(spec.dataset, spec.noise, spec.train_size, spec.test_size)
+    if spec.fresh:  # new images every epoch (validated: only 2afc)
+        d = fresh_2afc(noise=spec.noise)
+    elif spec.noise is not None:  # a generated 2afc set at one noise level (validated: only 2afc has one)
+        d = load_2afc(noise=spec.noise)
+    else:
+        key = spec.dataset if spec.label is None else f"{spec.dataset}\0{spec.label}"
+        if key not in loaded:
+            loaded[key] = load_dataset(spec.dataset, data_dir, download, label=spec.label)
+        d = loaded[key]
+    if spec.train_size or spec.test_size:
+        d = d.subset(spec.train_size, spec.test_size)
+    return d
+
+
 def load_data(exp: Experiment, data_dir=None, download: bool = False, datasets: dict | None = None) -> dict:
     """{task: Dataset} of the experiment's tasks, each cut to its subsets; ``datasets`` ({name: Dataset})
     supplies already loaded data by dataset name."""
     loaded = dict(datasets or {})
-    out = {}
+    return {t: task_data(spec, loaded, data_dir, download) for t, spec in exp.tasks.items()}
+
+
+def record_files(exp: Experiment, data: dict) -> tuple:
+    """``exp`` with each data file's SHA-256 recorded (``tasks.T.sha256``), and a note for each file whose
+    content changed since the experiment recorded it (the run goes on, on the data as it is now)."""
+    changes, notes = {}, []
     for t, spec in exp.tasks.items():
-        if spec.fresh:  # new images every epoch (validated: only 2afc)
-            d = fresh_2afc(noise=spec.noise)
-        elif spec.noise is not None:  # a generated 2afc set at one noise level (validated: only 2afc has one)
-            d = load_2afc(noise=spec.noise)
-        else:
-            if spec.dataset not in loaded:
-                loaded[spec.dataset] = load_dataset(spec.dataset, data_dir, download)
-            d = loaded[spec.dataset]
-        if spec.train_size or spec.test_size:
-            d = d.subset(spec.train_size, spec.test_size)
-        out[t] = d
-    return out
+        d = data.get(t)
+        digest = getattr(d, "sha256", None)
+        if digest is None or spec.sha256 == digest:
+            continue
+        if spec.sha256 is not None:
+            notes.append(f"the data file of task {t}, {d.name}, changed since this experiment was recorded "
+                         f"(sha256 {spec.sha256[:12]}... then, {digest[:12]}... now); this run uses it as it is now")
+        changes[f"tasks.{t}.sha256"] = digest
+    return (exp.with_changes(changes) if changes else exp), notes
 
 
 def make_wiring(exp: Experiment, data: dict) -> Wiring:
@@ -92,6 +115,7 @@ def build(exp: Experiment, data_dir=None, download: bool = False, datasets: dict
     if missing:
         raise ApexplorerError(f"no data for task(s) {', '.join(missing)}; data is given for {choices(data)}")
     data = {t: data[t] for t in exp.tasks}
+    exp, notes = record_files(exp, data)
     cfg = exp.train.config()
     batch_sizes = {t: s.batch_size for t, s in exp.tasks.items() if s.batch_size is not None}
     if exp.method.name == "ap":
@@ -109,6 +133,7 @@ def build(exp: Experiment, data_dir=None, download: bool = False, datasets: dict
                                **exp.method.ep_options())
         trainer = Trainer(learner, data, cfg, task=[task], batch_sizes=batch_sizes)
     trainer.experiment = exp
+    trainer.data_notes = notes
     return trainer
 
 
@@ -228,17 +253,12 @@ def resume(path, changes: dict | None = None, data_dir=None, download: bool = Fa
     loaded = dict(datasets or {})
     data = {}
     for t, name in names.items():
-        if tasks is not None and tasks[t].fresh:
-            d = fresh_2afc(noise=tasks[t].noise)
-        elif tasks is not None and tasks[t].noise is not None:
-            d = load_2afc(noise=tasks[t].noise)
+        if tasks is not None:
+            data[t] = task_data(tasks[t], loaded, data_dir, download)
         else:
             if name not in loaded:
                 loaded[name] = load_dataset(name, data_dir, download)
-            d = loaded[name]
-        if tasks is not None and (tasks[t].train_size or tasks[t].test_size):
-            d = d.subset(tasks[t].train_size, tasks[t].test_size)
-        data[t] = d
+            data[t] = loaded[name]
     over = {}
     if exp is not None:
         # the resumable [train] keys, as TrainConfig's overrides (the device is where the trainer loads)

@@ -17,13 +17,15 @@ import pickle
 import struct
 import tarfile
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .dataset import Dataset
 from .errors import DataError, choices
+from .toy import load_toy, toy_names
+from .userdata import is_file_name, load_file
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "apexplorer"
 
@@ -49,50 +51,6 @@ HOW_TO_GET = {
     "cifar10": "put the folder cifar-10-batches-py (python version) in --data-dir or $APEXPLORER_DATA, "
     "or pass --download where the network allows",
 }
-
-
-@dataclass
-class Dataset:
-    """Train and test tensors: x float32 (n, features), y int64 (n,)."""
-
-    name: str
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    n_classes: int
-    shape: tuple = ()
-    classes: list = field(default_factory=list)
-    files: tuple = ()  # the files it was read from (none: embedded or generated)
-    #: a generated dataset's fresh-sample mode: ``resample(seed, epoch)`` is that epoch's new draw (train and test)
-    resample: object = None
-
-    @property
-    def n_features(self) -> int:
-        return self.x_train.shape[1]
-
-    def __repr__(self):
-        return (f"Dataset({self.name!r}, train={len(self.y_train)}, test={len(self.y_test)}, "
-                f"features={self.n_features}, classes={self.n_classes})")
-
-    def subset(self, train: int | None = None, test: int | None = None, seed: int = 0) -> "Dataset":
-        """The first ``train`` / ``test`` samples of a fixed shuffle of each split (None: all of it).
-
-        The shuffle depends only on ``seed``, not on a run's seed, so every run of an
-        experiment sees the same subset; asking for more than there is is an error.
-        """
-        parts = []
-        for split, n, x, y in (("train", train, self.x_train, self.y_train), ("test", test, self.x_test, self.y_test)):
-            if n is None or n == len(y):
-                parts += [x, y]
-                continue
-            if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(y):
-                raise DataError(f"{self.name}: a {split} subset of {n!r} samples; it has {len(y)} "
-                                f"(give 1 to {len(y)})")
-            idx = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed + (split == "test")))[:n]
-            idx = idx.sort().values
-            parts += [x[idx], y[idx]]
-        return Dataset(self.name, *parts, self.n_classes, self.shape, self.classes, self.files)
 
 
 # ---------------------------------------------------------------------------
@@ -400,17 +358,23 @@ LOADERS = {
     "fashion-mnist": lambda data_dir=None, download=False: load_idx_dataset("fashion-mnist", data_dir, download),
     "mnist": lambda data_dir=None, download=False: load_idx_dataset("mnist", data_dir, download),
     "cifar10": load_cifar10,
+    **{t: (lambda t: lambda data_dir=None, download=False: load_toy(t))(t) for t in toy_names()},
 }
 
 
 def dataset_names() -> list:
+    """The built-in datasets (a ``.csv`` or ``.npz`` path names your own: :mod:`~apexplorer.userdata`)."""
     return list(LOADERS)
 
 
-def load_dataset(name: str, data_dir=None, download: bool = False) -> Dataset:
-    """Load dataset ``name`` (see :func:`dataset_names`); ``data_dir`` must be a folder when given, and is used
-    whole (:func:`load_idx_dataset`)."""
+def load_dataset(name: str, data_dir=None, download: bool = False, label: str | None = None) -> Dataset:
+    """Load dataset ``name`` (see :func:`dataset_names`), or your own from a ``.csv`` / ``.npz`` path (its label
+    column ``label``: :func:`~apexplorer.userdata.load_file`); ``data_dir`` must be a folder when given, and is
+    used whole (:func:`load_idx_dataset`)."""
+    if is_file_name(name):
+        return load_file(name, label=label)
     if name not in LOADERS:
-        raise DataError(f"unknown dataset {name!r}; datasets are {choices(LOADERS)}")
+        raise DataError(f"unknown dataset {name!r}; datasets are {choices(LOADERS)}, or the path of your own "
+                        ".csv or .npz file")
     check_data_dir(data_dir)
     return LOADERS[name](data_dir=data_dir, download=download)

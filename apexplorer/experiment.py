@@ -52,6 +52,7 @@ from .errors import ApexplorerError, choices, did_you_mean
 from .sections import (APSettings, ExperimentError, InitSettings, MethodSettings, TaskSpec, TrainSettings,
                        WiringSpec, coerce, parse_text)
 from .table import EP_LR, aliases
+from .toy import toy_names
 
 __all__ = ["ALIASES", "APSettings", "Experiment", "ExperimentError", "InitSettings", "MethodSettings", "SCHEMA",
            "TaskSpec", "TrainSettings", "WiringSpec", "key_kind", "parse_assignment", "parse_value"]
@@ -74,7 +75,7 @@ ALIASES = aliases()
 #: Keys added after experiments were first hashed: left out of :meth:`Experiment.flat` while unset, so that
 #: a point's id (a hash of it) does not change for experiments that do not use them.
 LATER_KEYS = frozenset({"ap.f_prime", "init.reservoir"})
-LATER_TASK_KEYS = frozenset({"noise", "fresh", "train"})
+LATER_TASK_KEYS = frozenset({"noise", "fresh", "train", "label", "sha256"})
 #: Keys that set several: ``steps`` is T1 = T2, ``dataset`` every task's dataset.
 MULTI = {"steps": ("ap.t1", "ap.t2")}
 
@@ -157,9 +158,9 @@ class Experiment:
             tasks = ds if isinstance(ds, dict) else dict(zip(names, ds))
             base = cls.from_dict({"wiring": {"inline": w.to_dict()}, "tasks": tasks})
         else:
-            from .presets import DEFAULT_PRESET
+            from .presets import default_preset
 
-            preset = preset or DEFAULT_PRESET.get(dataset or "digits", "paper-2layer")
+            preset = preset or default_preset(dataset)
             base = cls.from_preset(preset, datasets or dataset)
         return base.with_changes(s) if s else base
 
@@ -204,9 +205,12 @@ class Experiment:
                 coerce(f"{key}.{k}", getattr(sec, k), cls.meta(k))
         for t, spec in self.tasks.items():
             coerce(f"tasks.{t}.dataset", spec.dataset, TaskSpec.meta("dataset"))
-            if spec.noise is not None and spec.dataset != "2afc":
-                raise ExperimentError(f"tasks.{t}.noise = {spec.noise!r}: a noise level is for the generated 2afc "
-                                      f"dataset, not {spec.dataset!r}")
+            if spec.noise is not None and spec.dataset not in ("2afc", *toy_names()):
+                raise ExperimentError(f"tasks.{t}.noise = {spec.noise!r}: a noise level is for the generated "
+                                      f"datasets (2afc, {', '.join(toy_names())}), not {spec.dataset!r}")
+            if spec.label is not None and not spec.dataset.lower().endswith(".csv"):
+                raise ExperimentError(f"tasks.{t}.label = {spec.label!r} names a CSV file's label column; the "
+                                      f"task's dataset is {spec.dataset!r}")
             if spec.train is False and all(s.train is False for s in self.tasks.values()):
                 raise ExperimentError(f"tasks.{t}.train = false: every task is left untrained; train at least one")
             if spec.fresh and spec.dataset != "2afc":

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field, fields, make_dataclass
 
 from .errors import ApexplorerError, choices, did_you_mean
+from .userdata import is_file_name
 from .table import DATASETS, TABLE, Setting, live_keys, resumable_keys, row, rows
 
 
@@ -62,7 +63,10 @@ def coerce(key: str, value, meta):
         if not isinstance(value, str):
             raise bad
         if meta["choices"] is not None and value not in meta["choices"]:
-            raise ExperimentError(f"{key} = {shown(value)} is not valid; choices are {choices(meta['choices'])}")
+            if meta.get("files") and is_file_name(value):
+                return value
+            also = ", or the path of your own .csv or .npz file" if meta.get("files") else ""
+            raise ExperimentError(f"{key} = {shown(value)} is not valid; choices are {choices(meta['choices'])}{also}")
         return value
     if kind == "ints":
         if isinstance(value, (int,)) and not isinstance(value, bool):

@@ -58,6 +58,7 @@ class Setting:
     axis : its name in the sweep launcher's menu ("": not offered); examples : values shown in an empty box.
     live : the explorer applies a change to a running network between two batches.
     resumable : a resumed run may change it (how long it trains and how it steps, not what it is).
+    files : a string that may also be the path of your own ``.csv`` / ``.npz`` file (beside its choices).
     """
 
     key: str
@@ -77,6 +78,7 @@ class Setting:
     examples: str = ""
     live: bool = False
     resumable: bool = False
+    files: bool = False
 
     @property
     def section(self) -> str:
@@ -94,7 +96,7 @@ class Setting:
     def meta(self) -> dict:
         """The field metadata the sections check values with."""
         return dict(kind=self.kind, choices=self.choices, low=self.low, strict_low=self.strict_low,
-                    optional=self.optional, doc=self.doc)
+                    optional=self.optional, doc=self.doc, files=self.files)
 
 
 S = Setting
@@ -172,16 +174,22 @@ TABLE = (
       "(c n^2 places drawn with replacement, repeats added: ~22 % at c = 0.25)", choices=("exact", "authors"),
       optional=True),
     # [tasks.NAME]: one task's data
-    S("task.dataset", "str", "digits", "the task's dataset", choices=DATASETS),
+    S("task.dataset", "str", "digits", "the task's dataset: a built-in one, or your own .csv or .npz file",
+      choices=DATASETS, files=True),
     S("task.batch_size", "int", None, "this task's batch size", low=1, optional=True),
-    S("task.train_size", "int", None, "train on the first n of a fixed shuffle", low=1, optional=True),
-    S("task.test_size", "int", None, "test on the first n of a fixed shuffle", low=1, optional=True),
-    S("task.noise", "float", None, "2afc: one pixel-noise s.d. for every image (default: the mix 0, 0.2, 1, 2, 4)",
-      low=0, optional=True),
+    S("task.train_size", "int", None, "train on the first n of a fixed shuffle (a toy task: draw n points)", low=1,
+      optional=True),
+    S("task.test_size", "int", None, "test on the first n of a fixed shuffle (a toy task: draw n points)", low=1,
+      optional=True),
+    S("task.noise", "float", None, "2afc: one pixel-noise s.d. for every image (default: the mix 0, 0.2, 1, 2, 4); "
+      "a toy task (moons, xor...): the s.d. of the noise on its points", low=0, optional=True),
     S("task.train", "bool", None, "false: not trained; its data only sizes its ports (a task alone on a multitask "
       "wiring, drawn as when every task trains)", optional=True),
     S("task.fresh", "bool", None, "2afc: new training and test images every epoch, drawn from the run's seed (as "
       "the authors' notebook's dataset, which draws on every access)", optional=True),
+    S("task.label", "str", None, "a .csv dataset: its label column (default the last)", optional=True),
+    S("task.sha256", "str", None, "a dataset file's SHA-256, recorded when the run starts (a rerun on changed "
+      "data says so)", optional=True),
     # [wiring]: a preset by its name (its options and inline wirings are tables of their own)
     S("wiring.preset", "str", "digits", "the wiring preset", alias="preset"),
 )

@@ -160,7 +160,7 @@ def base_experiment(args):
     """The experiment of the wiring and data options (``--preset``/``--wiring``, ``--dataset``/``--tasks``,
     ``--only``), with the preset's own settings."""
     from ..experiment import Experiment
-    from ..presets import DEFAULT_PRESET, MULTITASK, preset_tasks
+    from ..presets import MULTITASK, default_preset, preset_tasks
     from ..wiring import Wiring
 
     if args.wiring:
@@ -172,7 +172,7 @@ def base_experiment(args):
         names = [t.name for t in wiring.tasks]
         preset = None
     else:
-        preset = args.preset or DEFAULT_PRESET.get(args.dataset or "digits", "paper-2layer")
+        preset = args.preset or default_preset(args.dataset)
         names = list(preset_tasks(preset))
     n_tasks = len(names)
     if args.tasks:

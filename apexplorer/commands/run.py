@@ -113,4 +113,7 @@ def cmd_run(args) -> int:
         exp = exp.with_changes(changes)
     if args.dump_experiment:
         exp.save(args.dump_experiment)
-    return run_trainer(build(exp, args.data_dir, args.download), args)
+    trainer = build(exp, args.data_dir, args.download)
+    if args.dump_experiment and trainer.experiment != exp:  # the data files' hashes, recorded by build
+        trainer.experiment.save(args.dump_experiment)
+    return run_trainer(trainer, args)

@@ -104,6 +104,8 @@ def cmd_train(args) -> int:
                 stand_in = ",".join("digits" if d == "mnist" else d for d in MULTITASK[exp.wiring.preset])
                 raise DataError(f"{e} Or train the figure with digits standing in for MNIST: --tasks {stand_in}") from None
             raise
+        if args.dump_experiment and trainer.experiment != exp:  # the data files' hashes, recorded by build
+            trainer.experiment.save(args.dump_experiment)
     return run_trainer(trainer, args)
 
 
@@ -145,7 +147,9 @@ class _Interrupt:
 
 
 def warn_settings(trainer) -> None:
-    """Say once on stderr what a run's settings do that was probably not meant."""
+    """Say once on stderr what a run's settings do that was probably not meant, and what changed in its data."""
+    for note in getattr(trainer, "data_notes", ()):
+        print(f"apexplorer: warning: {note}", file=sys.stderr)
     for t, d in trainer.data.items():
         n, b = len(d.y_train), trainer.batch_sizes.get(t, trainer.config.batch_size)
         if b > n:
