@@ -14,6 +14,7 @@ is checked rendered, the others only headless (their run time); the README's sni
 gain points while the loop's cell is still running, and end with every epoch.
 """
 
+import ast
 import json
 import os
 import re
@@ -305,10 +306,25 @@ def test_lesson_01_renders_offline_its_player_typesets_and_its_loop_cell_says_wh
     nb.check_console()
 
 
-@pytest.mark.xfail(reason="Known defect, reported in the closing note: since issue 24's work merged, Next in "
-                          "lesson 01's player in JupyterLab often changes nothing (it passed alone, failed with the "
-                          "other lessons); it passes on the jlab branch alone", strict=False)
-def test_lesson_01_player_steps_with_next_in_jupyterlab(open_notebook):
+#: what the kernel holds: ``user_expressions`` evaluated in the notebook's kernel (it runs nothing, records nothing)
+KERNEL = f"""async (expr) => {{ const k = {NB}.sessionContext.session.kernel;
+  const reply = await k.requestExecute({{code: '', silent: true, store_history: false,
+                                        user_expressions: {{r: expr}}}}).done;
+  const r = reply.content.user_expressions.r; return r.status === 'ok' ? r.data['text/plain'] : r.ename + ': ' + r.evalue }}"""
+
+#: the player's state plot as the page has it: the y values of its source ``flow-state``, per Bokeh document
+FLOW_STATE = """() => { const out = []; for (const d of (window.Bokeh && Bokeh.documents) || [])
+  for (const m of d._all_models.values()) if (m.name === 'flow-state') out.push(Array.from(m.data.y || []));
+  return out }"""
+
+
+def test_lesson_01_player_steps_with_next_and_redraws_its_plot_in_jupyterlab(open_notebook):
+    """Next steps the frame, and each step redraws the states plot beside the graph.
+
+    A click reaches the kernel inside Panel's handling of the page's message, with the
+    document held: Panel sends its own panes' changes (the title), but the raw Bokeh
+    edits made after the last of them (the plot's new states) were dropped when the
+    message's hold ended, so from the second step on the plot stood still."""
     nb = open_notebook("01_adjoint_error_flow.ipynb")
     nb.run_all()
     player = nb.page.locator(".jp-Cell").filter(has_text="player = ErrorFlowPlayer()").first
@@ -317,8 +333,28 @@ def test_lesson_01_player_steps_with_next_in_jupyterlab(open_notebook):
     from playwright.sync_api import expect
 
     expect(out.get_by_text(re.compile(r"frame 1 of \d+"))).to_be_visible(timeout=60_000)
-    out.get_by_role("button", name=re.compile("Next")).click()
-    expect(out.get_by_text(re.compile(r"frame 2 of \d+"))).to_be_visible(timeout=30_000)
+    step = out.get_by_role("button", name=re.compile("Next"))
+    kernel_y = "repr([round(float(v), 6) for v in player.state_src.data['y']])"
+    seen = []
+    for frame in (2, 3, 4):  # phase 0 of L1, steps 1, 2 and 3: the same plot, new states each step
+        step.click()
+        try:
+            expect(out.get_by_text(re.compile(rf"frame {frame} of \d+"))).to_be_visible(timeout=30_000)
+        except AssertionError as e:
+            raise AssertionError(f"Next did not reach frame {frame}; the kernel's player: "
+                                 f"{nb.js(KERNEL, '(player.frame, player.title.object)')}") from e
+        want = ast.literal_eval(ast.literal_eval(nb.js(KERNEL, kernel_y)))  # the repr of the list's text
+        end = time.monotonic() + 20
+        while True:  # the lesson's second player (at its last frame) draws no states
+            page = [[round(float(v), 6) for v in ys] for ys in nb.js(FLOW_STATE)]
+            if want in page:
+                break
+            assert time.monotonic() < end, (f"frame {frame}: the page's states plots {[p[:5] for p in page]}... "
+                                            f"are not the kernel's {want[:5]}...")
+            time.sleep(0.2)
+        seen.append(tuple(want))
+    assert len(set(seen)) == 3, "each step must show new states"
+    nb.check_console()
 
 
 # ------------------------------------------------------------ another lesson, rendered
