@@ -213,12 +213,16 @@ class ErrorFlowPlayer(LiveView):
                 notes.append(((x0 + x1) / 2, y0 - 0.3, txt))
         self.graph.show(self.wiring, self.probe.task, {"module": f.module, "paths": f.paths, "notes": notes})
         self._draw_detail(f, self.probe)
+        # In a notebook a click's raw Bokeh edits (the graph, the plots) left unsent when its handler
+        # returns are dropped (Panel sends only its own panes' changes): send them now
+        self.send()
 
     # ------------------------------------------------------------- detail
     def _build_detail(self):
         """Four small figures; each frame shows the one that fits it."""
         h = self.height
         self.state_src = source(x=[], y=[])
+        self.state_src.name = "flow-state"
         self.ref_src = source(x=[], y=[])
         self.block_src = source(left=[], right=[], color=[], block=[])
         f = make_figure("", "neuron index", "state h (tanh units)", h)
@@ -326,6 +330,12 @@ class ErrorFlowPlayer(LiveView):
             self.detail.objects = [self._detail_panes[show]]
 
     def __panel__(self):
+        """One layout for the player's life: :meth:`send` finds the notebook outputs that show it."""
+        if getattr(self, "_layout", None) is None:
+            self._layout = self._build_layout()
+        return self._layout
+
+    def _build_layout(self):
         steps = pn.Column(
             self.title,
             pn.Row(self.back, self.next, pn.widgets.Checkbox.from_param(self.param.follow_live, align="center")),
