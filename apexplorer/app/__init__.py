@@ -6,7 +6,8 @@
 The parts work alone too: :class:`NetworkGraph` and :class:`NetworkEditor`
 (the wiring), :class:`TasksView`, :class:`SettingsView`, :class:`RunControls`,
 and the live views :class:`CurvesView`, :class:`ErrorView`,
-:class:`TrajectoryView`, :class:`PCAView`, :class:`ErrorFlowPlayer`.  A live
+:class:`TrajectoryView`, :class:`PCAView`, :class:`ErrorFlowPlayer`, and for two-feature
+tasks :class:`BoundaryView` (the decision over the input plane).  A live
 view takes events from your own loop (``view.push(event)``) or follows a
 trainer in the background (``runner = view.follow(trainer); runner.train()``).
 
@@ -17,6 +18,7 @@ imports Panel; the rest of apexplorer never does.
 """
 
 from .alignment_view import AlignmentView
+from .boundary_view import BoundaryView
 from .explorer import Explorer, explorer
 from .curves import CurvesView
 from .formulas import FormulaPanel
@@ -34,7 +36,7 @@ from .trajectory import PCAView, TrajectoryView
 from .wiring_model import WiringModel
 
 __all__ = [
-    "AlignmentView", "CurvesView", "ErrorFlowPlayer", "ErrorView", "Explorer", "ExplorerState", "FormulaPanel",
+    "AlignmentView", "BoundaryView", "CurvesView", "ErrorFlowPlayer", "ErrorView", "Explorer", "ExplorerState", "FormulaPanel",
     "LiveView", "NetworkEditor", "NetworkGraph", "PCAView", "RunControls", "Runner", "Settings", "SettingsView", "TasksView",
     "TrajectoryView", "WiringModel", "explorer", "flow_frames", "graph_data", "notebook",
 ]

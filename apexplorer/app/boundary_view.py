@@ -17,8 +17,24 @@ import param
 
 from bokeh.plotting import figure
 
+from ..analysis.boundary import decision_plane
 from .live import LiveView
 from .plots import PALETTE, make_figure, source
+
+#: The plane's grid: RESOLUTION x RESOLUTION points, one batched inference pass.
+RESOLUTION = 80
+
+
+def boundary_item(net, dataset, epoch: int = 0, batch: int = 0, plan=None, points: bool = True,
+                  resolution: int = RESOLUTION, member: int = 0) -> dict:
+    """The ``boundary`` item a :class:`BoundaryView` draws: the network's decision plane over ``dataset``'s two
+    features (one batched inference pass), and with ``points`` the data drawn over it (raw coordinates)."""
+    item = {"plane": decision_plane(net, dataset, plan=plan, resolution=resolution, member=member),
+            "classes": list(dataset.classes), "epoch": epoch, "batch": batch, "points": None, "test_points": None}
+    if points:
+        item["points"] = (dataset.raw("train").numpy(), dataset.y_train.numpy())
+        item["test_points"] = (dataset.raw("test").numpy(), dataset.y_test.numpy())
+    return item
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
@@ -84,11 +100,18 @@ class BoundaryView(LiveView):
         self._layout = pn.Column(self.message, pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"),
                                  self.modules_row, self.caption, sizing_mode="stretch_width")
 
+    def draw(self, net, dataset, epoch: int = 0, batch: int = 0, **options) -> None:
+        """Compute the decision plane of ``net`` over ``dataset`` and draw it now (a notebook's own loop)."""
+        self.consume([("boundary", boundary_item(net, dataset, epoch, batch, points=self.frames == 0, **options))])
+
     def on_reset(self, info):
         self.latest = None
         self.frames = 0
 
     def on_boundary(self, item):
+        if item.get("points") is None and self.latest is not None:  # the data drawn once: keep it
+            item = {**item, "points": self.latest.get("points"), "test_points": self.latest.get("test_points"),
+                    "_drawn": True}
         self.latest = item
 
     def flush(self):
@@ -100,7 +123,7 @@ class BoundaryView(LiveView):
         k = plane.probs.shape[-1]
         self.image.data = dict(image=[plane_rgba(plane.predicted, plane.confidence, k)], x=[x0], y=[y0],
                                dw=[x1 - x0], dh=[y1 - y0])
-        if item.get("points") is not None:
+        if item.get("points") is not None and not item.get("_drawn"):
             classes = item["classes"]
             for src, (pts, labels) in ((self.train_pts, item["points"]), (self.test_pts, item["test_points"])):
                 src.data = dict(x=pts[:, 0].tolist(), y=pts[:, 1].tolist(),
