@@ -2,9 +2,10 @@
 
 :meth:`Trainer.train` is a generator of events: one :class:`BatchEvent` per
 batch, one :class:`EpochEvent` per epoch and a final :class:`StopEvent`.  The
-CLI, the app and notebooks consume this same stream.  ``pause``, ``resume``
+CLI, the app and notebooks consume this same stream.  ``pause``, ``unpause``
 and ``stop`` may be called from another thread; they take effect between
-batches.  A diverged batch (NaN, inf or an exploding loss) restores the last
+batches; :meth:`Trainer.update` changes the live settings (:data:`LIVE_KEYS`)
+of a run between two batches.  A diverged batch (NaN, inf or an exploding loss) restores the last
 good state and stops with a message (:mod:`guard`).  Checkpoints restore a run
 exactly (:mod:`checkpoint`).  Which tasks train when, and the order of their
 samples, is :mod:`schedule`'s.
@@ -31,8 +32,12 @@ from .optim import OPTIMIZERS, make_optimizer
 from .schedule import SCHEDULES, BatchStreams, check_schedule, lead, n_batches, segments
 from .wiring import Task, Wiring
 
-__all__ = ["DEVICES", "SCHEDULES", "BatchEvent", "EpochEvent", "StopEvent", "TrainConfig", "Trainer",
+__all__ = ["DEVICES", "LIVE_KEYS", "SCHEDULES", "BatchEvent", "EpochEvent", "StopEvent", "TrainConfig", "Trainer",
            "learner_class", "resolve_device"]
+
+#: The settings that may change on a running network, between two batches (:meth:`Trainer.update`); every
+#: other one makes another network.  One tuple: the settings table's ``live`` column replaces it.
+LIVE_KEYS = ("ap.t1", "ap.t2", "ap.mode", "ap.beta", "train.lr", "train.epochs")
 
 
 def _mean(v) -> float:
@@ -235,7 +240,8 @@ class Trainer:
     def pause(self):
         self._pause.set()
 
-    def resume(self):
+    def unpause(self):
+        """Go on after :meth:`pause` (to continue a saved run, see :func:`apexplorer.resume`)."""
         self._pause.clear()
 
     def stop(self):
@@ -245,6 +251,49 @@ class Trainer:
     @property
     def paused(self) -> bool:
         return self._pause.is_set()
+
+    def update(self, changes: dict | None = None, **keys) -> dict:
+        """Change live settings of this run between two batches: ``update(lr=1e-3, t1=20)`` or
+        ``update({"ap.beta": 0.5})`` (any of :data:`LIVE_KEYS`, by dotted key or last part).
+
+        Everything is checked before anything changes; :attr:`experiment` (when set) follows,
+        so a checkpoint saved afterwards holds the run as it now trains.  Returns the dotted
+        changes applied.  Raises ApexplorerError naming a key that cannot change live, or a bad value.
+        """
+        short = {k.split(".")[-1]: k for k in LIVE_KEYS}
+        given = {**dict(changes or {}), **keys}
+        wanted = {}
+        for k, v in given.items():
+            key = short.get(k, k)
+            if key not in LIVE_KEYS:
+                raise ApexplorerError(f"{k!r} cannot change on a running network; live settings are "
+                                      f"{choices(LIVE_KEYS)} (anything else needs a new network)")
+            wanted[key] = v
+        ap = {k[3:]: v for k, v in wanted.items() if k.startswith("ap.")}
+        net = self.net
+        if ap and net is None:
+            raise ApexplorerError(f"{', '.join('ap.' + k for k in ap)}: this run trains no AP network")
+        new_ap = replace(net.config, **ap).validate() if ap else None
+        config = self.config
+        if "train.lr" in wanted:
+            lr = wanted["train.lr"]
+            if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or not math.isfinite(lr):
+                raise ApexplorerError(f"learning rate {lr!r} must be a positive number")
+            config = replace(config, lr=float(lr))
+        if "train.epochs" in wanted:
+            config = replace(config, epochs=wanted["train.epochs"])
+        config = config.validate()
+        exp = self.experiment.with_changes(wanted) if self.experiment is not None and wanted else self.experiment
+        if new_ap is not None:
+            net.config = new_ap
+        if "train.lr" in wanted:
+            self.opt.lr = config.lr
+        self.config = config
+        self.experiment = exp
+        forget = getattr(self.learner, "forget_graphs", None)
+        if forget is not None:  # captured CUDA graphs bake the old settings in: free them
+            forget()
+        return wanted
 
     # ---------------------------------------------------------------- loop
     def train(self, epochs: int | None = None, batch_events: bool = True):
