@@ -44,10 +44,10 @@ from ..record import History
 from ..trainer import StopEvent, Trainer
 
 try:  # the analysis package is optional for the runner
-    from ..analysis import alignment as _alignment
     from ..analysis import member as _member
+    from ..analysis import member_errors, task_alignment
 except ImportError:
-    _alignment = _member = None
+    _member = member_errors = task_alignment = None
 
 
 def task_data(trainer) -> dict:
@@ -419,45 +419,23 @@ class Runner(param.Parameterized):
         i = min(self.probe_index, len(d.y_test) - 1)
         one = _member(net, 0) if net.members and _member is not None else net  # an ensemble: its first member
         self._emit("probe", probe(one, d.x_test[i], int(d.y_test[i]), task))
-        if net.members:
+        if net.members and member_errors is not None:
             self._emit("spread", member_errors(net, d, task))
 
     def _alignment(self):
-        """AP-vs-BP alignment per path on up to 256 test samples (analysis.alignment)."""
+        """AP-vs-BP alignment per path on up to 256 test samples (:func:`apexplorer.analysis.task_alignment`)."""
         tr = self.trainer
         net = getattr(tr, "net", None) if tr is not None else None
-        if _alignment is None or net is None:
+        if task_alignment is None or net is None:
             return
         data = task_data(tr)
         task = self.probe_task if self.probe_task in data else next(iter(data))
-        d = data[task]
-        t = net.wiring.task(task)
-        n = min(256, len(d.y_test))
-        x, y = d.x_test[:n].to(net.device), d.y_test[:n].to(net.device)
-        nets = [_member(net, k) for k in range(net.members)] if net.members else [net]
         try:
-            res = [_alignment(m, {t.input: x}, {t.output: y}, m.plan(t)) for m in nets]
+            values = task_alignment(net, data[task], task)
         except ApexplorerError as e:
             self._emit("info", f"alignment: {e}", important=True)
             return
-        values = res[0] if len(res) == 1 else {
-            p: {"cosine": [r[p]["cosine"] for r in res]} for p in res[0] if all(p in r for r in res)}
         self._emit("alignment", {"epoch": tr.epoch, "task": task, "values": values}, important=True)
-
-
-def member_errors(net, data, task: str, n: int = 32) -> dict:
-    """Every ensemble member's mean |e| per module (and the output's |o − y|) on ``n`` test samples:
-    {name: [one value per member]}."""
-    import torch
-
-    t = net.wiring.task(task)
-    plan = net.plan(t)
-    x, y = data.x_test[:n].to(net.device), data.y_test[:n].to(net.device)
-    with torch.no_grad():
-        p0 = net.inference({t.input: x}, plan)
-        p1 = net.learning(p0, {t.output: y}, plan)
-    errs = {**p1.e, **p1.e_out}
-    return {k: v.abs().flatten(1).mean(1).tolist() for k, v in errs.items()}
 
 
 # ---------------------------------------------------------------------------
