@@ -36,7 +36,7 @@ from .plots import held_by_bokeh
 from .run_view import RunControls
 from .safe import escape, message
 from .upload import upload_limit
-from .session import ExplorerState, get_dataset, trainer_experiment
+from .session import ExplorerState, get_dataset
 from .settings_view import SettingsView
 from .tasks_view import TasksView
 from .trajectory import PCAView, TrajectoryView
@@ -184,8 +184,8 @@ class Explorer(pn.viewable.Viewer):
         self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(self._on_tab, "active")
         st.wiring.param.watch(self._redraw_graph, "spec")
-        st.param.watch(self._on_task, "task")
-        st.param.watch(self._on_experiment, "experiment")
+        st.model.param.watch(self._on_task, "task")
+        st.model.param.watch(self._on_experiment, "experiment")
         self._on_experiment()
         self.presenter = self.presenter or self._link_presenter()
         self.bridge.presenter = self.presenter
@@ -200,11 +200,7 @@ class Explorer(pn.viewable.Viewer):
     # ---------------------------------------------------------- experiment
     def attach(self, trainer: Trainer) -> None:
         """Follow an existing trainer (its experiment and weights)."""
-        st = self.state
-        exp = trainer_experiment(trainer)
-        st._show(exp, trainer.net.wiring if trainer.net is not None else st.wiring_of(exp))
-        st.built = exp
-        st.runner.attach(trainer, {"experiment": exp})
+        self.state.model.attach(trainer)
 
     @staticmethod
     def _link_presenter() -> bool:
@@ -268,16 +264,16 @@ class Explorer(pn.viewable.Viewer):
 
     def export_figures(self) -> None:
         """Have the page download its figures (PNG and SVG) in one zip (:meth:`PageBridge.export_figures`)."""
-        self.state._note("exporting the figures shown…")
+        self.state.notices.note("exporting the figures shown…")
         self.bridge.export_figures("apexplorer-figures.zip")
 
     def _exported(self, n: int, error: str = "") -> None:
         if n < 0:
             self.state.message = f"the figures could not be exported: {error}"
         elif n == 0:
-            self.state._note("no figure is shown to export")
+            self.state.notices.note("no figure is shown to export")
         else:
-            self.state._note(f"downloaded apexplorer-figures.zip: {n // 2} figures as PNG and SVG")
+            self.state.notices.note(f"downloaded apexplorer-figures.zip: {n // 2} figures as PNG and SVG")
         self.run.refresh()
 
     def key(self, name: str) -> None:
@@ -382,7 +378,7 @@ class Explorer(pn.viewable.Viewer):
                    self.presenter_toggle, self.keys_button),
             self.keys_help,
             self.run,
-            self.settings._confirm,
+            self.settings.confirm,
             self._setup_tabs,
             width=440, margin=(0, 10), styles={"position": "relative"},  # the keys popover floats in here
         )
