@@ -167,14 +167,13 @@ class ExplorerState(param.Parameterized):
                 m.apply_live(list(m.built.diff(m.experiment)))
                 m.update_pending()
         state = self.runner.state
-        if state == "building":  # the last network's position is history
-            self.last = {}
         if state == "empty":
             self.status = ("no network: Train is off until the problem below is fixed" if m.blocker() else
                            "no network: see the message below" if self.message else "no network yet: press Train")
         else:
-            self.status = status_line(self.last, state, getattr(self.runner.trainer, "total_epochs", None),
-                                      self.progress, self.segments)
+            # while a network is built, the last one's position is history
+            self.status = status_line({} if state == "building" else self.last, state,
+                                      getattr(self.runner.trainer, "total_epochs", None), self.progress, self.segments)
 
 
 __all__ = ["ExplorerState", "available", "checkpoint_experiment", "dataset_names", "experiment_of", "get_dataset",
