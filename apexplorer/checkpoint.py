@@ -259,3 +259,28 @@ def restore_progress(trainer, state: dict, device) -> None:
     trainer.stats = EpochStats.from_dict(state["acc"], trainer.learner_members)
     trainer.history = list(state["history"])
     trainer.summary = state["summary"]
+
+
+def restore(cls, path, data, device=None, overrides: dict | None = None):
+    """A trainer of class ``cls`` restored from the checkpoint at ``path`` (:meth:`Trainer.load`): its
+    TrainConfig with ``overrides``, on ``device``, every tensor checked first."""
+    from dataclasses import replace
+
+    from .devices import resolve_device
+    from .methods import learner_class
+    from .optim import make_optimizer
+    from .trainer import TrainConfig
+
+    st = load(path)
+    given = match_data(st, data, path)
+    cfg = replace(TrainConfig(**st["train_config"]), **dict(overrides or {}))
+    if device is not None:
+        cfg = replace(cfg, device=device)
+    dev = resolve_device(cfg.device)
+    learner_cls = learner_class(st["learner"]["kind"])
+    check_tensors(st, learner_cls, path)
+    learner = learner_cls.from_state(st["learner"], dev, make_optimizer(cfg.optimizer, cfg.lr))
+    tr = cls(learner, given, cfg, st["tasks"], st["schedule"], st.get("batch_sizes"))
+    restore_progress(tr, st, dev)
+    tr.opt.lr = float(cfg.lr)  # a resume may change the learning rate; the moments stay
+    return tr

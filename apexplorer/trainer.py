@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
@@ -27,6 +27,7 @@ from .errors import ApexplorerError, choices
 from .events import BatchEvent, EpochEvent, EpochStats, StepResult, StopEvent, read_back
 from .guard import DivergenceGuard
 from .learner import APLearner, Learner, cross_entropy, n_correct
+from .live import LIVE_KEYS
 from .network import APConfig, Network
 from .optim import OPTIMIZERS, make_optimizer
 from .schedule import SCHEDULES, BatchStreams, check_schedule, lead, n_batches, segments
@@ -35,9 +36,6 @@ from .wiring import Task, Wiring
 __all__ = ["DEVICES", "LIVE_KEYS", "SCHEDULES", "BatchEvent", "EpochEvent", "StopEvent", "TrainConfig", "Trainer",
            "learner_class", "resolve_device"]
 
-#: The settings that may change on a running network, between two batches (:meth:`Trainer.update`); every
-#: other one makes another network.  One tuple: the settings table's ``live`` column replaces it.
-LIVE_KEYS = ("ap.t1", "ap.t2", "ap.mode", "ap.beta", "train.lr", "train.epochs")
 
 
 def _mean(v) -> float:
@@ -109,6 +107,46 @@ def _check_sizes(wiring: Wiring, task: Task, data: Dataset) -> None:
     if data.n_classes > n_out:
         raise ApexplorerError(f"task {task.name!r}: output {task.output!r} has size {n_out}, but dataset "
                               f"{data.name!r} has {data.n_classes} classes")
+
+
+@torch.no_grad()
+def evaluate_learner(learner, x, y, task: Task, batch_size: int) -> tuple:
+    """Per-member lists (accuracies, mean cross-entropies) of ``learner`` on ``task`` for inputs ``x``, labels ``y``."""
+    correct = loss = 0.0
+    for i in range(0, len(y), batch_size):
+        p = learner.predict(x[i : i + batch_size], task)
+        yy = y[i : i + batch_size]
+        correct = correct + n_correct(p, yy).double()
+        loss = loss + cross_entropy(p, yy).double() * len(yy)
+    n = max(len(y), 1)
+    return (torch.as_tensor(correct) / n).reshape(-1).tolist(), (torch.as_tensor(loss) / n).reshape(-1).tolist()
+
+
+def epoch_event(s: EpochStats, scores: dict, epoch: int, epochs: int, members: int) -> EpochEvent:
+    """The event of an epoch from its training sums ``s`` and each task's test ``scores`` ({task: (accs, losses)},
+    one per member): per task, and over the tasks it trained."""
+    trained = s.trained
+    tasks, per_member = {}, {}
+    for name, (accs, losses) in scores.items():
+        tasks[name] = {"test_acc": _mean(accs), "test_loss": _mean(losses)}
+        per_member[name] = {"test_acc": accs, "test_loss": losses}
+        if name in trained:
+            tasks[name].update(train_acc=_mean(s.train_acc(name)), loss=_mean(s.train_loss(name)))
+            per_member[name].update(train_acc=s.train_acc(name), loss=s.train_loss(name))
+    n = sum(s.n.values())
+    return EpochEvent(
+        epoch=epoch,
+        epochs=epochs,
+        train_acc=_mean(s.member_train_acc()),
+        test_acc=sum(tasks[t]["test_acc"] for t in trained) / max(len(trained), 1),
+        loss=s.mean_loss(),
+        test_loss=sum(tasks[t]["test_loss"] for t in trained) / max(len(trained), 1),
+        seconds=s.seconds,
+        samples_per_s=n / max(s.seconds, 1e-9),
+        error=s.mean_error(),
+        tasks=tasks,
+        members=per_member if members > 1 else {},
+    )
 
 
 class Trainer:
@@ -254,46 +292,11 @@ class Trainer:
 
     def update(self, changes: dict | None = None, **keys) -> dict:
         """Change live settings of this run between two batches: ``update(lr=1e-3, t1=20)`` or
-        ``update({"ap.beta": 0.5})`` (any of :data:`LIVE_KEYS`, by dotted key or last part).
+        ``update({"ap.beta": 0.5})`` (any of :data:`LIVE_KEYS`); :attr:`experiment` follows.
+        See :func:`apexplorer.live.update`."""
+        from .live import update
 
-        Everything is checked before anything changes; :attr:`experiment` (when set) follows,
-        so a checkpoint saved afterwards holds the run as it now trains.  Returns the dotted
-        changes applied.  Raises ApexplorerError naming a key that cannot change live, or a bad value.
-        """
-        short = {k.split(".")[-1]: k for k in LIVE_KEYS}
-        given = {**dict(changes or {}), **keys}
-        wanted = {}
-        for k, v in given.items():
-            key = short.get(k, k)
-            if key not in LIVE_KEYS:
-                raise ApexplorerError(f"{k!r} cannot change on a running network; live settings are "
-                                      f"{choices(LIVE_KEYS)} (anything else needs a new network)")
-            wanted[key] = v
-        ap = {k[3:]: v for k, v in wanted.items() if k.startswith("ap.")}
-        net = self.net
-        if ap and net is None:
-            raise ApexplorerError(f"{', '.join('ap.' + k for k in ap)}: this run trains no AP network")
-        new_ap = replace(net.config, **ap).validate() if ap else None
-        config = self.config
-        if "train.lr" in wanted:
-            lr = wanted["train.lr"]
-            if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or not math.isfinite(lr):
-                raise ApexplorerError(f"learning rate {lr!r} must be a positive number")
-            config = replace(config, lr=float(lr))
-        if "train.epochs" in wanted:
-            config = replace(config, epochs=wanted["train.epochs"])
-        config = config.validate()
-        exp = self.experiment.with_changes(wanted) if self.experiment is not None and wanted else self.experiment
-        if new_ap is not None:
-            net.config = new_ap
-        if "train.lr" in wanted:
-            self.opt.lr = config.lr
-        self.config = config
-        self.experiment = exp
-        forget = getattr(self.learner, "forget_graphs", None)
-        if forget is not None:  # captured CUDA graphs bake the old settings in: free them
-            forget()
-        return wanted
+        return update(self, {**dict(changes or {}), **keys})
 
     # ---------------------------------------------------------------- loop
     def train(self, epochs: int | None = None, batch_events: bool = True):
@@ -436,57 +439,25 @@ class Trainer:
 
     def _end_epoch(self) -> EpochEvent:
         """Evaluate every task, record the epoch and start the next one."""
-        s = self.stats
-        trained = s.trained
-        tasks, members = {}, {}
-        for t in self.tasks:
-            accs, losses = self.evaluate_members("test", t.name)
-            tasks[t.name] = {"test_acc": _mean(accs), "test_loss": _mean(losses)}
-            members[t.name] = {"test_acc": accs, "test_loss": losses}
-            if t.name in trained:
-                tasks[t.name].update(train_acc=_mean(s.train_acc(t.name)), loss=_mean(s.train_loss(t.name)))
-                members[t.name].update(train_acc=s.train_acc(t.name), loss=s.train_loss(t.name))
+        scores = {t.name: self.evaluate_members("test", t.name) for t in self.tasks}
+        ev = epoch_event(self.stats, scores, self.epoch + 1, self.total_epochs, self.learner_members)
         if self.schedule == "sequential" and len(self.tasks) > 1 and (self.epoch + 1) % self.config.epochs == 0:
             stage = self.tasks[(self.epoch + 1) // self.config.epochs - 1].name
             for t in self.tasks:
-                self.summary.setdefault(t.name, {})[f"test_acc_after_{stage}"] = tasks[t.name]["test_acc"]
+                self.summary.setdefault(t.name, {})[f"test_acc_after_{stage}"] = ev.tasks[t.name]["test_acc"]
         self.epoch += 1
         self.segment = 0
         self.position = 0
-        n = sum(s.n.values())
-        ev = EpochEvent(
-            epoch=self.epoch,
-            epochs=self.total_epochs,
-            train_acc=_mean(s.member_train_acc()),
-            test_acc=sum(tasks[t]["test_acc"] for t in trained) / max(len(trained), 1),
-            loss=s.mean_loss(),
-            test_loss=sum(tasks[t]["test_loss"] for t in trained) / max(len(trained), 1),
-            seconds=s.seconds,
-            samples_per_s=n / max(s.seconds, 1e-9),
-            error=s.mean_error(),
-            tasks=tasks,
-            members=members if self.learner_members > 1 else {},
-        )
         self.history.append(ev.to_dict())
         return ev
 
     # ---------------------------------------------------------- evaluation
-    @torch.no_grad()
     def evaluate_members(self, split: str = "test", task: str | None = None) -> tuple:
         """Per-member lists (accuracies, mean cross-entropies) of ``task`` alone on ``split``."""
         t = self.task if task is None else next(t for t in self.tasks if t.name == task)
         xtr, ytr, xte, yte = self._x[t.name]
         x, y = (xte, yte) if split == "test" else (xtr, ytr)
-        correct = loss = 0.0
-        bs = self.config.eval_batch_size
-        for i in range(0, len(y), bs):
-            p = self.learner.predict(x[i : i + bs], t)
-            yy = y[i : i + bs]
-            correct = correct + n_correct(p, yy).double()
-            loss = loss + cross_entropy(p, yy).double() * len(yy)
-        n = max(len(y), 1)
-        acc = (torch.as_tensor(correct) / n).reshape(-1).tolist()
-        return acc, (torch.as_tensor(loss) / n).reshape(-1).tolist()
+        return evaluate_learner(self.learner, x, y, t, self.config.eval_batch_size)
 
     def evaluate(self, split: str = "test", task: str | None = None) -> tuple:
         """(accuracy, mean cross-entropy) of ``task`` alone (default the first) on ``split``; ensembles: means."""
@@ -522,17 +493,4 @@ class Trainer:
         trained on.  Every tensor of the checkpoint is checked against its
         wiring (or baseline config) before use; a mismatch is a CheckpointError.
         """
-        st = checkpoint.load(path)
-        given = checkpoint.match_data(st, data, path)
-        cfg = replace(TrainConfig(**st["train_config"]), **overrides)
-        if device is not None:
-            cfg = replace(cfg, device=device)
-        dev = resolve_device(cfg.device)
-        kind = st["learner"]["kind"]
-        cls_ = learner_class(kind)
-        checkpoint.check_tensors(st, cls_, path)
-        learner = cls_.from_state(st["learner"], dev, make_optimizer(cfg.optimizer, cfg.lr))
-        tr = cls(learner, given, cfg, st["tasks"], st["schedule"], st.get("batch_sizes"))
-        checkpoint.restore_progress(tr, st, dev)
-        tr.opt.lr = float(cfg.lr)  # a resume may change the learning rate; the moments stay
-        return tr
+        return checkpoint.restore(cls, path, data, device, overrides)
