@@ -73,178 +73,14 @@ def task_names(trainer) -> list:
     return [t.name for t in getattr(trainer, "tasks", [trainer.task])]
 
 
-class Runner(param.Parameterized):
-    """One trainer, one worker thread, one bounded buffer of events.
+class RunnerWorker(param.Parameterized):
+    """The worker thread's side of a :class:`Runner`: it serves the queued requests, each by its handler, pulls
+    the trainer's events and buffers them.  Only these methods change the trainer and the run's state; the
+    attributes they share with the server's side are made by :meth:`Runner.__init__`."""
 
-    Only the worker thread changes the trainer and the run's state: every call from
-    the server (build, train, pause, step, live settings, save) puts a request in a
-    queue, which the worker serves in order, each by its handler in :attr:`_handlers`.
-    :attr:`state` reads what the worker last set, or, while a request that changes it
-    waits in the queue, the state that request leads to (so that nobody reads the
-    previous run's "finished" just after pressing Train).
-
-    Parameters
-    ----------
-    maxlen : int
-        Capacity of the event buffer; when a reader falls behind, the oldest
-        batch events are dropped (epochs, stops and resets are kept apart, and
-        only the newest recorded sample is kept).
-    probe_every : float
-        Seconds between two recorded samples (trajectories, PCA, player) while training.
-    """
-
-    STATES = ("empty", "building", "ready", "running", "paused", "finished")
     delay = param.Number(0.0, bounds=(0, 2), doc="Seconds to wait between batches (slow motion for demos).")
     probe_task = param.String(default="", doc="Task of the recorded sample ('' = first task).")
     probe_index = param.Integer(default=0, bounds=(0, None), doc="Index of the recorded test sample.")
-
-    def __init__(self, maxlen: int = 4096, probe_every: float = 0.5, **params):
-        super().__init__(**params)
-        self.trainer: Trainer | None = None
-        self.side: dict = {}  # baselines trained beside the AP network: name -> Trainer
-        self._side_gens: dict | None = None
-        self.history = History()  # every event of the run, in order (written on the worker thread only)
-        self.events = collections.deque(maxlen=maxlen)  # batch events (and probes): may drop the oldest
-        self.important = collections.deque(maxlen=1024)  # resets, epochs, stops, errors: small and never crowded out
-        self._seq = 0
-        self._latest_probe = None  # the newest recorded sample, not yet drained (shared with drain(): _probe_lock)
-        self._probe_lock = threading.Lock()
-        self.probe_every = probe_every
-        self._cmd = queue.Queue()
-        self._requests = itertools.count(1)
-        self._promises = threading.RLock()  # a request's promise is made and kept (cleared) one at a time
-        self._state = "empty"  # written by the worker only
-        self._promise = None  # (request number, state): what a queued request makes of the state
-        self._building = None  # the experiment of the network a queued build makes
-        self._run = threading.Event()
-        self._cancel = threading.Event()  # set: the build under way stops (BuildCancelled)
-        self._alive = True
-        self._gen = None
-        self._last_probe = 0.0
-        self.meta = {}  # what the views need to know of the current network besides its experiment (wiring, file)
-        self._handlers = {"quit": self._quit, "build": self._build, "discard": self._discard, "train": self._train,
-                          "pause": self._pause, "step": self._step, "call": self._call, "ask": self._ask,
-                          "probe": lambda arg: self._probe(force=True)}
-        self._thread = threading.Thread(target=self._loop, name="apexplorer-runner", daemon=True)
-        self._thread.start()
-
-    # ------------------------------------------------------------ what the page reads
-    @property
-    def state(self) -> str:
-        """empty: no network; building; ready: built, not trained; running; paused; finished: the run ended."""
-        promise = self._promise
-        return promise[1] if promise is not None else self._state
-
-    @property
-    def experiment(self):
-        """The experiment of the network that runs (the trainer's own), or of the one a queued build makes;
-        None without a network."""
-        if self._building is not None:
-            return self._building[1]
-        tr = self.trainer
-        return getattr(tr, "experiment", None) if tr is not None else None
-
-    # ------------------------------------------------------------ commands (any thread)
-    def _request(self, cmd: str, arg=None, state: str | None = None) -> int:
-        with self._promises:
-            n = next(self._requests)
-            if state is not None:
-                self._promise = (n, state)
-            self._cmd.put((n, cmd, arg))
-        return n
-
-    def build(self, factory, meta: dict | None = None, experiment=None) -> None:
-        """Replace the trainer by ``factory()`` (called on the worker thread); a factory may return
-        ``(trainer, {name: baseline trainer})`` to train baselines beside it.  ``experiment``: the one
-        it builds (:attr:`experiment` until the trainer is there)."""
-        self._run.clear()
-        with self._promises:
-            n = self._request("build", (factory, dict(meta or {})), "building")
-            self._building = (n, experiment)
-
-    def cancel_build(self) -> None:
-        """Stop the build under way (checked between the members of an ensemble); safe from any thread."""
-        self._cancel.set()
-
-    def discard(self) -> None:
-        """Drop the network (the page now describes one that cannot be built)."""
-        self._run.clear()
-        self._request("discard", None, "empty")
-
-    def attach(self, trainer: Trainer, meta: dict | None = None) -> None:
-        """Use an existing trainer (a notebook user's own run)."""
-        self.build(lambda: trainer, meta, getattr(trainer, "experiment", None))
-
-    def train(self) -> None:
-        if self.trainer is None and self.state != "building":
-            return
-        self._run.set()
-        self._request("train", None, None if self.state == "building" else "running")
-
-    def pause(self) -> None:
-        """Stop pulling events after the current batch."""
-        self._run.clear()
-        self._request("pause")
-
-    def step(self, n: int = 1) -> None:
-        """Train ``n`` batches (when paused or ready)."""
-        self._run.clear()
-        self._request("step", n, "paused" if self.state in ("ready", "running") else None)
-
-    def call(self, fn, label: str = "") -> None:
-        """Run ``fn(trainer)`` on the worker between two batches (live settings, save, load)."""
-        self._request("call", (fn, label))
-
-    def ask(self, fn, timeout: float = 30.0):
-        """Run ``fn(trainer)`` on the worker between two batches and return its result (the caller waits).
-
-        Raises what ``fn`` raised, or ApexplorerError when there is no network (or
-        one is being built: the caller does not wait for that) or the worker does
-        not answer within ``timeout`` seconds.
-        """
-        if self.state == "building" or not self.alive:
-            raise ApexplorerError("the network is being built; try again in a moment" if self.alive
-                                  else "this session has ended")
-        fut = concurrent.futures.Future()
-        self._request("ask", (fn, fut))
-        try:
-            return fut.result(timeout)
-        except concurrent.futures.TimeoutError:
-            raise ApexplorerError(f"the network did not answer within {timeout:g} s; try again") from None
-
-    def request_probe(self) -> None:
-        self._request("probe")
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the worker thread (on session end).  Safe to call twice."""
-        self._alive = False
-        self._run.clear()
-        for tr in [self.trainer, *self.side.values()]:
-            if tr is not None:
-                tr.stop()
-        self._request("quit")
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def drain(self, limit: int | None = None) -> list:
-        """Take every buffered item, oldest first (important items keep their order)."""
-        out = []
-        for dq in (self.important, self.events):
-            while dq and (limit is None or len(out) < limit):
-                try:
-                    out.append(dq.popleft())
-                except IndexError:
-                    break
-        with self._probe_lock:  # a sample recorded meanwhile is replaced by the next
-            probe, self._latest_probe = self._latest_probe, None
-        if probe is not None:
-            out.append(probe)
-        out.sort(key=lambda it: it[0])
-        return [(k, v) for _, k, v in out]
 
     # -------------------------------------------------------------- worker
     def _emit(self, kind, payload, important=False):
@@ -450,11 +286,6 @@ class Runner(param.Parameterized):
             if kind != "epoch":
                 return kind == "batch"
 
-    def export(self, fmt: str = "csv") -> str:
-        """The whole history (every batch and epoch, per task and member, baselines too) as CSV or JSON text;
-        asked of the worker between two batches, so it is one consistent moment of the run."""
-        return self.ask(lambda tr: self.history.to_csv() if fmt == "csv" else self.history.to_json())
-
     def _probe(self, force=False):
         tr = self.trainer
         net = getattr(tr, "net", None) if tr is not None else None
@@ -486,4 +317,180 @@ class Runner(param.Parameterized):
         self._emit("alignment", {"epoch": tr.epoch, "task": task, "values": values}, important=True)
 
 
-__all__ = ["Runner", "StopEvent", "task_data", "task_names"]
+class Runner(RunnerWorker):
+    """One trainer, one worker thread, one bounded buffer of events.
+
+    Only the worker thread changes the trainer and the run's state: every call from
+    the server (build, train, pause, step, live settings, save) puts a request in a
+    queue, which the worker serves in order, each by its handler in :attr:`_handlers`.
+    :attr:`state` reads what the worker last set, or, while a request that changes it
+    waits in the queue, the state that request leads to (so that nobody reads the
+    previous run's "finished" just after pressing Train).
+
+    Parameters
+    ----------
+    maxlen : int
+        Capacity of the event buffer; when a reader falls behind, the oldest
+        batch events are dropped (epochs, stops and resets are kept apart, and
+        only the newest recorded sample is kept).
+    probe_every : float
+        Seconds between two recorded samples (trajectories, PCA, player) while training.
+    """
+
+    STATES = ("empty", "building", "ready", "running", "paused", "finished")
+
+    def __init__(self, maxlen: int = 4096, probe_every: float = 0.5, **params):
+        super().__init__(**params)
+        self.trainer: Trainer | None = None
+        self.side: dict = {}  # baselines trained beside the AP network: name -> Trainer
+        self._side_gens: dict | None = None
+        self.history = History()  # every event of the run, in order (written on the worker thread only)
+        self.events = collections.deque(maxlen=maxlen)  # batch events (and probes): may drop the oldest
+        self.important = collections.deque(maxlen=1024)  # resets, epochs, stops, errors: small and never crowded out
+        self._seq = 0
+        self._latest_probe = None  # the newest recorded sample, not yet drained (shared with drain(): _probe_lock)
+        self._probe_lock = threading.Lock()
+        self.probe_every = probe_every
+        self._cmd = queue.Queue()
+        self._requests = itertools.count(1)
+        self._promises = threading.RLock()  # a request's promise is made and kept (cleared) one at a time
+        self._state = "empty"  # written by the worker only
+        self._promise = None  # (request number, state): what a queued request makes of the state
+        self._building = None  # the experiment of the network a queued build makes
+        self._run = threading.Event()
+        self._cancel = threading.Event()  # set: the build under way stops (BuildCancelled)
+        self._alive = True
+        self._gen = None
+        self._last_probe = 0.0
+        self.meta = {}  # what the views need to know of the current network besides its experiment (wiring, file)
+        self._handlers = {"quit": self._quit, "build": self._build, "discard": self._discard, "train": self._train,
+                          "pause": self._pause, "step": self._step, "call": self._call, "ask": self._ask,
+                          "probe": lambda arg: self._probe(force=True)}
+        self._thread = threading.Thread(target=self._loop, name="apexplorer-runner", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ what the page reads
+    @property
+    def state(self) -> str:
+        """empty: no network; building; ready: built, not trained; running; paused; finished: the run ended."""
+        promise = self._promise
+        return promise[1] if promise is not None else self._state
+
+    @property
+    def experiment(self):
+        """The experiment of the network that runs (the trainer's own), or of the one a queued build makes;
+        None without a network."""
+        if self._building is not None:
+            return self._building[1]
+        tr = self.trainer
+        return getattr(tr, "experiment", None) if tr is not None else None
+
+    # ------------------------------------------------------------ commands (any thread)
+    def _request(self, cmd: str, arg=None, state: str | None = None) -> int:
+        with self._promises:
+            n = next(self._requests)
+            if state is not None:
+                self._promise = (n, state)
+            self._cmd.put((n, cmd, arg))
+        return n
+
+    def build(self, factory, meta: dict | None = None, experiment=None) -> None:
+        """Replace the trainer by ``factory()`` (called on the worker thread); a factory may return
+        ``(trainer, {name: baseline trainer})`` to train baselines beside it.  ``experiment``: the one
+        it builds (:attr:`experiment` until the trainer is there)."""
+        self._run.clear()
+        with self._promises:
+            n = self._request("build", (factory, dict(meta or {})), "building")
+            self._building = (n, experiment)
+
+    def cancel_build(self) -> None:
+        """Stop the build under way (checked between the members of an ensemble); safe from any thread."""
+        self._cancel.set()
+
+    def discard(self) -> None:
+        """Drop the network (the page now describes one that cannot be built)."""
+        self._run.clear()
+        self._request("discard", None, "empty")
+
+    def attach(self, trainer: Trainer, meta: dict | None = None) -> None:
+        """Use an existing trainer (a notebook user's own run)."""
+        self.build(lambda: trainer, meta, getattr(trainer, "experiment", None))
+
+    def train(self) -> None:
+        if self.trainer is None and self.state != "building":
+            return
+        self._run.set()
+        self._request("train", None, None if self.state == "building" else "running")
+
+    def pause(self) -> None:
+        """Stop pulling events after the current batch."""
+        self._run.clear()
+        self._request("pause")
+
+    def step(self, n: int = 1) -> None:
+        """Train ``n`` batches (when paused or ready)."""
+        self._run.clear()
+        self._request("step", n, "paused" if self.state in ("ready", "running") else None)
+
+    def call(self, fn, label: str = "") -> None:
+        """Run ``fn(trainer)`` on the worker between two batches (live settings, save, load)."""
+        self._request("call", (fn, label))
+
+    def ask(self, fn, timeout: float = 30.0):
+        """Run ``fn(trainer)`` on the worker between two batches and return its result (the caller waits).
+
+        Raises what ``fn`` raised, or ApexplorerError when there is no network (or
+        one is being built: the caller does not wait for that) or the worker does
+        not answer within ``timeout`` seconds.
+        """
+        if self.state == "building" or not self.alive:
+            raise ApexplorerError("the network is being built; try again in a moment" if self.alive
+                                  else "this session has ended")
+        fut = concurrent.futures.Future()
+        self._request("ask", (fn, fut))
+        try:
+            return fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise ApexplorerError(f"the network did not answer within {timeout:g} s; try again") from None
+
+    def request_probe(self) -> None:
+        self._request("probe")
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the worker thread (on session end).  Safe to call twice."""
+        self._alive = False
+        self._run.clear()
+        for tr in [self.trainer, *self.side.values()]:
+            if tr is not None:
+                tr.stop()
+        self._request("quit")
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def drain(self, limit: int | None = None) -> list:
+        """Take every buffered item, oldest first (important items keep their order)."""
+        out = []
+        for dq in (self.important, self.events):
+            while dq and (limit is None or len(out) < limit):
+                try:
+                    out.append(dq.popleft())
+                except IndexError:
+                    break
+        with self._probe_lock:  # a sample recorded meanwhile is replaced by the next
+            probe, self._latest_probe = self._latest_probe, None
+        if probe is not None:
+            out.append(probe)
+        out.sort(key=lambda it: it[0])
+        return [(k, v) for _, k, v in out]
+
+    def export(self, fmt: str = "csv") -> str:
+        """The whole history (every batch and epoch, per task and member, baselines too) as CSV or JSON text;
+        asked of the worker between two batches, so it is one consistent moment of the run."""
+        return self.ask(lambda tr: self.history.to_csv() if fmt == "csv" else self.history.to_json())
+
+
+__all__ = ["Runner", "RunnerWorker", "StopEvent", "task_data", "task_names"]
