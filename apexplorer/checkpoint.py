@@ -261,26 +261,19 @@ def restore_progress(trainer, state: dict, device) -> None:
     trainer.summary = state["summary"]
 
 
-def restore(cls, path, data, device=None, overrides: dict | None = None):
-    """A trainer of class ``cls`` restored from the checkpoint at ``path`` (:meth:`Trainer.load`): its
-    TrainConfig with ``overrides``, on ``device``, every tensor checked first."""
-    from dataclasses import replace
-
+def restore(cls, st: dict, path, data, config):
+    """A trainer of class ``cls`` restored from checkpoint ``st`` (read from ``path``, :meth:`Trainer.load`) with
+    the TrainConfig ``config`` (the checkpoint's, with a resume's changes), every tensor checked first."""
     from .devices import resolve_device
     from .methods import learner_class
     from .optim import make_optimizer
-    from .trainer import TrainConfig
 
-    st = load(path)
     given = match_data(st, data, path)
-    cfg = replace(TrainConfig(**st["train_config"]), **dict(overrides or {}))
-    if device is not None:
-        cfg = replace(cfg, device=device)
-    dev = resolve_device(cfg.device)
+    dev = resolve_device(config.device)
     learner_cls = learner_class(st["learner"]["kind"])
     check_tensors(st, learner_cls, path)
-    learner = learner_cls.from_state(st["learner"], dev, make_optimizer(cfg.optimizer, cfg.lr))
-    tr = cls(learner, given, cfg, st["tasks"], st["schedule"], st.get("batch_sizes"))
+    learner = learner_cls.from_state(st["learner"], dev, make_optimizer(config.optimizer, config.lr))
+    tr = cls(learner, given, config, st["tasks"], st["schedule"], st.get("batch_sizes"))
     restore_progress(tr, st, dev)
-    tr.opt.lr = float(cfg.lr)  # a resume may change the learning rate; the moments stay
+    tr.opt.lr = float(config.lr)  # a resume may change the learning rate; the moments stay
     return tr

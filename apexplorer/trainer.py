@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -493,4 +493,6 @@ class Trainer:
         trained on.  Every tensor of the checkpoint is checked against its
         wiring (or baseline config) before use; a mismatch is a CheckpointError.
         """
-        return checkpoint.restore(cls, path, data, device, overrides)
+        st = checkpoint.load(path)
+        cfg = replace(TrainConfig(**st["train_config"]), **overrides)
+        return checkpoint.restore(cls, st, path, data, cfg if device is None else replace(cfg, device=device))

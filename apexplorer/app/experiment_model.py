@@ -85,6 +85,69 @@ def pending_names(diff: dict) -> list:
     return out
 
 
+def wiring_of(exp: Experiment) -> Wiring:
+    """The wiring ``exp`` builds, sized for its data (raises ApexplorerError)."""
+    data = {t: get_dataset(s.dataset) for t, s in exp.tasks.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WiringWarning)
+        return make_wiring(exp, data)
+
+
+def fit_machine(exp: Experiment, data: bool = True) -> tuple:
+    """(``exp`` as this machine can run it, notes): a missing dataset becomes digits (``data``), a missing
+    GPU becomes auto."""
+    notes, changes = [], {}
+    if exp.train.device not in device_choices():
+        changes["train.device"] = "auto"
+        notes.append(f"this experiment asks for device {exp.train.device}, which this machine lacks, so it "
+                     "trains on auto (the CPU here)")
+    if data:
+        swapped = {t: s.dataset for t, s in exp.tasks.items() if not available(s.dataset)}
+        for t in swapped:
+            changes[f"tasks.{t}.dataset"] = "digits"
+        if swapped:
+            notes.append(f"{', '.join(dict.fromkeys(swapped.values()))} is not on this machine, so "
+                         + ", ".join(f"task {t} uses digits" for t in swapped) + " (choose on the Tasks tab)")
+    return (exp.with_changes(changes) if changes else exp), notes
+
+
+def normalise(exp: Experiment) -> Experiment:
+    """rho or c equal to what every module has anyway is left to the wiring (no change to ask about)."""
+    changes = {}
+    for key in ("ap.spectral_radius", "ap.connection_rate"):
+        v = exp.get(key)
+        if v is None:
+            continue
+        base = wiring_of(exp.with_changes({key: None}))
+        if base.modules and all(getattr(m, key[3:]) == v for m in base.modules):
+            changes[key] = None
+    return exp.with_changes(changes) if changes else exp
+
+
+def default_datasets(name: str, current: list) -> list:
+    """The datasets a preset loads with (one per task)."""
+    wanted = list(MULTITASK.get(name, ()))
+    cur = current
+    if not wanted:  # a preset named after a dataset (digits, 2afc) goes with it
+        return [name if name in dataset_names() else (cur[0] if cur else "digits")]
+    return wanted  # the paper's pair; fit_machine swaps what this machine lacks
+
+
+def too_slow(exp: Experiment, wiring, need, limit_s: float) -> str:
+    """Why an ensemble is refused ('' when not): it would take longer than ``limit_s`` seconds to build."""
+    seeds = exp.train.seeds
+    if seeds < ENSEMBLE_CHECK:
+        return ""
+    secs = build_seconds(wiring, seeds)
+    if secs <= limit_s:
+        return ""
+    most = max(1, int(limit_s / (secs / seeds)))
+    return (f"seeds {seeds}: an ensemble of {seeds} networks would take about {clock(secs)} to build here and "
+            f"hold about {format_bytes(need.total)}; the page builds ensembles of up to {clock(limit_s)} "
+            f"(about {most} seeds of this network): choose fewer seeds, or train this one from the command line "
+            "(the Experiment card gives it)")
+
+
 class ExperimentModel(param.Parameterized):
     """The page's experiment, its pending changes, apply (a fresh network) and revert, and its widgets' models."""
 
@@ -130,35 +193,14 @@ class ExperimentModel(param.Parameterized):
     def schedule(self) -> str:
         return self.experiment.train.schedule
 
+    wiring_of = staticmethod(wiring_of)
+    fit_machine = staticmethod(fit_machine)
+
     def task_names(self) -> list:
         """The tasks of the wiring (the experiment may train some of them)."""
         return self.wiring.task_names or list(self.experiment.tasks)
 
-    def wiring_of(self, exp: Experiment) -> Wiring:
-        """The wiring ``exp`` builds, sized for its data (raises ApexplorerError)."""
-        data = {t: get_dataset(s.dataset) for t, s in exp.tasks.items()}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", WiringWarning)
-            return make_wiring(exp, data)
-
     # ------------------------------------------------------------ replacing the experiment
-    def fit_machine(self, exp: Experiment, data: bool = True) -> tuple:
-        """(``exp`` as this machine can run it, notes): a missing dataset becomes digits (``data``), a missing
-        GPU becomes auto."""
-        notes, changes = [], {}
-        if exp.train.device not in device_choices():
-            changes["train.device"] = "auto"
-            notes.append(f"this experiment asks for device {exp.train.device}, which this machine lacks, so it "
-                         "trains on auto (the CPU here)")
-        if data:
-            swapped = {t: s.dataset for t, s in exp.tasks.items() if not available(s.dataset)}
-            for t in swapped:
-                changes[f"tasks.{t}.dataset"] = "digits"
-            if swapped:
-                notes.append(f"{', '.join(dict.fromkeys(swapped.values()))} is not on this machine, so "
-                             + ", ".join(f"task {t} uses digits" for t in swapped) + " (choose on the Tasks tab)")
-        return (exp.with_changes(changes) if changes else exp), notes
-
     def set_experiment(self, exp: Experiment, note: str = "", lasting: bool = False) -> bool:
         """Show ``exp`` (every widget follows); the network follows as :meth:`update_pending` decides.
 
@@ -198,25 +240,18 @@ class ExperimentModel(param.Parameterized):
         try:
             n_tasks = len(preset_tasks(name))
             if datasets is None or len(datasets) != n_tasks:
-                datasets = self._default_datasets(name)
+                datasets = default_datasets(name, list(self.datasets.values()) if self.experiment is not None else [])
             exp = Experiment.from_preset(name, datasets)
         except ApexplorerError as e:
             self.notices.error(str(e))
             return False
         return self.set_experiment(exp, f"loaded preset {name}")
 
-    def _default_datasets(self, name):
-        wanted = list(MULTITASK.get(name, ()))
-        cur = list(self.datasets.values()) if self.experiment is not None else []
-        if not wanted:  # a preset named after a dataset (digits, 2afc) goes with it
-            return [name if name in dataset_names() else (cur[0] if cur else "digits")]
-        return wanted  # the paper's pair; fit_machine swaps what this machine lacks
-
     # ------------------------------------------------------------ changing it
     def change(self, changes: dict, from_editor: bool = False) -> bool:
         """Write dotted-key ``changes`` into the experiment; a refused value shows the library's message."""
         try:
-            new = self._normalise(self.experiment.with_changes(changes))
+            new = normalise(self.experiment.with_changes(changes))
         except ApexplorerError as e:
             self.notices.show_problem(gui_words(str(e)))
             return False
@@ -242,18 +277,6 @@ class ExperimentModel(param.Parameterized):
         self.apply_live(list(old.diff(new)))
         self.update_pending()
         return True
-
-    def _normalise(self, exp: Experiment) -> Experiment:
-        """rho or c equal to what every module has anyway is left to the wiring (no change to ask about)."""
-        changes = {}
-        for key in ("ap.spectral_radius", "ap.connection_rate"):
-            v = exp.get(key)
-            if v is None:
-                continue
-            base = self.wiring_of(exp.with_changes({key: None}))
-            if base.modules and all(getattr(m, key[3:]) == v for m in base.modules):
-                changes[key] = None
-        return exp.with_changes(changes) if changes else exp
 
     def set_dataset(self, task: str, name: str) -> None:
         """Give ``task`` a dataset; the ports fit it (an inline wiring's ports are resized)."""
@@ -391,21 +414,7 @@ class ExperimentModel(param.Parameterized):
                                 precision=exp.ap.precision, device=resolve_device(exp.train.device))
         except ApexplorerError as e:
             return gui_words(str(e))
-        return self._too_slow(exp, need)
-
-    def _too_slow(self, exp: Experiment, need) -> str:
-        """Why an ensemble is refused ('' when not): it would take longer than :attr:`build_limit_s` to build."""
-        seeds = exp.train.seeds
-        if seeds < ENSEMBLE_CHECK:
-            return ""
-        secs = build_seconds(self.wiring.wiring, seeds)
-        if secs <= self.build_limit_s:
-            return ""
-        most = max(1, int(self.build_limit_s / (secs / seeds)))
-        return (f"seeds {seeds}: an ensemble of {seeds} networks would take about {clock(secs)} to build here and "
-                f"hold about {format_bytes(need.total)}; the page builds ensembles of up to {clock(self.build_limit_s)} "
-                f"(about {most} seeds of this network): choose fewer seeds, or train this one from the command line "
-                "(the Experiment card gives it)")
+        return too_slow(exp, self.wiring.wiring, need, self.build_limit_s)
 
     def blocker(self) -> str:
         """Why Train cannot start now ('' when it can): with no network, the problem that stops building one."""
