@@ -89,6 +89,33 @@ def _extra_tabs() -> list:
     return tabs
 
 
+def extra_views(explorer, live: bool) -> list:
+    """[(title, view)] of the optional tabs that could be built for ``explorer`` (one that fails is left out,
+    the explorer stays up)."""
+    out = []
+    for title, cls in _extra_tabs():
+        try:
+            if title == "Sweeps":
+                view = cls(files=explorer.files, experiment=lambda: explorer.state.experiment, live=live)
+            elif title == "Paper":
+                view = cls(on_load=explorer.load_paper, shipped=REPORT if REPORT.is_dir() else None,
+                           files=explorer.files, max_upload=explorer.max_upload)
+            else:
+                view = cls()
+            out.append((title, view))
+        except Exception:  # noqa: BLE001 - an optional tab that fails is left out
+            log.exception("the %s tab could not be built", title)
+    return out
+
+
+def link_presenter() -> bool:
+    """Whether the page's URL asks for the presenter layout (``?presenter=1``)."""
+    args = getattr(pn.state, "session_args", None) or {}
+    v = args.get("presenter", [b""])
+    v = v[0] if isinstance(v, (list, tuple)) and v else v
+    return (v.decode() if isinstance(v, bytes) else str(v)).lower() in ("1", "true", "yes", "on")
+
+
 class Explorer(pn.viewable.Viewer):
     """The explorer app: ``Explorer()`` in a notebook cell, or served by ``apps/explorer.py``.
 
@@ -160,21 +187,9 @@ class Explorer(pn.viewable.Viewer):
         self.pca = PCAView()
         self.player = ErrorFlowPlayer(legend_rows=2)  # narrow: beside the formulas
         self.player.use_runner(st.runner)
-        self.extra = []
-        self.paper = None
         self.paper_note = pn.pane.Markdown("", visible=False, sizing_mode="stretch_width", margin=(0, 10))
-        for title, cls in _extra_tabs():
-            try:
-                if title == "Sweeps":
-                    view = cls(files=self.files, experiment=lambda: self.state.experiment, live=live)
-                elif title == "Paper":
-                    view = self.paper = cls(on_load=self.load_paper, shipped=REPORT if REPORT.is_dir() else None,
-                                            files=self.files, max_upload=self.max_upload)
-                else:
-                    view = cls()
-                self.extra.append((title, view))
-            except Exception:  # noqa: BLE001 - an optional tab that fails is left out, the explorer stays up
-                log.exception("the %s tab could not be built", title)
+        self.extra = extra_views(self, live)
+        self.paper = dict(self.extra).get("Paper")
         self.views = [self.curves, self.errors, self.trajectory, self.pca, self.player] + \
             [v for _, v in self.extra if hasattr(v, "consume")]
         tabs = [("Curves", self.curves), ("Trajectories", self.trajectory), ("PCA 3-D", self.pca),
@@ -187,7 +202,7 @@ class Explorer(pn.viewable.Viewer):
         st.model.param.watch(self._on_task, "task")
         st.model.param.watch(self._on_experiment, "experiment")
         self._on_experiment()
-        self.presenter = self.presenter or self._link_presenter()
+        self.presenter = self.presenter or link_presenter()
         self.bridge.presenter = self.presenter
         self._callback = None
         if trainer is not None:
@@ -201,14 +216,6 @@ class Explorer(pn.viewable.Viewer):
     def attach(self, trainer: Trainer) -> None:
         """Follow an existing trainer (its experiment and weights)."""
         self.state.model.attach(trainer)
-
-    @staticmethod
-    def _link_presenter() -> bool:
-        """Whether the page's URL asks for the presenter layout (``?presenter=1``)."""
-        args = getattr(pn.state, "session_args", None) or {}
-        v = args.get("presenter", [b""])
-        v = v[0] if isinstance(v, (list, tuple)) and v else v
-        return (v.decode() if isinstance(v, bytes) else str(v)).lower() in ("1", "true", "yes", "on")
 
     def _open_link(self) -> None:
         """Open the experiment of the page's URL query (read once, when the session starts); what the link
