@@ -98,6 +98,23 @@ def _resolve_tasks(wiring: Wiring | None, data, task) -> tuple:
     return tasks, {n: data[n] for n in names}
 
 
+def _checked_tasks(learner, data, task, schedule: str) -> tuple:
+    """(tasks, {task name: Dataset}) a learner trains, checked: the data fits its ports, and tasks trained
+    together (``simultaneous``) can be."""
+    tasks, data = _resolve_tasks(learner.wiring, data, task)
+    if schedule == "simultaneous" and len(tasks) > 1:
+        learner.check_together(tasks)
+    if learner.wiring is not None:
+        for t in tasks:
+            _check_sizes(learner.wiring, t, data[t.name])
+    return tasks, data
+
+
+def _on(d: Dataset, device) -> tuple:
+    """(x_train, y_train, x_test, y_test) of ``d`` on ``device``."""
+    return d.x_train.to(device), d.y_train.to(device), d.x_test.to(device), d.y_test.to(device)
+
+
 def _check_sizes(wiring: Wiring, task: Task, data: Dataset) -> None:
     n_in = next(p.size for p in wiring.inputs if p.name == task.input)
     n_out = next(p.size for p in wiring.outputs if p.name == task.output)
@@ -177,16 +194,10 @@ class Trainer:
         if not isinstance(learner, Learner):
             raise ApexplorerError(f"{type(learner).__name__} is not a learner (see apexplorer.learner.Learner)")
         self.learner = learner
-        self.tasks, self.data = _resolve_tasks(learner.wiring, data, task)
         self.schedule = check_schedule(schedule)
-        if schedule == "simultaneous" and len(self.tasks) > 1:
-            learner.check_together(self.tasks)
-        if learner.wiring is not None:
-            for t in self.tasks:
-                _check_sizes(learner.wiring, t, self.data[t.name])
+        self.tasks, self.data = _checked_tasks(learner, data, task, schedule)
         dev = learner.device
-        self._x = {n: (d.x_train.to(dev), d.y_train.to(dev), d.x_test.to(dev), d.y_test.to(dev))
-                   for n, d in self.data.items()}
+        self._x = {n: _on(d, dev) for n, d in self.data.items()}
         self.batch_sizes = {n: int((batch_sizes or {}).get(n) or self.config.batch_size) for n in self.data}
         n_cls = max(max(d.n_classes for d in self.data.values()), 2)
         self.guard = DivergenceGuard(self.config.max_loss if self.config.max_loss is not None else 15 * math.log(n_cls))
@@ -390,9 +401,7 @@ class Trainer:
         for n, d in self.data.items():
             if getattr(d, "resample", None) is None or getattr(self, "_drawn", {}).get(n) == self.epoch:
                 continue
-            new = d.resample(int(self.config.seed), self.epoch)
-            dev = self.learner.device
-            self._x[n] = (new.x_train.to(dev), new.y_train.to(dev), new.x_test.to(dev), new.y_test.to(dev))
+            self._x[n] = _on(d.resample(int(self.config.seed), self.epoch), self.learner.device)
             self._drawn = {**getattr(self, "_drawn", {}), n: self.epoch}
 
     def _eager_step(self, batch: dict, tasks) -> StepResult:
