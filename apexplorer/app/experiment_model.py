@@ -449,14 +449,3 @@ class ExperimentModel(param.Parameterized):
         self.asked = True
         self.runner.build(factory, {"wiring": self.wiring.wiring}, experiment=exp)
         return True
-
-    def attach(self, trainer) -> None:
-        """Follow an existing trainer (a notebook's): the page shows its experiment, and it trains here."""
-        from ..build import trainer_experiment
-
-        exp = trainer_experiment(trainer)
-        if trainer.experiment is None:
-            trainer.experiment = exp  # kept true by Trainer.update from now on
-        self.show(exp, trainer.net.wiring if trainer.net is not None else self.wiring_of(exp))
-        self.asked = True
-        self.runner.attach(trainer, {})

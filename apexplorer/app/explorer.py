@@ -215,7 +215,7 @@ class Explorer(pn.viewable.Viewer):
     # ---------------------------------------------------------- experiment
     def attach(self, trainer: Trainer) -> None:
         """Follow an existing trainer (its experiment and weights)."""
-        self.state.model.attach(trainer)
+        self.state.attach(trainer)
 
     def _open_link(self) -> None:
         """Open the experiment of the page's URL query (read once, when the session starts); what the link

@@ -90,7 +90,6 @@ class ExplorerState(param.Parameterized):
     problems = _part("model", "problems")
     blocker = _part("model", "blocker")
     reset = _part("model", "reset")
-    attach = _part("model", "attach")
     save = _part("files", "save")
     session_bytes = _part("files", "session_bytes")
     experiment_text = _part("files", "experiment_text")
@@ -99,6 +98,16 @@ class ExplorerState(param.Parameterized):
     load = _part("files", "load")
 
     # ------------------------------------------------------------ the run
+    def attach(self, trainer) -> None:
+        """Follow an existing trainer (a notebook's): the page shows its experiment, and it trains here."""
+        m = self.model
+        exp = trainer_experiment(trainer)
+        if trainer.experiment is None:
+            trainer.experiment = exp  # kept true by Trainer.update from now on
+        m.show(exp, trainer.net.wiring if trainer.net is not None else m.wiring_of(exp))
+        m.asked = True
+        self.runner.attach(trainer, {})
+
     def train(self) -> bool:
         """Train, building a network first when there is none; a finished run goes on only
         when Epochs was raised (Reset starts a fresh one)."""

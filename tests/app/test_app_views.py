@@ -335,6 +335,9 @@ def test_the_explorer_can_follow_a_notebook_users_trainer(small_wiring, digits, 
         render(e)
         assert wait(lambda: e.state.runner.trainer is tr, tick=e.tick)
         assert e.state.wiring.wiring.name == "small" and e.graph.data["frames"]["module"] == ["L1", "L2"]
+        e.state.settings.lr = 2e-3  # a live change reaches the user's trainer and the experiment it holds
+        assert wait(lambda: tr.opt.lr == 2e-3, tick=e.tick)
+        assert e.state.built is tr.experiment and tr.experiment.train.lr == 2e-3 and not e.state.pending
         run_to_end(e, wait)
         assert tr.epoch == 1 and e.curves.n_points() > 0
     finally:
