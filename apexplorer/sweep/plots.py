@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 
-from ..analysis.stats import mean_sd
 from ..errors import ApexplorerError, choices
 from .table import FINISHED, LEADING, METRICS
 
@@ -84,8 +83,9 @@ def seed_stats(df, by, metric: str = "test_acc"):
     by = [by] if isinstance(by, str) else list(by)
     _need(df, *by, metric)
     g = df.groupby(by, dropna=False)[metric]
-    st = g.agg(mean="mean", sd=lambda v: mean_sd(v.dropna())[1] if v.notna().any() else 0.0, min="min", max="max",
-               n="count").reset_index()
+    st = g.agg(["mean", "std", "min", "max", "count"]).reset_index()
+    st = st.rename(columns={"std": "sd", "count": "n"})
+    st["sd"] = st["sd"].fillna(0.0)
     st["lo_sd"], st["hi_sd"] = st["mean"] - st["sd"], st["mean"] + st["sd"]
     return st.sort_values(by).reset_index(drop=True)
 
