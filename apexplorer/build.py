@@ -18,7 +18,7 @@ from .toy import load_toy, toy_names
 from .errors import ApexplorerError, choices
 from .experiment import ALIASES, Experiment, ExperimentError
 from .init import init_tensors
-from .table import TABLE, resumable_keys
+from .table import TABLE, resumable_keys, rows
 from .trainer import Trainer
 from .wiring import Wiring
 
@@ -148,6 +148,56 @@ def checkpoint_experiment(state: dict, path=None) -> Experiment | None:
     return exp
 
 
+def experiment_of(wiring: Wiring, datasets: dict, ap: dict, train: dict, schedule: str = "alternating",
+                  batch_sizes: dict | None = None) -> Experiment:
+    """The experiment of an AP run made without one (a checkpoint saved before experiments, a notebook's
+    trainer): its wiring inline, its tasks' datasets, its phases and its training."""
+    bs = dict(batch_sizes or {})
+    tasks = {t: ({"dataset": d, "batch_size": bs[t]} if t in bs else d) for t, d in datasets.items()}
+    tr = {r.name: train[r.name] for r in rows("train") if train.get(r.name) is not None}  # TrainConfig's keys
+    tr.update(seeds=int(train.get("ensemble", 1) or 1), schedule=schedule)
+    # APConfig's keys; an optional one that is off (f_prime false) is left out, as a file leaves it out
+    aps = {r.name: ap[r.name] for r in rows("ap") if r.name in ap and not (r.optional and not ap[r.name])}
+    return Experiment.from_dict({"wiring": {"inline": wiring.to_dict()}, "tasks": tasks, "train": tr, "ap": aps})
+
+
+def upgrade(state: dict, path=None) -> Experiment | None:
+    """The one place a checkpoint becomes an experiment: the one it holds (checked, :func:`checkpoint_experiment`),
+    or, written before experiments, the one its AP network was trained from (:func:`experiment_of`).
+
+    None only for a baseline (BP, FA, EP) saved before experiments; such a run resumes as it was saved.
+    Raises CheckpointError for a checkpoint that lacks the parts an upgrade reads.
+    """
+    from .checkpoint import CheckpointError
+
+    exp = checkpoint_experiment(state, path)
+    if exp is not None:
+        return exp
+    lw = state.get("learner") or {}
+    if "wiring" not in lw:
+        return None
+    where = f"checkpoint {str(path)!r}" if path is not None else "the checkpoint"
+    try:
+        return experiment_of(Wiring.from_dict(lw["wiring"], warn=False), dict(state["datasets"]),
+                             dict(lw.get("ap_config", {})), dict(state["train_config"]),
+                             state.get("schedule", "alternating"), state.get("batch_sizes"))
+    except (KeyError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{where} was written before experiments and lacks {e}; it cannot be read") from None
+
+
+def trainer_experiment(tr: Trainer) -> Experiment:
+    """The experiment of a trainer: ``trainer.experiment``, or for an AP trainer made without one, the one
+    written from its parts (:func:`experiment_of`)."""
+    if getattr(tr, "experiment", None) is not None:
+        return tr.experiment
+    from dataclasses import asdict
+
+    data = tr.data if isinstance(tr.data, dict) else {tr.task.name: tr.data}
+    return experiment_of(tr.net.wiring, {n: d.name for n, d in data.items()}, asdict(tr.net.config),
+                         asdict(tr.config), tr.schedule,
+                         {n: b for n, b in tr.batch_sizes.items() if b != tr.config.batch_size})
+
+
 def check_learner(state: dict, exp: Experiment, path=None) -> None:
     """Refuse a checkpoint whose learner is not the network its experiment describes (a learner swapped in
     from another run): the method, the phases, the seeds and, for AP, the whole wiring must agree."""
@@ -233,7 +283,7 @@ def resume(path, changes: dict | None = None, data_dir=None, download: bool = Fa
     from . import checkpoint
 
     st = checkpoint.load(path)
-    exp = checkpoint_experiment(st, path)
+    exp = upgrade(st, path)
     changes = dict(changes or {})
     if exp is not None:
         new = exp.with_changes(changes) if changes else exp
@@ -309,4 +359,5 @@ def build_seconds(wiring, members: int = 1) -> float:
     return seen[0] * max(int(members), 1)
 
 
-__all__ = ["RESUMABLE", "build", "build_seconds", "checkpoint_experiment", "load_data", "make_wiring", "resume"]
+__all__ = ["RESUMABLE", "build", "build_seconds", "checkpoint_experiment", "experiment_of", "load_data", "make_wiring",
+           "resume", "trainer_experiment", "upgrade"]

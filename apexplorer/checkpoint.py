@@ -259,3 +259,21 @@ def restore_progress(trainer, state: dict, device) -> None:
     trainer.stats = EpochStats.from_dict(state["acc"], trainer.learner_members)
     trainer.history = list(state["history"])
     trainer.summary = state["summary"]
+
+
+def restore(cls, st: dict, path, data, config):
+    """A trainer of class ``cls`` restored from checkpoint ``st`` (read from ``path``, :meth:`Trainer.load`) with
+    the TrainConfig ``config`` (the checkpoint's, with a resume's changes), every tensor checked first."""
+    from .devices import resolve_device
+    from .methods import learner_class
+    from .optim import make_optimizer
+
+    given = match_data(st, data, path)
+    dev = resolve_device(config.device)
+    learner_cls = learner_class(st["learner"]["kind"])
+    check_tensors(st, learner_cls, path)
+    learner = learner_cls.from_state(st["learner"], dev, make_optimizer(config.optimizer, config.lr))
+    tr = cls(learner, given, config, st["tasks"], st["schedule"], st.get("batch_sizes"))
+    restore_progress(tr, st, dev)
+    tr.opt.lr = float(config.lr)  # a resume may change the learning rate; the moments stay
+    return tr

@@ -16,6 +16,7 @@ import os
 import pickle
 import struct
 import tarfile
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -378,3 +379,18 @@ def load_dataset(name: str, data_dir=None, download: bool = False, label: str | 
                         ".csv or .npz file")
     check_data_dir(data_dir)
     return LOADERS[name](data_dir=data_dir, download=download)
+
+
+_CACHE: dict = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def cached_dataset(name: str, data_dir=None, download: bool = False) -> Dataset:
+    """:func:`load_dataset`, read once per process and folder (the explorer's sessions, a sweep's points share
+    it): a Dataset's tensors are never written, so one copy serves every reader.  A dataset that cannot be
+    read is not remembered (it is looked for again next time)."""
+    key = (name, str(Path(data_dir).resolve()) if data_dir else None, os.environ.get("APEXPLORER_DATA"))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = load_dataset(name, data_dir, download)
+        return _CACHE[key]

@@ -297,6 +297,10 @@ class APLearner:
         return BatchResult.unpack(flat, [t.name for t in tasks], self.members or 1, errs,
                                   {t.name: batch[t.name][1].shape[-1] for t in tasks})
 
+    def forget_graphs(self) -> None:
+        """Drop the captured CUDA graphs (settings changed: the next steps are captured anew)."""
+        self._graphs, self._seen = {}, {}
+
     def _train_step(self, batch: dict, tasks):
         """(error names, the packed results) of one fused step; see :meth:`train_step`."""
         if not hasattr(self, "_max_loss"):

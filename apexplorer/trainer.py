@@ -2,9 +2,10 @@
 
 :meth:`Trainer.train` is a generator of events: one :class:`BatchEvent` per
 batch, one :class:`EpochEvent` per epoch and a final :class:`StopEvent`.  The
-CLI, the app and notebooks consume this same stream.  ``pause``, ``resume``
+CLI, the app and notebooks consume this same stream.  ``pause``, ``unpause``
 and ``stop`` may be called from another thread; they take effect between
-batches.  A diverged batch (NaN, inf or an exploding loss) restores the last
+batches; :meth:`Trainer.update` changes the live settings (:data:`LIVE_KEYS`)
+of a run between two batches.  A diverged batch (NaN, inf or an exploding loss) restores the last
 good state and stops with a message (:mod:`guard`).  Checkpoints restore a run
 exactly (:mod:`checkpoint`).  Which tasks train when, and the order of their
 samples, is :mod:`schedule`'s.
@@ -26,14 +27,16 @@ from .errors import ApexplorerError, choices
 from .events import BatchEvent, EpochEvent, EpochStats, StepResult, StopEvent, read_back
 from .guard import DivergenceGuard
 from .learner import APLearner, Learner, cross_entropy, n_correct
+from .live import LIVE_KEYS
 from .network import APConfig, Network
 from .optim import OPTIMIZERS, make_optimizer
 from .schedule import SCHEDULES, BatchStreams, check_schedule, lead, n_batches, segments
 from .table import default
 from .wiring import Task, Wiring
 
-__all__ = ["DEVICES", "SCHEDULES", "BatchEvent", "EpochEvent", "StopEvent", "TrainConfig", "Trainer",
+__all__ = ["DEVICES", "LIVE_KEYS", "SCHEDULES", "BatchEvent", "EpochEvent", "StopEvent", "TrainConfig", "Trainer",
            "learner_class", "resolve_device"]
+
 
 
 def _mean(v) -> float:
@@ -96,6 +99,23 @@ def _resolve_tasks(wiring: Wiring | None, data, task) -> tuple:
     return tasks, {n: data[n] for n in names}
 
 
+def _checked_tasks(learner, data, task, schedule: str) -> tuple:
+    """(tasks, {task name: Dataset}) a learner trains, checked: the data fits its ports, and tasks trained
+    together (``simultaneous``) can be."""
+    tasks, data = _resolve_tasks(learner.wiring, data, task)
+    if schedule == "simultaneous" and len(tasks) > 1:
+        learner.check_together(tasks)
+    if learner.wiring is not None:
+        for t in tasks:
+            _check_sizes(learner.wiring, t, data[t.name])
+    return tasks, data
+
+
+def _on(d: Dataset, device) -> tuple:
+    """(x_train, y_train, x_test, y_test) of ``d`` on ``device``."""
+    return d.x_train.to(device), d.y_train.to(device), d.x_test.to(device), d.y_test.to(device)
+
+
 def _check_sizes(wiring: Wiring, task: Task, data: Dataset) -> None:
     n_in = next(p.size for p in wiring.inputs if p.name == task.input)
     n_out = next(p.size for p in wiring.outputs if p.name == task.output)
@@ -105,6 +125,46 @@ def _check_sizes(wiring: Wiring, task: Task, data: Dataset) -> None:
     if data.n_classes > n_out:
         raise ApexplorerError(f"task {task.name!r}: output {task.output!r} has size {n_out}, but dataset "
                               f"{data.name!r} has {data.n_classes} classes")
+
+
+@torch.no_grad()
+def evaluate_learner(learner, x, y, task: Task, batch_size: int) -> tuple:
+    """Per-member lists (accuracies, mean cross-entropies) of ``learner`` on ``task`` for inputs ``x``, labels ``y``."""
+    correct = loss = 0.0
+    for i in range(0, len(y), batch_size):
+        p = learner.predict(x[i : i + batch_size], task)
+        yy = y[i : i + batch_size]
+        correct = correct + n_correct(p, yy).double()
+        loss = loss + cross_entropy(p, yy).double() * len(yy)
+    n = max(len(y), 1)
+    return (torch.as_tensor(correct) / n).reshape(-1).tolist(), (torch.as_tensor(loss) / n).reshape(-1).tolist()
+
+
+def epoch_event(s: EpochStats, scores: dict, epoch: int, epochs: int, members: int) -> EpochEvent:
+    """The event of an epoch from its training sums ``s`` and each task's test ``scores`` ({task: (accs, losses)},
+    one per member): per task, and over the tasks it trained."""
+    trained = s.trained
+    tasks, per_member = {}, {}
+    for name, (accs, losses) in scores.items():
+        tasks[name] = {"test_acc": _mean(accs), "test_loss": _mean(losses)}
+        per_member[name] = {"test_acc": accs, "test_loss": losses}
+        if name in trained:
+            tasks[name].update(train_acc=_mean(s.train_acc(name)), loss=_mean(s.train_loss(name)))
+            per_member[name].update(train_acc=s.train_acc(name), loss=s.train_loss(name))
+    n = sum(s.n.values())
+    return EpochEvent(
+        epoch=epoch,
+        epochs=epochs,
+        train_acc=_mean(s.member_train_acc()),
+        test_acc=sum(tasks[t]["test_acc"] for t in trained) / max(len(trained), 1),
+        loss=s.mean_loss(),
+        test_loss=sum(tasks[t]["test_loss"] for t in trained) / max(len(trained), 1),
+        seconds=s.seconds,
+        samples_per_s=n / max(s.seconds, 1e-9),
+        error=s.mean_error(),
+        tasks=tasks,
+        members=per_member if members > 1 else {},
+    )
 
 
 class Trainer:
@@ -135,16 +195,10 @@ class Trainer:
         if not isinstance(learner, Learner):
             raise ApexplorerError(f"{type(learner).__name__} is not a learner (see apexplorer.learner.Learner)")
         self.learner = learner
-        self.tasks, self.data = _resolve_tasks(learner.wiring, data, task)
         self.schedule = check_schedule(schedule)
-        if schedule == "simultaneous" and len(self.tasks) > 1:
-            learner.check_together(self.tasks)
-        if learner.wiring is not None:
-            for t in self.tasks:
-                _check_sizes(learner.wiring, t, self.data[t.name])
+        self.tasks, self.data = _checked_tasks(learner, data, task, schedule)
         dev = learner.device
-        self._x = {n: (d.x_train.to(dev), d.y_train.to(dev), d.x_test.to(dev), d.y_test.to(dev))
-                   for n, d in self.data.items()}
+        self._x = {n: _on(d, dev) for n, d in self.data.items()}
         self.batch_sizes = {n: int((batch_sizes or {}).get(n) or self.config.batch_size) for n in self.data}
         n_cls = max(max(d.n_classes for d in self.data.values()), 2)
         self.guard = DivergenceGuard(self.config.max_loss if self.config.max_loss is not None else 15 * math.log(n_cls))
@@ -236,7 +290,8 @@ class Trainer:
     def pause(self):
         self._pause.set()
 
-    def resume(self):
+    def unpause(self):
+        """Go on after :meth:`pause` (to continue a saved run, see :func:`apexplorer.resume`)."""
         self._pause.clear()
 
     def stop(self):
@@ -246,6 +301,14 @@ class Trainer:
     @property
     def paused(self) -> bool:
         return self._pause.is_set()
+
+    def update(self, changes: dict | None = None, **keys) -> dict:
+        """Change live settings of this run between two batches: ``update(lr=1e-3, t1=20)`` or
+        ``update({"ap.beta": 0.5})`` (any of :data:`LIVE_KEYS`); :attr:`experiment` follows.
+        See :func:`apexplorer.live.update`."""
+        from .live import update
+
+        return update(self, {**dict(changes or {}), **keys})
 
     # ---------------------------------------------------------------- loop
     def train(self, epochs: int | None = None, batch_events: bool = True):
@@ -339,9 +402,7 @@ class Trainer:
         for n, d in self.data.items():
             if getattr(d, "resample", None) is None or getattr(self, "_drawn", {}).get(n) == self.epoch:
                 continue
-            new = d.resample(int(self.config.seed), self.epoch)
-            dev = self.learner.device
-            self._x[n] = (new.x_train.to(dev), new.y_train.to(dev), new.x_test.to(dev), new.y_test.to(dev))
+            self._x[n] = _on(d.resample(int(self.config.seed), self.epoch), self.learner.device)
             self._drawn = {**getattr(self, "_drawn", {}), n: self.epoch}
 
     def _eager_step(self, batch: dict, tasks) -> StepResult:
@@ -388,57 +449,25 @@ class Trainer:
 
     def _end_epoch(self) -> EpochEvent:
         """Evaluate every task, record the epoch and start the next one."""
-        s = self.stats
-        trained = s.trained
-        tasks, members = {}, {}
-        for t in self.tasks:
-            accs, losses = self.evaluate_members("test", t.name)
-            tasks[t.name] = {"test_acc": _mean(accs), "test_loss": _mean(losses)}
-            members[t.name] = {"test_acc": accs, "test_loss": losses}
-            if t.name in trained:
-                tasks[t.name].update(train_acc=_mean(s.train_acc(t.name)), loss=_mean(s.train_loss(t.name)))
-                members[t.name].update(train_acc=s.train_acc(t.name), loss=s.train_loss(t.name))
+        scores = {t.name: self.evaluate_members("test", t.name) for t in self.tasks}
+        ev = epoch_event(self.stats, scores, self.epoch + 1, self.total_epochs, self.learner_members)
         if self.schedule == "sequential" and len(self.tasks) > 1 and (self.epoch + 1) % self.config.epochs == 0:
             stage = self.tasks[(self.epoch + 1) // self.config.epochs - 1].name
             for t in self.tasks:
-                self.summary.setdefault(t.name, {})[f"test_acc_after_{stage}"] = tasks[t.name]["test_acc"]
+                self.summary.setdefault(t.name, {})[f"test_acc_after_{stage}"] = ev.tasks[t.name]["test_acc"]
         self.epoch += 1
         self.segment = 0
         self.position = 0
-        n = sum(s.n.values())
-        ev = EpochEvent(
-            epoch=self.epoch,
-            epochs=self.total_epochs,
-            train_acc=_mean(s.member_train_acc()),
-            test_acc=sum(tasks[t]["test_acc"] for t in trained) / max(len(trained), 1),
-            loss=s.mean_loss(),
-            test_loss=sum(tasks[t]["test_loss"] for t in trained) / max(len(trained), 1),
-            seconds=s.seconds,
-            samples_per_s=n / max(s.seconds, 1e-9),
-            error=s.mean_error(),
-            tasks=tasks,
-            members=members if self.learner_members > 1 else {},
-        )
         self.history.append(ev.to_dict())
         return ev
 
     # ---------------------------------------------------------- evaluation
-    @torch.no_grad()
     def evaluate_members(self, split: str = "test", task: str | None = None) -> tuple:
         """Per-member lists (accuracies, mean cross-entropies) of ``task`` alone on ``split``."""
         t = self.task if task is None else next(t for t in self.tasks if t.name == task)
         xtr, ytr, xte, yte = self._x[t.name]
         x, y = (xte, yte) if split == "test" else (xtr, ytr)
-        correct = loss = 0.0
-        bs = self.config.eval_batch_size
-        for i in range(0, len(y), bs):
-            p = self.learner.predict(x[i : i + bs], t)
-            yy = y[i : i + bs]
-            correct = correct + n_correct(p, yy).double()
-            loss = loss + cross_entropy(p, yy).double() * len(yy)
-        n = max(len(y), 1)
-        acc = (torch.as_tensor(correct) / n).reshape(-1).tolist()
-        return acc, (torch.as_tensor(loss) / n).reshape(-1).tolist()
+        return evaluate_learner(self.learner, x, y, t, self.config.eval_batch_size)
 
     def evaluate(self, split: str = "test", task: str | None = None) -> tuple:
         """(accuracy, mean cross-entropy) of ``task`` alone (default the first) on ``split``; ensembles: means."""
@@ -475,16 +504,5 @@ class Trainer:
         wiring (or baseline config) before use; a mismatch is a CheckpointError.
         """
         st = checkpoint.load(path)
-        given = checkpoint.match_data(st, data, path)
         cfg = replace(TrainConfig(**st["train_config"]), **overrides)
-        if device is not None:
-            cfg = replace(cfg, device=device)
-        dev = resolve_device(cfg.device)
-        kind = st["learner"]["kind"]
-        cls_ = learner_class(kind)
-        checkpoint.check_tensors(st, cls_, path)
-        learner = cls_.from_state(st["learner"], dev, make_optimizer(cfg.optimizer, cfg.lr))
-        tr = cls(learner, given, cfg, st["tasks"], st["schedule"], st.get("batch_sizes"))
-        checkpoint.restore_progress(tr, st, dev)
-        tr.opt.lr = float(cfg.lr)  # a resume may change the learning rate; the moments stay
-        return tr
+        return checkpoint.restore(cls, st, path, data, cfg if device is None else replace(cfg, device=device))

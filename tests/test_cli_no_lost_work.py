@@ -479,3 +479,27 @@ def test_16_a_wrong_type_is_written_as_the_file_writes_it(tmp_path, capsys):
 def test_16_a_mistyped_key_gets_a_did_you_mean(typo, meant, capsys):
     code, _, err = _run(["train", "--set", f"{typo}=1"], capsys)
     assert code == 2 and f"did you mean {meant!r}?" in err, err
+
+
+def test_a_checkpoint_from_before_experiments_is_upgraded_once_for_every_command(tmp_path, capsys):
+    """A checkpoint without an experiment (a notebook's Trainer.create, or one saved before experiments) is read
+    by one function (build.upgrade): show prints its experiment, run trains it, train --resume continues it."""
+    from apexplorer import TrainConfig, Trainer, preset
+    from apexplorer.data import load_dataset
+
+    d = load_dataset("digits")  # whole: a checkpoint without an experiment does not say which subset it trained
+    tr = Trainer.create(preset("digits", d.n_features, d.n_classes), d, config=TrainConfig(epochs=1, batch_size=256))
+    tr.run()
+    ck = tmp_path / "old.pt"
+    tr.save(ck)  # trainer.experiment is None: no experiment in the file
+    code, out, err = _run(["show", str(ck), "--json"], capsys)
+    assert code == 0, err
+    exp = json.loads(out)["experiment"]
+    assert exp["tasks"] == {"main": "digits"} and exp["train"]["batch_size"] == 256 and "inline" in exp["wiring"]
+    code, out, err = _run(["show", str(ck)], capsys)
+    assert code == 0 and "was written before experiments" in out and "[wiring" in out, out
+    code, out, err = _run(["train", "--resume", str(ck), "--epochs", "2", "--seed", "3", "--json"], capsys)
+    assert code == 2 and "--seed" in err and "would make another run" in err, err  # a resume keeps the run
+    code, out, err = _run(["train", "--resume", str(ck), "--epochs", "2", "--json"], capsys)
+    assert code == 0, err
+    assert _epoch(ck, capsys) == 2

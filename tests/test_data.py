@@ -119,3 +119,20 @@ def test_fashion_mnist_from_debians_package():
     d = load_dataset("fashion-mnist")
     assert d.x_train.shape == (60000, 784) and d.x_test.shape == (10000, 784)
     assert d.classes[0] == "T-shirt/top" and d.n_classes == 10
+
+
+def test_cached_dataset_reads_once_per_folder_and_forgets_a_refusal(tmp_path, monkeypatch):
+    """One loader caches datasets for the explorer's sessions and a sweep: the same folder gives the same
+    Dataset object; a dataset not found is looked for again once its files are there."""
+    from apexplorer.data import cached_dataset
+
+    monkeypatch.setattr("apexplorer.data.CACHE", tmp_path / "cache")
+    monkeypatch.delenv("APEXPLORER_DATA", raising=False)
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    with pytest.raises(DataError, match="mnist"):
+        cached_dataset("mnist", folder)
+    _make_idx_dir(folder)
+    d = cached_dataset("mnist", folder)
+    assert d.x_train.shape == (20, 784) and cached_dataset("mnist", str(folder) + "/") is d
+    assert cached_dataset("digits") is cached_dataset("digits")

@@ -77,7 +77,7 @@ def test_stop_and_pause_from_another_thread(blob_data, make_trainer):
     time.sleep(0.3)
     assert len(seen) <= n + 1  # at most the batch in flight
     assert tr.paused
-    tr.resume()
+    tr.unpause()
     time.sleep(0.2)
     assert len(seen) > n + 1
     tr.stop()
@@ -244,3 +244,33 @@ def test_fused_step_trains_like_the_plain_step_and_rolls_back(blob_data, lr, exp
     for k in plain.net.weights:
         torch.testing.assert_close(plain.net.weights[k], fused.net.weights[k])
     assert isinstance(fused.learner, APLearner)
+
+
+def test_update_changes_a_running_network_and_its_experiment(tmp_path):
+    """Trainer.update changes the live settings between two batches, keeps trainer.experiment true (a checkpoint
+    saved afterwards resumes the run as it now trains), and refuses a key that needs another network, or a bad
+    value, before anything changes."""
+    from apexplorer.trainer import LIVE_KEYS
+    from apexplorer.build import build, resume
+    from apexplorer.errors import ApexplorerError
+    from apexplorer.experiment import Experiment
+
+    exp = Experiment.from_preset("digits").with_changes({"train.epochs": 1, "tasks.main.train_size": 64,
+                                                         "tasks.main.test_size": 32})
+    tr = build(exp)
+    tr.step()
+    done = tr.update(lr=0.02, t1=7, epochs=2, **{"ap.beta": 0.5})
+    assert done == {"train.lr": 0.02, "ap.t1": 7, "train.epochs": 2, "ap.beta": 0.5}
+    assert (tr.opt.lr, tr.config.lr, tr.config.epochs, tr.total_epochs) == (0.02, 0.02, 2, 2)
+    assert (tr.net.config.t1, tr.net.config.beta) == (7, 0.5)
+    assert {k: tr.experiment.get(k) for k in done} == done
+    before = (tr.net.config, tr.config, tr.experiment)
+    with pytest.raises(ApexplorerError, match=r"'train.batch_size' cannot change on a running network.*ap.t1"):
+        tr.update({"train.batch_size": 8})
+    with pytest.raises(ApexplorerError, match="learning rate -1"):
+        tr.update(t2=9, lr=-1)  # nothing of a refused update applies, not even its valid part
+    assert (tr.net.config, tr.config, tr.experiment) == before and tr.opt.lr == 0.02
+    assert set(LIVE_KEYS) >= set(done)
+    tr.save(tmp_path / "run.pt")
+    back = resume(tmp_path / "run.pt")
+    assert (back.net.config.t1, back.config.lr, back.experiment.get("ap.beta")) == (7, 0.02, 0.5)

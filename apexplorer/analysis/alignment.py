@@ -26,7 +26,7 @@ from ..network import Network
 from ..plan import Plan
 from ._common import single
 
-__all__ = ["alignment", "cosine", "differentiable_inference", "feedback_angles", "sign_agreement",
+__all__ = ["alignment", "cosine", "differentiable_inference", "feedback_angles", "sign_agreement", "task_alignment",
            "true_gradients", "update_alignment"]
 
 _FUNCS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda x: x}
@@ -199,3 +199,18 @@ def feedback_angles(net: Network) -> dict:
             c = max(-1.0, min(1.0, cosine(A, G.t())))
             out.setdefault(q.name, {})[p.name] = math.degrees(math.acos(c))
     return out
+
+
+def task_alignment(net: Network, data, task: str, n: int = 256) -> dict:
+    """:func:`alignment` of every member on the first ``n`` test samples of ``data`` (a Dataset) for ``task``:
+    a single network's {path: {...}}; an ensemble's {path: {"cosine": [one per member]}}."""
+    from ._common import member
+
+    t = net.wiring.task(task)
+    n = min(n, len(data.y_test))
+    x, y = data.x_test[:n].to(net.device), data.y_test[:n].to(net.device)
+    nets = [member(net, k) for k in range(net.members)] if net.members else [net]
+    res = [alignment(m, {t.input: x}, {t.output: y}, m.plan(t)) for m in nets]
+    if len(res) == 1:
+        return res[0]
+    return {p: {"cosine": [r[p]["cosine"] for r in res]} for p in res[0] if all(p in r for r in res)}

@@ -23,7 +23,7 @@ from ..network import Network
 from ..plan import Phase1, Plan
 from ._common import single
 
-__all__ = ["ErrorHistory", "ErrorMeter", "error_magnitudes", "si_slices"]
+__all__ = ["ErrorHistory", "ErrorMeter", "error_magnitudes", "member_errors", "si_slices"]
 
 
 def si_slices(net: Network, plan: Plan | None = None, block: str | None = None) -> dict:
@@ -198,3 +198,16 @@ class ErrorHistory:
         for k in keys:
             out[k] = np.stack([r[k] for _, r in self._snap if k in r])
         return out
+
+
+def member_errors(net: Network, data, task: str, n: int = 32) -> dict:
+    """Every ensemble member's mean |e| per module (and the output's |o − y|) on ``n`` test samples of
+    ``data`` (a Dataset) for ``task``: {name: [one value per member]} (one value for a single network)."""
+    t = net.wiring.task(task)
+    plan = net.plan(t)
+    x, y = data.x_test[:n].to(net.device), data.y_test[:n].to(net.device)
+    with torch.no_grad():
+        p0 = net.inference({t.input: x}, plan)
+        p1 = net.learning(p0, {t.output: y}, plan)
+    errs = {**p1.e, **p1.e_out}
+    return {k: v.abs().flatten(1).mean(1).tolist() for k, v in errs.items()}

@@ -1,6 +1,6 @@
 """Comparing runs on one page (no Panel): ensemble bands, ghost labels, training speed.
 
-The Curves view draws an ensemble's mean with a ±sd band (:func:`mean_sd`),
+The Curves view draws an ensemble's mean with a ±sd band (:func:`~apexplorer.analysis.stats.mean_sd`),
 keeps the previous runs as faint "ghosts" named after what differed
 (:func:`ghost_label`), and tells every run's speed (:class:`Rate`).
 """
@@ -8,6 +8,8 @@ keeps the previous runs as faint "ghosts" named after what differed
 from __future__ import annotations
 
 import math
+
+from ..analysis.stats import mean_sd
 
 #: How the page names a dotted key of an experiment in a ghost's label.
 SHORT = {
@@ -18,21 +20,6 @@ SHORT = {
 }
 #: Keys that never make two runs differ for a reader (a name, notes).
 IGNORED = ("name", "notes")
-
-
-def mean_sd(values) -> tuple:
-    """(mean, sample standard deviation) of ``values``; the sd of a single value is 0.
-
-    >>> mean_sd([1.0, 2.0, 3.0])
-    (2.0, 1.0)
-    """
-    v = [float(x) for x in values]
-    if not v:
-        raise ValueError("mean_sd of no values")
-    m = sum(v) / len(v)
-    if len(v) < 2:
-        return m, 0.0
-    return m, math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
 
 
 def _fmt(v) -> str:

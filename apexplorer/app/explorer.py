@@ -36,7 +36,7 @@ from .plots import held_by_bokeh
 from .run_view import RunControls
 from .safe import escape, message
 from .upload import upload_limit
-from .session import ExplorerState, get_dataset, trainer_experiment
+from .session import ExplorerState, get_dataset
 from .settings_view import SettingsView
 from .tasks_view import TasksView
 from .trajectory import PCAView, TrajectoryView
@@ -87,6 +87,33 @@ def _extra_tabs() -> list:
     if PaperView is not None:
         tabs.append(("Paper", PaperView))
     return tabs
+
+
+def extra_views(explorer, live: bool) -> list:
+    """[(title, view)] of the optional tabs that could be built for ``explorer`` (one that fails is left out,
+    the explorer stays up)."""
+    out = []
+    for title, cls in _extra_tabs():
+        try:
+            if title == "Sweeps":
+                view = cls(files=explorer.files, experiment=lambda: explorer.state.experiment, live=live)
+            elif title == "Paper":
+                view = cls(on_load=explorer.load_paper, shipped=REPORT if REPORT.is_dir() else None,
+                           files=explorer.files, max_upload=explorer.max_upload)
+            else:
+                view = cls()
+            out.append((title, view))
+        except Exception:  # noqa: BLE001 - an optional tab that fails is left out
+            log.exception("the %s tab could not be built", title)
+    return out
+
+
+def link_presenter() -> bool:
+    """Whether the page's URL asks for the presenter layout (``?presenter=1``)."""
+    args = getattr(pn.state, "session_args", None) or {}
+    v = args.get("presenter", [b""])
+    v = v[0] if isinstance(v, (list, tuple)) and v else v
+    return (v.decode() if isinstance(v, bytes) else str(v)).lower() in ("1", "true", "yes", "on")
 
 
 class Explorer(pn.viewable.Viewer):
@@ -160,21 +187,9 @@ class Explorer(pn.viewable.Viewer):
         self.pca = PCAView()
         self.player = ErrorFlowPlayer(legend_rows=2)  # narrow: beside the formulas
         self.player.use_runner(st.runner)
-        self.extra = []
-        self.paper = None
         self.paper_note = pn.pane.Markdown("", visible=False, sizing_mode="stretch_width", margin=(0, 10))
-        for title, cls in _extra_tabs():
-            try:
-                if title == "Sweeps":
-                    view = cls(files=self.files, experiment=lambda: self.state.experiment, live=live)
-                elif title == "Paper":
-                    view = self.paper = cls(on_load=self.load_paper, shipped=REPORT if REPORT.is_dir() else None,
-                                            files=self.files, max_upload=self.max_upload)
-                else:
-                    view = cls()
-                self.extra.append((title, view))
-            except Exception:  # noqa: BLE001 - an optional tab that fails is left out, the explorer stays up
-                log.exception("the %s tab could not be built", title)
+        self.extra = extra_views(self, live)
+        self.paper = dict(self.extra).get("Paper")
         self.views = [self.curves, self.errors, self.trajectory, self.pca, self.player] + \
             [v for _, v in self.extra if hasattr(v, "consume")]
         tabs = [("Curves", self.curves), ("Trajectories", self.trajectory), ("PCA 3-D", self.pca),
@@ -184,10 +199,10 @@ class Explorer(pn.viewable.Viewer):
         self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(self._on_tab, "active")
         st.wiring.param.watch(self._redraw_graph, "spec")
-        st.param.watch(self._on_task, "task")
-        st.param.watch(self._on_experiment, "experiment")
+        st.model.param.watch(self._on_task, "task")
+        st.model.param.watch(self._on_experiment, "experiment")
         self._on_experiment()
-        self.presenter = self.presenter or self._link_presenter()
+        self.presenter = self.presenter or link_presenter()
         self.bridge.presenter = self.presenter
         self._callback = None
         if trainer is not None:
@@ -200,19 +215,7 @@ class Explorer(pn.viewable.Viewer):
     # ---------------------------------------------------------- experiment
     def attach(self, trainer: Trainer) -> None:
         """Follow an existing trainer (its experiment and weights)."""
-        st = self.state
-        exp = trainer_experiment(trainer)
-        st._show(exp, trainer.net.wiring if trainer.net is not None else st.wiring_of(exp))
-        st.built = exp
-        st.runner.attach(trainer, {"experiment": exp})
-
-    @staticmethod
-    def _link_presenter() -> bool:
-        """Whether the page's URL asks for the presenter layout (``?presenter=1``)."""
-        args = getattr(pn.state, "session_args", None) or {}
-        v = args.get("presenter", [b""])
-        v = v[0] if isinstance(v, (list, tuple)) and v else v
-        return (v.decode() if isinstance(v, bytes) else str(v)).lower() in ("1", "true", "yes", "on")
+        self.state.attach(trainer)
 
     def _open_link(self) -> None:
         """Open the experiment of the page's URL query (read once, when the session starts); what the link
@@ -268,16 +271,16 @@ class Explorer(pn.viewable.Viewer):
 
     def export_figures(self) -> None:
         """Have the page download its figures (PNG and SVG) in one zip (:meth:`PageBridge.export_figures`)."""
-        self.state._note("exporting the figures shown…")
+        self.state.notices.note("exporting the figures shown…")
         self.bridge.export_figures("apexplorer-figures.zip")
 
     def _exported(self, n: int, error: str = "") -> None:
         if n < 0:
             self.state.message = f"the figures could not be exported: {error}"
         elif n == 0:
-            self.state._note("no figure is shown to export")
+            self.state.notices.note("no figure is shown to export")
         else:
-            self.state._note(f"downloaded apexplorer-figures.zip: {n // 2} figures as PNG and SVG")
+            self.state.notices.note(f"downloaded apexplorer-figures.zip: {n // 2} figures as PNG and SVG")
         self.run.refresh()
 
     def key(self, name: str) -> None:
@@ -382,7 +385,7 @@ class Explorer(pn.viewable.Viewer):
                    self.presenter_toggle, self.keys_button),
             self.keys_help,
             self.run,
-            self.settings._confirm,
+            self.settings.confirm,
             self._setup_tabs,
             width=440, margin=(0, 10), styles={"position": "relative"},  # the keys popover floats in here
         )

@@ -200,7 +200,7 @@ OUT_COLOR = "#fd8d3c"  # an output's error o - y
 BAR_TITLE = "Error magnitude now"
 #: The bars' x axis says what e is (a title that said it was cut at 1280 pixels).
 BAR_AXIS = "module (e = z⁰ − z¹) / output (o − y)"
-SPREAD_SAMPLES = 32  # test samples of the runner's per-member errors (runner.member_errors)
+SPREAD_SAMPLES = 32  # test samples of the runner's per-member errors (apexplorer.analysis.member_errors)
 
 
 class ErrorView(LiveView):

@@ -68,7 +68,7 @@ class RunControls(pn.viewable.Viewer):
                                              on_refused=self._refused, **limit)
         self.command = pn.pane.Markdown("", css_classes=["ap-command"], sizing_mode="stretch_width",
                                         styles={"font-size": "12px"})
-        state.param.watch(self._on_experiment, "experiment")
+        state.model.param.watch(self._on_experiment, "experiment")
         self._on_experiment()
         self.files = files or ServerFiles()
         self.path = pn.widgets.TextInput(label="Session file in the server's folder", value="explorer-session.pt",
@@ -78,7 +78,8 @@ class RunControls(pn.viewable.Viewer):
         self.load = pn.widgets.Button(label="Load from the server", width=160, visible=self.files.enabled)
         self.save.on_click(lambda e: self._on_path(self.state.save))
         self.load.on_click(lambda e: self._on_path(self.state.load, must_exist=True))
-        state.param.watch(self._on_state, ["status", "message", "info"])
+        state.param.watch(self._on_state, "status")
+        state.notices.param.watch(self._on_state, ["message", "info"])
         # runner.state changes on the worker thread: read it from the drain (refresh), never watch it
         self._on_state()
         self.refresh()

@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import math
+import itertools
 import queue
 import threading
 import time
 import traceback
-from dataclasses import replace
 
 import param
 
@@ -44,10 +43,10 @@ from ..record import History
 from ..trainer import StopEvent, Trainer
 
 try:  # the analysis package is optional for the runner
-    from ..analysis import alignment as _alignment
     from ..analysis import member as _member
+    from ..analysis import member_errors, task_alignment
 except ImportError:
-    _alignment = _member = None
+    _member = member_errors = task_alignment = None
 
 
 def task_data(trainer) -> dict:
@@ -74,172 +73,45 @@ def task_names(trainer) -> list:
     return [t.name for t in getattr(trainer, "tasks", [trainer.task])]
 
 
-class Runner(param.Parameterized):
-    """One trainer, one worker thread, one bounded buffer of events.
+class RunnerWorker(param.Parameterized):
+    """The worker thread's side of a :class:`Runner`: it serves the queued requests, each by its handler, pulls
+    the trainer's events and buffers them.  Only these methods change the trainer and the run's state; the
+    attributes they share with the server's side are made by :meth:`Runner.__init__`."""
 
-    Parameters
-    ----------
-    maxlen : int
-        Capacity of the event buffer; when a reader falls behind, the oldest
-        batch events are dropped (epochs, stops and resets are kept apart, and
-        only the newest recorded sample is kept).
-    probe_every : float
-        Seconds between two recorded samples (trajectories, PCA, player) while training.
-    """
-
-    state = param.Selector(default="empty", objects=["empty", "building", "ready", "running", "paused", "finished"],
-                           doc="empty: no network; ready: built, not trained; finished: the run ended.")
     delay = param.Number(0.0, bounds=(0, 2), doc="Seconds to wait between batches (slow motion for demos).")
     probe_task = param.String(default="", doc="Task of the recorded sample ('' = first task).")
     probe_index = param.Integer(default=0, bounds=(0, None), doc="Index of the recorded test sample.")
 
-    def __init__(self, maxlen: int = 4096, probe_every: float = 0.5, **params):
-        super().__init__(**params)
-        self.trainer: Trainer | None = None
-        self.side: dict = {}  # baselines trained beside the AP network: name -> Trainer
-        self._side_gens: dict | None = None
-        self.history = History()  # every event of the run, in order (written on the worker thread only)
-        self.events = collections.deque(maxlen=maxlen)  # batch events (and probes): may drop the oldest
-        self.important = collections.deque(maxlen=1024)  # resets, epochs, stops, errors: small and never crowded out
-        self._seq = 0
-        self._latest_probe = None  # the newest recorded sample, not yet drained
-        self.probe_every = probe_every
-        self._cmd = queue.Queue()
-        self._run = threading.Event()
-        self._cancel = threading.Event()  # set: the build under way stops (BuildCancelled)
-        self._alive = True
-        self._gen = None
-        self._last_probe = 0.0
-        self.meta = {}  # what the app needs to know of the current network (rho, c, dataset names)
-        self._thread = threading.Thread(target=self._loop, name="apexplorer-runner", daemon=True)
-        self._thread.start()
-
-    # ------------------------------------------------------------ commands
-    def build(self, factory, meta: dict | None = None) -> None:
-        """Replace the trainer by ``factory()`` (called on the worker thread); a factory may return
-        ``(trainer, {name: baseline trainer})`` to train baselines beside it."""
-        self._run.clear()
-        self.state = "building"
-        self._cmd.put(("build", (factory, dict(meta or {}))))
-
-    def cancel_build(self) -> None:
-        """Stop the build under way (checked between the members of an ensemble); safe from any thread."""
-        self._cancel.set()
-
-    def discard(self) -> None:
-        """Drop the network (the page now describes one that cannot be built)."""
-        self._run.clear()
-        self.state = "empty"
-        self._cmd.put(("discard", None))
-
-    def attach(self, trainer: Trainer, meta: dict | None = None) -> None:
-        """Use an existing trainer (a notebook user's own run)."""
-        self.build(lambda: trainer, meta)
-
-    def train(self) -> None:
-        if self.trainer is None and self.state != "building":
-            return
-        if self.state != "building":
-            self.state = "running"  # at once, so that nobody reads the previous run's "finished"
-        self._run.set()
-        self._cmd.put(("train", None))
-
-    def pause(self) -> None:
-        """Stop pulling events after the current batch."""
-        self._run.clear()
-        self._cmd.put(("pause", None))
-
-    def step(self, n: int = 1) -> None:
-        """Train ``n`` batches (when paused or ready)."""
-        self._run.clear()
-        if self.state in ("ready", "running"):
-            self.state = "paused"  # at once: the network is about to be trained
-        self._cmd.put(("step", n))
-
-    def call(self, fn, label: str = "") -> None:
-        """Run ``fn(trainer)`` on the worker between two batches (live settings, save, load)."""
-        self._cmd.put(("call", (fn, label)))
-
-    def ask(self, fn, timeout: float = 30.0):
-        """Run ``fn(trainer)`` on the worker between two batches and return its result (the caller waits).
-
-        Raises what ``fn`` raised, or ApexplorerError when there is no network (or
-        one is being built: the caller does not wait for that) or the worker does
-        not answer within ``timeout`` seconds.
-        """
-        if self.state == "building" or not self.alive:
-            raise ApexplorerError("the network is being built; try again in a moment" if self.alive
-                                  else "this session has ended")
-        fut = concurrent.futures.Future()
-        self._cmd.put(("ask", (fn, fut)))
-        try:
-            return fut.result(timeout)
-        except concurrent.futures.TimeoutError:
-            raise ApexplorerError(f"the network did not answer within {timeout:g} s; try again") from None
-
-    def request_probe(self) -> None:
-        self._cmd.put(("probe", None))
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the worker thread (on session end).  Safe to call twice."""
-        self._alive = False
-        self._run.clear()
-        for tr in [self.trainer, *self.side.values()]:
-            if tr is not None:
-                tr.stop()
-        self._cmd.put(("quit", None))
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def drain(self, limit: int | None = None) -> list:
-        """Take every buffered item, oldest first (important items keep their order)."""
-        out = []
-        for dq in (self.important, self.events):
-            while dq and (limit is None or len(out) < limit):
-                try:
-                    out.append(dq.popleft())
-                except IndexError:
-                    break
-        probe, self._latest_probe = self._latest_probe, None  # a sample recorded meanwhile is replaced by the next
-        if probe is not None:
-            out.append(probe)
-        out.sort(key=lambda it: it[0])
-        return [(k, v) for _, k, v in out]
-
     # -------------------------------------------------------------- worker
     def _emit(self, kind, payload, important=False):
-        self._seq += 1
         if kind == "probe":  # only the newest recorded sample matters, and one can be megabytes
-            self._latest_probe = (self._seq, kind, payload)
+            with self._probe_lock:
+                self._seq += 1
+                self._latest_probe = (self._seq, kind, payload)
             return
+        self._seq += 1
         (self.important if important else self.events).append((self._seq, kind, payload))
 
     def _loop(self):
         while self._alive:
+            n = None
             try:
                 if self._run.is_set() and self.trainer is not None:
                     if self._gen is None and self._side_gens is None:
                         self._start()
-                        self.state = "running"
+                        self._state = "running"
                     try:
-                        cmd = self._cmd.get_nowait()
+                        n, cmd, arg = self._cmd.get_nowait()
                     except queue.Empty:
                         cmd = None
                     if cmd is not None:
-                        self._handle(*cmd)
+                        self._handlers[cmd](arg)
                     else:
                         self._pull()
-                        if self.delay:
-                            time.sleep(self.delay)
-                        else:
-                            time.sleep(0.0005)  # let the server thread take the GIL between batches
+                        time.sleep(self.delay or 0.0005)  # 0.0005: let the server thread take the GIL
                 else:
-                    cmd = self._cmd.get()
-                    self._handle(*cmd)
+                    n, cmd, arg = self._cmd.get()
+                    self._handlers[cmd](arg)
             except Exception as e:  # noqa: BLE001 - the worker must survive anything
                 self._run.clear()
                 self._gen = self._side_gens = None
@@ -247,103 +119,115 @@ class Runner(param.Parameterized):
                 self._emit("error", msg, important=True)
                 if not isinstance(e, ApexplorerError):
                     self._emit("info", traceback.format_exc(limit=3), important=True)
-                self.state = "ready" if self.trainer is not None else "empty"
+                self._state = "ready" if self.trainer is not None else "empty"
+            finally:
+                self._served(n)
 
-    def _handle(self, cmd, arg):
-        if cmd == "quit":
-            self._alive = False
-        elif cmd == "build":
-            factory, meta = arg
-            self._gen = self._side_gens = None
-            for old in [self.trainer, *self.side.values()]:
-                if old is not None:
-                    old.stop()
-            self.trainer, self.side = None, {}
-            self._cancel.clear()
-            try:
-                with cancellable(self._cancel):
-                    tr = factory()
-            except BuildCancelled as e:
-                self.state = "empty"
-                self._emit("cancelled", str(e), important=True)
-                return
-            except ApexplorerError as e:
-                self.state = "empty"
-                self._emit("error", str(e), important=True)
-                return
-            tr, side = tr if isinstance(tr, tuple) else (tr, {})
-            self.trainer, self.side = tr, dict(side)
-            self.meta = meta
-            self.history = History()
-            for d in tr.history:  # a loaded session's epochs so far
-                self.history.add(EpochEvent(**d), "ap")
-            net = getattr(tr, "net", None)
-            done = batches_done(tr)
-            self._emit("reset", {"tasks": task_names(tr), "meta": meta, "history": list(tr.history),
-                                 "wiring": getattr(net, "wiring", None), "batch": done,
-                                 "n_batches": getattr(tr, "n_batches", None) if done else None,
-                                 "epoch": tr.epoch, "epochs": tr.total_epochs if hasattr(tr, "total_epochs")
-                                 else tr.config.epochs, "side": list(self.side),
-                                 "members": tr.learner_members, "segments": segments_of(tr)}, important=True)
-            self.state = "ready" if tr.epoch == 0 and not tr.history and not done else "paused"
-            self._probe()
-        elif cmd == "discard":
-            self._gen = self._side_gens = None
-            for old in [self.trainer, *self.side.values()]:
-                if old is not None:
-                    old.stop()
-            self.trainer, self.side = None, {}
-            self.state = "empty"
-            self._emit("discard", {}, important=True)
-        elif cmd == "train":
-            if self.trainer is None:
-                self._run.clear()
-                return
-            if self._gen is None and self._side_gens is None:
-                self._start()
-            if self._run.is_set():
-                self.state = "running"
-        elif cmd == "pause":
-            if self.state == "running":
-                self.state = "paused"
-            self._probe()
-        elif cmd == "step":
-            if self.trainer is None:
-                return
-            if self._gen is None and self._side_gens is None:
-                self._start()
-            self.state = "paused"  # a run that is complete says "finished" again at its stop event
-            for _ in range(arg):
-                if not self._pull():
-                    break
-            self._probe()
-        elif cmd == "call":
-            fn, label = arg
-            if self.trainer is None:
-                self._emit("error", f"{label or 'that'} needs a network: press Reset first", important=True)
-                return
-            try:
-                out = fn(self.trainer)
-            except ApexplorerError as e:
-                self._emit("error", str(e), important=True)
-                return
-            self._gen = self._side_gens = None  # the next pull starts fresh generators that read the changes
-            if isinstance(out, Trainer):  # a loaded checkpoint replaces the trainer
-                self._handle("build", (lambda: out, dict(self.meta, loaded=True)))
-                self._emit("loaded", label, important=True)
-            elif label:
-                self._emit("info", label, important=True)
-        elif cmd == "ask":
-            fn, fut = arg
-            if self.trainer is None:
-                fut.set_exception(ApexplorerError("there is no network yet: press Step or Train first"))
-                return
-            try:
-                fut.set_result(fn(self.trainer))
-            except Exception as e:  # noqa: BLE001 - the asker gets it, the worker goes on
-                fut.set_exception(e)
-        elif cmd == "probe":
-            self._probe(force=True)
+    def _served(self, n) -> None:
+        """Request ``n`` is done: the state is the worker's again (unless a later request is waiting)."""
+        if n is None:
+            return
+        with self._promises:
+            if self._building is not None and self._building[0] <= n:
+                self._building = None
+            if self._promise is not None and self._promise[0] <= n:
+                self._promise = None
+
+    # ------------------------------------------------------------ the handlers (worker thread)
+    def _quit(self, arg) -> None:
+        self._alive = False
+
+    def _drop(self) -> None:
+        self._gen = self._side_gens = None
+        for old in [self.trainer, *self.side.values()]:
+            if old is not None:
+                old.stop()
+        self.trainer, self.side = None, {}
+
+    def _build(self, arg) -> None:
+        factory, meta = arg
+        self._drop()
+        self._cancel.clear()
+        try:
+            with cancellable(self._cancel):
+                tr = factory()
+        except (BuildCancelled, ApexplorerError) as e:
+            self._state = "empty"
+            self._emit("cancelled" if isinstance(e, BuildCancelled) else "error", str(e), important=True)
+            return
+        tr, side = tr if isinstance(tr, tuple) else (tr, {})
+        self.trainer, self.side = tr, dict(side)
+        self.meta = meta
+        self.history = History()
+        for d in tr.history:  # a loaded session's epochs so far
+            self.history.add(EpochEvent(**d), "ap")
+        net = getattr(tr, "net", None)
+        done = batches_done(tr)
+        self._emit("reset", {"tasks": task_names(tr), "meta": {**meta, "experiment": getattr(tr, "experiment", None)},
+                             "history": list(tr.history), "wiring": getattr(net, "wiring", None), "batch": done,
+                             "n_batches": getattr(tr, "n_batches", None) if done else None,
+                             "epoch": tr.epoch, "epochs": tr.total_epochs if hasattr(tr, "total_epochs")
+                             else tr.config.epochs, "side": list(self.side),
+                             "members": tr.learner_members, "segments": segments_of(tr)}, important=True)
+        self._state = "ready" if tr.epoch == 0 and not tr.history and not done else "paused"
+        self._probe()
+
+    def _discard(self, arg) -> None:
+        self._drop()
+        self._state = "empty"
+        self._emit("discard", {}, important=True)
+
+    def _train(self, arg) -> None:
+        if self.trainer is None:
+            self._run.clear()
+            return
+        if self._gen is None and self._side_gens is None:
+            self._start()
+        if self._run.is_set():
+            self._state = "running"
+
+    def _pause(self, arg) -> None:
+        if self._state == "running":
+            self._state = "paused"
+        self._probe()
+
+    def _step(self, n) -> None:
+        if self.trainer is None:
+            return
+        if self._gen is None and self._side_gens is None:
+            self._start()
+        self._state = "paused"  # a run that is complete says "finished" again at its stop event
+        for _ in range(n):
+            if not self._pull():
+                break
+        self._probe()
+
+    def _call(self, arg) -> None:
+        fn, label = arg
+        if self.trainer is None:
+            self._emit("error", f"{label or 'that'} needs a network: press Reset first", important=True)
+            return
+        try:
+            out = fn(self.trainer)
+        except ApexplorerError as e:
+            self._emit("error", str(e), important=True)
+            return
+        self._gen = self._side_gens = None  # the next pull starts fresh generators that read the changes
+        if isinstance(out, Trainer):  # a loaded checkpoint replaces the trainer
+            self._build((lambda: out, dict(self.meta, loaded=True)))
+            self._emit("loaded", label, important=True)
+        elif label:
+            self._emit("info", label, important=True)
+
+    def _ask(self, arg) -> None:
+        fn, fut = arg
+        if self.trainer is None:
+            fut.set_exception(ApexplorerError("there is no network yet: press Step or Train first"))
+            return
+        try:
+            fut.set_result(fn(self.trainer))
+        except Exception as e:  # noqa: BLE001 - the asker gets it, the worker goes on
+            fut.set_exception(e)
 
     def _start(self) -> None:
         """Fresh generators of the network and of each baseline (they continue where each stands)."""
@@ -362,7 +246,7 @@ class Runner(param.Parameterized):
         if self._gen is None and not self._side_gens:
             self._gen = self._side_gens = None
             self._run.clear()
-            self.state = "finished"
+            self._state = "finished"
             return False
         return True
 
@@ -402,11 +286,6 @@ class Runner(param.Parameterized):
             if kind != "epoch":
                 return kind == "batch"
 
-    def export(self, fmt: str = "csv") -> str:
-        """The whole history (every batch and epoch, per task and member, baselines too) as CSV or JSON text;
-        asked of the worker between two batches, so it is one consistent moment of the run."""
-        return self.ask(lambda tr: self.history.to_csv() if fmt == "csv" else self.history.to_json())
-
     def _probe(self, force=False):
         tr = self.trainer
         net = getattr(tr, "net", None) if tr is not None else None
@@ -419,69 +298,199 @@ class Runner(param.Parameterized):
         i = min(self.probe_index, len(d.y_test) - 1)
         one = _member(net, 0) if net.members and _member is not None else net  # an ensemble: its first member
         self._emit("probe", probe(one, d.x_test[i], int(d.y_test[i]), task))
-        if net.members:
+        if net.members and member_errors is not None:
             self._emit("spread", member_errors(net, d, task))
 
     def _alignment(self):
-        """AP-vs-BP alignment per path on up to 256 test samples (analysis.alignment)."""
+        """AP-vs-BP alignment per path on up to 256 test samples (:func:`apexplorer.analysis.task_alignment`)."""
         tr = self.trainer
         net = getattr(tr, "net", None) if tr is not None else None
-        if _alignment is None or net is None:
+        if task_alignment is None or net is None:
             return
         data = task_data(tr)
         task = self.probe_task if self.probe_task in data else next(iter(data))
-        d = data[task]
-        t = net.wiring.task(task)
-        n = min(256, len(d.y_test))
-        x, y = d.x_test[:n].to(net.device), d.y_test[:n].to(net.device)
-        nets = [_member(net, k) for k in range(net.members)] if net.members else [net]
         try:
-            res = [_alignment(m, {t.input: x}, {t.output: y}, m.plan(t)) for m in nets]
+            values = task_alignment(net, data[task], task)
         except ApexplorerError as e:
             self._emit("info", f"alignment: {e}", important=True)
             return
-        values = res[0] if len(res) == 1 else {
-            p: {"cosine": [r[p]["cosine"] for r in res]} for p in res[0] if all(p in r for r in res)}
         self._emit("alignment", {"epoch": tr.epoch, "task": task, "values": values}, important=True)
 
 
-def member_errors(net, data, task: str, n: int = 32) -> dict:
-    """Every ensemble member's mean |e| per module (and the output's |o − y|) on ``n`` test samples:
-    {name: [one value per member]}."""
-    import torch
+class Runner(RunnerWorker):
+    """One trainer, one worker thread, one bounded buffer of events.
 
-    t = net.wiring.task(task)
-    plan = net.plan(t)
-    x, y = data.x_test[:n].to(net.device), data.y_test[:n].to(net.device)
-    with torch.no_grad():
-        p0 = net.inference({t.input: x}, plan)
-        p1 = net.learning(p0, {t.output: y}, plan)
-    errs = {**p1.e, **p1.e_out}
-    return {k: v.abs().flatten(1).mean(1).tolist() for k, v in errs.items()}
+    Only the worker thread changes the trainer and the run's state: every call from
+    the server (build, train, pause, step, live settings, save) puts a request in a
+    queue, which the worker serves in order, each by its handler in :attr:`_handlers`.
+    :attr:`state` reads what the worker last set, or, while a request that changes it
+    waits in the queue, the state that request leads to (so that nobody reads the
+    previous run's "finished" just after pressing Train).
+
+    Parameters
+    ----------
+    maxlen : int
+        Capacity of the event buffer; when a reader falls behind, the oldest
+        batch events are dropped (epochs, stops and resets are kept apart, and
+        only the newest recorded sample is kept).
+    probe_every : float
+        Seconds between two recorded samples (trajectories, PCA, player) while training.
+    """
+
+    STATES = ("empty", "building", "ready", "running", "paused", "finished")
+
+    def __init__(self, maxlen: int = 4096, probe_every: float = 0.5, **params):
+        super().__init__(**params)
+        self.trainer: Trainer | None = None
+        self.side: dict = {}  # baselines trained beside the AP network: name -> Trainer
+        self._side_gens: dict | None = None
+        self.history = History()  # every event of the run, in order (written on the worker thread only)
+        self.events = collections.deque(maxlen=maxlen)  # batch events (and probes): may drop the oldest
+        self.important = collections.deque(maxlen=1024)  # resets, epochs, stops, errors: small and never crowded out
+        self._seq = 0
+        self._latest_probe = None  # the newest recorded sample, not yet drained (shared with drain(): _probe_lock)
+        self._probe_lock = threading.Lock()
+        self.probe_every = probe_every
+        self._cmd = queue.Queue()
+        self._requests = itertools.count(1)
+        self._promises = threading.RLock()  # a request's promise is made and kept (cleared) one at a time
+        self._state = "empty"  # written by the worker only
+        self._promise = None  # (request number, state): what a queued request makes of the state
+        self._building = None  # the experiment of the network a queued build makes
+        self._run = threading.Event()
+        self._cancel = threading.Event()  # set: the build under way stops (BuildCancelled)
+        self._alive = True
+        self._gen = None
+        self._last_probe = 0.0
+        self.meta = {}  # what the views need to know of the current network besides its experiment (wiring, file)
+        self._handlers = {"quit": self._quit, "build": self._build, "discard": self._discard, "train": self._train,
+                          "pause": self._pause, "step": self._step, "call": self._call, "ask": self._ask,
+                          "probe": lambda arg: self._probe(force=True)}
+        self._thread = threading.Thread(target=self._loop, name="apexplorer-runner", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ what the page reads
+    @property
+    def state(self) -> str:
+        """empty: no network; building; ready: built, not trained; running; paused; finished: the run ended."""
+        promise = self._promise
+        return promise[1] if promise is not None else self._state
+
+    @property
+    def experiment(self):
+        """The experiment of the network that runs (the trainer's own), or of the one a queued build makes;
+        None without a network."""
+        if self._building is not None:
+            return self._building[1]
+        tr = self.trainer
+        return getattr(tr, "experiment", None) if tr is not None else None
+
+    # ------------------------------------------------------------ commands (any thread)
+    def _request(self, cmd: str, arg=None, state: str | None = None) -> int:
+        with self._promises:
+            n = next(self._requests)
+            if state is not None:
+                self._promise = (n, state)
+            self._cmd.put((n, cmd, arg))
+        return n
+
+    def build(self, factory, meta: dict | None = None, experiment=None) -> None:
+        """Replace the trainer by ``factory()`` (called on the worker thread); a factory may return
+        ``(trainer, {name: baseline trainer})`` to train baselines beside it.  ``experiment``: the one
+        it builds (:attr:`experiment` until the trainer is there)."""
+        self._run.clear()
+        with self._promises:
+            n = self._request("build", (factory, dict(meta or {})), "building")
+            self._building = (n, experiment)
+
+    def cancel_build(self) -> None:
+        """Stop the build under way (checked between the members of an ensemble); safe from any thread."""
+        self._cancel.set()
+
+    def discard(self) -> None:
+        """Drop the network (the page now describes one that cannot be built)."""
+        self._run.clear()
+        self._request("discard", None, "empty")
+
+    def attach(self, trainer: Trainer, meta: dict | None = None) -> None:
+        """Use an existing trainer (a notebook user's own run)."""
+        self.build(lambda: trainer, meta, getattr(trainer, "experiment", None))
+
+    def train(self) -> None:
+        if self.trainer is None and self.state != "building":
+            return
+        self._run.set()
+        self._request("train", None, None if self.state == "building" else "running")
+
+    def pause(self) -> None:
+        """Stop pulling events after the current batch."""
+        self._run.clear()
+        self._request("pause")
+
+    def step(self, n: int = 1) -> None:
+        """Train ``n`` batches (when paused or ready)."""
+        self._run.clear()
+        self._request("step", n, "paused" if self.state in ("ready", "running") else None)
+
+    def call(self, fn, label: str = "") -> None:
+        """Run ``fn(trainer)`` on the worker between two batches (live settings, save, load)."""
+        self._request("call", (fn, label))
+
+    def ask(self, fn, timeout: float = 30.0):
+        """Run ``fn(trainer)`` on the worker between two batches and return its result (the caller waits).
+
+        Raises what ``fn`` raised, or ApexplorerError when there is no network (or
+        one is being built: the caller does not wait for that) or the worker does
+        not answer within ``timeout`` seconds.
+        """
+        if self.state == "building" or not self.alive:
+            raise ApexplorerError("the network is being built; try again in a moment" if self.alive
+                                  else "this session has ended")
+        fut = concurrent.futures.Future()
+        self._request("ask", (fn, fut))
+        try:
+            return fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise ApexplorerError(f"the network did not answer within {timeout:g} s; try again") from None
+
+    def request_probe(self) -> None:
+        self._request("probe")
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the worker thread (on session end).  Safe to call twice."""
+        self._alive = False
+        self._run.clear()
+        for tr in [self.trainer, *self.side.values()]:
+            if tr is not None:
+                tr.stop()
+        self._request("quit")
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def drain(self, limit: int | None = None) -> list:
+        """Take every buffered item, oldest first (important items keep their order)."""
+        out = []
+        for dq in (self.important, self.events):
+            while dq and (limit is None or len(out) < limit):
+                try:
+                    out.append(dq.popleft())
+                except IndexError:
+                    break
+        with self._probe_lock:  # a sample recorded meanwhile is replaced by the next
+            probe, self._latest_probe = self._latest_probe, None
+        if probe is not None:
+            out.append(probe)
+        out.sort(key=lambda it: it[0])
+        return [(k, v) for _, k, v in out]
+
+    def export(self, fmt: str = "csv") -> str:
+        """The whole history (every batch and epoch, per task and member, baselines too) as CSV or JSON text;
+        asked of the worker between two batches, so it is one consistent moment of the run."""
+        return self.ask(lambda tr: self.history.to_csv() if fmt == "csv" else self.history.to_json())
 
 
-# ---------------------------------------------------------------------------
-# live settings: what can change between two batches of a running network
-# ---------------------------------------------------------------------------
-def apply_live(trainer: Trainer, ap=None, lr=None, epochs=None) -> None:
-    """Change the phases' settings, the learning rate or the number of epochs of a trainer in place."""
-    net = trainer.net
-    if ap is not None and net is not None:
-        net.config = replace(ap, precision=net.config.precision).validate()
-    if lr is not None:
-        if not isinstance(lr, (int, float)) or not (lr > 0) or not math.isfinite(lr):
-            raise ApexplorerError(f"learning rate {lr!r} must be a positive number")
-        trainer.opt.lr = float(lr)
-        trainer.config = replace(trainer.config, lr=float(lr))
-    if epochs is not None:
-        trainer.config = replace(trainer.config, epochs=int(epochs)).validate()
-    # On CUDA the learner captures a whole step as a graph with T1, T2, beta and lr baked in;
-    # drop the captured graphs so that the next steps are captured with the new settings.
-    learner = getattr(trainer, "learner", None)
-    graphs = getattr(learner, "_graphs", None)
-    if graphs:
-        graphs.clear()
-        learner._seen = {}
-
-
-__all__ = ["Runner", "StopEvent", "apply_live", "task_data", "task_names"]
+__all__ = ["Runner", "RunnerWorker", "StopEvent", "task_data", "task_names"]

@@ -65,16 +65,17 @@ class SettingsView(pn.viewable.Viewer):
         self.baselines = pn.widgets.CheckBoxGroup(options=BASELINE_LABELS, value=list(state.baselines), inline=True,
                                                   label="Baselines beside AP", css_classes=["ap-baselines"])
         self.baselines.param.watch(self._on_baselines, "value")
-        state.param.watch(self._follow_baselines, "baselines")
+        state.model.param.watch(self._follow_baselines, "baselines")
         self.error = message("danger")
         self.ask = message("warning", visible=True)
         self.apply = pn.widgets.Button(label="Reset and apply", color="warning")
         self.revert = pn.widgets.Button(label="Keep the trained network", variant="outline")
         self.apply.on_click(lambda e: self.state.reset())
         self.revert.on_click(self._on_revert)
-        self._confirm = pn.Column(self.ask, pn.Row(self.apply, self.revert), visible=False,
+        self.confirm = pn.Column(self.ask, pn.Row(self.apply, self.revert), visible=False,
                                   sizing_mode="stretch_width")
-        state.param.watch(self._on_state, ["message", "pending"])
+        state.notices.param.watch(self._on_state, "message")
+        state.model.param.watch(self._on_state, "pending")
         self._on_state()
 
     def _on_baselines(self, event):
@@ -121,7 +122,7 @@ class SettingsView(pn.viewable.Viewer):
         show(self.error, err)
         pend = st.pending
         trained = st.runner.state in ("running", "paused", "finished")
-        self._confirm.visible = bool(pend) and trained
+        self.confirm.visible = bool(pend) and trained
         if pend:
             self.ask.object = (f"Changed: **{escape(', '.join(p.replace('_', ' ') for p in pend))}**. These change the "
                                "network itself: applying them starts a fresh, untrained network.")
@@ -139,7 +140,7 @@ class SettingsView(pn.viewable.Viewer):
     def __panel__(self):
         w = self.widgets
         return pn.Column(
-            self._confirm,
+            self.confirm,
             self.error,
             pn.pane.Markdown("**Modules** (every module; per-module values in the Network table)", margin=(0, 5)),
             pn.Row(w["spectral_radius"], w["connection_rate"]),

@@ -37,7 +37,7 @@ class TasksView(pn.viewable.Viewer):
         self._on_check()
         self._widgets = {}
         state.wiring.param.watch(lambda e: self._rebuild(), "spec")
-        state.param.watch(lambda *events: self._rebuild(), ["experiment", "task"])
+        state.model.param.watch(lambda *events: self._rebuild(), ["experiment", "task"])
         self._rebuild()
 
     def _rebuild(self):

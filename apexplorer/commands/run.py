@@ -57,7 +57,7 @@ def read_experiment(path):
     from pathlib import Path
 
     from .. import checkpoint
-    from ..build import checkpoint_experiment
+    from ..build import upgrade
     from ..errors import ApexplorerError
     from ..experiment import Experiment
 
@@ -68,10 +68,10 @@ def read_experiment(path):
         return examples.load(str(path))
     if checkpoint.looks_like(p):
 
-        exp = checkpoint_experiment(checkpoint.load(p), p)
+        exp = upgrade(checkpoint.load(p), p)
         if exp is None:
-            raise ApexplorerError(f"checkpoint {str(p)!r} was written before experiments were saved with it; "
-                                  "continue it with apexplorer train --resume")
+            raise ApexplorerError(f"checkpoint {str(p)!r} holds a baseline saved before experiments were saved "
+                                  "with it; continue it with apexplorer train --resume")
         return exp
     return Experiment.load(p)
 

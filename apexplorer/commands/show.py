@@ -30,14 +30,14 @@ def cmd_show(args) -> int:
     from pathlib import Path
 
     from .. import checkpoint
-    from ..build import checkpoint_experiment
+    from ..build import upgrade
     from ..experiment import Experiment
 
     p = Path(args.file)
     state = None
     if checkpoint.looks_like(p):
         state = checkpoint.load(p)
-        exp = checkpoint_experiment(state, p)
+        exp = upgrade(state, p)
     else:
         exp = Experiment.load(p)
     if args.json:
@@ -54,7 +54,7 @@ def cmd_show(args) -> int:
         return 0
     if state is not None:
         pr = progress(state)
-        if exp is None:
+        if state.get("experiment") is None:
             print(f"# {p.name} was written before experiments were saved with checkpoints: "
                   f"{pr['method']} on {', '.join(f'{t}: {d}' for t, d in pr['datasets'].items())}")
         where = " (stopped inside the next epoch)" if pr["mid_epoch"] else ""

@@ -134,9 +134,6 @@ def _stop_on_sigterm():
         return None
 
 
-_DATA = {}  # datasets checked for the points, by name (loaded once)
-
-
 def _finite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
@@ -183,7 +180,7 @@ def _report_runs(args, bar, task, rows, counts: dict) -> int:
 def cmd_sweep(args) -> int:
     from tqdm import tqdm
 
-    from ..build import load_data
+    from ..data import cached_dataset
     from ..experiment import Experiment
     from ..sweep import execute, prepare
 
@@ -194,8 +191,9 @@ def cmd_sweep(args) -> int:
     points = sweep.points()
     for why in sweep.skipped():
         print(f"apexplorer: {why}", file=sys.stderr, flush=True)
-    for p in points:  # fail fast on a missing dataset, before any point trains
-        load_data(Experiment.from_dict(p.experiment), sweep.data_dir, sweep.download, _DATA)
+    for name in dict.fromkeys(s.dataset for p in points for s in Experiment.from_dict(p.experiment).tasks.values()
+                              if not s.fresh and s.noise is None):  # a missing dataset fails before any point trains
+        cached_dataset(name, sweep.data_dir, sweep.download)
     table, tasks, skipped, dropped = prepare(sweep, args.out, args.append)
     n_runs = sum(len(t.seeds) for t in tasks)
 

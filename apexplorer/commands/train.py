@@ -43,14 +43,14 @@ def register(sub) -> None:
 def _resume(args):
     """The trainer of ``--resume``: the options a resume may change applied, any other change refused."""
     from .. import checkpoint
-    from ..build import RESUMABLE, checkpoint_experiment, resume
+    from ..build import RESUMABLE, resume, upgrade
     from ..errors import ApexplorerError
     from .options import base_experiment, flag_changes, flag_of
 
-    exp = checkpoint_experiment(checkpoint.load(args.resume), args.resume)
+    exp = upgrade(checkpoint.load(args.resume), args.resume)
     typed = given(args)
     allowed = ", ".join(RESUME_FLAGS)
-    if exp is None:  # a checkpoint from before experiments: only the flags a resume may change
+    if exp is None:  # a baseline saved before experiments: only the flags a resume may change
         extra = [f for f in typed if f not in RESUME_FLAGS]
         if extra:
             raise ApexplorerError(f"--resume continues the run saved in {args.resume}; {', '.join(extra)} would "

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..analysis.stats import mean_sd
 from .errors import PaperError
 from .measure import ResultData, stats
 
@@ -77,9 +78,9 @@ class Contrast:
             n = k if n is None else min(n, k)
             if k == 0:
                 return cls(float("nan"), float("nan"), 0.0, 0)
-            m = sum(v) / k
+            m, sd = mean_sd(v)
             est += c * m
-            s2 = sum((x - m) ** 2 for x in v) / (k - 1) if k > 1 else float("nan")
+            s2 = sd * sd if k > 1 else float("nan")
             part = c * c * s2 / k
             var += part
             den += part * part / (k - 1) if k > 1 else float("nan")

@@ -22,6 +22,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
+from ..analysis.stats import mean_sd
 from ..sweep.grid import axis_key
 from .errors import PaperError
 
@@ -31,8 +32,7 @@ def stats(values) -> dict:
     v = [float(x) for x in values if x is not None and math.isfinite(float(x))]
     if not v:
         return {"mean": None, "sd": None, "n": 0, "values": []}
-    m = sum(v) / len(v)
-    sd = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
+    m, sd = mean_sd(v)
     return {"mean": m, "sd": sd, "n": len(v), "values": v}
 
 

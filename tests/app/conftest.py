@@ -78,6 +78,24 @@ def render(view):
 
 
 @pytest.fixture
+def runner():
+    """``runner(**kw)`` makes a :class:`Runner` (``maxlen``, ``probe_every``); each is closed after the test,
+    and the test checks that its worker thread ended."""
+    from apexplorer.app.runner import Runner
+
+    made = []
+
+    def make(**kw):
+        made.append(Runner(**kw))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+    assert not any(r.alive for r in made), "a runner's worker thread outlived its close()"
+
+
+@pytest.fixture
 def explorer(wait):
     """An Explorer without its periodic drain (tests call ``tick``), rendered, on the CPU for 2 epochs."""
     from apexplorer.app import Explorer

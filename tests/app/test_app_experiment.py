@@ -43,6 +43,7 @@ def test_pending_is_the_structural_part_of_the_diff_and_the_rest_applies_live(ex
     assert wait(lambda: trainer.opt.lr == 1e-3 and trainer.net.config.t2 == 3, tick=e.tick)
     assert e.state.pending == [] and e.state.built.train.lr == 1e-3
     assert trainer.experiment.ap.t2 == 3  # a saved session says what it trained with
+    assert e.state.built is trainer.experiment  # held once: the page reads the trainer's own experiment
     e.settings.widgets["spectral_radius"].value = 0.5
     e.settings.widgets["seed"].value = 3
     assert e.state.pending == ["spectral_radius", "seed"]

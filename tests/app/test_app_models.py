@@ -10,7 +10,6 @@ import apexplorer as ap
 from apexplorer.app import layout as L
 from apexplorer.app.network_view import graph_data, parse_blocks
 from apexplorer.app.player import flow_frames
-from apexplorer.app.runner import Runner
 from apexplorer.errors import ApexplorerError
 from apexplorer.app.settings import Settings
 from apexplorer.app.wiring_model import WiringModel
@@ -170,130 +169,137 @@ def test_flow_frames_follow_both_phases_in_order(small_wiring, digits):
 FAST = {"t1": 3, "t2": 3}
 
 
-def test_runner_steps_one_batch_at_a_time_and_closes(small_wiring, digits, wait, make_trainer):
-    r = Runner()
-    try:
-        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3))
-        items = []
-        assert wait(lambda: (items.extend(r.drain()) or any(k == "probe" for k, _ in items)))
-        r.step()
-        assert wait(lambda: (items.extend(r.drain()) or any(k == "batch" for k, _ in items)))
-        time.sleep(0.2)
-        items.extend(r.drain())
-        kinds = [k for k, _ in items]
-        assert kinds[0] == "reset" and kinds.count("batch") == 1
-        assert r.state == "paused" and r.trainer.position == 1
-    finally:
-        r.close()
+def test_runner_steps_one_batch_at_a_time_and_closes(small_wiring, digits, wait, runner, make_trainer):
+    r = runner()
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3))
+    items = []
+    assert wait(lambda: (items.extend(r.drain()) or any(k == "probe" for k, _ in items)))
+    r.step()
+    assert wait(lambda: (items.extend(r.drain()) or any(k == "batch" for k, _ in items)))
+    time.sleep(0.2)
+    items.extend(r.drain())
+    kinds = [k for k, _ in items]
+    assert kinds[0] == "reset" and kinds.count("batch") == 1
+    assert r.state == "paused" and r.trainer.position == 1
+    r.close()
     assert not r.alive
 
 
-def test_runner_answers_a_question_between_batches(small_wiring, digits, wait, make_trainer):
-    r = Runner()
-    try:
-        with pytest.raises(ApexplorerError, match="no network yet"):
-            r.ask(lambda tr: 1)
-        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=3))
-        assert wait(lambda: r.state == "ready")
-        r.train()
-        assert r.ask(lambda tr: tr.net is not None) is True  # while it trains
-        with pytest.raises(ApexplorerError, match="refused"):
-            r.ask(lambda tr: (_ for _ in ()).throw(ApexplorerError("refused")))
-        r.build(lambda: time.sleep(0.5) or make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3))
-        with pytest.raises(ApexplorerError, match="being built"):  # the event loop never waits for a build
-            r.ask(lambda tr: 1)
-    finally:
-        r.close()
+def test_runner_answers_a_question_between_batches(small_wiring, digits, wait, runner, make_trainer):
+    r = runner()
+    with pytest.raises(ApexplorerError, match="no network yet"):
+        r.ask(lambda tr: 1)
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=3))
+    assert wait(lambda: r.state == "ready")
+    r.train()
+    assert r.ask(lambda tr: tr.net is not None) is True  # while it trains
+    with pytest.raises(ApexplorerError, match="refused"):
+        r.ask(lambda tr: (_ for _ in ()).throw(ApexplorerError("refused")))
+    r.build(lambda: time.sleep(0.5) or make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3))
+    with pytest.raises(ApexplorerError, match="being built"):  # the event loop never waits for a build
+        r.ask(lambda tr: 1)
+    r.close()
     with pytest.raises(ApexplorerError, match="ended"):
         r.ask(lambda tr: 1)
 
 
-def test_runner_trains_to_the_end_and_pause_stops_between_batches(small_wiring, digits, wait, make_trainer):
-    r = Runner()
-    try:
-        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=3))
-        r.train()
-        items = []
-        assert wait(lambda: (items.extend(r.drain()) or any(k == "stop" for k, _ in items)), timeout=60)
-        stop = [v for k, v in items if k == "stop"][0]
-        assert stop.reason == "completed"
-        assert [v.epoch for k, v in items if k == "epoch"] == [1, 2, 3]
-        assert r.state == "finished"
-    finally:
-        r.close()
+def test_runner_trains_to_the_end_and_pause_stops_between_batches(small_wiring, digits, wait, runner, make_trainer):
+    r = runner()
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=3))
+    r.train()
+    items = []
+    assert wait(lambda: (items.extend(r.drain()) or any(k == "stop" for k, _ in items)), timeout=60)
+    stop = [v for k, v in items if k == "stop"][0]
+    assert stop.reason == "completed"
+    assert [v.epoch for k, v in items if k == "epoch"] == [1, 2, 3]
+    assert r.state == "finished"
 
 
-def test_a_diverging_run_stops_with_the_library_message(small_wiring, digits, wait, make_trainer):
-    r = Runner()
-    try:
-        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=1e4, max_loss=2.5))
-        r.train()
-        items = []
-        assert wait(lambda: (items.extend(r.drain()) or any(k == "stop" for k, _ in items)), timeout=60)
-        stop = [v for k, v in items if k == "stop"][0]
-        assert stop.reason == "diverged" and "training diverged" in stop.message
-        r.step()  # the runner keeps working after a divergence
-        assert wait(lambda: r.state in ("paused", "finished"))
-    finally:
-        r.close()
+def test_a_diverging_run_stops_with_the_library_message(small_wiring, digits, wait, runner, make_trainer):
+    r = runner()
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, lr=1e4, max_loss=2.5))
+    r.train()
+    items = []
+    assert wait(lambda: (items.extend(r.drain()) or any(k == "stop" for k, _ in items)), timeout=60)
+    stop = [v for k, v in items if k == "stop"][0]
+    assert stop.reason == "diverged" and "training diverged" in stop.message
+    r.step()  # the runner keeps working after a divergence
+    assert wait(lambda: r.state in ("paused", "finished"))
 
 
-def test_a_failing_build_reports_and_leaves_the_runner_usable(small_wiring, digits, wait, make_trainer):
-    r = Runner()
-    try:
-        def bad():
-            raise ap.ApexplorerError("boom: the library's words")
-        r.build(bad)
-        items = []
-        assert wait(lambda: (items.extend(r.drain()) or any(k == "error" for k, _ in items)))
-        assert ("error", "boom: the library's words") in items
-        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3))
-        assert wait(lambda: r.trainer is not None)
-    finally:
-        r.close()
+def test_a_failing_build_reports_and_leaves_the_runner_usable(small_wiring, digits, wait, runner, make_trainer):
+    r = runner()
+
+    def bad():
+        raise ap.ApexplorerError("boom: the library's words")
+    r.build(bad)
+    items = []
+    assert wait(lambda: (items.extend(r.drain()) or any(k == "error" for k, _ in items)))
+    assert ("error", "boom: the library's words") in items
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3))
+    assert wait(lambda: r.trainer is not None)
 
 
-def test_the_buffer_is_bounded(small_wiring, digits, wait, make_trainer):
-    r = Runner(maxlen=5)
-    try:
-        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=8, lr=5e-3, epochs=1))
-        r.train()
-        assert wait(lambda: r.state == "finished", timeout=60)
-        assert len(r.events) <= 5
-    finally:
-        r.close()
+def test_a_reader_that_falls_behind_loses_batches_but_no_epoch_or_stop(small_wiring, digits, wait, runner, make_trainer):
+    """The batch buffer drops its oldest items when nobody drains it; epochs, the stop and the reset are
+    kept apart and all arrive, in order, with the newest batches."""
+    r = runner(maxlen=5)
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=2, batch_size=32))
+    r.train()
+    assert wait(lambda: r.state == "finished", timeout=60)
+    n = r.trainer.n_batches
+    items = r.drain()
+    kinds = [k for k, _ in items]
+    assert kinds.count("batch") == 5 < 2 * n  # the buffer held only the newest five batches
+    assert [v.epoch for k, v in items if k == "epoch"] == [1, 2] and kinds[0] == "reset"
+    assert kinds.count("stop") == 1 and [v.reason for k, v in items if k == "stop"] == ["completed"]
+    assert [v.batch for k, v in items if k == "batch"] == list(range(n - 4, n + 1))  # the last five of epoch 2
 
 
-def test_only_the_newest_recorded_sample_is_kept(small_wiring, digits, wait, make_trainer):
-    r = Runner(probe_every=0.0)
-    try:
-        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=16, lr=5e-3, epochs=1))
-        r.train()
-        assert wait(lambda: r.state == "finished", timeout=60)
-        items = r.drain()
-        assert [k for k, _ in items].count("probe") == 1 and items[-1][0] in ("probe", "stop")
-    finally:
-        r.close()
+def test_only_the_newest_recorded_sample_is_kept(small_wiring, digits, wait, runner, make_trainer):
+    r = runner(probe_every=0.0)
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=1, batch_size=16))
+    r.train()
+    assert wait(lambda: r.state == "finished", timeout=60)
+    items = r.drain()
+    assert [k for k, _ in items].count("probe") == 1 and items[-1][0] in ("probe", "stop")
 
 
-def test_pause_holds_the_network_between_batches_and_train_resumes(small_wiring, digits, wait, make_trainer):
-    r = Runner()
-    try:
-        r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=16, lr=5e-3, epochs=50))
-        assert wait(lambda: r.state == "ready")
-        r.train()
-        assert wait(lambda: r.trainer.position > 2)
-        r.pause()
-        assert wait(lambda: r.state == "paused")
-        seen = (r.trainer.epoch, r.trainer.position)
-        time.sleep(0.3)
-        assert (r.trainer.epoch, r.trainer.position) == seen
-        r.train()
-        assert wait(lambda: (r.trainer.epoch, r.trainer.position) != seen)
-        assert r.state == "running"
-    finally:
-        r.close()
-    assert not r.alive
+def test_pause_holds_the_network_between_batches_and_train_resumes(small_wiring, digits, wait, runner, make_trainer):
+    r = runner()
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=50, batch_size=16))
+    assert wait(lambda: r.state == "ready")
+    r.train()
+    assert wait(lambda: r.trainer.position > 2)
+    r.pause()
+    assert wait(lambda: r.state == "paused")
+    seen = (r.trainer.epoch, r.trainer.position)
+    time.sleep(0.3)
+    assert (r.trainer.epoch, r.trainer.position) == seen
+    r.train()
+    assert wait(lambda: (r.trainer.epoch, r.trainer.position) != seen)
+    assert r.state == "running"
+
+
+def test_only_the_worker_changes_the_state_a_request_promises_it_at_once(small_wiring, digits, wait, runner, make_trainer):
+    """A server-side call queues a request; the state reads what that request leads to until the worker has
+    served it, then what the worker set (a build that fails ends "empty", not the promised "building")."""
+    import threading
+
+    r = runner()
+    gate = threading.Event()
+    r.build(lambda: gate.wait(10) and make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=1, batch_size=128))
+    assert r.state == "building" and r.trainer is None
+    r.train()  # asked for while it builds: it trains once built
+    assert r.state == "building"
+    gate.set()
+    assert wait(lambda: r.state == "finished", timeout=60)
+
+    def bad():
+        raise ap.ApexplorerError("no such network")
+    r.build(bad)
+    assert r.state == "building"
+    assert wait(lambda: r.state == "empty") and r.trainer is None and r.experiment is None
 
 
 # --------------------------------------------------------------------- status

@@ -82,7 +82,7 @@ def test_a_structural_change_asks_before_resetting_a_trained_network(explorer, w
     assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
     trainer = e.state.runner.trainer
     e.settings.widgets["spectral_radius"].value = 0.5
-    assert e.settings._confirm.visible and escape("spectral radius") in e.settings.ask.object
+    assert e.settings.confirm.visible and escape("spectral radius") in e.settings.ask.object
     assert not e.state.train()  # Train waits for the answer
     e.settings.revert.clicks += 1
     assert e.state.settings.spectral_radius == 0.25 and not e.state.pending
@@ -256,7 +256,7 @@ def test_loading_a_preset_asks_before_replacing_the_trained_network(explorer, wa
     e.editor.preset.value = "2afc"
     e.editor.load_preset.clicks += 1
     assert e.state.datasets == {"main": "2afc"} and e.state.settings.mode == "epe"
-    assert "wiring" in e.state.pending and e.settings._confirm.visible
+    assert "wiring" in e.state.pending and e.settings.confirm.visible
     e.tick()
     assert e.state.runner.trainer.opt.lr == 5e-3  # nothing was applied to the running network
     assert e.state.runner.trainer.net.wiring.inputs[0].size == 64
@@ -332,6 +332,9 @@ def test_the_explorer_can_follow_a_notebook_users_trainer(small_wiring, digits, 
         render(e)
         assert wait(lambda: e.state.runner.trainer is tr, tick=e.tick)
         assert e.state.wiring.wiring.name == "small" and e.graph.data["frames"]["module"] == ["L1", "L2"]
+        e.state.settings.lr = 2e-3  # a live change reaches the user's trainer and the experiment it holds
+        assert wait(lambda: tr.opt.lr == 2e-3, tick=e.tick)
+        assert e.state.built is tr.experiment and tr.experiment.train.lr == 2e-3 and not e.state.pending
         run_to_end(e, wait)
         assert tr.epoch == 1 and e.curves.n_points() > 0
     finally:

@@ -283,7 +283,7 @@ def test_ticked_baselines_train_beside_ap_and_the_export_holds_every_seeds_batch
                 mean["test_acc"]))]
         # a baseline untick after training is a pending change, applied with Reset
         sv.baselines.value = []
-        assert "baselines" in st.pending and sv._confirm.visible
+        assert "baselines" in st.pending and sv.confirm.visible
         sv.apply.clicks += 1
         assert drive(st, [curves], lambda: st.runner.state == "ready" and not st.runner.side, wait)
         assert [g.label for g in curves.ghosts] == ["baselines BP → none"]

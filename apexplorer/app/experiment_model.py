@@ -1,0 +1,449 @@
+"""The page's experiment (no Panel): what it describes, what waits for a fresh network, apply and revert.
+
+:class:`ExperimentModel` holds one :class:`~apexplorer.experiment.Experiment`, the only
+description of the run the page shows: wiring, tasks and their data, the phases,
+the training, the method and the initialisation.  The widgets are views of it:
+:class:`Settings` and the Tasks panel write their changes into it
+(``Experiment.with_changes``) and follow it whenever it is replaced (a preset, a
+session, an experiment file, a link, a figure of the paper), so a widget can never
+show another run than the one that trains.  The network editor's
+:class:`WiringModel` shows its wiring; an edit there makes the wiring inline.
+
+The network is built from the experiment with :func:`apexplorer.build.build`; its
+experiment is :attr:`ExperimentModel.built`, held once, by the trainer
+(``runner.experiment``).  What differs structurally between the two waits for a
+fresh network (:attr:`~ExperimentModel.pending`, :meth:`~ExperimentModel.reset`
+applies it, :meth:`~ExperimentModel.revert` drops it), and the app asks before it
+throws a trained one away; the live settings (:data:`apexplorer.trainer.LIVE_KEYS`)
+apply to the running network between two batches (:meth:`Trainer.update`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import param
+
+from ..build import build, build_seconds, make_wiring
+from ..data import cached_dataset, dataset_names
+from ..devices import device_choices
+from ..errors import ApexplorerError, WiringWarning
+from ..experiment import Experiment
+from ..memory import check_memory, format_bytes
+from ..presets import MULTITASK, preset_tasks
+from ..side_by_side import BASELINES, companions
+from ..trainer import LIVE_KEYS, resolve_device
+from ..wiring import Wiring
+from .notices import Notices, gui_words
+from .runner import Runner
+from .settings import KEYS, Settings
+from .status import clock
+from .wiring_model import WiringModel
+
+__all__ = ["BUILD_LIMIT_S", "ENSEMBLE_CHECK", "ExperimentModel", "available", "get_dataset", "pending_names"]
+
+
+def get_dataset(name: str):
+    """A dataset, read once per process (:func:`apexplorer.data.cached_dataset`; sessions share it read-only)."""
+    return cached_dataset(name)
+
+
+def available(name: str) -> bool:
+    try:
+        get_dataset(name)
+    except ApexplorerError:
+        return False
+    return True
+
+
+#: Ensembles of this many seeds or more are timed before they are built (:func:`apexplorer.build.build_seconds`).
+ENSEMBLE_CHECK = 8
+#: The longest build the page starts (seconds); ``APEXPLORER_BUILD_LIMIT`` sets another.
+BUILD_LIMIT_S = float(os.environ.get("APEXPLORER_BUILD_LIMIT") or 20.0)
+
+#: A dotted key -> the name a pending change goes by ("spectral radius", "wiring", "tasks").
+_NAMES = {k: n for n, k in KEYS.items()}
+
+
+def pending_names(diff: dict) -> list:
+    """What of ``diff`` ({key: (built, now)}) needs a fresh network, in words of the Settings tab."""
+    out = []
+    for k in diff:
+        if k in LIVE_KEYS or k in ("name", "notes"):
+            continue
+        if k in _NAMES:
+            name = _NAMES[k]
+        elif k.startswith("wiring."):
+            name = "wiring"
+        elif k.startswith("tasks.") or k == "train.schedule":
+            name = "tasks"
+        else:
+            name = k.split(".")[0] if k.startswith(("init.", "method.")) else k.split(".")[-1]
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def wiring_of(exp: Experiment) -> Wiring:
+    """The wiring ``exp`` builds, sized for its data (raises ApexplorerError)."""
+    data = {t: get_dataset(s.dataset) for t, s in exp.tasks.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WiringWarning)
+        return make_wiring(exp, data)
+
+
+def fit_machine(exp: Experiment, data: bool = True) -> tuple:
+    """(``exp`` as this machine can run it, notes): a missing dataset becomes digits (``data``), a missing
+    GPU becomes auto."""
+    notes, changes = [], {}
+    if exp.train.device not in device_choices():
+        changes["train.device"] = "auto"
+        notes.append(f"this experiment asks for device {exp.train.device}, which this machine lacks, so it "
+                     "trains on auto (the CPU here)")
+    if data:
+        swapped = {t: s.dataset for t, s in exp.tasks.items() if not available(s.dataset)}
+        for t in swapped:
+            changes[f"tasks.{t}.dataset"] = "digits"
+        if swapped:
+            notes.append(f"{', '.join(dict.fromkeys(swapped.values()))} is not on this machine, so "
+                         + ", ".join(f"task {t} uses digits" for t in swapped) + " (choose on the Tasks tab)")
+    return (exp.with_changes(changes) if changes else exp), notes
+
+
+def normalise(exp: Experiment) -> Experiment:
+    """rho or c equal to what every module has anyway is left to the wiring (no change to ask about)."""
+    changes = {}
+    for key in ("ap.spectral_radius", "ap.connection_rate"):
+        v = exp.get(key)
+        if v is None:
+            continue
+        base = wiring_of(exp.with_changes({key: None}))
+        if base.modules and all(getattr(m, key[3:]) == v for m in base.modules):
+            changes[key] = None
+    return exp.with_changes(changes) if changes else exp
+
+
+def default_datasets(name: str, current: list) -> list:
+    """The datasets a preset loads with (one per task)."""
+    wanted = list(MULTITASK.get(name, ()))
+    cur = current
+    if not wanted:  # a preset named after a dataset (digits, 2afc) goes with it
+        return [name if name in dataset_names() else (cur[0] if cur else "digits")]
+    return wanted  # the paper's pair; fit_machine swaps what this machine lacks
+
+
+def too_slow(exp: Experiment, wiring, need, limit_s: float) -> str:
+    """Why an ensemble is refused ('' when not): it would take longer than ``limit_s`` seconds to build."""
+    seeds = exp.train.seeds
+    if seeds < ENSEMBLE_CHECK:
+        return ""
+    secs = build_seconds(wiring, seeds)
+    if secs <= limit_s:
+        return ""
+    most = max(1, int(limit_s / (secs / seeds)))
+    return (f"seeds {seeds}: an ensemble of {seeds} networks would take about {clock(secs)} to build here and "
+            f"hold about {format_bytes(need.total)}; the page builds ensembles of up to {clock(limit_s)} "
+            f"(about {most} seeds of this network): choose fewer seeds, or train this one from the command line "
+            "(the Experiment card gives it)")
+
+
+class ExperimentModel(param.Parameterized):
+    """The page's experiment, its pending changes, apply (a fresh network) and revert, and its widgets' models."""
+
+    experiment = param.ClassSelector(class_=Experiment, doc="The run the page describes (the one source of truth).")
+    baselines = param.ListSelector(default=[], objects=list(BASELINES),
+                                   doc="Baselines trained beside AP: the same layer sizes, seed and batches.")
+    built_baselines = param.List(default=[], doc="The baselines that train beside the network that runs.")
+    task = param.String(default="main", doc="The task shown on the graph and recorded by the probes.")
+    pending = param.List(default=[], doc="Changed structural settings awaiting confirmation.")
+    build_limit_s = param.Number(default=BUILD_LIMIT_S, bounds=(0, None), doc=(
+        "The longest build of an ensemble the page starts, in seconds (estimated first); a larger one is refused."))
+    following = param.Boolean(default=False, doc=(
+        "The widgets are following a replaced experiment: their changes are not edits (nothing is applied)."))
+    shown = param.Dict(default=None, allow_None=True, doc="The wiring the experiment gives (what the editor started "
+                                                          "from): an editor's wiring that differs is an edit.")
+    asked = param.Boolean(default=False, doc=(
+        "A network was asked for: one that failed to build, or was dropped, is built again once it can be."))
+
+    def __init__(self, runner: Runner, notices: Notices, **params):
+        super().__init__(**params)
+        self.runner, self.notices = runner, notices
+        self.settings = Settings()
+        self.wiring = WiringModel()
+
+    def watch_widgets(self) -> None:
+        """Edits in the Settings widgets and the network editor change the experiment from now on."""
+        self.settings.param.watch(self._on_settings, list(self.settings.values()))
+        self.wiring.param.watch(self._on_wiring, "spec")
+        self.param.watch(lambda e: self.update_pending(), "baselines")
+
+    # ------------------------------------------------------------ views of the experiment
+    @property
+    def built(self) -> Experiment | None:
+        """The experiment of the network that runs, or is being built (None without one): the trainer's own."""
+        return self.runner.experiment
+
+    @property
+    def datasets(self) -> dict:
+        """{task: dataset name} of the experiment."""
+        return {t: s.dataset for t, s in self.experiment.tasks.items()}
+
+    @property
+    def schedule(self) -> str:
+        return self.experiment.train.schedule
+
+    wiring_of = staticmethod(wiring_of)
+    fit_machine = staticmethod(fit_machine)
+
+    def task_names(self) -> list:
+        """The tasks of the wiring (the experiment may train some of them)."""
+        return self.wiring.task_names or list(self.experiment.tasks)
+
+    # ------------------------------------------------------------ replacing the experiment
+    def set_experiment(self, exp: Experiment, note: str = "", lasting: bool = False) -> bool:
+        """Show ``exp`` (every widget follows); the network follows as :meth:`update_pending` decides.
+
+        ``note`` tells what happened; a ``lasting`` one (a file, a link, a figure) stays in front of
+        "a fresh network is ready"."""
+        try:
+            exp, notes = self.fit_machine(exp)
+            w = self.wiring_of(exp)
+        except ApexplorerError as e:
+            self.notices.error(gui_words(str(e)))
+            return False
+        self.show(exp, w)
+        self.notices.clear()
+        if self.built is not None and not pending_names(self.built.diff(exp)):
+            self.apply_live(list(self.built.diff(exp)))  # the same network: its live settings follow
+        self.update_pending()
+        self.notices.opened(note, notes, lasting)
+        return True
+
+    def show(self, exp: Experiment, wiring: Wiring) -> None:
+        """Every widget shows ``exp`` (built for ``wiring``); nothing is applied to the running network here."""
+        self.following = True
+        try:
+            self.experiment = exp
+            self.shown = wiring.to_dict()
+            if self.wiring.wiring is None or self.wiring.wiring.to_dict() != self.shown:
+                self.wiring.set_wiring(wiring)
+            self.settings.follow(exp, wiring)
+            names = self.task_names()
+            if self.task not in names:
+                self.task = names[0]
+        finally:
+            self.following = False
+
+    def load_preset(self, name: str, datasets: list | None = None) -> bool:
+        """Load a preset for the given datasets (one per task), with its recommended settings."""
+        try:
+            n_tasks = len(preset_tasks(name))
+            if datasets is None or len(datasets) != n_tasks:
+                datasets = default_datasets(name, list(self.datasets.values()) if self.experiment is not None else [])
+            exp = Experiment.from_preset(name, datasets)
+        except ApexplorerError as e:
+            self.notices.error(str(e))
+            return False
+        return self.set_experiment(exp, f"loaded preset {name}")
+
+    # ------------------------------------------------------------ changing it
+    def change(self, changes: dict, from_editor: bool = False) -> bool:
+        """Write dotted-key ``changes`` into the experiment; a refused value shows the library's message."""
+        try:
+            new = normalise(self.experiment.with_changes(changes))
+        except ApexplorerError as e:
+            self.notices.show_problem(gui_words(str(e)))
+            return False
+        old = self.experiment
+        if new == old:
+            self.update_pending()
+            return True
+        if from_editor:
+            self.following = True
+            try:
+                self.experiment = new
+                self.shown = self.wiring.wiring.to_dict()
+                self.settings.follow(new, self.wiring.wiring)
+            finally:
+                self.following = False
+        else:
+            try:
+                w = self.wiring_of(new)
+            except ApexplorerError as e:
+                self.notices.show_problem(gui_words(str(e)))
+                return False
+            self.show(new, w)
+        self.apply_live(list(old.diff(new)))
+        self.update_pending()
+        return True
+
+    def set_dataset(self, task: str, name: str) -> None:
+        """Give ``task`` a dataset; the ports fit it (an inline wiring's ports are resized)."""
+        try:
+            d = get_dataset(name)
+        except ApexplorerError as e:
+            self.notices.error(str(e))
+            return
+        changes = {f"tasks.{task}.dataset": name}
+        if self.experiment.wiring.inline is not None:
+            m = WiringModel(Wiring.from_dict(self.experiment.wiring.inline, warn=False))
+            m.fit_ports(task, d.n_features, d.n_classes)
+            changes["wiring.inline"] = m.spec
+        self.notices.error("")
+        self.change(changes)
+
+    def set_schedule(self, schedule: str) -> None:
+        self.change({"train.schedule": schedule})
+
+    def _on_wiring(self, event):
+        """An edit in the network editor (or the Tasks tab's paths): the wiring becomes inline."""
+        if self.following:
+            return
+        names = self.wiring.task_names
+        if names and self.task not in names:
+            self.task = names[0]
+        w = self.wiring.wiring
+        if w is not None and w.to_dict() != self.shown:
+            exp = self.experiment
+            tasks = {t: s.to_dict() for t, s in exp.tasks.items()}
+            names = [t.name for t in w.tasks]
+            if not set(tasks) <= set(names):  # an imported wiring with other tasks: each gets the first's data
+                first = next(iter(tasks.values()))
+                tasks = {t: tasks.get(t, first) for t in names}
+            self.change({"wiring.inline": w.to_dict(), "tasks": tasks, "ap.spectral_radius": None,
+                         "ap.connection_rate": None}, from_editor=True)
+        else:
+            self.update_pending()
+        self.notices.recheck(self.problems)
+
+    def _on_settings(self, *events):
+        if self.following:
+            return
+        err = self.settings.check()
+        if err:
+            self.notices.show_problem(err)
+            return
+        self.notices.recheck(self.problems)
+        changes = self.settings.changes(self.experiment, self.wiring.wiring)
+        if self.wiring.wiring is None:  # a wiring being edited keeps its edit: rho and c go into it
+            for k in ("ap.spectral_radius", "ap.connection_rate"):
+                if k in changes:
+                    self.wiring.set_all_modules(k[3:], changes[k])
+        self.change(changes)
+
+    def apply_live(self, keys: list) -> None:
+        """Apply the live keys among ``keys`` to the running network (:meth:`Trainer.update`, between two batches),
+        and the learning rate and epochs to the baselines beside it."""
+        b = self.built
+        if b is None or self.runner.trainer is None:
+            return
+        exp = self.experiment
+        live = {k: exp.get(k) for k in keys if k in LIVE_KEYS and b.get(k) != exp.get(k)}
+        if not live:
+            return
+        side = {k: v for k, v in live.items() if k.startswith("train.")}
+
+        def fn(trainer):
+            trainer.update(live)
+            for name, tr in self.runner.side.items():  # the baselines beside it train as long, at the same rate
+                mine = dict(side, **({"train.lr": exp.method_lr(name, side["train.lr"])} if "train.lr" in side
+                                     else {}))
+                if mine:
+                    tr.update(mine)
+
+        self.runner.call(fn, f"applied {', '.join(_NAMES[k] for k in live)} to the running network")
+
+    def update_pending(self):
+        """Structural changes since the network was built (they need a fresh network)."""
+        if self.following:
+            return
+        b, state = self.built, self.runner.state
+        if b is None:
+            # no network: one that failed to build, or was dropped, is built again once it can be
+            if self.asked and state == "empty" and not self.problems():
+                self.reset()
+            else:
+                self.pending = []
+            return
+        out = pending_names(b.diff(self.experiment))
+        if self.wiring.wiring is None and "wiring" not in out:  # an edit that is not a wiring yet
+            out.append("wiring")
+        if sorted(self.baselines) != sorted(self.built_baselines):
+            out.append("baselines")
+        gone = state == "empty"  # being dropped: build again once it can be built
+        if (out or gone) and state in ("ready", "empty"):  # nothing trained: nothing to lose, no question
+            err = self.problems()
+            if not err:
+                self.reset()
+                return
+            if self.runner.trainer is not None:
+                # the shown network is not the one the page describes, and that one cannot be built
+                self.notices.show_problem(err)
+                self.runner.discard()
+        self.pending = out
+
+    def structural_changes(self) -> list:
+        self.update_pending()
+        return list(self.pending)
+
+    def revert(self) -> None:
+        """Keep the trained network: the page shows its experiment again."""
+        if self.built is None:
+            return
+        self.show(self.built, self.wiring_of(self.built))
+        self.baselines = list(self.built_baselines)
+        self.notices.clear()
+        self.update_pending()
+
+    # ---------------------------------------------------------------- a fresh network
+    def problems(self) -> str:
+        """What stops a network from being built ('' when nothing): the wiring, the settings, or
+        the memory it needs (checked before anything is allocated)."""
+        err = self.wiring.error or self.settings.check()
+        if err:
+            return err
+        exp = self.experiment
+        try:
+            if self.baselines:
+                companions(exp, self.baselines, self.wiring.wiring)
+            sizes = [s.batch_size or exp.train.batch_size for s in exp.tasks.values()]
+            need = check_memory(self.wiring.wiring, batch_size=max(sizes), members=exp.train.seeds,
+                                precision=exp.ap.precision, device=resolve_device(exp.train.device))
+        except ApexplorerError as e:
+            return gui_words(str(e))
+        return too_slow(exp, self.wiring.wiring, need, self.build_limit_s)
+
+    def blocker(self) -> str:
+        """Why Train cannot start now ('' when it can): with no network, the problem that stops building one."""
+        if self.runner.trainer is not None or self.runner.state == "building":
+            return ""
+        return self.wiring.error or self.notices.shown_problem
+
+    def reset(self) -> bool:
+        """Apply the pending changes: build a fresh network from the experiment (:func:`apexplorer.build.build`)."""
+        err = self.problems()
+        if err:
+            self.notices.show_problem(err)
+            return False
+        exp = self.experiment
+        try:
+            cache = {s.dataset: get_dataset(s.dataset) for s in exp.tasks.values()}
+        except ApexplorerError as e:
+            self.notices.error(str(e))
+            return False
+
+        side = companions(exp, self.baselines, self.wiring.wiring) if self.baselines else {}
+
+        def factory():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", WiringWarning)
+                tr = build(exp, datasets=cache)
+            return (tr, {m: build(e, datasets=cache) for m, e in side.items()}) if side else tr
+
+        self.built_baselines = list(self.baselines)
+        self.pending = []
+        self.notices.error("")
+        self.asked = True
+        self.runner.build(factory, {"wiring": self.wiring.wiring}, experiment=exp)
+        return True
