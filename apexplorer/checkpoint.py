@@ -50,13 +50,13 @@ def check_writable(path) -> Path:
     if path.is_dir():
         raise CheckpointError(f"cannot save to {str(path)!r}: it is a folder; give a file name, e.g. {str(path / 'run.pt')!r}")
     try:
-        probe_folder(path)
+        try_writing(path)
     except OSError as e:
         raise CheckpointError(f"cannot save to {str(path)!r}: {e.strerror or e}") from None
     return path
 
 
-def probe_folder(path: Path) -> None:
+def try_writing(path: Path) -> None:
     """Make ``path``'s folder and create and remove a file in it, as a save will; raises OSError where it cannot."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=path.parent)

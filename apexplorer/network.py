@@ -17,7 +17,6 @@ import torch
 from .dynamics import DERIVATIVES, ZERO_AT_ZERO, activation, relax, support
 from .errors import ApexplorerError, choices
 from .init import Init, init_ensemble, init_tensors
-from .init import cancellable  # noqa: F401 - app/runner.py imports it from here until renames.sh moves that import
 from .memory import check_memory
 from .plan import Phase0, Phase1, Plan, make_plan
 from .table import MODES, PRECISIONS, default

@@ -227,13 +227,13 @@ class _Method(_Section):
 
 
 class _Init(_Section):
-    """How an AP network's paths are drawn (:class:`~apexplorer.network.Init`), and how its reservoirs' nonzeros
+    """How an AP network's paths are drawn (:class:`~apexplorer.init.Init`), and how its reservoirs' nonzeros
     are placed (``reservoir``)."""
 
     _name = "init"
 
     def config(self):
-        from .network import Init
+        from .init import Init
 
         return Init(self.scheme, self.forward_std, self.feedback_std, self.readout_bias,
                     self.reservoir or "exact").validate()

@@ -34,8 +34,7 @@ from .schedule import SCHEDULES, BatchStreams, check_schedule, lead, n_batches, 
 from .table import default
 from .wiring import Task, Wiring
 
-__all__ = ["DEVICES", "LIVE_KEYS", "SCHEDULES", "BatchEvent", "EpochEvent", "StopEvent", "TrainConfig", "Trainer",
-           "learner_class", "resolve_device"]
+__all__ = ["DEVICES", "LIVE_KEYS", "SCHEDULES", "BatchEvent", "EpochEvent", "StopEvent", "TrainConfig", "Trainer", "resolve_device"]
 
 
 
@@ -70,13 +69,6 @@ class TrainConfig:
         make_optimizer(self.optimizer, self.lr)
         resolve_device(self.device)
         return self
-
-
-def learner_class(kind: str):
-    """The learner class of method ``kind`` (see :mod:`apexplorer.methods`)."""
-    from .methods import learner_class as find
-
-    return find(kind)
 
 
 def _resolve_tasks(wiring: Wiring | None, data, task) -> tuple:
@@ -225,7 +217,7 @@ class Trainer:
 
         ``seeds`` (and optionally ``radii``) train an ensemble of independent
         members in one batched run; events then carry per-member figures.
-        ``init`` (a :class:`~apexplorer.network.Init`) says how the paths are drawn.
+        ``init`` (a :class:`~apexplorer.init.Init`) says how the paths are drawn.
         """
         config = config.validate()
         if seeds is None and config.ensemble > 1:

@@ -10,7 +10,7 @@ from apexplorer import Experiment, build
 from apexplorer.devices import describe, device_choices
 from apexplorer.errors import ApexplorerError
 from apexplorer.record import History, rows_of
-from apexplorer.side_by_side import SideBySide, baseline_hidden, companions
+from apexplorer.baseline_runs import BaselineRuns, baseline_experiments, baseline_hidden
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_the_csv_holds_a_row_per_batch_and_task_and_per_epoch_task_and_member(sm
 
 
 def test_baselines_beside_ap_see_the_same_batches_and_are_as_wide_as_its_sending_blocks(small):
-    cs = companions(small, ["bp", "fa", "ep"])
+    cs = baseline_experiments(small, ["bp", "fa", "ep"])
     assert {m: e.method.hidden for m, e in cs.items()} == {"bp": (16, 16), "fa": (16, 16), "ep": (16, 16)}
     assert cs["ep"].train.lr == 1e-3 and cs["bp"].train.lr == small.train.lr
     trs = {"ap": build(small), **{m: build(e) for m, e in cs.items()}}
@@ -57,16 +57,16 @@ def test_baselines_beside_ap_see_the_same_batches_and_are_as_wide_as_its_sending
             return out
 
         tr.streams.take = take
-    order = [name for name, ev in SideBySide(trs).train() if ev.kind == "batch"]
+    order = [name for name, ev in BaselineRuns(trs).train() if ev.kind == "batch"]
     assert order[:4] == ["ap", "bp", "fa", "ep"]  # one batch each, in turn
     assert seen["ap"] == seen["bp"] == seen["fa"] == seen["ep"] and len(seen["ap"]) == 2 * trs["ap"].n_batches
 
 
 def test_baselines_go_beside_one_ap_task(small):
     with pytest.raises(ApexplorerError, match="unknown baseline 'xx'; choices are bp, fa, ep"):
-        companions(small, ["xx"])
+        baseline_experiments(small, ["xx"])
     with pytest.raises(ApexplorerError, match="baselines train one task"):
-        companions(Experiment.from_preset("fig5b", "digits"), ["bp"])
+        baseline_experiments(Experiment.from_preset("fig5b", "digits"), ["bp"])
 
 
 def test_baseline_width_follows_the_inference_order_of_the_modules():

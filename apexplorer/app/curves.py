@@ -5,7 +5,7 @@ One figure for the loss and one for the accuracy, per task, of:
 * the AP network: training batches (a thin line, the mean of each drain tick) and
   the test set after each epoch (dots); an ensemble of K seeds adds a ±sd band
   across its members and a faint line per member (test dots get ±sd whiskers);
-* each baseline trained beside it (BP, FA, EP; the runner's ``side`` items), in
+* each baseline trained beside it (BP, FA, EP; the runner's ``baseline`` items), in
   its own colour, its legend entry telling its training speed;
 * up to :data:`MAX_GHOSTS` previous runs ("ghosts"), faint and grey, each named
   after what differed (:func:`apexplorer.app.compare.ghost_label`) and removable
@@ -27,7 +27,7 @@ import param
 from bokeh.core.properties import value
 from bokeh.models import Legend, LegendItem, Range1d
 
-from ..side_by_side import BASELINE_NAMES
+from ..baseline_runs import BASELINE_NAMES
 from .compare import Rate, ghost_label, mean_sd
 from .live import LiveView, Series, batch_tasks, progress
 from .plots import PALETTE, edits_models, hover, make_figure, source
@@ -41,7 +41,7 @@ GHOST_COLORS = ["#555555", "#777777", "#999999", "#aaaaaa", "#bbbbbb"]
 GHOST_DASHES = ["dotted", "dotdash", "dashed", "dotted", "dotdash"]
 #: What the page's one speed figure means (shown beside it; the status line shows no other).
 SPEED_DEFINITION = ("samples/s: training samples a run's own steps take per second, smoothed over its recent "
-                    "batches; evaluation, probes and pauses excluded; the seeds of an ensemble share each sample")
+                    "batches; evaluation, traces and pauses excluded; the seeds of an ensemble share each sample")
 QUANTITIES = (("loss", "Loss", "cross-entropy (nats)"), ("acc", "Accuracy", "accuracy (%)"))
 
 
@@ -244,11 +244,11 @@ class CurvesView(LiveView):
     # --------------------------------------------------------------- events
     def on_reset(self, info):
         meta = info.get("meta") or {}
-        run_info = (meta.get("experiment"), meta.get("wiring"), tuple(info.get("side") or ()))
+        run_info = (meta.get("experiment"), meta.get("wiring"), tuple(info.get("baselines") or ()))
         self._keep_ghost(run_info)
         self._run_info = run_info
         self.tasks = list(info.get("tasks") or ["main"])
-        self.runs = ["ap", *(info.get("side") or ())]
+        self.runs = ["ap", *(info.get("baselines") or ())]
         self.members = int(info.get("members") or 1)
         exp = meta.get("experiment")
         self.method = getattr(getattr(exp, "method", None), "name", None) or "ap"
@@ -308,7 +308,7 @@ class CurvesView(LiveView):
                     lo, hi = mu - sd, mu + sd
                 self.series[(run, q, "test", t)].add(d["epoch"], y=y, lo=lo, hi=hi)
 
-    def on_side(self, item):
+    def on_baseline(self, item):
         name, ev = item
         kind = getattr(ev, "kind", None)
         if kind == "batch":

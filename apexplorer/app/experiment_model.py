@@ -32,7 +32,7 @@ from ..errors import ApexplorerError, WiringWarning
 from ..experiment import Experiment
 from ..memory import check_memory, format_bytes
 from ..presets import MULTITASK, preset_tasks
-from ..side_by_side import BASELINES, companions
+from ..baseline_runs import BASELINES, baseline_experiments
 from ..trainer import LIVE_KEYS, resolve_device
 from ..wiring import Wiring
 from .notices import Notices, gui_words
@@ -155,7 +155,7 @@ class ExperimentModel(param.Parameterized):
     baselines = param.ListSelector(default=[], objects=list(BASELINES),
                                    doc="Baselines trained beside AP: the same layer sizes, seed and batches.")
     built_baselines = param.List(default=[], doc="The baselines that train beside the network that runs.")
-    task = param.String(default="main", doc="The task shown on the graph and recorded by the probes.")
+    task = param.String(default="main", doc="The task shown on the graph and recorded by the traces.")
     pending = param.List(default=[], doc="Changed structural settings awaiting confirmation.")
     build_limit_s = param.Number(default=BUILD_LIMIT_S, bounds=(0, None), doc=(
         "The longest build of an ensemble the page starts, in seconds (estimated first); a larger one is refused."))
@@ -342,12 +342,12 @@ class ExperimentModel(param.Parameterized):
         live = {k: exp.get(k) for k in keys if k in LIVE_KEYS and b.get(k) != exp.get(k)}
         if not live:
             return
-        side = {k: v for k, v in live.items() if k.startswith("train.")}
+        baselines = {k: v for k, v in live.items() if k.startswith("train.")}
 
         def fn(trainer):
             trainer.update(live)
-            for name, tr in self.runner.side.items():  # the baselines beside it train as long, at the same rate
-                mine = dict(side, **({"train.lr": exp.method_lr(name, side["train.lr"])} if "train.lr" in side
+            for name, tr in self.runner.baselines.items():  # the baselines beside it train as long, at the same rate
+                mine = dict(baselines, **({"train.lr": exp.method_lr(name, baselines["train.lr"])} if "train.lr" in baselines
                                      else {}))
                 if mine:
                     tr.update(mine)
@@ -406,7 +406,7 @@ class ExperimentModel(param.Parameterized):
         exp = self.experiment
         try:
             if self.baselines:
-                companions(exp, self.baselines, self.wiring.wiring)
+                baseline_experiments(exp, self.baselines, self.wiring.wiring)
             sizes = [s.batch_size or exp.train.batch_size for s in exp.tasks.values()]
             need = check_memory(self.wiring.wiring, batch_size=max(sizes), members=exp.train.seeds,
                                 precision=exp.ap.precision, device=resolve_device(exp.train.device))
@@ -433,13 +433,13 @@ class ExperimentModel(param.Parameterized):
             self.notices.error(str(e))
             return False
 
-        side = companions(exp, self.baselines, self.wiring.wiring) if self.baselines else {}
+        baselines = baseline_experiments(exp, self.baselines, self.wiring.wiring) if self.baselines else {}
 
         def factory():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", WiringWarning)
                 tr = build(exp, datasets=cache)
-            return (tr, {m: build(e, datasets=cache) for m, e in side.items()}) if side else tr
+            return (tr, {m: build(e, datasets=cache) for m, e in baselines.items()}) if baselines else tr
 
         self.built_baselines = list(self.baselines)
         self.pending = []

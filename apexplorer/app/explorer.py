@@ -24,7 +24,7 @@ import param
 from ..errors import ApexplorerError
 from ..experiment import Experiment
 from ..share import check_query
-from ..side_by_side import BASELINE_NAMES
+from ..baseline_runs import BASELINE_NAMES
 from ..trainer import Trainer
 from .bridge import HELP, PageBridge
 from .files import ServerFiles
@@ -325,8 +325,8 @@ class Explorer(pn.viewable.Viewer):
     def _on_task(self, event):
         self._redraw_graph()
         r = self.state.runner
-        r.probe_task = event.new
-        r.request_probe()
+        r.trace_task = event.new
+        r.request_trace()
 
     # --------------------------------------------------------------- drain
     def tick(self) -> int:

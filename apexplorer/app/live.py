@@ -2,8 +2,8 @@
 (the loss and accuracy curves are in :mod:`apexplorer.app.curves`).
 
 Every live view is a :class:`LiveView`: it consumes the runner's items
-``(kind, payload)`` (``reset``, ``batch``, ``epoch``, ``probe``...) with
-:meth:`LiveView.consume`, or single events and probes with
+``(kind, payload)`` (``reset``, ``batch``, ``epoch``, ``trace``...) with
+:meth:`LiveView.consume`, or single events and traces with
 :meth:`LiveView.push`, and redraws once per call by changing the data of
 its own Bokeh sources (a hidden view keeps its data and skips the redraw).
 Keeping data is bounded: a :class:`Series` and the heatmap's columns are
@@ -30,14 +30,14 @@ import param
 from bokeh.models import BasicTickFormatter, ColorBar, FactorRange, FixedTicker, LinearColorMapper, Whisker
 from bokeh.palettes import Viridis256
 
-from ..probe import Probe
+from ..trace import Trace
 from .notebook_setup import cell_running, notebook_roots
 from .plots import edits_models, hover, make_figure, source
 
 
 def not_ap(info: dict) -> str:
     """'' when the network of a ``reset`` item trains AP, else why a view of AP's phases shows nothing."""
-    from ..side_by_side import BASELINE_NAMES
+    from ..baseline_runs import BASELINE_NAMES
 
     exp = (info.get("meta") or {}).get("experiment")
     method = getattr(getattr(exp, "method", None), "name", None) or "ap"
@@ -113,8 +113,8 @@ class LiveView(pn.viewable.Viewer):
         self.flush()
 
     def push(self, obj) -> None:
-        """Feed one library event (BatchEvent, EpochEvent, StopEvent) or a Probe."""
-        kind = "probe" if isinstance(obj, Probe) else getattr(obj, "kind", None)
+        """Feed one library event (BatchEvent, EpochEvent, StopEvent) or a Trace."""
+        kind = "trace" if isinstance(obj, Trace) else getattr(obj, "kind", None)
         if kind:
             self.consume([(kind, obj)])
 
@@ -267,7 +267,7 @@ class ErrorView(LiveView):
             if k not in self.names:
                 self.names.append(k)
 
-    def on_probe(self, p: Probe):
+    def on_trace(self, p: Trace):
         if not self._tick_n and not self.cols:  # before any batch: the recorded sample's errors
             self.now = p.error_magnitudes()
             for k in self.now:

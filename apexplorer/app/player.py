@@ -1,6 +1,6 @@
 """The error-flow player: step or scrub through both phases of one sample on the graph.
 
-:func:`flow_frames` turns a :class:`Probe` and its wiring into a list of
+:func:`flow_frames` turns a :class:`Trace` and its wiring into a list of
 frames, in the order AP does the work: the input arrives; each module relaxes
 in the inference phase (one frame per step); the readout gives o; the output
 error ``o - y`` enters through the feedback paths; each module relaxes again
@@ -23,7 +23,7 @@ from bokeh.models import ColorBar, DataRange1d, FactorRange, LinearColorMapper, 
 from bokeh.palettes import Greys256
 from bokeh.plotting import figure
 
-from ..probe import Probe
+from ..trace import Trace
 from ..wiring import Wiring
 from . import layout as L
 from .formulas import FormulaPanel
@@ -51,7 +51,7 @@ def _names(paths) -> str:
     return ", ".join(f"`{plain(n)}`" if "`" not in plain(n) else escape(n) for n in paths) or "no path"
 
 
-def flow_frames(p: Probe, wiring: Wiring) -> list:
+def flow_frames(p: Trace, wiring: Wiring) -> list:
     """The frames of one sample's pass through both phases (see the module docstring)."""
     out = [Frame("Input", f"Test sample of class {p.y} enters at input {escape(repr(p.input))} ({len(p.x)} values).",
                  "input")]
@@ -110,7 +110,7 @@ class ErrorFlowPlayer(LiveView):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.probe: Probe | None = None
+        self.trace: Trace | None = None
         self.wiring: Wiring | None = None
         self.frames: list = []
         self.graph = NetworkGraph(height=300, key="flow-graph", legend_rows=self.legend_rows)
@@ -136,8 +136,8 @@ class ErrorFlowPlayer(LiveView):
         self._runner = runner
 
         def ask(event=None):
-            runner.probe_index = int(self.sample.value or 0)
-            runner.request_probe()
+            runner.trace_index = int(self.sample.value or 0)
+            runner.request_trace()
             self.follow_live = True
 
         self.record.on_click(ask)
@@ -150,7 +150,7 @@ class ErrorFlowPlayer(LiveView):
     def on_reset(self, info):
         if info.get("wiring") is not None:
             self.wiring = info["wiring"]
-        self.probe = None
+        self.trace = None
         note = not_ap(info)
         if note:  # a baseline has no phases to play: the last AP network's sample goes
             self.frames, self.wiring = [], None
@@ -160,25 +160,25 @@ class ErrorFlowPlayer(LiveView):
         elif self.title.object.startswith("### Error-flow player\nThis run trains"):
             self.title.object = "### Error-flow player\nTrain or step once to record a sample."
 
-    def on_probe(self, p: Probe):
-        if self.probe is not None and not self.follow_live:
+    def on_trace(self, p: Trace):
+        if self.trace is not None and not self.follow_live:
             return
-        self.probe = p
+        self.trace = p
         self._dirty = True
 
     @edits_models
-    def set_probe(self, p: Probe, wiring: Wiring) -> None:
+    def set_trace(self, p: Trace, wiring: Wiring) -> None:
         """Show ``p`` (recorded on ``wiring``)."""
         self.wiring = wiring
-        self.probe = p
+        self.trace = p
         self._dirty = True
         self.flush()
 
     def flush(self):
-        if not getattr(self, "_dirty", False) or self.probe is None or self.wiring is None:
+        if not getattr(self, "_dirty", False) or self.trace is None or self.wiring is None:
             return
         self._dirty = False
-        self.frames = flow_frames(self.probe, self.wiring)
+        self.frames = flow_frames(self.trace, self.wiring)
         end = max(len(self.frames) - 1, 1)
         self.player.end = end
         if self.frame > end:
@@ -211,8 +211,8 @@ class ErrorFlowPlayer(LiveView):
                 else:
                     continue
                 notes.append(((x0 + x1) / 2, y0 - 0.3, txt))
-        self.graph.show(self.wiring, self.probe.task, {"module": f.module, "paths": f.paths, "notes": notes})
-        self._draw_detail(f, self.probe)
+        self.graph.show(self.wiring, self.trace.task, {"module": f.module, "paths": f.paths, "notes": notes})
+        self._draw_detail(f, self.trace)
         # In a notebook a click's raw Bokeh edits (the graph, the plots) left unsent when its handler
         # returns are dropped (Panel sends only its own panes' changes): send them now
         self.send()
@@ -265,7 +265,7 @@ class ErrorFlowPlayer(LiveView):
                               for k, fig in (("state", f), ("out", g), ("update", u), ("image", im),
                                              ("feature", ft))}
 
-    def _draw_detail(self, f: Frame, p: Probe):
+    def _draw_detail(self, f: Frame, p: Trace):
         show = None
         if f.phase in ("inference", "learning", "local") and f.module:
             m = f.module

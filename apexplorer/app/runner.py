@@ -1,7 +1,7 @@
 """Train one network in a worker thread (no Panel): the explorer's engine.
 
 A :class:`Runner` owns one :class:`Trainer` and one daemon thread.  Every
-operation on the trainer (build, train, step, probe, save, load, live
+operation on the trainer (build, train, step, trace, save, load, live
 settings) runs on that thread, so the weights are only ever touched by it.
 The thread pulls the library's own event generator (:meth:`Trainer.train`)
 one event at a time: Pause simply stops pulling, Step pulls up to the next
@@ -11,12 +11,12 @@ What the thread produces goes into a bounded deque (``maxlen``): the app
 drains it from a periodic callback on the server's event loop; a notebook
 may drain it too, or iterate a trainer itself and feed the views directly.
 Items are ``(kind, payload)`` with kind ``reset``, ``batch``, ``epoch``,
-``stop``, ``probe``, ``spread``, ``alignment``, ``side``, ``saved``,
+``stop``, ``trace``, ``spread``, ``alignment``, ``baseline``, ``saved``,
 ``loaded``, ``error`` or ``info``.
 
 Baselines (BP, FA, EP) may train beside the AP network: each takes one batch
-in turn after AP's (as :class:`apexplorer.side_by_side.SideBySide` does) and
-their events come as ``("side", (name, event))``.  Every event is also kept,
+in turn after AP's (as :class:`apexplorer.baseline_runs.BaselineRuns` does) and
+their events come as ``("baseline", (name, event))``.  Every event is also kept,
 unbounded and in order, in :attr:`Runner.history` (an
 :class:`apexplorer.record.History`), for export.  An ensemble's recorded sample
 is its first member's; ``spread`` gives every member's mean |e| per module on a
@@ -37,8 +37,8 @@ import param
 
 from ..errors import ApexplorerError, BuildCancelled
 from ..events import EpochEvent
-from ..network import cancellable
-from ..probe import probe
+from ..init import cancellable
+from ..trace import trace_sample
 from ..record import History
 from ..trainer import StopEvent, Trainer
 
@@ -74,20 +74,20 @@ def task_names(trainer) -> list:
 
 
 class RunnerWorker(param.Parameterized):
-    """The worker thread's side of a :class:`Runner`: it serves the queued requests, each by its handler, pulls
+    """The worker thread's baselines of a :class:`Runner`: it serves the queued requests, each by its handler, pulls
     the trainer's events and buffers them.  Only these methods change the trainer and the run's state; the
-    attributes they share with the server's side are made by :meth:`Runner.__init__`."""
+    attributes they share with the server's baselines are made by :meth:`Runner.__init__`."""
 
     delay = param.Number(0.0, bounds=(0, 2), doc="Seconds to wait between batches (slow motion for demos).")
-    probe_task = param.String(default="", doc="Task of the recorded sample ('' = first task).")
-    probe_index = param.Integer(default=0, bounds=(0, None), doc="Index of the recorded test sample.")
+    trace_task = param.String(default="", doc="Task of the recorded sample ('' = first task).")
+    trace_index = param.Integer(default=0, bounds=(0, None), doc="Index of the recorded test sample.")
 
     # -------------------------------------------------------------- worker
     def _emit(self, kind, payload, important=False):
-        if kind == "probe":  # only the newest recorded sample matters, and one can be megabytes
-            with self._probe_lock:
+        if kind == "trace":  # only the newest recorded sample matters, and one can be megabytes
+            with self._trace_lock:
                 self._seq += 1
-                self._latest_probe = (self._seq, kind, payload)
+                self._latest_trace = (self._seq, kind, payload)
             return
         self._seq += 1
         (self.important if important else self.events).append((self._seq, kind, payload))
@@ -97,7 +97,7 @@ class RunnerWorker(param.Parameterized):
             n = None
             try:
                 if self._run.is_set() and self.trainer is not None:
-                    if self._gen is None and self._side_gens is None:
+                    if self._gen is None and self._baseline_gens is None:
                         self._start()
                         self._state = "running"
                     try:
@@ -114,7 +114,7 @@ class RunnerWorker(param.Parameterized):
                     self._handlers[cmd](arg)
             except Exception as e:  # noqa: BLE001 - the worker must survive anything
                 self._run.clear()
-                self._gen = self._side_gens = None
+                self._gen = self._baseline_gens = None
                 msg = str(e) if isinstance(e, ApexplorerError) else f"{type(e).__name__}: {e}"
                 self._emit("error", msg, important=True)
                 if not isinstance(e, ApexplorerError):
@@ -138,11 +138,11 @@ class RunnerWorker(param.Parameterized):
         self._alive = False
 
     def _drop(self) -> None:
-        self._gen = self._side_gens = None
-        for old in [self.trainer, *self.side.values()]:
+        self._gen = self._baseline_gens = None
+        for old in [self.trainer, *self.baselines.values()]:
             if old is not None:
                 old.stop()
-        self.trainer, self.side = None, {}
+        self.trainer, self.baselines = None, {}
 
     def _build(self, arg) -> None:
         factory, meta = arg
@@ -155,8 +155,8 @@ class RunnerWorker(param.Parameterized):
             self._state = "empty"
             self._emit("cancelled" if isinstance(e, BuildCancelled) else "error", str(e), important=True)
             return
-        tr, side = tr if isinstance(tr, tuple) else (tr, {})
-        self.trainer, self.side = tr, dict(side)
+        tr, baselines = tr if isinstance(tr, tuple) else (tr, {})
+        self.trainer, self.baselines = tr, dict(baselines)
         self.meta = meta
         self.history = History()
         for d in tr.history:  # a loaded session's epochs so far
@@ -167,10 +167,10 @@ class RunnerWorker(param.Parameterized):
                              "history": list(tr.history), "wiring": getattr(net, "wiring", None), "batch": done,
                              "n_batches": getattr(tr, "n_batches", None) if done else None,
                              "epoch": tr.epoch, "epochs": tr.total_epochs if hasattr(tr, "total_epochs")
-                             else tr.config.epochs, "side": list(self.side),
+                             else tr.config.epochs, "baselines": list(self.baselines),
                              "members": tr.learner_members, "segments": segments_of(tr)}, important=True)
         self._state = "ready" if tr.epoch == 0 and not tr.history and not done else "paused"
-        self._probe()
+        self._trace()
 
     def _discard(self, arg) -> None:
         self._drop()
@@ -181,7 +181,7 @@ class RunnerWorker(param.Parameterized):
         if self.trainer is None:
             self._run.clear()
             return
-        if self._gen is None and self._side_gens is None:
+        if self._gen is None and self._baseline_gens is None:
             self._start()
         if self._run.is_set():
             self._state = "running"
@@ -189,18 +189,18 @@ class RunnerWorker(param.Parameterized):
     def _pause(self, arg) -> None:
         if self._state == "running":
             self._state = "paused"
-        self._probe()
+        self._trace()
 
     def _step(self, n) -> None:
         if self.trainer is None:
             return
-        if self._gen is None and self._side_gens is None:
+        if self._gen is None and self._baseline_gens is None:
             self._start()
         self._state = "paused"  # a run that is complete says "finished" again at its stop event
         for _ in range(n):
             if not self._pull():
                 break
-        self._probe()
+        self._trace()
 
     def _call(self, arg) -> None:
         fn, label = arg
@@ -212,7 +212,7 @@ class RunnerWorker(param.Parameterized):
         except ApexplorerError as e:
             self._emit("error", str(e), important=True)
             return
-        self._gen = self._side_gens = None  # the next pull starts fresh generators that read the changes
+        self._gen = self._baseline_gens = None  # the next pull starts fresh generators that read the changes
         if isinstance(out, Trainer):  # a loaded checkpoint replaces the trainer
             self._build((lambda: out, dict(self.meta, loaded=True)))
             self._emit("loaded", label, important=True)
@@ -232,19 +232,19 @@ class RunnerWorker(param.Parameterized):
     def _start(self) -> None:
         """Fresh generators of the network and of each baseline (they continue where each stands)."""
         self._gen = self.trainer.train()
-        self._side_gens = {n: tr.train() for n, tr in self.side.items()}
+        self._baseline_gens = {n: tr.train() for n, tr in self.baselines.items()}
 
     def _pull(self) -> bool:
         """One batch of the network, then one of each baseline; returns False when every run has ended."""
-        if self._gen is None and self._side_gens is None:
+        if self._gen is None and self._baseline_gens is None:
             return False
         if self._gen is not None and not self._pull_main():
             self._gen = None
-        for name in list(self._side_gens or {}):
-            if not self._pull_side(name):
-                del self._side_gens[name]
-        if self._gen is None and not self._side_gens:
-            self._gen = self._side_gens = None
+        for name in list(self._baseline_gens or {}):
+            if not self._pull_baseline(name):
+                del self._baseline_gens[name]
+        if self._gen is None and not self._baseline_gens:
+            self._gen = self._baseline_gens = None
             self._run.clear()
             self._state = "finished"
             return False
@@ -261,43 +261,43 @@ class RunnerWorker(param.Parameterized):
             kind = getattr(ev, "kind", "batch")
             if kind == "batch":
                 self._emit("batch", ev)
-                if time.monotonic() - self._last_probe > self.probe_every:
-                    self._probe()
+                if time.monotonic() - self._last_trace > self.trace_every:
+                    self._trace()
                 return True
             elif kind == "epoch":
                 self._emit("epoch", ev, important=True)
-                self._probe()
+                self._trace()
                 self._alignment()
             else:  # stop
                 self._emit("stop", ev, important=True)
-                self._probe()
+                self._trace()
                 return False
 
-    def _pull_side(self, name: str) -> bool:
+    def _pull_baseline(self, name: str) -> bool:
         """Pull baseline ``name``'s events up to its next batch; False when its run ended."""
         while True:
             try:
-                ev = next(self._side_gens[name])
+                ev = next(self._baseline_gens[name])
             except StopIteration:
                 return False
             self.history.add(ev, name)
             kind = getattr(ev, "kind", "batch")
-            self._emit("side", (name, ev), important=kind != "batch")
+            self._emit("baseline", (name, ev), important=kind != "batch")
             if kind != "epoch":
                 return kind == "batch"
 
-    def _probe(self, force=False):
+    def _trace(self, force=False):
         tr = self.trainer
         net = getattr(tr, "net", None) if tr is not None else None
         if net is None:
             return
-        self._last_probe = time.monotonic()
+        self._last_trace = time.monotonic()
         data = task_data(tr)
-        task = self.probe_task if self.probe_task in data else next(iter(data))
+        task = self.trace_task if self.trace_task in data else next(iter(data))
         d = data[task]
-        i = min(self.probe_index, len(d.y_test) - 1)
+        i = min(self.trace_index, len(d.y_test) - 1)
         one = _member(net, 0) if net.members and _member is not None else net  # an ensemble: its first member
-        self._emit("probe", probe(one, d.x_test[i], int(d.y_test[i]), task))
+        self._emit("trace", trace_sample(one, d.x_test[i], int(d.y_test[i]), task))
         if net.members and member_errors is not None:
             self._emit("spread", member_errors(net, d, task))
 
@@ -308,7 +308,7 @@ class RunnerWorker(param.Parameterized):
         if task_alignment is None or net is None:
             return
         data = task_data(tr)
-        task = self.probe_task if self.probe_task in data else next(iter(data))
+        task = self.trace_task if self.trace_task in data else next(iter(data))
         try:
             values = task_alignment(net, data[task], task)
         except ApexplorerError as e:
@@ -333,24 +333,24 @@ class Runner(RunnerWorker):
         Capacity of the event buffer; when a reader falls behind, the oldest
         batch events are dropped (epochs, stops and resets are kept apart, and
         only the newest recorded sample is kept).
-    probe_every : float
+    trace_every : float
         Seconds between two recorded samples (trajectories, PCA, player) while training.
     """
 
     STATES = ("empty", "building", "ready", "running", "paused", "finished")
 
-    def __init__(self, maxlen: int = 4096, probe_every: float = 0.5, **params):
+    def __init__(self, maxlen: int = 4096, trace_every: float = 0.5, **params):
         super().__init__(**params)
         self.trainer: Trainer | None = None
-        self.side: dict = {}  # baselines trained beside the AP network: name -> Trainer
-        self._side_gens: dict | None = None
+        self.baselines: dict = {}  # baselines trained beside the AP network: name -> Trainer
+        self._baseline_gens: dict | None = None
         self.history = History()  # every event of the run, in order (written on the worker thread only)
-        self.events = collections.deque(maxlen=maxlen)  # batch events (and probes): may drop the oldest
+        self.events = collections.deque(maxlen=maxlen)  # batch events (and traces): may drop the oldest
         self.important = collections.deque(maxlen=1024)  # resets, epochs, stops, errors: small and never crowded out
         self._seq = 0
-        self._latest_probe = None  # the newest recorded sample, not yet drained (shared with drain(): _probe_lock)
-        self._probe_lock = threading.Lock()
-        self.probe_every = probe_every
+        self._latest_trace = None  # the newest recorded sample, not yet drained (shared with drain(): _trace_lock)
+        self._trace_lock = threading.Lock()
+        self.trace_every = trace_every
         self._cmd = queue.Queue()
         self._requests = itertools.count(1)
         self._promises = threading.RLock()  # a request's promise is made and kept (cleared) one at a time
@@ -361,11 +361,11 @@ class Runner(RunnerWorker):
         self._cancel = threading.Event()  # set: the build under way stops (BuildCancelled)
         self._alive = True
         self._gen = None
-        self._last_probe = 0.0
+        self._last_trace = 0.0
         self.meta = {}  # what the views need to know of the current network besides its experiment (wiring, file)
         self._handlers = {"quit": self._quit, "build": self._build, "discard": self._discard, "train": self._train,
                           "pause": self._pause, "step": self._step, "call": self._call, "ask": self._ask,
-                          "probe": lambda arg: self._probe(force=True)}
+                          "trace": lambda arg: self._trace(force=True)}
         self._thread = threading.Thread(target=self._loop, name="apexplorer-runner", daemon=True)
         self._thread.start()
 
@@ -453,14 +453,14 @@ class Runner(RunnerWorker):
         except concurrent.futures.TimeoutError:
             raise ApexplorerError(f"the network did not answer within {timeout:g} s; try again") from None
 
-    def request_probe(self) -> None:
-        self._request("probe")
+    def request_trace(self) -> None:
+        self._request("trace")
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker thread (on session end).  Safe to call twice."""
         self._alive = False
         self._run.clear()
-        for tr in [self.trainer, *self.side.values()]:
+        for tr in [self.trainer, *self.baselines.values()]:
             if tr is not None:
                 tr.stop()
         self._request("quit")
@@ -480,10 +480,10 @@ class Runner(RunnerWorker):
                     out.append(dq.popleft())
                 except IndexError:
                     break
-        with self._probe_lock:  # a sample recorded meanwhile is replaced by the next
-            probe, self._latest_probe = self._latest_probe, None
-        if probe is not None:
-            out.append(probe)
+        with self._trace_lock:  # a sample recorded meanwhile is replaced by the next
+            trace, self._latest_trace = self._latest_trace, None
+        if trace is not None:
+            out.append(trace)
         out.sort(key=lambda it: it[0])
         return [(k, v) for _, k, v in out]
 

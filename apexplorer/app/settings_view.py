@@ -7,7 +7,7 @@ from __future__ import annotations
 import panel as pn
 
 from ..devices import device_choices, device_labels
-from ..side_by_side import BASELINE_NAMES
+from ..baseline_runs import BASELINE_NAMES
 from .safe import escape, message, show
 from .session import ExplorerState
 from ..table import widget_rows

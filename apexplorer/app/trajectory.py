@@ -1,4 +1,4 @@
-"""Trajectory views of the recorded sample (a :class:`Probe`).
+"""Trajectory views of the recorded sample (a :class:`Trace`).
 
 * :class:`TrajectoryView`: chosen neurons of a chosen module across the
   iteration steps, inference phase and learning phase side by side.
@@ -17,14 +17,14 @@ import panel as pn
 import param
 from bokeh.models import Range1d
 
-from ..probe import Probe
+from ..trace import Trace
 from .live import LiveView, not_ap
 from .plots import PALETTE, edits_models, hover, make_figure, place_legend, source
 from .safe import escape, escape_html
 from .script_loader import ScriptLoader, plotly_loaded, plotly_src
 
 
-def pick_neurons(p: Probe, module: str, block: str, count: int) -> list:
+def pick_neurons(p: Trace, module: str, block: str, count: int) -> list:
     """``count`` neurons spread evenly over ``block`` of ``module`` ('all' = the whole module)."""
     rows = dict((b, (s, e)) for b, s, e in p.blocks.get(module, ()))
     if block in rows:
@@ -49,7 +49,7 @@ class TrajectoryView(LiveView):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.probe: Probe | None = None
+        self.trace: Trace | None = None
         self._last = 0.0
         self.sources = [source(xs=[], ys=[], color=[], neuron=[]), source(xs=[], ys=[], color=[], neuron=[])]
         self.points = [source(x=[], y=[], color=[], neuron=[]), source(x=[], y=[], color=[], neuron=[])]
@@ -72,12 +72,12 @@ class TrajectoryView(LiveView):
                            sizing_mode="stretch_width")
 
     def on_reset(self, info):
-        self.probe = None
+        self.trace = None
         self._note = not_ap(info)
         self._fresh = True  # the last network's sample goes
 
-    def on_probe(self, p: Probe):
-        self.probe = p
+    def on_trace(self, p: Trace):
+        self.trace = p
         mods = [m for m in p.blocks if m in p.traj0 or m in p.traj1]
         if list(self.param.module.objects) != mods:
             self.param.module.objects = mods
@@ -97,7 +97,7 @@ class TrajectoryView(LiveView):
     def redraw(self):
         self._last = time.monotonic()
         self._fresh = False
-        p = self.probe
+        p = self.trace
         if p is None or self.module is None:
             for s, q in zip(self.sources, self.points):
                 s.data = {"xs": [], "ys": [], "color": [], "neuron": []}
@@ -165,7 +165,7 @@ class PCAView(LiveView):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.probe: Probe | None = None
+        self.trace: Trace | None = None
         self._last = 0.0
         self._fresh = False
         self.caption = pn.pane.Markdown("", margin=(0, 10))
@@ -175,12 +175,12 @@ class PCAView(LiveView):
         self._loader = None
 
     def on_reset(self, info):
-        self.probe = None
+        self.trace = None
         self._note = not_ap(info)
         self._fresh = True
 
-    def on_probe(self, p: Probe):
-        self.probe = p
+    def on_trace(self, p: Trace):
+        self.trace = p
         mods = [m for m in p.blocks if m in p.traj0 and m in p.traj1]
         prev = self.module
         if list(self.param.module.objects) != mods:
@@ -202,16 +202,16 @@ class PCAView(LiveView):
         self._last = time.monotonic()
         self._fresh = False
         if self.plot is not None:
-            self.plot.object = self._figure(self.probe)
+            self.plot.object = self._figure(self.trace)
 
     def _build_plot(self, event=None):
         if self.plot is None and (event is None or event.new):
-            self.plot = pn.pane.Plotly(self._figure(self.probe), sizing_mode="stretch_width", height=self.height)
+            self.plot = pn.pane.Plotly(self._figure(self.trace), sizing_mode="stretch_width", height=self.height)
             # Panel warns that pn.extension("plotly") was not called: the page has the script now
             with param.parameterized.logging_level("ERROR"):
                 self._holder.objects = [self.plot]
 
-    def _figure(self, p: Probe | None):
+    def _figure(self, p: Trace | None):
         import plotly.graph_objects as go
 
         fig = go.Figure()

@@ -18,7 +18,7 @@ import io
 import os
 from pathlib import Path
 
-from ..checkpoint import probe_folder
+from ..checkpoint import try_writing
 from ..errors import ApexplorerError, choices
 
 FORMATS = (".csv", ".parquet")
@@ -71,7 +71,7 @@ def check_target(path) -> Path:
     if above is not None and not above.is_dir():
         raise ApexplorerError(f"cannot write the results file {str(path)!r}: {str(above)!r} is a file, not a folder")
     try:
-        probe_folder(path)
+        try_writing(path)
         if path.exists():
             with open(path, "a"):
                 pass

@@ -79,7 +79,7 @@ def render(view):
 
 @pytest.fixture
 def runner():
-    """``runner(**kw)`` makes a :class:`Runner` (``maxlen``, ``probe_every``); each is closed after the test,
+    """``runner(**kw)`` makes a :class:`Runner` (``maxlen``, ``trace_every``); each is closed after the test,
     and the test checks that its worker thread ended."""
     from apexplorer.app.runner import Runner
 

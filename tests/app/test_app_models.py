@@ -1,4 +1,4 @@
-"""The explorer's state without Panel rendering: wiring edits, settings, layout, probe, runner."""
+"""The explorer's state without Panel rendering: wiring edits, settings, layout, trace, runner."""
 
 import json
 import time
@@ -13,7 +13,7 @@ from apexplorer.app.player import flow_frames
 from apexplorer.errors import ApexplorerError
 from apexplorer.app.settings import Settings
 from apexplorer.app.wiring_model import WiringModel
-from apexplorer.probe import probe
+from apexplorer.trace import trace_sample
 
 
 
@@ -136,11 +136,11 @@ def test_every_path_ends_at_its_target_block(small_wiring):
         assert min(abs(e.xs[-1] - t.x0), abs(e.xs[-1] - t.x1)) < 1e-9
 
 
-# ---------------------------------------------------------------------- probe
-def test_probe_records_the_same_errors_and_updates_as_the_network(small_wiring, digits):
+# ---------------------------------------------------------------------- trace
+def test_trace_records_the_same_errors_and_updates_as_the_network(small_wiring, digits):
     net = ap.Network(small_wiring, ap.APConfig(t1=4, t2=3), seed=3)
     x, y = digits.x_test[:1], digits.y_test[:1]
-    p = probe(net, x[0], int(y[0]))
+    p = trace_sample(net, x[0], int(y[0]))
     p0 = net.inference(x)
     p1 = net.learning(p0, y)
     for m, e in p1.e.items():
@@ -153,7 +153,7 @@ def test_probe_records_the_same_errors_and_updates_as_the_network(small_wiring, 
 
 def test_flow_frames_follow_both_phases_in_order(small_wiring, digits):
     net = ap.Network(small_wiring, ap.APConfig(t1=3, t2=2), seed=0)
-    p = probe(net, digits.x_test[0], int(digits.y_test[0]))
+    p = trace_sample(net, digits.x_test[0], int(digits.y_test[0]))
     frames = flow_frames(p, small_wiring)
     phases = [f.phase for f in frames]
     assert phases[0] == "input" and phases[-1] == "update"
@@ -173,7 +173,7 @@ def test_runner_steps_one_batch_at_a_time_and_closes(small_wiring, digits, wait,
     r = runner()
     r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3))
     items = []
-    assert wait(lambda: (items.extend(r.drain()) or any(k == "probe" for k, _ in items)))
+    assert wait(lambda: (items.extend(r.drain()) or any(k == "trace" for k, _ in items)))
     r.step()
     assert wait(lambda: (items.extend(r.drain()) or any(k == "batch" for k, _ in items)))
     time.sleep(0.2)
@@ -257,12 +257,12 @@ def test_a_reader_that_falls_behind_loses_batches_but_no_epoch_or_stop(small_wir
 
 
 def test_only_the_newest_recorded_sample_is_kept(small_wiring, digits, wait, runner, make_trainer):
-    r = runner(probe_every=0.0)
+    r = runner(trace_every=0.0)
     r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=1, batch_size=16))
     r.train()
     assert wait(lambda: r.state == "finished", timeout=60)
     items = r.drain()
-    assert [k for k, _ in items].count("probe") == 1 and items[-1][0] in ("probe", "stop")
+    assert [k for k, _ in items].count("trace") == 1 and items[-1][0] in ("trace", "stop")
 
 
 def test_pause_holds_the_network_between_batches_and_train_resumes(small_wiring, digits, wait, runner, make_trainer):

@@ -3,7 +3,7 @@
 
 import apexplorer as ap
 from apexplorer.app import CurvesView, ErrorFlowPlayer, ErrorView, Explorer, NetworkGraph, PCAView, TrajectoryView
-from apexplorer.probe import probe
+from apexplorer.trace import trace_sample
 from tests.app.conftest import render
 from apexplorer.app.safe import escape
 
@@ -22,7 +22,7 @@ def test_the_default_page_trains_and_every_view_has_data(explorer, wait):
     assert len(e.curves.sources[("ap", "acc", "test", "main")].data["x"]) == 2
     assert e.errors.cols and set(e.errors.names) >= {"L1", "L2", "y"}
     for v in (e.trajectory, e.pca, e.player):
-        assert v.probe is not None
+        assert v.trace is not None
     e.tabs.active = 1  # showing a tab draws it
     assert e.trajectory.sources[0].data["xs"]
     e.tabs.active = 4
@@ -230,7 +230,7 @@ def test_live_views_take_events_from_a_notebook_loop(small_wiring, digits, make_
     for ev in tr.train():
         curves.push(ev)
         errors.push(ev)
-    traj.push(probe(tr.net, digits.x_test[0], int(digits.y_test[0])))
+    traj.push(trace_sample(tr.net, digits.x_test[0], int(digits.y_test[0])))
     assert curves.n_points() >= 4 and len(errors.cols) > 0
     assert traj.module == "L1" and traj.sources[0].data["xs"]
 
@@ -297,12 +297,12 @@ def test_a_finished_run_goes_on_when_epochs_are_raised(explorer, wait):
 
 def test_the_notebook_pieces_show_one_recorded_sample(small_wiring, digits):
     net = ap.Network(small_wiring, ap.APConfig(t1=4, t2=4), seed=0)
-    sample = probe(net, digits.x_test[0], int(digits.y_test[0]))
+    sample = trace_sample(net, digits.x_test[0], int(digits.y_test[0]))
     graph = NetworkGraph(small_wiring, height=300)
     player, pca = ErrorFlowPlayer(), PCAView()
     for v in (graph, player, pca):
         render(v)
-    player.set_probe(sample, small_wiring)
+    player.set_trace(sample, small_wiring)
     player.frame = len(player.frames) - 1
     assert player.frames[-1].phase == "update" and "Updates" in player.title.object
     assert player.graph.data["ff_on"]["width"] != [2.2] * 3  # line width follows each path's update

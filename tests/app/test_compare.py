@@ -31,8 +31,8 @@ def epoch_event(epoch, test_acc, test_loss, members=None, task="main"):
                               "loss": test_loss}}, m)
 
 
-def reset(members=1, side=(), experiment=None, wiring=None):
-    return ("reset", {"tasks": ["main"], "members": members, "side": list(side), "history": [],
+def reset(members=1, baselines=(), experiment=None, wiring=None):
+    return ("reset", {"tasks": ["main"], "members": members, "baselines": list(baselines), "history": [],
                       "meta": {"experiment": experiment, "wiring": wiring}})
 
 
@@ -147,9 +147,9 @@ def test_a_reset_keeps_the_figures_unless_what_they_draw_changes():
 def test_a_baselines_events_draw_its_own_curves_and_its_speed():
     c = CurvesView()
     render(c)
-    c.consume([reset(side=["bp"])])
-    c.consume([("batch", batch(1, 1, 10, 2.0, 0.5, sps=800.0)), ("side", ("bp", batch(1, 1, 10, 1.5, 0.6, sps=9000.0))),
-               ("side", ("bp", epoch_event(1, 0.7, 0.9)))])
+    c.consume([reset(baselines=["bp"])])
+    c.consume([("batch", batch(1, 1, 10, 2.0, 0.5, sps=800.0)), ("baseline", ("bp", batch(1, 1, 10, 1.5, 0.6, sps=9000.0))),
+               ("baseline", ("bp", epoch_event(1, 0.7, 0.9)))])
     bp = c.sources[("bp", "acc", "train", "main")]
     assert bp.name == "curve-bp-acc-train-main" and bp.data["y"] == [pytest.approx(60.0)]
     assert c.sources[("bp", "acc", "test", "main")].data["y"] == [pytest.approx(70.0)]
@@ -261,7 +261,7 @@ def test_ticked_baselines_train_beside_ap_and_the_export_holds_every_seeds_batch
         assert "no history" not in st.message and rc._history("csv").read().startswith("run,kind,epoch")
         sv.baselines.value = ["bp"]
         assert st.baselines == ["bp"]  # an untrained network is rebuilt with it at once
-        assert drive(st, [curves], lambda: st.runner.state == "ready" and list(st.runner.side) == ["bp"], wait)
+        assert drive(st, [curves], lambda: st.runner.state == "ready" and list(st.runner.baselines) == ["bp"], wait)
         assert st.built_baselines == ["bp"] and not st.pending
         assert st.train()
         assert drive(st, [curves], lambda: st.runner.state == "finished", wait)
@@ -285,7 +285,7 @@ def test_ticked_baselines_train_beside_ap_and_the_export_holds_every_seeds_batch
         sv.baselines.value = []
         assert "baselines" in st.pending and sv.confirm.visible
         sv.apply.clicks += 1
-        assert drive(st, [curves], lambda: st.runner.state == "ready" and not st.runner.side, wait)
+        assert drive(st, [curves], lambda: st.runner.state == "ready" and not st.runner.baselines, wait)
         assert [g.label for g in curves.ghosts] == ["baselines BP → none"]
     finally:
         st.close()

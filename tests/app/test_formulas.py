@@ -8,7 +8,7 @@ import apexplorer as ap
 from apexplorer.app import ErrorFlowPlayer
 from apexplorer.app.formulas import LIT, TERMS, UNLIT, FormulaPanel, terms_of
 from apexplorer.app.player import flow_frames
-from apexplorer.probe import probe
+from apexplorer.trace import trace_sample
 
 
 @pytest.mark.parametrize("phase, lit", [
@@ -42,10 +42,10 @@ def test_every_term_is_written_with_the_papers_symbols():
 @pytest.fixture
 def player(small_wiring, digits):
     net = ap.Network(small_wiring, ap.APConfig(t1=3, t2=2), seed=0)
-    p = probe(net, digits.x_test[0], int(digits.y_test[0]))
+    p = trace_sample(net, digits.x_test[0], int(digits.y_test[0]))
     view = ErrorFlowPlayer()
     view.__panel__().get_root(Document(), Comm())
-    view.set_probe(p, small_wiring)
+    view.set_trace(p, small_wiring)
     return view
 
 
@@ -76,7 +76,7 @@ def test_phase_1_lights_the_injection_and_phase_0_does_not(player):
 
 def test_a_frame_list_covers_only_phases_with_formulas(small_wiring, digits):
     net = ap.Network(small_wiring, ap.APConfig(t1=2, t2=2, mode="epe"), seed=1)
-    frames = flow_frames(probe(net, digits.x_test[1], int(digits.y_test[1])), small_wiring)
+    frames = flow_frames(trace_sample(net, digits.x_test[1], int(digits.y_test[1])), small_wiring)
     for f in frames:
         assert terms_of(f.phase)
 

@@ -1,12 +1,12 @@
 """Several learning rules trained beside each other on the same batches, for comparing them live.
 
-:func:`companions` gives the experiment of each baseline (BP, FA, EP) next to
+:func:`baseline_experiments` gives the experiment of each baseline (BP, FA, EP) next to
 an AP experiment: the same task, data, seed, batch size, epochs and optimiser,
 and hidden layers as wide as AP's modules' sending (SI) blocks, layer by
 layer (the paper's comparison with EP keeps the numbers of feedforward and
 feedback connections equal: a module is four times its EP layer).  Trainers
 with the same seed and batch size draw the same batches, so
-:class:`SideBySide`, which steps each in turn, shows every rule the same
+:class:`BaselineRuns`, which steps each in turn, shows every rule the same
 samples at the same moment.
 """
 
@@ -32,7 +32,7 @@ def baseline_hidden(wiring, task=None) -> tuple:
     return tuple(sizes)
 
 
-def companions(exp, methods, wiring=None) -> dict:
+def baseline_experiments(exp, methods, wiring=None) -> dict:
     """{method: Experiment} of each baseline in ``methods`` beside the AP experiment ``exp``.
 
     ``wiring`` (the AP run's, for its module sizes) defaults to the experiment's
@@ -60,7 +60,7 @@ def companions(exp, methods, wiring=None) -> dict:
     return out
 
 
-class SideBySide:
+class BaselineRuns:
     """Step several trainers one batch each, in turn, and report their events with their names.
 
     Parameters

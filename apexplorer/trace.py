@@ -1,8 +1,8 @@
 """One sample through both phases, every step recorded: what the explorer's
 trajectory views and its error-flow player show.
 
-:func:`probe` runs :meth:`Network.inference` and :meth:`Network.learning` with
-``record=True`` on a batch of one and returns a :class:`Probe` of plain NumPy
+:func:`trace_sample` runs :meth:`Network.inference` and :meth:`Network.learning` with
+``record=True`` on a batch of one and returns a :class:`Trace` of plain NumPy
 arrays (CPU), so that a view on another thread never touches live tensors.
 Nothing here changes the network.
 """
@@ -19,7 +19,7 @@ from .wiring import Task
 
 
 @dataclass
-class Probe:
+class Trace:
     """A recorded pass of one sample through phase 0 and phase 1.
 
     Attributes
@@ -91,7 +91,7 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def probe(net: Network, x, y, task: str | Task | None = None) -> Probe:
+def trace_sample(net: Network, x, y, task: str | Task | None = None) -> Trace:
     """Run one sample through both phases with every step recorded.
 
     Parameters
@@ -105,7 +105,7 @@ def probe(net: Network, x, y, task: str | Task | None = None) -> Probe:
 
     Returns
     -------
-    Probe
+    Trace
     """
     t = net.wiring.task(task) if not isinstance(task, Task) else task
     plan = net.plan(t)
@@ -122,7 +122,7 @@ def probe(net: Network, x, y, task: str | Task | None = None) -> Probe:
             rows.append((b, start, start + s))
             start += s
         blocks[m.name] = tuple(rows)
-    return Probe(
+    return Trace(
         task=t.name,
         input=t.input,
         output=t.output,
