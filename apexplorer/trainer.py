@@ -295,7 +295,7 @@ class Trainer:
         return self._pause.is_set()
 
     def update(self, changes: dict | None = None, **keys) -> dict:
-        """Change live settings of this run between two batches: ``update(lr=1e-3, t1=20)`` or
+        """Change live settings of this run between two batches: ``update(lr=2e-3, t1=20)`` or
         ``update({"ap.beta": 0.5})`` (any of :data:`LIVE_KEYS`); :attr:`experiment` follows.
         See :func:`apexplorer.live.update`."""
         from .live import update

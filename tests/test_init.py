@@ -93,7 +93,7 @@ def test_the_init_section_round_trips_and_is_left_out_when_default(tmp_path):
     ({"init.scheme": "normal"}, "init.scheme = 'normal' is not valid; choices are uniform, gaussian"),
     ({"init.forward_std": "0"}, r"init.forward_std = 0.0 must be a number > 0"),
     ({"init.readout_bias": "one"}, "init.readout_bias = 'one' is not valid; choices are uniform, zero"),
-    ({"tasks.main.noise": "1"}, "a noise level is for the generated 2afc dataset, not 'digits'"),
+    ({"tasks.main.noise": "1"}, "a noise level is for the generated datasets .*, not 'digits'"),
 ], ids=["scheme", "std", "bias", "noise"])
 def test_bad_init_and_noise_settings_name_the_field(changes, message):
     with pytest.raises(ExperimentError, match=message):

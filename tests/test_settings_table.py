@@ -140,7 +140,7 @@ UNRELATED = {
     "experiment.py": "an example in a message: e.g. train.lr=1e-3",
     "commands/sweep.py": "an example in the help: --grid train.lr=1e-3,1e-2",
     "baselines/ep.py": "EP's own defaults (EPConfig: beta 1.0) and a docstring's measured run (Adam 1e-3)",
-    "probe.py": "the record of one probe, whose mode and beta are always set from the probed network's config",
+    "trace.py": "the record of one traced sample, whose mode and beta are always set from the traced network's config",
 }
 
 

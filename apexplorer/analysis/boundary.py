@@ -18,7 +18,7 @@ import torch
 from ..errors import ApexplorerError, choices
 from ..network import Network, Plan
 
-__all__ = ["DecisionPlane", "decision_plane", "plane_grid"]
+__all__ = ["RESOLUTION", "DecisionPlane", "boundary_item", "decision_plane", "plane_grid"]
 
 
 @dataclass
@@ -123,3 +123,19 @@ def decision_plane(net: Network, dataset, plan: Plan | None = None, resolution: 
             pictures[m] = pictures[m].reshape(r, r).numpy()
     return DecisionPlane(xs, ys, probs.reshape(r, r, -1).numpy(), pred.reshape(r, r).numpy(),
                          conf.reshape(r, r).numpy(), pictures, explained, neuron)
+
+
+#: The plane's grid: RESOLUTION x RESOLUTION points, one batched inference pass.
+RESOLUTION = 80
+
+
+def boundary_item(net, dataset, epoch: int = 0, batch: int = 0, plan=None, points: bool = True,
+                  resolution: int = RESOLUTION, member: int = 0) -> dict:
+    """The ``boundary`` item a :class:`BoundaryView` draws: the network's decision plane over ``dataset``'s two
+    features (one batched inference pass), and with ``points`` the data drawn over it (raw coordinates)."""
+    item = {"plane": decision_plane(net, dataset, plan=plan, resolution=resolution, member=member),
+            "classes": list(dataset.classes), "epoch": epoch, "batch": batch, "points": None, "test_points": None}
+    if points:
+        item["points"] = (dataset.raw("train").numpy(), dataset.y_train.numpy())
+        item["test_points"] = (dataset.raw("test").numpy(), dataset.y_test.numpy())
+    return item

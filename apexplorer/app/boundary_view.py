@@ -17,25 +17,9 @@ import param
 
 from bokeh.plotting import figure
 
-from ..analysis.boundary import decision_plane
+from ..analysis.boundary import boundary_item
 from .live import LiveView
 from .plots import PALETTE, make_figure, source
-
-#: The plane's grid: RESOLUTION x RESOLUTION points, one batched inference pass.
-RESOLUTION = 80
-
-
-def boundary_item(net, dataset, epoch: int = 0, batch: int = 0, plan=None, points: bool = True,
-                  resolution: int = RESOLUTION, member: int = 0) -> dict:
-    """The ``boundary`` item a :class:`BoundaryView` draws: the network's decision plane over ``dataset``'s two
-    features (one batched inference pass), and with ``points`` the data drawn over it (raw coordinates)."""
-    item = {"plane": decision_plane(net, dataset, plan=plan, resolution=resolution, member=member),
-            "classes": list(dataset.classes), "epoch": epoch, "batch": batch, "points": None, "test_points": None}
-    if points:
-        item["points"] = (dataset.raw("train").numpy(), dataset.y_train.numpy())
-        item["test_points"] = (dataset.raw("test").numpy(), dataset.y_test.numpy())
-    return item
-
 
 def _rgb(hex_colour: str) -> np.ndarray:
     h = hex_colour.lstrip("#")
@@ -116,7 +100,12 @@ class BoundaryView(LiveView):
 
     def flush(self):
         item = self.latest
-        if item is None:
+        if item is None:  # a new network: nothing of the last one stays drawn
+            for src in (self.image, self.train_pts, self.test_pts):
+                src.data = {k: [] for k in src.data}
+            self.modules_row.objects, self._module_src = [], {}
+            self.message.visible = True
+            self.figure.title.text = "Decision over the input plane (colour: class; pale: unsure)"
             return
         plane = item["plane"]
         x0, y0, x1, y1 = plane.extent

@@ -26,6 +26,7 @@ from ..experiment import Experiment
 from ..share import check_query
 from ..baseline_runs import BASELINE_NAMES
 from ..trainer import Trainer
+from .boundary_view import BoundaryView
 from .bridge import HELP, PageBridge
 from .files import ServerFiles
 from .curves import CurvesView
@@ -187,13 +188,14 @@ class Explorer(pn.viewable.Viewer):
         self.pca = PCAView()
         self.player = ErrorFlowPlayer(legend_rows=2)  # narrow: beside the formulas
         self.player.use_runner(st.runner)
+        self.boundary = BoundaryView()
         self.paper_note = pn.pane.Markdown("", visible=False, sizing_mode="stretch_width", margin=(0, 10))
         self.extra = extra_views(self, live)
         self.paper = dict(self.extra).get("Paper")
-        self.views = [self.curves, self.errors, self.trajectory, self.pca, self.player] + \
+        self.views = [self.curves, self.errors, self.trajectory, self.pca, self.player, self.boundary] + \
             [v for _, v in self.extra if hasattr(v, "consume")]
         tabs = [("Curves", self.curves), ("Trajectories", self.trajectory), ("PCA 3-D", self.pca),
-                ("Errors", self.errors), ("Error flow", self.player), *self.extra]
+                ("Errors", self.errors), ("Error flow", self.player), ("Decision plane", self.boundary), *self.extra]
         self._tab_views = [v for _, v in tabs]
         # dynamic: a tab's models reach the page when it is first shown, not in the first paint
         self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width")

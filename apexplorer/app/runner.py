@@ -45,8 +45,9 @@ from ..trainer import StopEvent, Trainer
 try:  # the analysis package is optional for the runner
     from ..analysis import member as _member
     from ..analysis import member_errors, task_alignment
+    from ..analysis.boundary import boundary_item
 except ImportError:
-    _member = member_errors = task_alignment = None
+    _member = member_errors = task_alignment = boundary_item = None
 
 
 def task_data(trainer) -> dict:
@@ -81,6 +82,8 @@ class RunnerWorker(param.Parameterized):
     delay = param.Number(0.0, bounds=(0, 2), doc="Seconds to wait between batches (slow motion for demos).")
     trace_task = param.String(default="", doc="Task of the recorded sample ('' = first task).")
     trace_index = param.Integer(default=0, bounds=(0, None), doc="Index of the recorded test sample.")
+    boundary_every = param.Number(0.15, bounds=(0, None), doc="Seconds between two frames of a two-feature "
+                                  "task's decision plane while it trains (at least 4 times a frame's own time).")
 
     # -------------------------------------------------------------- worker
     def _emit(self, kind, payload, important=False):
@@ -88,6 +91,14 @@ class RunnerWorker(param.Parameterized):
             with self._trace_lock:
                 self._seq += 1
                 self._latest_trace = (self._seq, kind, payload)
+            return
+        if kind == "boundary":  # only the newest frame matters; the data points it carries once are kept
+            with self._trace_lock:
+                self._seq += 1
+                old = self._latest_boundary
+                if payload.get("points") is None and old is not None and old[2].get("points") is not None:
+                    payload = {**payload, "points": old[2]["points"], "test_points": old[2]["test_points"]}
+                self._latest_boundary = (self._seq, kind, payload)
             return
         self._seq += 1
         (self.important if important else self.events).append((self._seq, kind, payload))
@@ -171,6 +182,8 @@ class RunnerWorker(param.Parameterized):
                              "members": tr.learner_members, "segments": segments_of(tr)}, important=True)
         self._state = "ready" if tr.epoch == 0 and not tr.history and not done else "paused"
         self._trace()
+        self._points_sent, self._next_boundary = False, 0.0
+        self._boundary()
 
     def _discard(self, arg) -> None:
         self._drop()
@@ -263,6 +276,8 @@ class RunnerWorker(param.Parameterized):
                 self._emit("batch", ev)
                 if time.monotonic() - self._last_trace > self.trace_every:
                     self._trace()
+                if time.monotonic() > self._next_boundary:
+                    self._boundary()
                 return True
             elif kind == "epoch":
                 self._emit("epoch", ev, important=True)
@@ -271,6 +286,7 @@ class RunnerWorker(param.Parameterized):
             else:  # stop
                 self._emit("stop", ev, important=True)
                 self._trace()
+                self._boundary()
                 return False
 
     def _pull_baseline(self, name: str) -> bool:
@@ -300,6 +316,37 @@ class RunnerWorker(param.Parameterized):
         self._emit("trace", trace_sample(one, d.x_test[i], int(d.y_test[i]), task))
         if net.members and member_errors is not None:
             self._emit("spread", member_errors(net, d, task))
+
+    def _retrace(self, arg=None) -> None:
+        """The page asks again (another task shown): a fresh recorded sample and decision plane."""
+        self._trace(force=True)
+        self._points_sent, self._next_boundary = False, 0.0
+        self._boundary()
+
+    def _boundary(self):
+        """The decision plane of a task with two input features (:func:`apexplorer.analysis.boundary_item`),
+        its data points with the first frame of a network; none for other tasks."""
+        tr = self.trainer
+        net = getattr(tr, "net", None) if tr is not None else None
+        if boundary_item is None or net is None:
+            return
+        data = task_data(tr)
+        task = self.trace_task if self.trace_task in data else next(iter(data))
+        d = data[task]
+        if d.n_features != 2:
+            self._next_boundary = float("inf")  # this network's tasks cannot change their width
+            return
+        start = time.monotonic()
+        try:
+            item = boundary_item(net, d, tr.epoch, batches_done(tr), plan=net.plan(task), points=not self._points_sent)
+        except ApexplorerError as e:
+            self._emit("info", f"decision plane: {e}", important=True)
+            self._next_boundary = float("inf")
+            return
+        self._points_sent = True
+        self._emit("boundary", {**item, "task": task})
+        took = time.monotonic() - start
+        self._next_boundary = time.monotonic() + max(self.boundary_every, 4 * took)  # at most a fifth of the time
 
     def _alignment(self):
         """AP-vs-BP alignment per path on up to 256 test samples (:func:`apexplorer.analysis.task_alignment`)."""
@@ -349,6 +396,8 @@ class Runner(RunnerWorker):
         self.important = collections.deque(maxlen=1024)  # resets, epochs, stops, errors: small and never crowded out
         self._seq = 0
         self._latest_trace = None  # the newest recorded sample, not yet drained (shared with drain(): _trace_lock)
+        self._latest_boundary = None  # the newest decision-plane frame, not yet drained (the same lock)
+        self._points_sent, self._next_boundary = False, float("inf")
         self._trace_lock = threading.Lock()
         self.trace_every = trace_every
         self._cmd = queue.Queue()
@@ -365,7 +414,7 @@ class Runner(RunnerWorker):
         self.meta = {}  # what the views need to know of the current network besides its experiment (wiring, file)
         self._handlers = {"quit": self._quit, "build": self._build, "discard": self._discard, "train": self._train,
                           "pause": self._pause, "step": self._step, "call": self._call, "ask": self._ask,
-                          "trace": lambda arg: self._trace(force=True)}
+                          "trace": self._retrace}
         self._thread = threading.Thread(target=self._loop, name="apexplorer-runner", daemon=True)
         self._thread.start()
 
@@ -480,10 +529,10 @@ class Runner(RunnerWorker):
                     out.append(dq.popleft())
                 except IndexError:
                     break
-        with self._trace_lock:  # a sample recorded meanwhile is replaced by the next
-            trace, self._latest_trace = self._latest_trace, None
-        if trace is not None:
-            out.append(trace)
+        with self._trace_lock:  # a sample recorded meanwhile is replaced by the next, a frame too
+            latest = [self._latest_trace, self._latest_boundary]
+            self._latest_trace = self._latest_boundary = None
+        out.extend(x for x in latest if x is not None)
         out.sort(key=lambda it: it[0])
         return [(k, v) for _, k, v in out]
 

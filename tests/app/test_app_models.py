@@ -217,7 +217,7 @@ def test_runner_trains_to_the_end_and_pause_stops_between_batches(small_wiring, 
 
 def test_a_diverging_run_stops_with_the_library_message(small_wiring, digits, wait, runner, make_trainer):
     r = runner()
-    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, lr=1e4, max_loss=2.5))
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=1e4, max_loss=2.5))
     r.train()
     items = []
     assert wait(lambda: (items.extend(r.drain()) or any(k == "stop" for k, _ in items)), timeout=60)
@@ -244,7 +244,7 @@ def test_a_reader_that_falls_behind_loses_batches_but_no_epoch_or_stop(small_wir
     """The batch buffer drops its oldest items when nobody drains it; epochs, the stop and the reset are
     kept apart and all arrive, in order, with the newest batches."""
     r = runner(maxlen=5)
-    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=2, batch_size=32))
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, lr=5e-3, epochs=2, batch_size=32))
     r.train()
     assert wait(lambda: r.state == "finished", timeout=60)
     n = r.trainer.n_batches
@@ -258,7 +258,7 @@ def test_a_reader_that_falls_behind_loses_batches_but_no_epoch_or_stop(small_wir
 
 def test_only_the_newest_recorded_sample_is_kept(small_wiring, digits, wait, runner, make_trainer):
     r = runner(trace_every=0.0)
-    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=1, batch_size=16))
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, lr=5e-3, epochs=1, batch_size=16))
     r.train()
     assert wait(lambda: r.state == "finished", timeout=60)
     items = r.drain()
@@ -267,7 +267,7 @@ def test_only_the_newest_recorded_sample_is_kept(small_wiring, digits, wait, run
 
 def test_pause_holds_the_network_between_batches_and_train_resumes(small_wiring, digits, wait, runner, make_trainer):
     r = runner()
-    r.build(lambda: make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=50, batch_size=16))
+    r.build(lambda: make_trainer(digits, small_wiring, FAST, lr=5e-3, epochs=50, batch_size=16))
     assert wait(lambda: r.state == "ready")
     r.train()
     assert wait(lambda: r.trainer.position > 2)
@@ -288,7 +288,7 @@ def test_only_the_worker_changes_the_state_a_request_promises_it_at_once(small_w
 
     r = runner()
     gate = threading.Event()
-    r.build(lambda: gate.wait(10) and make_trainer(digits, small_wiring, FAST, batch_size=64, lr=5e-3, epochs=1, batch_size=128))
+    r.build(lambda: gate.wait(10) and make_trainer(digits, small_wiring, FAST, lr=5e-3, epochs=1, batch_size=128))
     assert r.state == "building" and r.trainer is None
     r.train()  # asked for while it builds: it trains once built
     assert r.state == "building"
