@@ -92,3 +92,21 @@ def test_the_plane_is_painted_by_class_and_faded_to_white_at_chance():
     assert np.all(half >= sure0)  # less sure: paler, between the colour and white
     pic = module_rgba(np.array([[-1.0, 0.0], [0.5, 1.0]])).view(np.uint8).reshape(2, 2, 4)
     assert tuple(pic[0, 1, :3]) == (255, 255, 255) and pic[0, 0, 2] > pic[0, 0, 0] and pic[1, 1, 0] > pic[1, 1, 2]
+
+
+def test_a_picture_goes_to_the_page_as_a_png_with_the_plane_upright():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from apexplorer.app.boundary_view import plane_rgba, png_url
+
+    pred = np.array([[0, 0, 0], [1, 1, 1]])  # row 0: the bottom of the plane (class 0), row 1 the top (class 1)
+    rgba = plane_rgba(pred, np.ones((2, 3)), 2)
+    url = png_url(rgba)
+    assert url.startswith("data:image/png;base64,")
+    img = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA"))
+    assert img.shape == (2, 3, 4)
+    px = rgba.view(np.uint8).reshape(2, 3, 4)
+    assert np.array_equal(img[0], px[1]) and np.array_equal(img[1], px[0])  # a PNG's first row is its top

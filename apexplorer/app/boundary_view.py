@@ -20,10 +20,32 @@ from bokeh.plotting import figure
 from ..analysis.boundary import boundary_item
 from .live import LiveView
 from .plots import PALETTE, make_figure, source
+from .safe import escape_html
 
 def _rgb(hex_colour: str) -> np.ndarray:
     h = hex_colour.lstrip("#")
     return np.array([int(h[i:i + 2], 16) for i in (0, 2, 4)], dtype=np.float64)
+
+
+def png_url(rgba: np.ndarray) -> str:
+    """A ``data:`` URL of a PNG of an (R, C) uint32 RGBA picture whose row 0 is the bottom of the plane.
+
+    Pictures go to the page as small PNGs for Bokeh's ``image_url`` (about 5 KB a frame) rather than as
+    binary arrays: binary columns changed several times a second from the drain of a served page were seen
+    to break the page's decoder ("Offset is outside the bounds of the DataView")."""
+    import base64
+    import struct
+    import zlib
+
+    px = np.ascontiguousarray(rgba[::-1]).view(np.uint8).reshape(rgba.shape[0], rgba.shape[1], 4)
+    raw = b"".join(b"\x00" + row.tobytes() for row in px)  # filter type 0 on every row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    head = struct.pack(">IIBBBBB", px.shape[1], px.shape[0], 8, 6, 0, 0, 0)  # 8-bit RGBA
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def plane_rgba(predicted: np.ndarray, confidence: np.ndarray, n_classes: int, palette=PALETTE) -> np.ndarray:
@@ -62,17 +84,20 @@ class BoundaryView(LiveView):
         super().__init__(**params)
         self.latest = None
         self.frames = 0  # frames drawn since the run began (the speed script counts them)
-        self.image = source(image=[], x=[], y=[], dw=[], dh=[])
+        self._points_drawn = None  # the data points drawn (redrawing the same ones broke the legend on the page)
+        self.image = source(url=[], x=[], y=[], dw=[], dh=[])
+        self.image.name = "boundary-image"
         self.train_pts = source(x=[], y=[], color=[], label=[])
         self.test_pts = source(x=[], y=[], color=[], label=[])
         f = make_figure("Decision over the input plane (colour: class; pale: unsure)", "feature 1", "feature 2",
                         self.height, match_aspect=True)
-        f.image_rgba("image", "x", "y", "dw", "dh", source=self.image)
-        f.scatter("x", "y", source=self.train_pts, color="color", line_color="white", size=5, legend_field="label")
+        f.image_url("url", "x", "y", "dw", "dh", source=self.image, anchor="bottom_left")
+        # the classes are named beside the figure (a legend_field legend broke on the page when its data came)
+        f.scatter("x", "y", source=self.train_pts, color="color", line_color="white", size=5)
         f.scatter("x", "y", source=self.test_pts, fill_color=None, line_color="color", size=6, line_width=1.5)
-        f.legend.location = "top_right"
         self.figure = f
         self.modules_row = pn.Row(sizing_mode="stretch_width")
+        self.classes = pn.pane.HTML("", margin=(0, 10))
         self._module_src: dict = {}
         self.message = pn.pane.Markdown("Train a task with two input features (moons, xor, circles, spirals, blobs, "
                                         "or your own two-column file) to see its decision boundary here.",
@@ -81,7 +106,7 @@ class BoundaryView(LiveView):
             "Dots: training points; rings: test points. Below: each module's first principal component over the "
             "same plane (red above 0, blue below), with the share of its state's variance it carries.",
             margin=(0, 10))
-        self._layout = pn.Column(self.message, pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"),
+        self._layout = pn.Column(self.message, self.classes, pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"),
                                  self.modules_row, self.caption, sizing_mode="stretch_width")
 
     def draw(self, net, dataset, epoch: int = 0, batch: int = 0, **options) -> None:
@@ -91,11 +116,11 @@ class BoundaryView(LiveView):
     def on_reset(self, info):
         self.latest = None
         self.frames = 0
+        self._points_drawn = None
 
     def on_boundary(self, item):
         if item.get("points") is None and self.latest is not None:  # the data drawn once: keep it
-            item = {**item, "points": self.latest.get("points"), "test_points": self.latest.get("test_points"),
-                    "_drawn": True}
+            item = {**item, "points": self.latest.get("points"), "test_points": self.latest.get("test_points")}
         self.latest = item
 
     def flush(self):
@@ -103,44 +128,65 @@ class BoundaryView(LiveView):
         if item is None:  # a new network: nothing of the last one stays drawn
             for src in (self.image, self.train_pts, self.test_pts):
                 src.data = {k: [] for k in src.data}
-            self.modules_row.objects, self._module_src = [], {}
-            self.message.visible = True
             self.figure.title.text = "Decision over the input plane (colour: class; pale: unsure)"
+            self.modules_row.objects, self._module_src = [], {}  # Panel changes last (see _draw_modules)
+            self.classes.object = ""
+            self.message.visible = True
             return
         plane = item["plane"]
         x0, y0, x1, y1 = plane.extent
         k = plane.probs.shape[-1]
-        self.image.data = dict(image=[plane_rgba(plane.predicted, plane.confidence, k)], x=[x0], y=[y0],
+        self.image.data = dict(url=[png_url(plane_rgba(plane.predicted, plane.confidence, k))], x=[x0], y=[y0],
                                dw=[x1 - x0], dh=[y1 - y0])
-        if item.get("points") is not None and not item.get("_drawn"):
+        names = None
+        if item.get("points") is not None and item["points"] is not self._points_drawn:  # once per network
+            self._points_drawn = item["points"]
+            names = self._class_names(item["classes"])
             classes = item["classes"]
             for src, (pts, labels) in ((self.train_pts, item["points"]), (self.test_pts, item["test_points"])):
                 src.data = dict(x=pts[:, 0].tolist(), y=pts[:, 1].tolist(),
                                 color=[PALETTE[int(c) % len(PALETTE)] for c in labels],
                                 label=[str(classes[int(c)]) for c in labels])
-        self._draw_modules(plane)
+        figs = self._draw_modules(plane)
         self.figure.title.text = (f"Decision over the input plane, epoch {item.get('epoch', 0)} batch "
                                   f"{item.get('batch', 0)} (colour: class; pale: unsure)")
-        self.message.visible = False
         self.frames += 1
+        # Panel changes last (see _draw_modules)
+        if figs is not None:
+            self.modules_row.objects = [pn.pane.Bokeh(f) for f in figs]
+        if names is not None:
+            self.classes.object = names
+        self.message.visible = False
+
+    @staticmethod
+    def _class_names(classes) -> str:
+        """The classes in their colours (a visitor's file names them: escaped)."""
+        return "Classes: " + " ".join(
+            f'<span style="color:{PALETTE[i % len(PALETTE)]}">&#9679;</span>&nbsp;{escape_html(c, 40)}&emsp;'
+            for i, c in enumerate(classes))
 
     def _draw_modules(self, plane):
+        """Each module's picture; returns the new row of figures when the modules changed (else None).
+
+        The row (a Panel change) is set by the caller after every raw Bokeh edit of the frame: edits made
+        after a Panel change in the same callback were seen lost on the page."""
         x0, y0, x1, y1 = plane.extent
+        figs = None
         if set(self._module_src) != set(plane.modules):
             self._module_src, figs = {}, []
             for m in plane.modules:
-                src = source(image=[], x=[], y=[], dw=[], dh=[])
+                src = source(url=[], x=[], y=[], dw=[], dh=[])
                 f = figure(title=m, height=190, width=190, tools="", toolbar_location=None, match_aspect=True)
                 f.title.text_font_size = "12px"
-                f.image_rgba("image", "x", "y", "dw", "dh", source=src)
+                f.image_url("url", "x", "y", "dw", "dh", source=src, anchor="bottom_left")
                 f.axis.visible = False
                 self._module_src[m] = (src, f)
                 figs.append(f)
-            self.modules_row.objects = [pn.pane.Bokeh(f) for f in figs]
         for m, picture in plane.modules.items():
             src, f = self._module_src[m]
-            src.data = dict(image=[module_rgba(picture)], x=[x0], y=[y0], dw=[x1 - x0], dh=[y1 - y0])
+            src.data = dict(url=[png_url(module_rgba(picture))], x=[x0], y=[y0], dw=[x1 - x0], dh=[y1 - y0])
             f.title.text = f"{m}: PC1 ({100 * plane.explained.get(m, 0):.0f} % of variance)"
+        return figs
 
     def __panel__(self):
         return self._layout

@@ -18,6 +18,10 @@ sessions (medians, and every round):
   preset in a server draws its reservoirs; later sessions reuse their spectral radii);
 * ``update_hz``: status-line updates per second in each of two tabs training at once.
 
+``--boundary`` measures instead how often the Decision plane tab redraws (``boundary_hz``: new
+pictures of the plane per second, read in the page's BokehJS document) while one tab trains the
+``toy`` preset on moons (an 80 x 80 grid), over ``--seconds``, each round a fresh session.
+
 ``--ensemble K`` measures instead how often the Curves view changes while one tab trains a
 K-seed ensemble on digits (``curves_hz``: new points of the AP training curve per second, read
 in the page's BokehJS document; ``status_hz`` beside it), over ``--seconds``, each round
@@ -162,6 +166,43 @@ def curves_rate(url, members=4, seconds=10.0, rounds=3) -> dict:
     return out
 
 
+COUNT_PLANE = """() => {
+  const src = Bokeh.documents[0].get_model_by_name('boundary-image');
+  window.__plane = {n: 0, last: src.data.url[0]};
+  window.__plane_timer = setInterval(() => { const im = src.data.url[0];
+    if (im !== window.__plane.last) { window.__plane.n += 1; window.__plane.last = im; } }, 5);
+}"""
+
+
+def boundary_rate(url, seconds=10.0, rounds=3) -> dict:
+    """Redraws per second of the Decision plane tab while the ``toy`` preset trains on moons."""
+    from playwright.sync_api import sync_playwright
+
+    out = {"load_before": load(), "grid": "80 x 80", "seconds": seconds, "boundary_hz": [], "batches_per_s": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for _ in range(rounds):
+                pg, _ = open_page(browser, f"{url}?preset=toy")
+                pg.tab("Decision plane").click()
+                pg.wait_js("() => { const s = Bokeh.documents[0].get_model_by_name('boundary-image');"
+                           " return s && s.data.url.length > 0; }", timeout=120_000)
+                pg.button("Train").click()
+                pg.wait_status(r"batch \d+/", timeout=120_000)
+                time.sleep(1.0)
+                first = _batches(pg)
+                pg.js(COUNT_PLANE)
+                time.sleep(seconds)
+                out["boundary_hz"].append(pg.js("() => window.__plane.n") / seconds)
+                out["batches_per_s"].append((_batches(pg) - first) / seconds)
+                pg.button("Pause").click()
+                pg.close()
+        finally:
+            browser.close()
+    out["load_after"] = load()
+    return out
+
+
 def _batches(pg) -> int:
     """Batches trained so far, from the status line (epoch e, batch b of n)."""
     import re
@@ -236,12 +277,17 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--ensemble", type=int, default=0, metavar="K",
                     help="measure the Curves view's update rate while a K-seed ensemble trains on digits")
-    ap.add_argument("--seconds", type=float, default=10.0, help="how long each --ensemble round counts updates")
+    ap.add_argument("--boundary", action="store_true",
+                    help="measure the Decision plane tab's redraws while the toy preset trains on moons")
+    ap.add_argument("--seconds", type=float, default=10.0,
+                    help="how long each --ensemble or --boundary round counts updates")
     args = ap.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         sys.exit(f"needs {CHROMIUM}")
 
     def run(url):
+        if args.boundary:
+            return summary(boundary_rate(url, args.seconds, args.rounds))
         if args.ensemble:
             return summary(curves_rate(url, args.ensemble, args.seconds, args.rounds))
         return summary(measure(url, args.rounds))
