@@ -183,7 +183,7 @@ def boundary_rate(url, seconds=10.0, rounds=3) -> dict:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             for _ in range(rounds):
-                pg, _ = open_page(browser, f"{url}?preset=toy")
+                pg, _ = open_page(browser, f"{url}?preset=toy&train.epochs=500")  # trains past the count
                 pg.tab("Decision plane").click()
                 pg.wait_js("() => { const s = Bokeh.documents[0].get_model_by_name('boundary-image');"
                            " return s && s.data.url.length > 0; }", timeout=120_000)
@@ -195,6 +195,7 @@ def boundary_rate(url, seconds=10.0, rounds=3) -> dict:
                 time.sleep(seconds)
                 out["boundary_hz"].append(pg.js("() => window.__plane.n") / seconds)
                 out["batches_per_s"].append((_batches(pg) - first) / seconds)
+                assert pg.button("Pause").is_enabled(), "the run ended before the count did"
                 pg.button("Pause").click()
                 pg.close()
         finally:
