@@ -203,37 +203,12 @@ class Experiment:
                 raise ExperimentError(f"[{key}] must be a {cls.__name__}, not {type(sec).__name__}")
             for k in cls.keys():
                 coerce(f"{key}.{k}", getattr(sec, k), cls.meta(k))
-        for t, spec in self.tasks.items():
-            coerce(f"tasks.{t}.dataset", spec.dataset, TaskSpec.meta("dataset"))
-            if spec.noise is not None and spec.dataset not in ("2afc", *toy_names()):
-                raise ExperimentError(f"tasks.{t}.noise = {spec.noise!r}: a noise level is for the generated "
-                                      f"datasets (2afc, {', '.join(toy_names())}), not {spec.dataset!r}")
-            if spec.label is not None and not spec.dataset.lower().endswith(".csv"):
-                raise ExperimentError(f"tasks.{t}.label = {spec.label!r} names a CSV file's label column; the "
-                                      f"task's dataset is {spec.dataset!r}")
-            if spec.train is False and all(s.train is False for s in self.tasks.values()):
-                raise ExperimentError(f"tasks.{t}.train = false: every task is left untrained; train at least one")
-            if spec.fresh and spec.dataset != "2afc":
-                raise ExperimentError(f"tasks.{t}.fresh = true: fresh samples are for the generated 2afc dataset, "
-                                      f"not {spec.dataset!r}")
+        _check_tasks(self)
         wiring_tasks = self.wiring_tasks()
         for t in self.tasks:
             if t not in wiring_tasks:
                 raise ExperimentError(f"task {t!r} is not a task of the wiring; its tasks are {choices(wiring_tasks)}")
-        m = self.method
-        if m.name != "ap":
-            if len(self.tasks) > 1:
-                raise ExperimentError(f"method.name = {m.name!r} trains one task; the experiment has tasks "
-                                      f"{', '.join(self.tasks)} (keep one)")
-            if self.train.seeds > 1:
-                raise ExperimentError(f"train.seeds = {self.train.seeds}: seeds as one ensemble are for AP; "
-                                      f"method {m.name!r} runs one seed at a time")
-        else:
-            extra = [k for k in ("hidden", *m.ep_options()) if getattr(m, k) is not None]
-            if extra:
-                raise ExperimentError(f"method.{extra[0]} is an option of the baselines (bp, fa, ep); method.name is 'ap'")
-        if m.name in ("bp", "fa") and m.ep_options():
-            raise ExperimentError(f"method.{next(iter(m.ep_options()))} is an option of ep, not {m.name}")
+        _check_method(self)
         sizes = {t: s.batch_size for t, s in self.tasks.items() if s.batch_size is not None}
         if sizes and self.train.schedule == "simultaneous" and len(self.tasks) > 1:
             raise ExperimentError("tasks trained simultaneously present their samples in pairs, so they share "
@@ -323,20 +298,7 @@ class Experiment:
     def load(cls, path) -> "Experiment":
         """Read a ``.toml`` or ``.json`` experiment file (a checkpoint's: :func:`apexplorer.build.checkpoint_experiment`)."""
         path = Path(path)
-        if not path.is_file():
-            what = "a folder" if path.is_dir() else ("not a regular file (a pipe or a device)" if path.exists()
-                                                     else "not there")
-            raise ExperimentError(f"experiment file {str(path)!r} is {what}; give a .toml or .json file")
-        try:
-            raw = path.read_bytes()
-        except OSError as e:
-            raise ExperimentError(f"cannot read the experiment file {str(path)!r}: {e.strerror or e}") from None
-        if not raw.strip():
-            raise ExperimentError(f"experiment file {str(path)!r} is empty; {EXPERIMENT_IS}")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ExperimentError(f"experiment file {str(path)!r} is not a text file; {EXPERIMENT_IS}") from None
+        text = _read_text(path)
         if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
             return cls.from_json(text)
         return cls.from_toml(text)
@@ -418,6 +380,59 @@ class Experiment:
     def train_args(self) -> list | None:
         """``apexplorer train`` flags that give exactly this experiment, or None."""
         return share.train_args(self)
+
+
+def _read_text(path: Path) -> str:
+    """The text of an experiment file, or an ExperimentError saying why it cannot be one."""
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else ("not a regular file (a pipe or a device)" if path.exists()
+                                                 else "not there")
+        raise ExperimentError(f"experiment file {str(path)!r} is {what}; give a .toml or .json file")
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ExperimentError(f"cannot read the experiment file {str(path)!r}: {e.strerror or e}") from None
+    if not raw.strip():
+        raise ExperimentError(f"experiment file {str(path)!r} is empty; {EXPERIMENT_IS}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ExperimentError(f"experiment file {str(path)!r} is not a text file; {EXPERIMENT_IS}") from None
+
+
+def _check_tasks(exp: "Experiment") -> None:
+    """Each task's dataset and the keys that only some datasets take (noise, label, fresh), and one task trained."""
+    for t, spec in exp.tasks.items():
+        coerce(f"tasks.{t}.dataset", spec.dataset, TaskSpec.meta("dataset"))
+        if spec.noise is not None and spec.dataset not in ("2afc", *toy_names()):
+            raise ExperimentError(f"tasks.{t}.noise = {spec.noise!r}: a noise level is for the generated "
+                                  f"datasets (2afc, {', '.join(toy_names())}), not {spec.dataset!r}")
+        if spec.label is not None and not spec.dataset.lower().endswith(".csv"):
+            raise ExperimentError(f"tasks.{t}.label = {spec.label!r} names a CSV file's label column; the "
+                                  f"task's dataset is {spec.dataset!r}")
+        if spec.train is False and all(s.train is False for s in exp.tasks.values()):
+            raise ExperimentError(f"tasks.{t}.train = false: every task is left untrained; train at least one")
+        if spec.fresh and spec.dataset != "2afc":
+            raise ExperimentError(f"tasks.{t}.fresh = true: fresh samples are for the generated 2afc dataset, "
+                                  f"not {spec.dataset!r}")
+
+
+def _check_method(exp: "Experiment") -> None:
+    """The method against the tasks and seeds, and the options that belong to another method."""
+    m = exp.method
+    if m.name != "ap":
+        if len(exp.tasks) > 1:
+            raise ExperimentError(f"method.name = {m.name!r} trains one task; the experiment has tasks "
+                                  f"{', '.join(exp.tasks)} (keep one)")
+        if exp.train.seeds > 1:
+            raise ExperimentError(f"train.seeds = {exp.train.seeds}: seeds as one ensemble are for AP; "
+                                  f"method {m.name!r} runs one seed at a time")
+    else:
+        extra = [k for k in ("hidden", *m.ep_options()) if getattr(m, k) is not None]
+        if extra:
+            raise ExperimentError(f"method.{extra[0]} is an option of the baselines (bp, fa, ep); method.name is 'ap'")
+    if m.name in ("bp", "fa") and m.ep_options():
+        raise ExperimentError(f"method.{next(iter(m.ep_options()))} is an option of ep, not {m.name}")
 
 
 def _recommended(wiring: WiringSpec) -> dict:

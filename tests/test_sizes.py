@@ -10,9 +10,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "apexplorer"
 CLASS_LIMIT = 300
 FUNCTION_LIMIT = 100
-# Files other work under issue 27 is splitting at the same time (ExplorerState, Runner, Trainer; the table
-# of settings in experiment.py; Explorer's reach into the state): take each out of here once it is split.
-PENDING = {"app/session.py", "app/runner.py", "trainer.py", "experiment.py", "app/explorer.py"}
+# Still over after issue 27's split: Trainer (339 lines, most of them its training loop) and Explorer (302).
+# Take each out of here once it is split.
+PENDING = {"trainer.py", "app/explorer.py"}
 
 
 def sizes(root=ROOT):
