@@ -195,7 +195,7 @@ class Explorer(pn.viewable.Viewer):
         self.views = [self.curves, self.errors, self.trajectory, self.pca, self.player, self.boundary] + \
             [v for _, v in self.extra if hasattr(v, "consume")]
         tabs = [("Curves", self.curves), ("Trajectories", self.trajectory), ("PCA 3-D", self.pca),
-                ("Errors", self.errors), ("Error flow", self.player), ("Decision plane", self.boundary), *self.extra]
+                ("Errors", self.errors), ("Error flow", self.player), ("Boundary", self.boundary), *self.extra]
         self._tab_views = [v for _, v in tabs]
         # dynamic: a tab's models reach the page when it is first shown, not in the first paint
         self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width")

@@ -18,7 +18,7 @@ sessions (medians, and every round):
   preset in a server draws its reservoirs; later sessions reuse their spectral radii);
 * ``update_hz``: status-line updates per second in each of two tabs training at once.
 
-``--boundary`` measures instead how often the Decision plane tab redraws (``boundary_hz``: new
+``--boundary`` measures instead how often the Boundary tab redraws (``boundary_hz``: new
 pictures of the plane per second, read in the page's BokehJS document) while one tab trains the
 ``toy`` preset on moons (an 80 x 80 grid), over ``--seconds``, each round a fresh session.
 
@@ -175,7 +175,7 @@ COUNT_PLANE = """() => {
 
 
 def boundary_rate(url, seconds=10.0, rounds=3) -> dict:
-    """Redraws per second of the Decision plane tab while the ``toy`` preset trains on moons."""
+    """Redraws per second of the Boundary tab while the ``toy`` preset trains on moons."""
     from playwright.sync_api import sync_playwright
 
     out = {"load_before": load(), "grid": "80 x 80", "seconds": seconds, "boundary_hz": [], "batches_per_s": []}
@@ -184,7 +184,7 @@ def boundary_rate(url, seconds=10.0, rounds=3) -> dict:
         try:
             for _ in range(rounds):
                 pg, _ = open_page(browser, f"{url}?preset=toy&train.epochs=500")  # trains past the count
-                pg.tab("Decision plane").click()
+                pg.tab("Boundary").click()
                 pg.wait_js("() => { const s = Bokeh.documents[0].get_model_by_name('boundary-image');"
                            " return s && s.data.url.length > 0; }", timeout=120_000)
                 pg.button("Train").click()
@@ -279,7 +279,7 @@ def main(argv=None):
     ap.add_argument("--ensemble", type=int, default=0, metavar="K",
                     help="measure the Curves view's update rate while a K-seed ensemble trains on digits")
     ap.add_argument("--boundary", action="store_true",
-                    help="measure the Decision plane tab's redraws while the toy preset trains on moons")
+                    help="measure the Boundary tab's redraws while the toy preset trains on moons")
     ap.add_argument("--seconds", type=float, default=10.0,
                     help="how long each --ensemble or --boundary round counts updates")
     args = ap.parse_args(argv)

@@ -1,4 +1,4 @@
-"""The Decision plane tab in a real browser: a two-feature task's decision over its input plane, and each
+"""The Boundary tab in a real browser: a two-feature task's decision over its input plane, and each
 module's picture, redrawn while AP trains; a task without two features says so."""
 
 import re
@@ -20,7 +20,7 @@ TITLES = ("() => [...Bokeh.documents[0]._all_models.values()].filter(m => typeof
 def test_the_decision_plane_draws_and_moves_while_ap_trains(browser, server):
     with Page(browser, f"{server.url}?preset=toy") as pg:
         pg.open()
-        pg.tab("Decision plane").click()
+        pg.tab("Boundary").click()
         pg.wait_js(f"() => ({PLANE})() > 0", timeout=60_000)  # the untrained network's plane, at once
         first = pg.js(TITLES)
         assert any(t.startswith("Decision over the input plane, epoch 0") for t in first), first
@@ -42,6 +42,6 @@ def test_the_decision_plane_draws_and_moves_while_ap_trains(browser, server):
 
 def test_a_task_without_two_features_says_what_the_plane_needs(page):
     pg = page.open()  # digits: 64 features
-    pg.tab("Decision plane").click()
+    pg.tab("Boundary").click()
     expect(pg.text(re.compile("Train a task with two input features"))).to_be_visible()
     assert pg.js(PLANE) == 0
