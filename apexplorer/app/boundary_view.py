@@ -119,9 +119,7 @@ class BoundaryView(LiveView):
         self._points_drawn = None
 
     def on_boundary(self, item):
-        if item.get("points") is None and self.latest is not None:  # the data drawn once: keep it
-            item = {**item, "points": self.latest.get("points"), "test_points": self.latest.get("test_points")}
-        self.latest = item
+        self.latest = item  # a frame without points keeps the points drawn (flush redraws new points only)
 
     def flush(self):
         item = self.latest
