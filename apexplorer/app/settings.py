@@ -20,7 +20,7 @@ from ..devices import NO_CUDA_BUILD, NO_CUDA_DEVICE, describe, device_choices, g
 from ..errors import ApexplorerError
 from ..network import APConfig
 from ..sections import coerce
-from ..table import live_keys, row, widget_rows
+from ..table import row, widget_rows
 from ..trainer import TrainConfig
 from ..wiring import chain
 
@@ -28,11 +28,6 @@ from ..wiring import chain
 KEYS = {r.name: r.key for r in widget_rows()}
 if len(KEYS) != len(widget_rows()):
     raise ApexplorerError("two settings of the table on the Settings panel share a field name")
-#: Settings that the worker applies between two batches of a running network (the table's live keys); the
-#: others (rho, c, batch size, seed, seeds, device, precision) need a fresh network, and the app asks before
-#: it replaces a trained one.
-LIVE_KEYS = tuple(k for k in KEYS.values() if k in live_keys())
-LIVE = tuple(n for n, k in KEYS.items() if k in LIVE_KEYS)
 
 
 def _tooltip(row) -> str:
@@ -167,4 +162,4 @@ def fields_of(cls) -> tuple:
     return tuple(f.name for f in fields(cls))
 
 
-__all__ = ["KEYS", "LIVE", "LIVE_KEYS", "Settings", "device_note", "help_text", "paper_defaults"]
+__all__ = ["KEYS", "Settings", "device_note", "help_text", "paper_defaults"]
