@@ -167,6 +167,7 @@ class ExplorerState(param.Parameterized):
                 last.update(epoch=ev.epoch, batch=ev.batch, n_batches=ev.n_batches)
             elif kind == "epoch":
                 last.update(test_acc=ev.test_acc, epochs=ev.epochs, tasks=ev.tasks)
+        self.progress.mark()
         self.last = last
         m = self.model
         if self.fresh and self.runner.state != "building":

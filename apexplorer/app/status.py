@@ -30,13 +30,17 @@ def clock(seconds: float) -> str:
 class Progress:
     """Progress within the epoch and an estimate of the time left, from drained batch events.
 
-    ``window`` recent batches give the pace (seconds per batch as the page sees it,
-    evaluation and waits included), so the estimate follows a machine that slows down.
+    The pace is seconds per batch as the page sees it, evaluation and waits
+    included, over the last ``window`` drains (:meth:`mark`, once a drain), so the
+    estimate follows a machine that slows down.  One point a drain, not one a
+    batch: a fast run drains dozens of batches at once, and their arrival times
+    are the same instant, so a window of batches would give a pace of zero and
+    ``0:00 left``.
     """
 
     def __init__(self, window: int = 30, clock=time.monotonic):
         self._clock = clock
-        self._seen = collections.deque(maxlen=window)  # (time, batches done in the run)
+        self._seen = collections.deque(maxlen=window)  # (time of a drain, batches done in the run by then)
         self.clear()
 
     def clear(self) -> None:
@@ -48,15 +52,22 @@ class Progress:
         self.acc_n = 0
 
     def add(self, ev) -> None:
-        """Take one batch event (``epoch``, ``batch``, ``n_batches``, ``acc``)."""
+        """Take one batch event (``epoch``, ``batch``, ``n_batches``, ``acc``); :meth:`mark` after a drain."""
         if ev.epoch != self.epoch:
             self.acc_sum, self.acc_n = 0.0, 0
         self.epoch, self.batch, self.n_batches = ev.epoch, ev.batch, ev.n_batches
         self.acc_sum += ev.acc
         self.acc_n += 1
-        done = (ev.epoch - 1) * max(ev.n_batches, 1) + ev.batch
+
+    def mark(self) -> None:
+        """Note the time and the batches done, once for each drain of batch events."""
+        if not self.n_batches:
+            return
+        done = (self.epoch - 1) * self.n_batches + self.batch
         if self._seen and done < self._seen[-1][1]:
             self._seen.clear()  # a fresh or reloaded run
+        if self._seen and done == self._seen[-1][1]:
+            return  # nothing new: the pace is from the last batch seen
         self._seen.append((self._clock(), done))
 
     @property

@@ -312,6 +312,7 @@ def test_the_status_line_shows_progress_time_left_and_train_accuracy_before_the_
     p = Progress(clock=lambda: now[0])
     for b in range(1, 11):  # 2 s a batch, 100 batches an epoch
         p.add(SimpleNamespace(epoch=1, batch=b, n_batches=100, acc=0.5))
+        p.mark()
         now[0] += 2.0
     assert p.fraction == 0.1 and p.train_acc == 0.5
     assert p.left(3) == {"epoch": 180.0, "run": 180.0 + 2 * 200.0}
@@ -326,3 +327,28 @@ def test_the_status_line_shows_progress_time_left_and_train_accuracy_before_the_
     p.add(SimpleNamespace(epoch=2, batch=1, n_batches=100, acc=1.0))  # a new epoch: its own accuracy
     assert p.train_acc == 1.0
     assert clock(3725) == "1:02:05"
+
+
+def test_the_time_left_comes_from_the_pace_between_drains_not_from_batches_drained_at_once():
+    """A fast run drains dozens of batches at one instant: the pace is between drains, never zero."""
+    from types import SimpleNamespace
+
+    from apexplorer.app.status import Progress
+
+    now = [0.0]
+    p = Progress(window=30, clock=lambda: now[0])
+    batch = 0
+    for _ in range(5):  # 5 drains 0.5 s apart, 40 batches each (more than the window)
+        for _ in range(40):
+            batch += 1
+            p.add(SimpleNamespace(epoch=1, batch=batch, n_batches=1000, acc=0.5))
+        p.mark()
+        now[0] += 0.5
+    assert p.left(2)["epoch"] == (1000 - 200) * (0.5 * 4 / 160)
+    p.mark()  # a drain with no new batch leaves the pace as it was
+    assert p.left(2)["epoch"] == (1000 - 200) * (0.5 * 4 / 160)
+    only = Progress(clock=lambda: 7.0)
+    for b in range(1, 41):
+        only.add(SimpleNamespace(epoch=1, batch=b, n_batches=1000, acc=0.5))
+    only.mark()
+    assert only.left(2) == {}  # one drain: no pace yet, rather than 0:00
