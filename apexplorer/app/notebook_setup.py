@@ -20,6 +20,15 @@ even with inline resources (a status line or a speed readout that changes while
 it trains would ask the CDN for its CSS, and fail offline): with inline
 resources every stylesheet Panel sends is inlined.
 
+It also makes BokehJS's message receiver find its place again after a lost
+fragment.  Panel sends a change to a notebook output as three comm messages
+(header, metadata, content) and drops any that come before the output's view is
+in the page's index; a change sent while the page still builds the view could
+lose its header and keep the rest, and every later change to that output then
+failed in the browser (``TypeError: s is not iterable``) and was lost.  With the
+fix a receiver skips the tail of a message whose header it never saw and starts
+afresh at every header (:data:`RESYNC_JS`).
+
 A live view fed from a loop in a cell (``view.push(event)``) sends what it drew
 to the page as it goes (:meth:`LiveView.push`).  Jupyter opens a view's
 connection to the page only between cells, so a view shown in the same cell
@@ -65,6 +74,56 @@ def notebook(extras=EXTRAS, cdn: bool = False, **config) -> None:
         _inline_changed_stylesheets()
     _watch_cells()
     pn.extension(*extras, inline=not cdn, **config)
+    _resync_receivers()
+
+
+#: Patches ``Bokeh.protocol.Receiver`` (once Bokeh has loaded) so that a header fragment (JSON with
+#: ``msgid`` and ``msgtype``) always starts a new message and a fragment waiting for a header that is
+#: not one is skipped: a receiver that missed a message's first fragment no longer reads every later
+#: message one fragment out of step.  ``window.apexplorerResynced`` counts the fragments skipped.
+RESYNC_JS = r"""
+(function resync(tries) {
+  var B = window.Bokeh;
+  if (!B || !B.protocol || !B.protocol.Receiver) {
+    if (tries < 600) setTimeout(function () { resync(tries + 1); }, 100);
+    return;
+  }
+  var R = B.protocol.Receiver.prototype;
+  if (R.apexplorerResync) return;
+  var consume = R.consume;
+  function isHeader(fragment) {
+    if (typeof fragment !== "string" || fragment.length > 4096 || fragment.charAt(0) !== "{") return false;
+    try {
+      var o = JSON.parse(fragment);
+      return o !== null && typeof o === "object" && "msgid" in o && "msgtype" in o;
+    } catch (e) {
+      return false;
+    }
+  }
+  R.consume = function (fragment) {
+    if (isHeader(fragment)) {
+      this._current_consumer = this._HEADER;
+    } else if (this._current_consumer === this._HEADER) {
+      window.apexplorerResynced = (window.apexplorerResynced || 0) + 1;
+      return;
+    }
+    return consume.call(this, fragment);
+  };
+  R.apexplorerResync = true;
+})(0);
+"""
+
+
+def _resync_receivers() -> None:
+    """Put :data:`RESYNC_JS` in the notebook (only in IPython)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Javascript, display
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    display(Javascript(RESYNC_JS))
 
 
 def _inline_changed_stylesheets() -> None:

@@ -41,3 +41,51 @@ def test_a_pane_changed_after_it_was_shown_sends_its_stylesheets_inline():
 
     markdown_css = (DIST_DIR / "css" / "markdown.css").read_text(encoding="utf-8")
     assert any(isinstance(s, InlineStyleSheet) and s.css == markdown_css for s in model.stylesheets)
+
+
+def test_a_receiver_that_missed_a_header_reads_the_next_message_whole(browser):
+    """Panel drops a notebook change's first fragments while the page still builds the output's view; the
+    receiver then read every later change one fragment out of step (``s is not iterable``, and lost)."""
+    import json
+    from pathlib import Path
+
+    import bokeh
+
+    from apexplorer.app.notebook_setup import RESYNC_JS
+
+    page = browser.new_page()
+    try:
+        page.add_script_tag(path=str(Path(bokeh.__file__).parent / "server/static/js/bokeh.min.js"))
+        page.evaluate(RESYNC_JS)
+        page.wait_for_function("() => Bokeh.protocol.Receiver.prototype.apexplorerResync === true")
+
+        def header(i, buffers=0):
+            h = {"msgid": str(i), "msgtype": "PATCH-DOC"}
+            return json.dumps({**h, "num_buffers": buffers} if buffers else h)
+
+        content = json.dumps({"events": [{"kind": "TitleChanged", "title": "x"}]})
+        read = page.evaluate("""(fragments) => {
+            const r = new Bokeh.protocol.Receiver();
+            const out = [];
+            for (const f of fragments) {
+                try {
+                    r.consume(f === null ? new ArrayBuffer(8) : f);  // null: a binary buffer
+                } catch (e) {
+                    out.push(["error", false, 0]);
+                }
+                if (r.message !== null && !out.includes(r.message)) out.push(r.message);
+            }
+            return out.map(m => Array.isArray(m) ? m : [m.header.msgid, Array.isArray(m.content.events), m.buffers.size]);
+        }""", [
+            "{}", content,  # the tail of message 1: its header was dropped
+            header(2), "{}", content,  # a whole message
+            header(3, 1), "{}", content, json.dumps({"id": "b1"}), None,  # one with a binary buffer
+            header(4), "{}",  # cut short: the next header starts afresh
+            header(5), "{}", content,
+        ])
+        skipped = page.evaluate("() => window.apexplorerResynced")
+    finally:
+        page.close()
+    assert [m[0] for m in read] == ["2", "3", "5"] and all(m[1] for m in read), read
+    assert read[1][2] == 1  # the buffer reached its message
+    assert skipped == 2  # the two fragments of the message whose header was lost
