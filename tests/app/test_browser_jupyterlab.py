@@ -325,6 +325,13 @@ FLOW_STATE = """() => { const out = []; for (const d of (window.Bokeh && Bokeh.d
   return out }"""
 
 
+#: Each output's Panel comm manager in the page: events waiting, blocked for an answer, ms to its timeout.
+COMM_MANAGERS = """() => Array.from((window.PyViz.shared_views || new Map()).values()).flat().map(v => ({
+  waiting: v._event_buffer.length, blocked: v._blocked, timeout_in: v._timeout - Date.now(),
+  reconnect: v._reconnect, connected: v._client_comm && v._client_comm.connected,
+  active: v._client_comm && v._client_comm.active}))"""
+
+
 @pytest.mark.xfail(strict=False, reason=(
     "Known intermittent defect, issue 33 stays open: after Run All, Next's click sometimes never reaches the "
     "kernel (the kernel's player stays at frame 1), on a quiet machine too, with this branch's code and with the "
@@ -354,7 +361,8 @@ def test_lesson_01_player_steps_with_next_and_redraws_its_plot_in_jupyterlab(ope
             expect(out.get_by_text(re.compile(rf"frame {frame} of \d+"))).to_be_visible(timeout=30_000)
         except AssertionError as e:
             raise AssertionError(f"Next did not reach frame {frame}; the kernel's player: "
-                                 f"{nb.js(KERNEL, '(player.frame, player.title.object)')}") from e
+                                 f"{nb.js(KERNEL, '(player.frame, player.title.object)')}; "
+                                 f"the page's comm managers: {nb.js(COMM_MANAGERS)}") from e
         want = ast.literal_eval(ast.literal_eval(nb.js(KERNEL, kernel_y)))  # the repr of the list's text
         end = time.monotonic() + 20
         while True:  # the lesson's second player (at its last frame) draws no states
