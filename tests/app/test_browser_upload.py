@@ -65,3 +65,17 @@ def test_an_uploaded_csv_trains_with_its_class_names_on_the_boundary_tab(browser
         assert len(seen) >= 3, seen
         pg.button("Pause").click()
         assert not pg.page.locator("img[src='x']").count()  # the file name made no HTML
+
+
+def test_a_link_that_names_a_data_file_reads_nothing_from_the_server(browser, server, tmp_path):
+    """A link carries the name of an uploaded file, not its data: a served page never reads a file it names (here
+    one that exists on the server), it says to upload it again."""
+    secret = _moons_csv(tmp_path / "server.csv")
+    with Page(browser, f"{server.url}?preset=toy&tasks.main.dataset={secret}&tasks.main.label=kind") as pg:
+        pg.open()
+        note = pg.page.locator(".ap-link-note")
+        expect(note).to_contain_text("is a visitor's uploaded data, which links, experiment files and saved "
+                                     "sessions name but do not hold; upload")
+        expect(note).to_contain_text("until then task main uses digits")
+        pg.tab("Tasks").click()
+        expect(pg.page.get_by_label("Dataset", exact=True)).to_have_value("digits")
