@@ -42,7 +42,7 @@ class TasksView(pn.viewable.Viewer):
         self.uploader = ChunkedUpload(accept=".csv,.npz", label="Upload a dataset (.csv or .npz)",
                                       on_start=self._on_upload_start, on_file=self._on_upload,
                                       on_refused=self._on_upload_refused, **limit)
-        self.label = pn.widgets.TextInput(name="CSV label column (empty: the last)", placeholder="the last column",
+        self.label = pn.widgets.TextInput(label="CSV label column (empty: the last)", placeholder="the last column",
                                           width=230)
         self.upload_help = pn.pane.Markdown(
             f"CSV (a header row; string labels name the classes) or NPZ (x and y, or x_train, y_train, x_test, "
