@@ -52,7 +52,7 @@ def module_pictures(browser, url: str, out: Path) -> Path:
         pg.wait_status(r"epoch 6/6 .*test acc", timeout=180_000)
         time.sleep(1.5)  # the last frame drawn
         pg.text(re.compile("Dots: training points")).scroll_into_view_if_needed()
-        pg.page.mouse.wheel(0, 200)
+        pg.page.mouse.wheel(0, 170)
         time.sleep(1.0)
         path = out / "explorer-module-pictures.png"
         pg.page.screenshot(path=str(path))

@@ -2,8 +2,6 @@
 names on the Boundary tab, the plane redrawn while AP trains); a bad file gets the loader's message, which names
 the visitor's file and no server path."""
 
-import re
-
 import numpy as np
 import pytest
 from playwright.sync_api import expect
