@@ -329,10 +329,14 @@ class ExperimentModel(param.Parameterized):
         all) and give it to ``task`` (default: the task shown); returns its name, or raises DataError (naming the
         visitor's file, never a server path).  A new upload of the same name replaces the last one."""
         label = (label or "").strip() or None
-        d = load_bytes(data, name, label=label)
+        return self.use_upload(load_bytes(data, name, label=label), task, label)
+
+    def use_upload(self, d, task: str | None = None, label: str | None = None) -> str:
+        """Give ``task`` an uploaded dataset ``d`` already read (:func:`apexplorer.userdata.load_bytes`, read
+        with CSV label column ``label``); returns its name."""
         name = d.files[0]
         self.uploads[name] = d
-        self.upload_labels[name] = label
+        self.upload_labels[name] = (label or "").strip() or None
         self.set_dataset(task or self.task, name)
         return name
 

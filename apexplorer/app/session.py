@@ -85,6 +85,7 @@ class ExplorerState(param.Parameterized):
     change = _part("model", "change")
     set_dataset = _part("model", "set_dataset")
     add_upload = _part("model", "add_upload")
+    use_upload = _part("model", "use_upload")
     dataset_choices = _part("model", "dataset_choices")
     set_schedule = _part("model", "set_schedule")
     structural_changes = _part("model", "structural_changes")

@@ -10,10 +10,12 @@ dataset for the rest of the session.
 from __future__ import annotations
 
 import logging
+import threading
 
 import panel as pn
 
 from ..errors import ApexplorerError
+from ..userdata import load_bytes
 from ..trainer import SCHEDULES
 from .safe import escape_html, message, show
 from .session import ExplorerState
@@ -51,6 +53,7 @@ class TasksView(pn.viewable.Viewer):
             f"is held out. {NOT_KEPT}", margin=(0, 10), css_classes=["ap-upload-help"], disable_math=True)
         self.upload_error = message("danger", css_classes=["ap-upload-error"])
         self.upload_info = message("success", css_classes=["ap-upload-info"])
+        self._reads = 0  # uploads read so far: only the newest one's result is used
         self.show = pn.widgets.RadioButtonGroup(label="Task shown", options=[], width=320)
         self.show.param.watch(lambda e: setattr(self.state, "task", e.new) if e.new else None, "value")
         self.schedule = pn.widgets.RadioButtonGroup(label="Schedule", options=list(SCHEDULES),
@@ -124,22 +127,50 @@ class TasksView(pn.viewable.Viewer):
         show(self.upload_error, text)
 
     def _on_upload(self, data: bytes, name: str) -> None:
-        """A whole file arrived: the shown task trains on it, or the library's message says why not."""
+        """A whole file arrived: the shown task trains on it, or the library's message says why not.  A served
+        page reads it on a thread of its own (a large CSV takes seconds, and the server's event loop serves
+        every page), then uses it on the event loop."""
         task = self.state.task
         label = self.label.value_input if self.label.value_input is not None else self.label.value
-        try:
-            name = self.state.add_upload(data, name, task=task, label=label)
-        except ApexplorerError as e:
-            self.upload_info.visible = False
-            show(self.upload_error, str(e))
+        label = (label or "").strip() or None
+        self._reads += 1
+        read = self._reads
+        doc = pn.state.curdoc
+        if doc is None or getattr(doc, "session_context", None) is None:  # not served (a notebook, a test): now
+            self._used(read, task, label, *self._read(data, name, label))
             return
+        self.upload_error.visible = False
+        show(self.upload_info, f"reading {name} ...")
+
+        def work():
+            result = self._read(data, name, label)
+            try:
+                doc.add_next_tick_callback(lambda: self._used(read, task, label, *result))
+            except Exception:  # noqa: BLE001 - the page was closed meanwhile: nobody waits for it
+                log.debug("an upload was read after its page closed", exc_info=True)
+
+        threading.Thread(target=work, name="apexplorer-upload", daemon=True).start()
+
+    @staticmethod
+    def _read(data: bytes, name: str, label) -> tuple:
+        """(dataset, None) or (None, the message that names the visitor's file)."""
+        try:
+            return load_bytes(data, name, label=label), None
+        except ApexplorerError as e:
+            return None, str(e)
         except (ValueError, TypeError, OSError, MemoryError) as e:  # the loader names its own mistakes; not these
             log.warning("an uploaded dataset could not be read: %s", e)
-            self.upload_info.visible = False
-            show(self.upload_error, f"{name}: could not be read as a dataset ({type(e).__name__}: {e}); "
-                                    "give a .csv with a header row, or an .npz of x and y")
+            return None, (f"{name}: could not be read as a dataset ({type(e).__name__}); give a .csv with a "
+                          "header row, or an .npz of x and y")
+
+    def _used(self, read: int, task: str, label, d, error) -> None:
+        if read != self._reads:  # a newer upload came meanwhile
             return
-        d = self.state.model.uploads[name]
+        if d is None:
+            self.upload_info.visible = False
+            show(self.upload_error, error)
+            return
+        name = self.state.use_upload(d, task, label)
         classes = ", ".join(map(str, d.classes[:12])) + (", ..." if len(d.classes) > 12 else "")
         self.upload_error.visible = False
         show(self.upload_info, f"{name}: {len(d.y_train)} training and {len(d.y_test)} test samples, "
