@@ -354,3 +354,29 @@ def load_file(path, label: str | None = None, **options):
         d = _read_csv(path, name, label, **options)
     d.sha256 = file_hash(path)
     return d
+
+
+def load_bytes(data: bytes, name: str, label: str | None = None, **options):
+    """A dataset from an uploaded file's bytes, named by the visitor's file ``name`` (``moons.csv``): read as
+    :func:`load_file` reads a file, from a private temporary copy that is gone afterwards.  Every message names
+    ``name``, never a server path; ``files`` and ``sha256`` are the visitor's file name and its content's hash."""
+    import shutil
+    import tempfile
+
+    base = Path(str(name or "").replace("\\", "/")).name.strip()
+    if not is_file_name(base):
+        raise DataError(f"{base or 'the uploaded file'}: a dataset file is {' or '.join(SUFFIXES)} (a CSV with a "
+                        "header row, or an .npz of x and y); choose such a file")
+    if not data:
+        raise DataError(f"{base}: the file is empty; choose a .csv with a header row and data rows, or an .npz")
+    folder = tempfile.mkdtemp(prefix="apexplorer-data-")
+    path = Path(folder) / base
+    try:
+        path.write_bytes(bytes(data))
+        d = load_file(path, label=label or None, **options)
+    except DataError as e:
+        raise DataError(str(e).replace(str(path), base).replace(folder, "")) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    d.files = (base,)
+    return d

@@ -12,7 +12,7 @@ import torch
 
 from apexplorer.data import load_dataset
 from apexplorer.errors import DataError
-from apexplorer.userdata import MAX_FEATURES, from_arrays, from_torch, load_file
+from apexplorer.userdata import MAX_FEATURES, file_hash, from_arrays, from_torch, load_bytes, load_file
 
 
 def _iris_like(n=60, seed=0):
@@ -208,3 +208,22 @@ def test_a_rerun_on_changed_data_says_so(tmp_path):
     r = _cli("run", "e.toml", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "the data file of task main, d, changed since this experiment was recorded" in r.stderr
+
+
+# --------------------------------------------------------------------------- uploads (the explorer's)
+def test_uploaded_bytes_load_as_the_file_would_under_the_visitors_name(tmp_path):
+    rows = [[f"{v:.3f}", f"{-v:.3f}", ["setosa", "virginica"][i % 2]] for i, v in enumerate(np.linspace(0, 1, 20))]
+    path = _write_csv(tmp_path / "iris.csv", ["a", "b", "species"], rows)
+    d = load_bytes(path.read_bytes(), "C:\\Users\\me\\iris.csv")  # a browser may send a Windows path
+    f = load_file(path)
+    assert d.files == ("iris.csv",) and d.sha256 == file_hash(path) == f.sha256 and d.classes == ["setosa", "virginica"]
+    assert torch.equal(d.x_train, f.x_train) and torch.equal(d.y_test, f.y_test)
+    with pytest.raises(DataError) as e:
+        load_bytes(b"a,b,c\n1,2,x\n3,4\n", "lab.csv")
+    assert str(e.value).startswith("lab.csv: row 3 has 2 fields") and "/" not in str(e.value)
+    with pytest.raises(DataError, match=r"^notes\.txt: a dataset file is \.csv or \.npz"):
+        load_bytes(b"a,b\n1,x\n", "/home/me/notes.txt")
+    with pytest.raises(DataError, match="^empty.csv: the file is empty"):
+        load_bytes(b"", "empty.csv")
+    with pytest.raises(DataError, match="no column named 'kind'"):
+        load_bytes(path.read_bytes(), "iris.csv", label="kind")

@@ -27,8 +27,9 @@ import param
 
 from ..build import build, build_seconds, make_wiring
 from ..data import cached_dataset, dataset_names
+from ..userdata import is_file_name, load_bytes
 from ..devices import device_choices
-from ..errors import ApexplorerError, WiringWarning
+from ..errors import ApexplorerError, DataError, WiringWarning
 from ..experiment import Experiment
 from ..memory import check_memory, format_bytes
 from ..presets import MULTITASK, preset_tasks
@@ -41,7 +42,8 @@ from .settings import KEYS, Settings
 from .status import clock
 from .wiring_model import WiringModel
 
-__all__ = ["BUILD_LIMIT_S", "ENSEMBLE_CHECK", "ExperimentModel", "available", "get_dataset", "pending_names"]
+__all__ = ["BUILD_LIMIT_S", "ENSEMBLE_CHECK", "ExperimentModel", "NOT_UPLOADED", "available", "data_key", "get_dataset",
+           "pending_names"]
 
 
 def get_dataset(name: str):
@@ -49,12 +51,22 @@ def get_dataset(name: str):
     return cached_dataset(name)
 
 
-def available(name: str) -> bool:
+#: Why a file's data is missing from a served page: only the visitor's upload brings it.
+NOT_UPLOADED = ("{name} is a visitor's uploaded data, which links, experiment files and saved sessions name but do "
+                "not hold; upload {name} again on the Tasks tab")
+
+
+def available(name: str, dataset=get_dataset) -> bool:
     try:
-        get_dataset(name)
+        dataset(name)
     except ApexplorerError:
         return False
     return True
+
+
+def data_key(spec) -> str:
+    """A task's key in the cache of loaded datasets that :func:`apexplorer.build.task_data` reads."""
+    return spec.dataset if spec.label is None else f"{spec.dataset}\0{spec.label}"
 
 
 #: Ensembles of this many seeds or more are timed before they are built (:func:`apexplorer.build.build_seconds`).
@@ -85,40 +97,47 @@ def pending_names(diff: dict) -> list:
     return out
 
 
-def wiring_of(exp: Experiment) -> Wiring:
-    """The wiring ``exp`` builds, sized for its data (raises ApexplorerError)."""
-    data = {t: get_dataset(s.dataset) for t, s in exp.tasks.items()}
+def wiring_of(exp: Experiment, dataset=get_dataset) -> Wiring:
+    """The wiring ``exp`` builds, sized for its data (``dataset(name)`` reads it; raises ApexplorerError)."""
+    data = {t: dataset(s.dataset) for t, s in exp.tasks.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WiringWarning)
         return make_wiring(exp, data)
 
 
-def fit_machine(exp: Experiment, data: bool = True) -> tuple:
+def fit_machine(exp: Experiment, data: bool = True, dataset=get_dataset) -> tuple:
     """(``exp`` as this machine can run it, notes): a missing dataset becomes digits (``data``), a missing
-    GPU becomes auto."""
+    GPU becomes auto; a visitor's data file that was not uploaded in this session is named as such."""
     notes, changes = [], {}
     if exp.train.device not in device_choices():
         changes["train.device"] = "auto"
         notes.append(f"this experiment asks for device {exp.train.device}, which this machine lacks, so it "
                      "trains on auto (the CPU here)")
     if data:
-        swapped = {t: s.dataset for t, s in exp.tasks.items() if not available(s.dataset)}
+        swapped = {t: s.dataset for t, s in exp.tasks.items() if not available(s.dataset, dataset)}
         for t in swapped:
             changes[f"tasks.{t}.dataset"] = "digits"
-        if swapped:
-            notes.append(f"{', '.join(dict.fromkeys(swapped.values()))} is not on this machine, so "
-                         + ", ".join(f"task {t} uses digits" for t in swapped) + " (choose on the Tasks tab)")
+            changes[f"tasks.{t}.label"] = changes[f"tasks.{t}.sha256"] = None
+        files = {t: n for t, n in swapped.items() if is_file_name(n)}
+        others = {t: n for t, n in swapped.items() if t not in files}
+        if others:
+            notes.append(f"{', '.join(dict.fromkeys(others.values()))} is not on this machine, so "
+                         + ", ".join(f"task {t} uses digits" for t in others) + " (choose on the Tasks tab)")
+        for n in dict.fromkeys(files.values()):
+            tasks = [t for t, v in files.items() if v == n]
+            notes.append(NOT_UPLOADED.format(name=n) + "; until then " + ", ".join(f"task {t}" for t in tasks)
+                         + " uses digits")
     return (exp.with_changes(changes) if changes else exp), notes
 
 
-def normalise(exp: Experiment) -> Experiment:
+def normalise(exp: Experiment, dataset=get_dataset) -> Experiment:
     """rho or c equal to what every module has anyway is left to the wiring (no change to ask about)."""
     changes = {}
     for key in ("ap.spectral_radius", "ap.connection_rate"):
         v = exp.get(key)
         if v is None:
             continue
-        base = wiring_of(exp.with_changes({key: None}))
+        base = wiring_of(exp.with_changes({key: None}), dataset)
         if base.modules and all(getattr(m, key[3:]) == v for m in base.modules):
             changes[key] = None
     return exp.with_changes(changes) if changes else exp
@@ -166,11 +185,18 @@ class ExperimentModel(param.Parameterized):
     asked = param.Boolean(default=False, doc=(
         "A network was asked for: one that failed to build, or was dropped, is built again once it can be."))
 
-    def __init__(self, runner: Runner, notices: Notices, **params):
+    def __init__(self, runner: Runner, notices: Notices, local_files: bool = True, **params):
         super().__init__(**params)
         self.runner, self.notices = runner, notices
         self.settings = Settings()
         self.wiring = WiringModel()
+        #: whether a .csv / .npz dataset name may be read from this machine's disk (a notebook's own files);
+        #: a served page reads none: its visitors' data comes only by upload (:meth:`add_upload`)
+        self.local_files = local_files
+        #: this session's uploaded datasets, by the visitor's file name ({"moons.csv": Dataset})
+        self.uploads: dict = {}
+        #: the label column each upload was read with (None: the last)
+        self.upload_labels: dict = {}
 
     def watch_widgets(self) -> None:
         """Edits in the Settings widgets and the network editor change the experiment from now on."""
@@ -193,8 +219,28 @@ class ExperimentModel(param.Parameterized):
     def schedule(self) -> str:
         return self.experiment.train.schedule
 
-    wiring_of = staticmethod(wiring_of)
-    fit_machine = staticmethod(fit_machine)
+    def dataset(self, name: str):
+        """Dataset ``name``: this session's upload of that name, else a built-in one (a file on this machine only
+        where :attr:`local_files`; raises ApexplorerError)."""
+        if name in self.uploads:
+            return self.uploads[name]
+        if is_file_name(name) and not self.local_files:
+            raise DataError(NOT_UPLOADED.format(name=name))
+        return get_dataset(name)
+
+    def dataset_choices(self) -> list:
+        """The datasets a task may take here: the built-in ones, then this session's uploads."""
+        return [*dataset_names(), *self.uploads]
+
+    def wiring_of(self, exp: Experiment) -> Wiring:
+        return wiring_of(exp, self.dataset)
+
+    def fit_machine(self, exp: Experiment, data: bool = True) -> tuple:
+        return fit_machine(exp, data, self.dataset)
+
+    def data_cache(self, exp: Experiment) -> dict:
+        """The datasets of ``exp``'s tasks, loaded, keyed as :func:`apexplorer.build.task_data` looks them up."""
+        return {data_key(s): self.dataset(s.dataset) for s in exp.tasks.values()}
 
     def task_names(self) -> list:
         """The tasks of the wiring (the experiment may train some of them)."""
@@ -251,7 +297,7 @@ class ExperimentModel(param.Parameterized):
     def change(self, changes: dict, from_editor: bool = False) -> bool:
         """Write dotted-key ``changes`` into the experiment; a refused value shows the library's message."""
         try:
-            new = normalise(self.experiment.with_changes(changes))
+            new = normalise(self.experiment.with_changes(changes), self.dataset)
         except ApexplorerError as e:
             self.notices.show_problem(gui_words(str(e)))
             return False
@@ -278,14 +324,34 @@ class ExperimentModel(param.Parameterized):
         self.update_pending()
         return True
 
+    def add_upload(self, data: bytes, name: str, task: str | None = None, label: str | None = None) -> str:
+        """Read a visitor's uploaded ``.csv`` / ``.npz`` (:func:`apexplorer.userdata.load_bytes`, whole or not at
+        all) and give it to ``task`` (default: the task shown); returns its name, or raises DataError (naming the
+        visitor's file, never a server path).  A new upload of the same name replaces the last one."""
+        label = (label or "").strip() or None
+        return self.use_upload(load_bytes(data, name, label=label), task, label)
+
+    def use_upload(self, d, task: str | None = None, label: str | None = None) -> str:
+        """Give ``task`` an uploaded dataset ``d`` already read (:func:`apexplorer.userdata.load_bytes`, read
+        with CSV label column ``label``); returns its name."""
+        name = d.files[0]
+        self.uploads[name] = d
+        self.upload_labels[name] = (label or "").strip() or None
+        self.set_dataset(task or self.task, name)
+        return name
+
     def set_dataset(self, task: str, name: str) -> None:
-        """Give ``task`` a dataset; the ports fit it (an inline wiring's ports are resized)."""
+        """Give ``task`` a dataset; the ports fit it (an inline wiring's ports are resized).  A data file's
+        content hash and label column go into the experiment, as a command-line run records them."""
         try:
-            d = get_dataset(name)
+            d = self.dataset(name)
         except ApexplorerError as e:
             self.notices.error(str(e))
             return
-        changes = {f"tasks.{task}.dataset": name}
+        changes = {f"tasks.{task}.dataset": name, f"tasks.{task}.sha256": getattr(d, "sha256", None),
+                   f"tasks.{task}.label": self.upload_labels.get(name) if name in self.uploads else None}
+        if name not in self.uploads and self.experiment.tasks[task].dataset == name:
+            changes.pop(f"tasks.{task}.label")  # the same file of a notebook: its label column stays
         if self.experiment.wiring.inline is not None:
             m = WiringModel(Wiring.from_dict(self.experiment.wiring.inline, warn=False))
             m.fit_ports(task, d.n_features, d.n_classes)
@@ -428,7 +494,7 @@ class ExperimentModel(param.Parameterized):
             return False
         exp = self.experiment
         try:
-            cache = {s.dataset: get_dataset(s.dataset) for s in exp.tasks.values()}
+            cache = self.data_cache(exp)
         except ApexplorerError as e:
             self.notices.error(str(e))
             return False

@@ -37,7 +37,7 @@ from .plots import held_by_bokeh
 from .run_view import RunControls
 from .safe import escape, message
 from .upload import upload_limit
-from .session import ExplorerState, get_dataset
+from .session import ExplorerState
 from .settings_view import SettingsView
 from .tasks_view import TasksView
 from .trajectory import PCAView, TrajectoryView
@@ -133,6 +133,9 @@ class Explorer(pn.viewable.Viewer):
     files : str or ServerFiles, optional
         The server folder whose files visitors may name (sessions, sweep tables, reports);
         default none: sessions and tables move only by upload and download.
+    local_files : bool, optional
+        Whether an experiment may name a ``.csv`` / ``.npz`` on this machine as a dataset (a notebook's own
+        files); default: only when not served.  A served page's visitors bring their data by upload.
     max_upload : int, optional
         The largest file a visitor may upload, in bytes (default :func:`~apexplorer.app.upload.upload_limit`:
         ``$APEXPLORER_MAX_UPLOAD_MB`` or 512 MB).
@@ -151,11 +154,12 @@ class Explorer(pn.viewable.Viewer):
 
     def __init__(self, dataset: str = "digits", preset: str | None = None, trainer: Trainer | None = None,
                  live: bool = True, files: str | ServerFiles | None = None, experiment: Experiment | None = None,
-                 max_upload: int | None = None, **params):
+                 max_upload: int | None = None, local_files: bool | None = None, **params):
         super().__init__(**params)
         self.files = files if isinstance(files, ServerFiles) else ServerFiles(files)
         self.max_upload = max_upload or upload_limit()
-        self.state = st = ExplorerState(dataset, preset, experiment=experiment)
+        local_files = not pn.state.served if local_files is None else local_files
+        self.state = st = ExplorerState(dataset, preset, experiment=experiment, local_files=local_files)
         # what the page's link asked for and did not get (shown at the top until the page is left)
         self.link_note = message("warning", margin=(0, 10), css_classes=["ap-link-note"])
         if experiment is None and trainer is None:
@@ -179,7 +183,7 @@ class Explorer(pn.viewable.Viewer):
         self._status_styles = dict(self.run.status.styles)
         self.settings = SettingsView(st)
         self.editor = NetworkEditor(st.wiring, load_preset=st.load_preset)
-        self.tasks = TasksView(st)
+        self.tasks = TasksView(st, max_upload=self.max_upload)
         self.graph = NetworkGraph(st.wiring.wiring, st.task)
         self._graph_title = pn.pane.Markdown(GRAPH_TITLE, margin=(0, 10))
         self.curves = CurvesView()
@@ -313,7 +317,7 @@ class Explorer(pn.viewable.Viewer):
             self._graph_title.object = GRAPH_TITLE_LAYERS.format(name=BASELINE_NAMES.get(exp.method.name,
                                                                                           exp.method.name))
             try:
-                d = get_dataset(next(iter(exp.tasks.values())).dataset)
+                d = self.state.model.dataset(next(iter(exp.tasks.values())).dataset)
                 self.graph.show(layers_wiring(exp.method.name, d.n_features, exp.method.hidden, d.n_classes))
             except ApexplorerError as e:
                 self.graph.show(None, problem=str(e))

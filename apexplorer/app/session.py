@@ -49,11 +49,11 @@ class ExplorerState(param.Parameterized):
         "A network was just built: what changed while it was being built is caught up with once it is ready."))
 
     def __init__(self, dataset: str = "digits", preset_name: str | None = None, runner: Runner | None = None,
-                 experiment: Experiment | None = None, **params):
+                 experiment: Experiment | None = None, local_files: bool = True, **params):
         super().__init__(**params)
         self.runner = runner or Runner()
         self.notices = Notices()
-        self.model = ExperimentModel(self.runner, self.notices)
+        self.model = ExperimentModel(self.runner, self.notices, local_files=local_files)
         self.files = SessionFiles(self.model)
         self.progress = Progress()
         if experiment is not None:
@@ -84,6 +84,9 @@ class ExplorerState(param.Parameterized):
     load_preset = _part("model", "load_preset")
     change = _part("model", "change")
     set_dataset = _part("model", "set_dataset")
+    add_upload = _part("model", "add_upload")
+    use_upload = _part("model", "use_upload")
+    dataset_choices = _part("model", "dataset_choices")
     set_schedule = _part("model", "set_schedule")
     structural_changes = _part("model", "structural_changes")
     revert = _part("model", "revert")

@@ -16,7 +16,7 @@ from ..build import resume, upgrade
 from ..checkpoint import load as load_checkpoint
 from ..errors import ApexplorerError
 from ..experiment import Experiment
-from .experiment_model import ExperimentModel, get_dataset
+from .experiment_model import ExperimentModel
 from .files import Upload
 from .notices import gui_words
 
@@ -82,7 +82,7 @@ class SessionFiles:
                 method = exp.method.name.upper() if exp is not None else "a baseline"
                 return refuse(f"{name!r} trained {method}; the explorer shows AP runs")
             exp, notes = m.fit_machine(exp, data=False)
-            cache = {s.dataset: get_dataset(s.dataset) for s in exp.tasks.values()}
+            cache = m.data_cache(exp)
             wiring = m.wiring_of(exp)
         except (ApexplorerError, KeyError, TypeError, AttributeError) as e:
             return refuse(say(e) if isinstance(e, ApexplorerError) else f"cannot load {name!r}: it lacks {e}")

@@ -26,6 +26,7 @@ from ..errors import ApexplorerError
 from ..experiment import MULTI
 from ..table import axis_rows
 from ..sweep import Sweep, SweepJob, have_dask, parse_axis
+from ..userdata import is_file_name
 from .safe import escape, message, show
 
 #: The settings a visitor can sweep (the table's rows with an axis name), by their names on the page, and their
@@ -82,6 +83,10 @@ def make_sweep(experiment, axes, epochs: int = 1, seeds: int = 1, train_size: in
             raise ApexplorerError(f"{name} {value!r} must be a whole number >= 1")
     if not isinstance(train_size, int) or train_size < 0:
         raise ApexplorerError(f"Training samples {train_size!r} must be a whole number >= 0 (0: all)")
+    files = [s.dataset for s in experiment.tasks.values() if is_file_name(s.dataset)]
+    if files:  # a sweep runs on the server from the experiment alone, and an upload is not there
+        raise ApexplorerError(f"the page sweeps the built-in datasets; {files[0]} is your own file, which the "
+                              f"sweep's workers do not have: run `apexplorer sweep` where the file is")
     changes = {"train.epochs": epochs, "train.seeds": 1}
     if train_size:
         changes.update({f"tasks.{t}.train_size": train_size for t in experiment.tasks})

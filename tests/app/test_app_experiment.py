@@ -144,3 +144,39 @@ def test_keyboard_shortcuts_drive_the_run(explorer, wait):
     assert wait(lambda: e.state.runner.trainer not in (None, old), tick=e.tick)
     e.key("help")
     assert e.keys_help.visible and "Train / Pause" in e.keys_help.object
+
+
+def test_an_uploaded_dataset_is_recorded_and_a_session_asks_for_it_again(wait):
+    """A served page (no local files): an upload trains under the visitor's name with its sha256 recorded; a saved
+    session names it without holding it, so a fresh page asks for the file and loads the session once it has it."""
+    import hashlib
+
+    rows = ["x1,x2,kind"] + [f"{i / 40:.3f},{(i % 7) / 7:.3f},{['crescent', 'hook'][i % 2]}" for i in range(40)]
+    data = ("\n".join(rows) + "\n").encode()
+    from apexplorer.app.session import ExplorerState
+
+    a = Explorer(dataset="moons", preset="toy", live=False, local_files=False)  # small networks
+    b = ExplorerState("moons", "toy", local_files=False)  # a fresh page's session, without its views
+    try:
+        assert wait(lambda: a.state.runner.state == "ready", tick=a.tick, timeout=60)
+        a.tasks._on_upload(data, "lab.csv")
+        spec = a.state.experiment.tasks["main"]
+        assert (spec.dataset, spec.sha256) == ("lab.csv", hashlib.sha256(data).hexdigest()), spec
+        assert wait(lambda: a.state.runner.state == "ready" and a.state.built.tasks["main"] == spec, tick=a.tick,
+                    timeout=60)
+        d = a.state.runner.trainer.data["main"]
+        assert (d.n_features, d.classes) == (2, ["crescent", "hook"])
+        assert "lab.csv" in a.tasks._widgets["main"][0].options
+        session = a.state.session_bytes()
+        assert not b.load_upload(session, "s.pt")
+        assert "lab.csv is a visitor's uploaded data" in b.message and "upload lab.csv again" in b.message
+        b.add_upload(data, "lab.csv")
+        assert b.load_upload(session, "s.pt"), b.message
+        assert wait(lambda: b.runner.state not in ("building", "empty"), tick=lambda: b.observe(b.runner.drain()),
+                    timeout=60)
+        assert b.built.tasks["main"].dataset == "lab.csv" and b.runner.trainer.data["main"].n_classes == 2
+        a.state.set_dataset("main", "digits")  # back to a built-in dataset: no file's hash stays
+        assert a.state.experiment.tasks["main"].sha256 is None
+    finally:
+        a.close()
+        b.close()

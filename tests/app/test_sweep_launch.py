@@ -61,6 +61,12 @@ def test_a_bad_form_says_why(tiny_experiment, axes, kw, needle):
         make_sweep(tiny_experiment, axes, **kw)
 
 
+def test_an_uploaded_dataset_is_not_swept_on_the_server(tiny_experiment):
+    exp = tiny_experiment.with_changes({"tasks.main.dataset": "lab.csv"})
+    with pytest.raises(ApexplorerError, match="lab.csv is your own file, which the sweep's workers do not have"):
+        make_sweep(exp, [("ρ (spectral radius)", "0.1")])
+
+
 def _finish(view, wait, timeout=60):
     assert wait(lambda: not view.launcher.running, timeout=timeout), view.launcher.job.progress()
     view.launcher.poll()
