@@ -12,7 +12,7 @@ CLASS_LIMIT = 300
 FUNCTION_LIMIT = 100
 # Still over after issue 27's split: Trainer (339 lines, most of them its training loop) and Explorer (302).
 # Take each out of here once it is split.
-PENDING = {"trainer.py", "app/explorer.py"}
+PENDING = {"trainer.py"}
 
 
 def sizes(root=ROOT):

@@ -27,9 +27,9 @@ import param
 
 from ..build import build, build_seconds, make_wiring
 from ..data import cached_dataset, dataset_names
-from ..userdata import is_file_name, load_bytes
+from ..userdata import is_file_name
 from ..devices import device_choices
-from ..errors import ApexplorerError, DataError, WiringWarning
+from ..errors import ApexplorerError, WiringWarning
 from ..experiment import Experiment
 from ..memory import check_memory, format_bytes
 from ..presets import MULTITASK, preset_tasks
@@ -38,6 +38,7 @@ from ..trainer import LIVE_KEYS, resolve_device
 from ..wiring import Wiring
 from .notices import Notices, gui_words
 from .runner import Runner
+from .session_data import NOT_UPLOADED, SessionData
 from .settings import KEYS, Settings
 from .status import clock
 from .wiring_model import WiringModel
@@ -49,11 +50,6 @@ __all__ = ["BUILD_LIMIT_S", "ENSEMBLE_CHECK", "ExperimentModel", "NOT_UPLOADED",
 def get_dataset(name: str):
     """A dataset, read once per process (:func:`apexplorer.data.cached_dataset`; sessions share it read-only)."""
     return cached_dataset(name)
-
-
-#: Why a file's data is missing from a served page: only the visitor's upload brings it.
-NOT_UPLOADED = ("{name} is a visitor's uploaded data, which links, experiment files and saved sessions name but do "
-                "not hold; upload {name} again on the Tasks tab")
 
 
 def available(name: str, dataset=get_dataset) -> bool:
@@ -167,6 +163,39 @@ def too_slow(exp: Experiment, wiring, need, limit_s: float) -> str:
             "(the Experiment card gives it)")
 
 
+def machine_problems(exp: Experiment, wiring: Wiring, baselines: list, limit_s: float) -> str:
+    """What stops this machine from building ``exp`` on ``wiring`` with ``baselines`` beside it ('' when nothing):
+    a baseline that cannot be made, the memory it needs (checked before anything is allocated), or its time."""
+    try:
+        if baselines:
+            baseline_experiments(exp, baselines, wiring)
+        sizes = [s.batch_size or exp.train.batch_size for s in exp.tasks.values()]
+        need = check_memory(wiring, batch_size=max(sizes), members=exp.train.seeds,
+                            precision=exp.ap.precision, device=resolve_device(exp.train.device))
+    except ApexplorerError as e:
+        return gui_words(str(e))
+    return too_slow(exp, wiring, need, limit_s)
+
+
+def live_call(runner: Runner, built: Experiment, exp: Experiment, keys: list) -> None:
+    """Ask ``runner`` to apply ``exp``'s live keys among ``keys`` that differ from the ``built`` network's, between
+    two batches; the baselines beside it take the training keys (each method's own learning rate)."""
+    live = {k: exp.get(k) for k in keys if k in LIVE_KEYS and built.get(k) != exp.get(k)}
+    if not live:
+        return
+    baselines = {k: v for k, v in live.items() if k.startswith("train.")}
+
+    def fn(trainer):
+        trainer.update(live)
+        for name, tr in runner.baselines.items():  # the baselines beside it train as long, at the same rate
+            mine = dict(baselines, **({"train.lr": exp.method_lr(name, baselines["train.lr"])} if "train.lr" in baselines
+                                 else {}))
+            if mine:
+                tr.update(mine)
+
+    runner.call(fn, f"applied {', '.join(_NAMES[k] for k in live)} to the running network")
+
+
 class ExperimentModel(param.Parameterized):
     """The page's experiment, its pending changes, apply (a fresh network) and revert, and its widgets' models."""
 
@@ -190,13 +219,8 @@ class ExperimentModel(param.Parameterized):
         self.runner, self.notices = runner, notices
         self.settings = Settings()
         self.wiring = WiringModel()
-        #: whether a .csv / .npz dataset name may be read from this machine's disk (a notebook's own files);
-        #: a served page reads none: its visitors' data comes only by upload (:meth:`add_upload`)
-        self.local_files = local_files
-        #: this session's uploaded datasets, by the visitor's file name ({"moons.csv": Dataset})
-        self.uploads: dict = {}
-        #: the label column each upload was read with (None: the last)
-        self.upload_labels: dict = {}
+        #: the datasets this session may use: its uploads, the built-in ones, local files in a notebook
+        self.data = SessionData(get_dataset, local_files)
 
     def watch_widgets(self) -> None:
         """Edits in the Settings widgets and the network editor change the experiment from now on."""
@@ -220,17 +244,11 @@ class ExperimentModel(param.Parameterized):
         return self.experiment.train.schedule
 
     def dataset(self, name: str):
-        """Dataset ``name``: this session's upload of that name, else a built-in one (a file on this machine only
-        where :attr:`local_files`; raises ApexplorerError)."""
-        if name in self.uploads:
-            return self.uploads[name]
-        if is_file_name(name) and not self.local_files:
-            raise DataError(NOT_UPLOADED.format(name=name))
-        return get_dataset(name)
+        """Dataset ``name`` as this session reads it (:meth:`SessionData.get`)."""
+        return self.data.get(name)
 
     def dataset_choices(self) -> list:
-        """The datasets a task may take here: the built-in ones, then this session's uploads."""
-        return [*dataset_names(), *self.uploads]
+        return self.data.choices(dataset_names())
 
     def wiring_of(self, exp: Experiment) -> Wiring:
         return wiring_of(exp, self.dataset)
@@ -325,18 +343,13 @@ class ExperimentModel(param.Parameterized):
         return True
 
     def add_upload(self, data: bytes, name: str, task: str | None = None, label: str | None = None) -> str:
-        """Read a visitor's uploaded ``.csv`` / ``.npz`` (:func:`apexplorer.userdata.load_bytes`, whole or not at
-        all) and give it to ``task`` (default: the task shown); returns its name, or raises DataError (naming the
-        visitor's file, never a server path).  A new upload of the same name replaces the last one."""
-        label = (label or "").strip() or None
-        return self.use_upload(load_bytes(data, name, label=label), task, label)
+        """Read a visitor's uploaded ``.csv`` / ``.npz`` (whole or not at all) and give it to ``task`` (default:
+        the task shown); returns its name, or raises DataError (naming the visitor's file, never a server path)."""
+        return self.use_upload(self.data.read(data, name, label), task, label)
 
     def use_upload(self, d, task: str | None = None, label: str | None = None) -> str:
-        """Give ``task`` an uploaded dataset ``d`` already read (:func:`apexplorer.userdata.load_bytes`, read
-        with CSV label column ``label``); returns its name."""
-        name = d.files[0]
-        self.uploads[name] = d
-        self.upload_labels[name] = (label or "").strip() or None
+        """Give ``task`` an uploaded dataset ``d`` already read (with CSV label column ``label``); returns its name."""
+        name = self.data.keep(d, label)
         self.set_dataset(task or self.task, name)
         return name
 
@@ -348,10 +361,7 @@ class ExperimentModel(param.Parameterized):
         except ApexplorerError as e:
             self.notices.error(str(e))
             return
-        changes = {f"tasks.{task}.dataset": name, f"tasks.{task}.sha256": getattr(d, "sha256", None),
-                   f"tasks.{task}.label": self.upload_labels.get(name) if name in self.uploads else None}
-        if name not in self.uploads and self.experiment.tasks[task].dataset == name:
-            changes.pop(f"tasks.{task}.label")  # the same file of a notebook: its label column stays
+        changes = self.data.recorded(task, name, d, self.experiment.tasks[task].dataset)
         if self.experiment.wiring.inline is not None:
             m = WiringModel(Wiring.from_dict(self.experiment.wiring.inline, warn=False))
             m.fit_ports(task, d.n_features, d.n_classes)
@@ -401,24 +411,8 @@ class ExperimentModel(param.Parameterized):
     def apply_live(self, keys: list) -> None:
         """Apply the live keys among ``keys`` to the running network (:meth:`Trainer.update`, between two batches),
         and the learning rate and epochs to the baselines beside it."""
-        b = self.built
-        if b is None or self.runner.trainer is None:
-            return
-        exp = self.experiment
-        live = {k: exp.get(k) for k in keys if k in LIVE_KEYS and b.get(k) != exp.get(k)}
-        if not live:
-            return
-        baselines = {k: v for k, v in live.items() if k.startswith("train.")}
-
-        def fn(trainer):
-            trainer.update(live)
-            for name, tr in self.runner.baselines.items():  # the baselines beside it train as long, at the same rate
-                mine = dict(baselines, **({"train.lr": exp.method_lr(name, baselines["train.lr"])} if "train.lr" in baselines
-                                     else {}))
-                if mine:
-                    tr.update(mine)
-
-        self.runner.call(fn, f"applied {', '.join(_NAMES[k] for k in live)} to the running network")
+        if self.built is not None and self.runner.trainer is not None:
+            live_call(self.runner, self.built, self.experiment, keys)
 
     def update_pending(self):
         """Structural changes since the network was built (they need a fresh network)."""
@@ -466,19 +460,8 @@ class ExperimentModel(param.Parameterized):
     def problems(self) -> str:
         """What stops a network from being built ('' when nothing): the wiring, the settings, or
         the memory it needs (checked before anything is allocated)."""
-        err = self.wiring.error or self.settings.check()
-        if err:
-            return err
-        exp = self.experiment
-        try:
-            if self.baselines:
-                baseline_experiments(exp, self.baselines, self.wiring.wiring)
-            sizes = [s.batch_size or exp.train.batch_size for s in exp.tasks.values()]
-            need = check_memory(self.wiring.wiring, batch_size=max(sizes), members=exp.train.seeds,
-                                precision=exp.ap.precision, device=resolve_device(exp.train.device))
-        except ApexplorerError as e:
-            return gui_words(str(e))
-        return too_slow(exp, self.wiring.wiring, need, self.build_limit_s)
+        return (self.wiring.error or self.settings.check()
+                or machine_problems(self.experiment, self.wiring.wiring, self.baselines, self.build_limit_s))
 
     def blocker(self) -> str:
         """Why Train cannot start now ('' when it can): with no network, the problem that stops building one."""

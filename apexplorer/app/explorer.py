@@ -117,6 +117,24 @@ def link_presenter() -> bool:
     return (v.decode() if isinstance(v, bytes) else str(v)).lower() in ("1", "true", "yes", "on")
 
 
+def open_link(state: ExplorerState, args: dict):
+    """Open the experiment of a link's query ``args`` in ``state``; returns what the page must tell
+    (a heading and ``[(part, why)]``), or None when the link opened as it is."""
+    exp, refused = check_query(Experiment, dict(args))
+    if exp is None:
+        return ("This link could not be opened as it is, so the page shows the default network instead. Refused:",
+                refused)
+    _, notes = state.fit_machine(exp)
+    if not state.set_experiment(exp, "opened the experiment of the link", lasting=True):
+        told = ("This link's experiment cannot be built here, so the page shows the default network instead:",
+                [("", state.message)])
+        state.message = ""
+        return told
+    if notes:
+        return "This link was opened with a change this server needs:", [("", n) for n in notes]
+    return None
+
+
 class Explorer(pn.viewable.Viewer):
     """The explorer app: ``Explorer()`` in a notebook cell, or served by ``apps/explorer.py``.
 
@@ -180,7 +198,6 @@ class Explorer(pn.viewable.Viewer):
                                                            "the open tab's plots) as PNG and SVG, in one zip")
         self.export_button.on_click(lambda e: self.export_figures())
         self.run = RunControls(st, self.files, max_upload=self.max_upload)
-        self._status_styles = dict(self.run.status.styles)
         self.settings = SettingsView(st)
         self.editor = NetworkEditor(st.wiring, load_preset=st.load_preset)
         self.tasks = TasksView(st, max_upload=self.max_upload)
@@ -227,21 +244,9 @@ class Explorer(pn.viewable.Viewer):
         """Open the experiment of the page's URL query (read once, when the session starts); what the link
         asked for and did not get is said at the top of the page."""
         args = {k: v for k, v in (getattr(pn.state, "session_args", None) or {}).items() if k != "presenter"}
-        if not args:
-            return
-        exp, refused = check_query(Experiment, dict(args))
-        if exp is None:
-            self._tell_link("This link could not be opened as it is, so the page shows the default network "
-                            "instead. Refused:", refused)
-            return
-        _, notes = self.state.fit_machine(exp)
-        if not self.state.set_experiment(exp, "opened the experiment of the link", lasting=True):
-            self._tell_link("This link's experiment cannot be built here, so the page shows the default network "
-                            "instead:", [("", self.state.message)])
-            self.state.message = ""
-            return
-        if notes:
-            self._tell_link("This link was opened with a change this server needs:", [("", n) for n in notes])
+        told = open_link(self.state, args) if args else None
+        if told is not None:
+            self._tell_link(*told)
 
     def _tell_link(self, head: str, parts: list) -> None:
         lines = [f"- **{escape(part)}**: {escape(why)}" if part else f"- {escape(why)}" for part, why in parts]
@@ -415,14 +420,9 @@ class Explorer(pn.viewable.Viewer):
         self._setup_tabs.visible = not on
         self._left.width = 480 if on else 440
         self.curves.stacked = not on  # side by side: the network and both curves above the fold at 1280x720
-        # the Run buttons' widths are in pixels: widen them for the larger font
-        for button, (normal, large) in zip((self.run.train, self.run.pause, self.run.step, self.run.reset),
-                                           ((90, 110), (90, 125), (70, 90), (70, 95))):
-            button.width = large if on else normal
+        self.run.presenter(on)
         # every view's tab title stays on the screen at 1280 wide: tighter tabs
         self.tabs.stylesheets = [PRESENTER_TABS] if on else []
-        # the status line's own size is in pixels: let it follow the larger base font
-        self.run.status.styles = {**self._status_styles, **({"font-size": "0.8em"} if on else {})}
 
 
 def quiet_closed_tabs() -> None:

@@ -130,6 +130,16 @@ class RunControls(pn.viewable.Viewer):
         show(self.error, st.message)
         show(self.info, st.info, hide_empty=False)
 
+    def presenter(self, on: bool) -> None:
+        """The presenter layout's larger font: the buttons' and the status line's sizes are in pixels, so they
+        follow it here."""
+        for button, (normal, large) in zip((self.train, self.pause, self.step, self.reset),
+                                           ((90, 110), (90, 125), (70, 90), (70, 95))):
+            button.width = large if on else normal
+        if not hasattr(self, "_status_styles"):
+            self._status_styles = dict(self.status.styles)
+        self.status.styles = {**self._status_styles, **({"font-size": "0.8em"} if on else {})}
+
     def refresh(self):
         """Enable the buttons that make sense now (called on the event loop)."""
         s = self.state.runner.state

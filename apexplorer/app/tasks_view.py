@@ -15,10 +15,10 @@ import threading
 import panel as pn
 
 from ..errors import ApexplorerError
-from ..userdata import load_bytes
 from ..trainer import SCHEDULES
 from .safe import escape_html, message, show
 from .session import ExplorerState
+from .session_data import SessionData
 from .upload import ChunkedUpload, size_text
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class TasksView(pn.viewable.Viewer):
     def _read(data: bytes, name: str, label) -> tuple:
         """(dataset, None) or (None, the message that names the visitor's file)."""
         try:
-            return load_bytes(data, name, label=label), None
+            return SessionData.read(data, name, label), None
         except ApexplorerError as e:
             return None, str(e)
         except (ValueError, TypeError, OSError, MemoryError) as e:  # the loader names its own mistakes; not these
