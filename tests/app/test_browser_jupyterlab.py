@@ -332,11 +332,6 @@ COMM_MANAGERS = """() => Array.from((window.PyViz.shared_views || new Map()).val
   active: v._client_comm && v._client_comm.active}))"""
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "Known intermittent defect, issue 33 stays open: after Run All, Next's click sometimes never reaches the "
-    "kernel (the kernel's player stays at frame 1), on a quiet machine too, with this branch's code and with the "
-    "jlab2 branch's; it passed three times in a row on the jlab2 branch earlier. The redraw fix it checks "
-    "(frames 3 and 4 follow the kernel) holds whenever the click arrives."))
 def test_lesson_01_player_steps_with_next_and_redraws_its_plot_in_jupyterlab(open_notebook):
     """Next steps the frame, and each step redraws the states plot beside the graph.
 
