@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.browser, needs_chromium]
 def test_the_first_table_draws_what_the_widgets_say(page, sweep_table):
     pg = page.open()
     pg.tab("Sweeps").click()
-    pg.page.locator("input[type=file][accept*='.csv']").set_input_files(str(sweep_table))
+    pg.page.locator("input[type=file][accept='.csv,.parquet']").set_input_files(str(sweep_table))
     expect(pg.text("sweep.csv: 24 rows")).to_be_visible()
     for label, value in (("X", "sr"), ("By", "lr"), ("Y", "lr")):
         assert pg.page.get_by_label(label, exact=True).input_value() == value, label

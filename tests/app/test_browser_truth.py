@@ -51,7 +51,14 @@ def test_an_invalid_wiring_is_drawn_as_it_is_and_train_says_why_it_is_off(page):
         expect(paths.locator("option", has_text=re.compile("^" + re.escape(options[0]) + "$"))).to_have_count(0)
     assert not paths.locator("option").count()
     # the drawing is the wiring as it stands: its modules and ports, no path, and the problem written on it
-    pg.wait_js(f"() => {{ const d = ({SOURCE})('graph-notes'); return d && d.text.length > 0; }}")
+    # (the problem is written from the first removal that breaks the wiring on; the last removal's redraw may
+    # come a moment after the menu empties: wait for it, and name a path that stays drawn)
+    drawn = "(k => { const d = (" + SOURCE + ")('graph-' + k); return d ? d.path.length : -1; })"
+    try:
+        pg.wait_js(f"() => {{ const d = ({SOURCE})('graph-notes'); return d && d.text.length > 0 && "
+                   f"['ff_on', 'ff_off', 'fb_on', 'fb_off'].every(k => {drawn}(k) === 0); }}", timeout=20_000)
+    except Exception:
+        pass
     for key in ("ff_on", "ff_off", "fb_on", "fb_off"):
         assert _source(pg, f"graph-{key}")["path"] == [], key
     titles = _source(pg, "graph-titles")["text"]
