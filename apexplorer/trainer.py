@@ -6,7 +6,8 @@ CLI, the app and notebooks consume this same stream.  ``pause``, ``unpause``
 and ``stop`` may be called from another thread; they take effect between
 batches; :meth:`Trainer.update` changes the live settings (:data:`LIVE_KEYS`)
 of a run between two batches.  A diverged batch (NaN, inf or an exploding loss) restores the last
-good state and stops with a message (:mod:`guard`).  Checkpoints restore a run
+good state and stops with a message (:mod:`guard`).  A batch's step, from its launch to its event, is
+:mod:`steps`'s (a fused step is read back later).  Checkpoints restore a run
 exactly (:mod:`checkpoint`).  Which tasks train when, and the order of their
 samples, is :mod:`schedule`'s.
 """
@@ -20,17 +21,17 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from . import checkpoint
+from . import checkpoint, steps
 from .data import Dataset
 from .devices import DEVICES, resolve_device
 from .errors import ApexplorerError, choices
-from .events import BatchEvent, EpochEvent, EpochStats, StepResult, StopEvent, read_back
+from .events import BatchEvent, EpochEvent, EpochStats, StopEvent
 from .guard import DivergenceGuard
 from .learner import APLearner, Learner, cross_entropy, n_correct
 from .live import LIVE_KEYS
 from .network import APConfig, Network
 from .optim import OPTIMIZERS, make_optimizer
-from .schedule import SCHEDULES, BatchStreams, check_schedule, lead, n_batches, segments
+from .schedule import SCHEDULES, BatchStreams, check_schedule, n_batches, segments
 from .table import default
 from .wiring import Task, Wiring
 
@@ -101,11 +102,6 @@ def _checked_tasks(learner, data, task, schedule: str) -> tuple:
         for t in tasks:
             _check_sizes(learner.wiring, t, data[t.name])
     return tasks, data
-
-
-def _on(d: Dataset, device) -> tuple:
-    """(x_train, y_train, x_test, y_test) of ``d`` on ``device``."""
-    return d.x_train.to(device), d.y_train.to(device), d.x_test.to(device), d.y_test.to(device)
 
 
 def _check_sizes(wiring: Wiring, task: Task, data: Dataset) -> None:
@@ -190,7 +186,7 @@ class Trainer:
         self.schedule = check_schedule(schedule)
         self.tasks, self.data = _checked_tasks(learner, data, task, schedule)
         dev = learner.device
-        self._x = {n: _on(d, dev) for n, d in self.data.items()}
+        self._x = {n: steps.on_device(d, dev) for n, d in self.data.items()}
         self.batch_sizes = {n: int((batch_sizes or {}).get(n) or self.config.batch_size) for n in self.data}
         n_cls = max(max(d.n_classes for d in self.data.values()), 2)
         self.guard = DivergenceGuard(self.config.max_loss if self.config.max_loss is not None else 15 * math.log(n_cls))
@@ -205,6 +201,8 @@ class Trainer:
         self.history = []  # EpochEvent dicts
         self.summary = {}  # sequential: accuracy of each task after each stage
         self._pending = []  # steps launched and not yet reported: (result, epoch, batch, of batches, position)
+        self._t_window = 0.0  # when the first of them was launched
+        self._drawn = {}  # {task: the epoch of its last fresh draw} (steps.resample)
         self._pause = threading.Event()
         self._stop = threading.Event()
         self.stopped_reason = None
@@ -335,7 +333,7 @@ class Trainer:
         every = self.config.sync_every if self.learner.fused else 1
         while not self.epoch_done:
             if self._pause.is_set() or self._stop.is_set():
-                yield from self._flush()  # report what was launched before waiting
+                yield from steps.flush(self)  # report what was launched before waiting
                 if self.stopped_reason == "diverged":
                     return
                 while self._pause.is_set() and not self._stop.is_set():
@@ -343,97 +341,16 @@ class Trainer:
             if self._stop.is_set():
                 yield self._finish("stopped", f"stopped at epoch {self.epoch + 1}, batch {self.position + 1}")
                 return
-            self._launch()
+            steps.launch(self)
             if len(self._pending) >= every or self.epoch_done:
-                yield from self._flush()
+                yield from steps.flush(self)
                 if self.stopped_reason == "diverged":
                     return
 
     def step(self) -> BatchEvent | StopEvent:
         """Train on the next batch of the schedule and return its event."""
-        self._launch()
-        return self._flush()[-1]
-
-    def _launch(self) -> None:
-        """Train the next batch: an eager step is read back, checked and applied now; a fused step
-        only launched (it is read back by :meth:`_flush`).  An interrupted step leaves the state as it was."""
-        segs = self.segments()
-        names = [t.name for t in segs[self.segment][0]]
-        if self.position == 0:  # a segment starts a fresh pass over its tasks' data
-            if self.segment == 0:
-                self.stats = EpochStats(self.learner_members)
-                self._resample()
-            for n in names:
-                self.streams.restart(n)
-        where = (self.epoch + 1, sum(k for _, k in segs[: self.segment]) + self.position + 1,
-                 sum(k for _, k in segs), self.position + 1)
-        if not self._pending:
-            self._t_window = time.perf_counter()
-        idx = self.streams.take(names, self.batch_sizes)
-        try:
-            batch = {n: (self._x[n][0][i], self._x[n][1][i]) for n, i in idx.items()}
-            tasks = list(segs[self.segment][0])
-            if self.learner.fused:
-                out = self.learner.train_step(batch, tasks)  # the device guards it; read back later
-            else:
-                out = self._eager_step(batch, tasks)
-        except BaseException:
-            self.streams.undo()
-            raise
-        self.streams.commit()
-        self.position += 1
-        first = lead(names, self.streams.sizes)
-        if self.streams.exhausted(first):  # the pass over the segment's (lead) data is done
-            self.segment += 1
-            self.position = 0
-        self._pending.append((out, *where))
-
-    def _resample(self) -> None:
-        """Fresh-sample datasets (a generated task's ``fresh`` mode): this epoch's new training and test draw,
-        from the run's seed (an ensemble's first seed: its members see the same images)."""
-        for n, d in self.data.items():
-            if getattr(d, "resample", None) is None or getattr(self, "_drawn", {}).get(n) == self.epoch:
-                continue
-            self._x[n] = _on(d.resample(int(self.config.seed), self.epoch), self.learner.device)
-            self._drawn = {**getattr(self, "_drawn", {}), n: self.epoch}
-
-    def _eager_step(self, batch: dict, tasks) -> StepResult:
-        """One step on the host's terms: compute, read back, check the loss, then apply (or roll back)."""
-        res = self.learner.train_batch(batch, tasks)
-        res.sizes = {t.name: batch[t.name][1].shape[-1] for t in tasks}
-        step, = read_back([res])  # the one host sync of a step
-        if self.guard.ok(step):
-            self.guard.remember(self.learner)
-            self.learner.apply()
-        else:
-            self.guard.restore(self.learner)
-            step.diverged = True
-        return step
-
-    def _flush(self) -> list:
-        """Report the launched steps (reading fused ones back in one host sync) as events."""
-        pending, self._pending = self._pending, []
-        if not pending:
-            return []
-        fused = [r for r, *_ in pending if not isinstance(r, StepResult)]
-        read = iter(read_back(fused))
-        steps = [r if isinstance(r, StepResult) else next(read) for r, *_ in pending]
-        self._sync()
-        dt = (time.perf_counter() - self._t_window) / len(pending)
-        events = []
-        for step, (_, epoch, batch, total, position) in zip(steps, pending):
-            if step.diverged:
-                if self.learner.fused:
-                    self.guard.restore(self.learner)
-                events.append(self._finish("diverged", self.guard.message(step, epoch, position)))
-                return events
-            self.stats.add(step, dt)
-            events.append(BatchEvent.of(step, epoch, batch, total, dt))
-        return events
-
-    def _sync(self):
-        if self.learner.device.type == "cuda":
-            torch.cuda.synchronize(self.learner.device)
+        steps.launch(self)
+        return steps.flush(self)[-1]
 
     def _finish(self, reason, message) -> StopEvent:
         self.stopped_reason = reason
@@ -480,7 +397,7 @@ class Trainer:
     def state_dict(self) -> dict:
         """Everything needed to continue exactly: learner, settings, optimiser, data order, position, sums."""
         if self._pending:  # launched steps are part of the state: report them first
-            self._flush()
+            steps.flush(self)
         return checkpoint.trainer_state(self)
 
     def save(self, path):
