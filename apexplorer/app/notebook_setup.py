@@ -27,7 +27,11 @@ in the page's index; a change sent while the page still builds the view could
 lose its header and keep the rest, and every later change to that output then
 failed in the browser (``TypeError: s is not iterable``) and was lost.  With the
 fix a receiver skips the tail of a message whose header it never saw and starts
-afresh at every header (:data:`RESYNC_JS`).
+afresh at every header (:data:`RESYNC_JS`).  The same script sends on a page event (a
+click) that Panel's comm manager holds back while it waits for the kernel's answer to
+an earlier message, once that wait has timed out: Panel sent held events only with
+the next event after the timeout, so a click made in the first seconds after an
+output appeared could wait for ever.
 
 A live view fed from a loop in a cell (``view.push(event)``) sends what it drew
 to the page as it goes (:meth:`LiveView.push`).  Jupyter opens a view's
@@ -111,6 +115,23 @@ RESYNC_JS = r"""
   };
   R.apexplorerResync = true;
 })(0);
+(function flushStuck() {
+  if (window.apexplorerFlush) return;
+  window.apexplorerFlush = setInterval(function () {
+    var views = window.PyViz && window.PyViz.shared_views;
+    if (!views) return;
+    views.forEach(function (list) {
+      list.forEach(function (v) {
+        if (v._blocked && v._event_buffer && v._event_buffer.length > 0 && Date.now() > v._timeout
+            && typeof v.process_events === "function") {
+          v._timeout = Date.now() + v.timeout;
+          window.apexplorerFlushed = (window.apexplorerFlushed || 0) + 1;
+          v.process_events();
+        }
+      });
+    });
+  }, 1000);
+})();
 """
 
 

@@ -332,20 +332,19 @@ COMM_MANAGERS = """() => Array.from((window.PyViz.shared_views || new Map()).val
   active: v._client_comm && v._client_comm.active}))"""
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "Known defect, issue 33 stays open: Next's click does not reach the kernel when this test runs after the "
-    "lesson 01 render test in the same JupyterLab server (every time: pytest -k lesson_01 --runxfail); alone it "
-    "passed 17 of 18 runs. When it fails, four of the five outputs' Panel comm managers wait for the kernel's "
-    "answer to messages sent at the click, the click among them, while the kernel has their comm targets "
-    "registered and answers execute requests. Ending the sessions and restoring the notebook file between the "
-    "two tests did not change it."))
 def test_lesson_01_player_steps_with_next_and_redraws_its_plot_in_jupyterlab(open_notebook):
     """Next steps the frame, and each step redraws the states plot beside the graph.
 
     A click reaches the kernel inside Panel's handling of the page's message, with the
     document held: Panel sends its own panes' changes (the title), but the raw Bokeh
     edits made after the last of them (the plot's new states) were dropped when the
-    message's hold ended, so from the second step on the plot stood still."""
+    message's hold ended, so from the second step on the plot stood still.
+
+    Run after lesson 01's render test, the page is quick, and Next is clicked in the first
+    seconds after the player appears: Panel's comm manager held that click back while it
+    waited for the kernel's answer to an earlier message, and sent it only with a later
+    event, so it never reached the kernel (notebook()'s script now sends it once the wait
+    times out)."""
     nb = open_notebook("01_adjoint_error_flow.ipynb")
     nb.run_all()
     player = nb.page.locator(".jp-Cell").filter(has_text="player = ErrorFlowPlayer()").first
