@@ -30,6 +30,11 @@ RESUMABLE = (*resumable_keys(), "name", "notes")
 LEGACY_RESUMABLE = {r.key: r.name for r in TABLE if r.resumable and r.flag and r.key != "train.device"}
 
 
+def data_key(spec) -> str:
+    """A task's key in the cache of loaded datasets (:func:`task_data`): its dataset, and its CSV label column."""
+    return spec.dataset if spec.label is None else f"{spec.dataset}\0{spec.label}"
+
+
 def task_data(spec, loaded: dict, data_dir=None, download: bool = False):
     """One task's Dataset (``spec``: its TaskSpec), cut to its subsets; ``loaded`` ({name: Dataset}) caches
     whole datasets by name.  A toy task draws ``train_size`` / ``test_size`` points at its ``noise``."""
@@ -40,7 +45,7 @@ def task_data(spec, loaded: dict, data_dir=None, download: bool = False):
     elif spec.noise is not None:  # a generated 2afc set at one noise level (validated: only 2afc has one)
         d = load_2afc(noise=spec.noise)
     else:
-        key = spec.dataset if spec.label is None else f"{spec.dataset}\0{spec.label}"
+        key = data_key(spec)
         if key not in loaded:
             loaded[key] = load_dataset(spec.dataset, data_dir, download, label=spec.label)
         d = loaded[key]
@@ -359,5 +364,5 @@ def build_seconds(wiring, members: int = 1) -> float:
     return seen[0] * max(int(members), 1)
 
 
-__all__ = ["RESUMABLE", "build", "build_seconds", "checkpoint_experiment", "experiment_of", "load_data", "make_wiring",
-           "resume", "trainer_experiment", "upgrade"]
+__all__ = ["RESUMABLE", "build", "build_seconds", "checkpoint_experiment", "data_key", "experiment_of", "load_data",
+           "make_wiring", "resume", "trainer_experiment", "upgrade"]

@@ -25,7 +25,7 @@ import warnings
 
 import param
 
-from ..build import build, build_seconds, make_wiring
+from ..build import build, build_seconds, data_key, make_wiring
 from ..data import cached_dataset, dataset_names
 from ..userdata import is_file_name
 from ..devices import device_choices
@@ -43,7 +43,7 @@ from .settings import KEYS, Settings
 from .status import clock
 from .wiring_model import WiringModel
 
-__all__ = ["BUILD_LIMIT_S", "ENSEMBLE_CHECK", "ExperimentModel", "NOT_UPLOADED", "available", "data_key", "get_dataset",
+__all__ = ["BUILD_LIMIT_S", "ENSEMBLE_CHECK", "ExperimentModel", "NOT_UPLOADED", "available", "get_dataset",
            "pending_names"]
 
 
@@ -58,11 +58,6 @@ def available(name: str, dataset=get_dataset) -> bool:
     except ApexplorerError:
         return False
     return True
-
-
-def data_key(spec) -> str:
-    """A task's key in the cache of loaded datasets that :func:`apexplorer.build.task_data` reads."""
-    return spec.dataset if spec.label is None else f"{spec.dataset}\0{spec.label}"
 
 
 #: Ensembles of this many seeds or more are timed before they are built (:func:`apexplorer.build.build_seconds`).

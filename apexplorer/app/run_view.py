@@ -41,6 +41,7 @@ class RunControls(pn.viewable.Viewer):
         self.cancel.on_click(lambda e: self.state.cancel_build())
         self.status = pn.pane.Markdown("", css_classes=["ap-status"], sizing_mode="stretch_width",
                                        styles={"font-family": "monospace", "font-size": "13px"})
+        self._status_styles = dict(self.status.styles)  # the presenter layout's font size goes on top of these
         self.error = message("danger")
         self.info = message(styles={"color": "#555"})
         self.slow = pn.widgets.FloatSlider(label="Slow motion (s per batch)", start=0.0, end=1.0, step=0.05,
@@ -136,8 +137,6 @@ class RunControls(pn.viewable.Viewer):
         for button, (normal, large) in zip((self.train, self.pause, self.step, self.reset),
                                            ((90, 110), (90, 125), (70, 90), (70, 95))):
             button.width = large if on else normal
-        if not hasattr(self, "_status_styles"):
-            self._status_styles = dict(self.status.styles)
         self.status.styles = {**self._status_styles, **({"font-size": "0.8em"} if on else {})}
 
     def refresh(self):

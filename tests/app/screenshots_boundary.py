@@ -19,19 +19,23 @@ from tests.app import shots
 from tests.app.conftest import Page
 
 
+def _train_and_shoot(pg, epochs: int, anchor: str, wheel: int, path: Path) -> Path:
+    """Train to the end on the Boundary tab, scroll to the text ``anchor`` and ``wheel`` pixels on, shoot."""
+    pg.tab("Boundary").click()
+    pg.button("Train").click()
+    pg.wait_status(rf"epoch {epochs}/{epochs} .*test acc", timeout=180_000)
+    time.sleep(1.5)  # the last frame drawn
+    pg.text(re.compile(anchor)).scroll_into_view_if_needed()
+    pg.page.mouse.wheel(0, wheel)
+    time.sleep(1.0)
+    pg.page.screenshot(path=str(path))
+    return path
+
+
 def decision_plane(browser, url: str, out: Path) -> Path:
     with Page(browser, f"{url}?preset=toy&train.epochs=4", viewport=(1280, 720)) as pg:
         pg.open()
-        pg.tab("Boundary").click()
-        pg.button("Train").click()
-        pg.wait_status(r"epoch 4/4 .*test acc", timeout=180_000)
-        time.sleep(1.5)  # the last frame drawn
-        pg.text(re.compile("Classes:")).scroll_into_view_if_needed()
-        pg.page.mouse.wheel(0, 120)
-        time.sleep(1.0)
-        path = out / "explorer-decision-plane.png"
-        pg.page.screenshot(path=str(path))
-        return path
+        return _train_and_shoot(pg, 4, "Classes:", 120, out / "explorer-decision-plane.png")
 
 
 def module_pictures(browser, url: str, out: Path) -> Path:
@@ -47,16 +51,7 @@ def module_pictures(browser, url: str, out: Path) -> Path:
         pg.page.locator("input[type=file][accept='.csv,.npz']").set_input_files(str(csv))
         pg.page.locator(".ap-upload-info").filter(has_text="trains on it").wait_for()
         pg.wait_status(r"\(ready\)")
-        pg.tab("Boundary").click()
-        pg.button("Train").click()
-        pg.wait_status(r"epoch 6/6 .*test acc", timeout=180_000)
-        time.sleep(1.5)  # the last frame drawn
-        pg.text(re.compile("Dots: training points")).scroll_into_view_if_needed()
-        pg.page.mouse.wheel(0, 170)
-        time.sleep(1.0)
-        path = out / "explorer-module-pictures.png"
-        pg.page.screenshot(path=str(path))
-        return path
+        return _train_and_shoot(pg, 6, "Dots: training points", 170, out / "explorer-module-pictures.png")
 
 
 def shoot(browser, url: str, out: Path):

@@ -17,6 +17,19 @@ TITLES = ("() => [...Bokeh.documents[0]._all_models.values()].filter(m => typeof
           ".map(m => m.text).sort()")
 
 
+def frames_while_training(pg, tries: int, want: int = 3) -> set:
+    """The distinct frames (plot titles: the plane's epoch and batch, the module pictures) seen while a run trains,
+    polled every 250 ms up to ``tries`` times; fails unless ``want`` differ."""
+    seen = set()
+    for _ in range(tries):
+        seen.add(tuple(pg.js(TITLES)))
+        if len(seen) >= want:
+            break
+        pg.page.wait_for_timeout(250)
+    assert len(seen) >= want, seen
+    return seen
+
+
 def test_the_decision_plane_draws_and_moves_while_ap_trains(browser, server):
     with Page(browser, f"{server.url}?preset=toy&train.epochs=500") as pg:  # trains while the frames are read
         pg.open()
@@ -28,13 +41,7 @@ def test_the_decision_plane_draws_and_moves_while_ap_trains(browser, server):
         expect(pg.text("upper moon")).to_be_visible()  # the classes, named in their colours
         pg.button("Train").dblclick()  # a hurried double click trains once
         pg.wait_status(r"batch \d+/")
-        seen = set()
-        for _ in range(60):  # the plane is redrawn while it trains: several different frames
-            seen.add(tuple(pg.js(TITLES)))
-            if len(seen) >= 3:
-                break
-            pg.page.wait_for_timeout(250)
-        assert len(seen) >= 3, seen
+        frames_while_training(pg, tries=60)  # the plane is redrawn while it trains: several different frames
         pg.button("Pause").click()
         expect(pg.text("Dots: training points")).to_be_visible()
 

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.app.conftest import Page, needs_chromium
-from tests.app.test_browser_boundary import PLANE, TITLES
+from tests.app.test_browser_boundary import PLANE, frames_while_training
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -54,13 +54,7 @@ def test_an_uploaded_csv_trains_with_its_class_names_on_the_boundary_tab(browser
         expect(pg.text("hook")).to_be_visible()
         pg.button("Train").dblclick()  # a hurried double click trains once
         pg.wait_status(r"batch \d+/")
-        seen = set()
-        for _ in range(80):  # the uploaded task's plane is redrawn while it trains
-            seen.add(tuple(pg.js(TITLES)))
-            if len(seen) >= 3:
-                break
-            pg.page.wait_for_timeout(250)
-        assert len(seen) >= 3, seen
+        frames_while_training(pg, tries=80)  # the uploaded task's plane is redrawn while it trains
         pg.button("Pause").click()
         assert not pg.page.locator("img[src='x']").count()  # the file name made no HTML
 
