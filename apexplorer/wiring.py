@@ -14,6 +14,9 @@ A wiring lists
 * **tasks**: an input, an output and the set of paths that are active for the
   task (every other path is suppressed).  ``frozen`` paths are active for
   inference but do not learn in that task.
+* **layout** (optional): hints where to draw modules, ``(module, x, y)``: the centre
+  of the module's box and its top, in the drawing's units.  They change nothing
+  that is built or trained; a module without a hint is placed by the drawing.
 
 Endpoints are written ``"port"`` or ``"module.block"``.  Path names default to
 ``"source->target"``.  Everything is checked in :meth:`Wiring.validate` (by :mod:`apexplorer.wiring_checks`), which
@@ -148,11 +151,13 @@ class Wiring:
     feedback: tuple = ()
     tasks: tuple = ()
     name: str = "custom"
+    layout: tuple = ()
     _warnings: tuple = field(default=(), compare=False, repr=False)
 
     # ------------------------------------------------------------------ build
     @classmethod
-    def create(cls, modules, inputs, outputs, feedforward, feedback, tasks=(), name="custom", warn=True):
+    def create(cls, modules, inputs, outputs, feedforward, feedback, tasks=(), name="custom", warn=True,
+               layout=()):
         """Build and validate a wiring; a missing task list gives one task over every path."""
         w = cls(
             modules=tuple(modules),
@@ -162,6 +167,7 @@ class Wiring:
             feedback=tuple(feedback),
             tasks=tuple(tasks),
             name=name,
+            layout=_layout(layout),
         )
         if not w.tasks and w.inputs and w.outputs:
             w = replace(w, tasks=(Task("main", w.inputs[0].name, w.outputs[0].name),))
@@ -246,7 +252,21 @@ class Wiring:
         """Warnings found by the last validation (learnable paths that no error reaches)."""
         return self._warnings
 
+    def position(self, module: str):
+        """The layout hint ``(x, y)`` of ``module``, or None."""
+        return next(((x, y) for m, x, y in self.layout if m == module), None)
+
+    def without_layout(self) -> "Wiring":
+        """The same network with no layout hints (what is built is the same)."""
+        return replace(self, layout=())
+
     # ------------------------------------------------------------ transform
+    def with_position(self, module: str, x: float, y: float) -> "Wiring":
+        """A layout hint for ``module``: draw its box centred at ``x`` with its top at ``y``."""
+        self.module(module)  # names the modules when there is no such one
+        layout = tuple(h for h in self.layout if h[0] != module) + ((module, float(x), float(y)),)
+        return replace(self, layout=layout).validate(warn=False)
+
     def with_spectral_radius(self, rho: float) -> "Wiring":
         return replace(self, modules=tuple(replace(m, spectral_radius=rho) for m in self.modules)).validate(warn=False)
 
@@ -281,13 +301,14 @@ class Wiring:
                 }
                 for t in self.tasks
             ],
+            **({"layout": {m: [x, y] for m, x, y in self.layout}} if self.layout else {}),
         }
 
     @classmethod
     def from_dict(cls, d: dict, warn: bool = True) -> "Wiring":
         if not isinstance(d, dict):
             raise WiringError(f"a wiring must be a JSON object, not {type(d).__name__}")
-        known = {"name", "modules", "inputs", "outputs", "feedforward", "feedback", "tasks"}
+        known = {"name", "modules", "inputs", "outputs", "feedforward", "feedback", "tasks", "layout"}
         unknown = set(d) - known
         if unknown:
             raise WiringError(f"unknown wiring key(s) {sorted(unknown)}; valid keys are {choices(sorted(known))}")
@@ -321,7 +342,8 @@ class Wiring:
             raise WiringError(f"wiring JSON is missing the key {e.args[0]!r}") from None
         except (TypeError, ValueError) as e:
             raise WiringError(f"wiring JSON is malformed: {e}") from None
-        return cls.create(modules, inputs, outputs, ff, fb, tasks, name=d.get("name", "custom"), warn=warn)
+        return cls.create(modules, inputs, outputs, ff, fb, tasks, name=d.get("name", "custom"), warn=warn,
+                          layout=d.get("layout", ()))
 
     def to_json(self, path=None, indent=2) -> str:
         text = json.dumps(self.to_dict(), indent=indent)
@@ -343,6 +365,28 @@ class Wiring:
         except json.JSONDecodeError as e:
             raise WiringError(f"wiring JSON is not valid JSON: {e}") from None
         return cls.from_dict(d, warn=warn)
+
+
+def _layout(hints) -> tuple:
+    """Layout hints as ``((module, x, y), ...)`` from that form or a JSON object {module: [x, y]}."""
+    if isinstance(hints, dict):
+        items = list(hints.items())
+    elif isinstance(hints, (list, tuple)):
+        items = []
+        for h in hints:
+            if not isinstance(h, (list, tuple)) or len(h) != 3:
+                raise WiringError(f"layout hint {h!r} must be (module, x, y)")
+            items.append((h[0], h[1:]))
+    else:
+        raise WiringError(f"layout must be a JSON object {{module: [x, y]}}, not {type(hints).__name__}")
+    out = []
+    for m, xy in items:
+        if not isinstance(xy, (list, tuple)) or len(xy) != 2 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+                for v in xy):
+            raise WiringError(f"layout of module {m!r}: {xy!r} must be [x, y], two finite numbers")
+        out.append((str(m), float(xy[0]), float(xy[1])))
+    return tuple(out)
 
 
 def _keys(d, kind, valid):

@@ -66,6 +66,9 @@ def check_wiring(w) -> tuple:
         raise WiringError(
             f"feedback paths form a cycle {' -> '.join(cyc)}; the learning phase needs an acyclic order"
         )
+    for name, _, _ in w.layout:
+        if name not in mods:
+            raise WiringError(f"layout: module {name!r} does not exist; modules are {choices(w.module_names)}")
     if not w.tasks:
         raise WiringError("the wiring has no tasks")
     tnames = set()
@@ -125,6 +128,50 @@ def check_path(w, p, kind: str) -> None:
             )
         if dst.kind != "module":
             raise WiringError(f"{where}: target {p.target!r} must be a module block")
+
+#: What a block's name says of it, by its first two letters (RI | SI | RE | SE).
+ROLES = {"RI": "receives inference", "SI": "sends inference", "RE": "receives error", "SE": "sends error"}
+
+
+def role(w, ref: str) -> str:
+    """The role of endpoint ``ref``: ``input``, ``output``, ``RI``, ``SI``, ``RE``, ``SE``, or ``""`` for a
+    block whose name gives none."""
+    e = w.endpoint(ref)
+    if e.kind != "module":
+        return e.kind
+    return next((r for r in ROLES if e.block.upper().startswith(r)), "")
+
+
+def new_path_kind(w, source: str, target: str) -> str:
+    """The kind of a path drawn from ``source`` to ``target`` by the blocks' roles: ``feedforward`` (input or
+    SI to RI, SI to an output) or ``feedback`` (SE or an output to RE); a WiringError says why any other
+    pair cannot be joined.  (Whether the wiring takes it, it says itself once the path is in.)"""
+    where = f"path {source} -> {target}"
+    src, dst = role(w, source), role(w, target)
+    if src in ("RI", "RE"):
+        raise WiringError(f"{where}: {source} {ROLES[src]}, so no path starts there; paths start at an input "
+                          "port, an SI block (inference) or an SE block or output port (error)")
+    if dst in ("SI", "SE", "input"):
+        what = "is an input port" if dst == "input" else ROLES[dst]
+        raise WiringError(f"{where}: {target} {what}, so no path ends there; paths end at an RI block "
+                          "(inference), an RE block (error) or an output port")
+    if src == "" or dst == "":
+        ref = source if src == "" else target
+        raise WiringError(f"{where}: block {ref} has no role in its name; a block's name starts with "
+                          f"{choices(ROLES)} (or add the path in the Paths form)")
+    if src in ("input", "SI"):
+        if dst == "RE":
+            raise WiringError(f"{where}: {source} sends inference, but {target} {ROLES['RE']}; "
+                              "inference goes to an RI block or an output port")
+        if src == "input" and dst == "output":
+            raise WiringError(f"{where}: a path from input {source!r} straight to output {target!r} skips "
+                              "every module")
+        return "feedforward"
+    if dst in ("RI", "output"):
+        raise WiringError(f"{where}: {source} sends error, but {target} "
+                          f"{'is an output port' if dst == 'output' else ROLES['RI']}; error goes to an RE block")
+    return "feedback"
+
 
 def check_task(w, t) -> None:
     """A WiringError unless task ``t`` names existing ports and paths and its output can be reached."""

@@ -168,3 +168,40 @@ def test_suppressed_paths_leave_modules_out_of_the_plan():
     plan = make_plan(w, task)
     assert [m for m, _ in plan.inference] == ["L1"]
     assert [m for m, _ in plan.learning] == ["L1"]
+
+
+def test_layout_hints_travel_with_the_wiring_and_name_a_missing_module():
+    from apexplorer.wiring import chain
+    from apexplorer.errors import WiringError
+
+    w = chain([8, 8], 3, 2).with_position("L2", 4.5, -2.0)
+    assert w.position("L2") == (4.5, -2.0) and w.position("L1") is None
+    d = w.to_dict()
+    assert d["layout"] == {"L2": [4.5, -2.0]}
+    assert Wiring.from_dict(d) == w and w.without_layout() == chain([8, 8], 3, 2)
+    assert "layout" not in chain([8, 8], 3, 2).to_dict()  # a wiring without hints is written as before
+    with pytest.raises(WiringError, match=r"layout: module 'L9' does not exist; modules are L1, L2"):
+        Wiring.from_dict({**d, "layout": {"L9": [0, 0]}})
+    with pytest.raises(WiringError, match=r"layout of module 'L1': \['a', 0\] must be \[x, y\]"):
+        Wiring.from_dict({**d, "layout": {"L1": ["a", 0]}})
+
+
+@pytest.mark.parametrize("source,target,kind,message", [
+    ("L1.SI", "L2.RI", "feedforward", ""), ("x", "L1.RI", "feedforward", ""), ("L2.SI", "y", "feedforward", ""),
+    ("L2.SE", "L1.RE", "feedback", ""), ("y", "L1.RE", "feedback", ""),
+    ("L1.SI", "L2.RE", "", "L1.SI sends inference, but L2.RE receives error"),
+    ("L2.SE", "L1.RI", "", "L2.SE sends error, but L1.RI receives inference"),
+    ("L1.RI", "L2.RI", "", "L1.RI receives inference, so no path starts there"),
+    ("x", "y", "", "skips every module"),
+])
+def test_a_path_drawn_between_two_blocks_gets_its_kind_from_their_roles(source, target, kind, message):
+    from apexplorer.wiring import chain
+    from apexplorer.errors import WiringError
+    from apexplorer.wiring_checks import new_path_kind
+
+    w = chain([8, 8], 3, 2)
+    if kind:
+        assert new_path_kind(w, source, target) == kind
+    else:
+        with pytest.raises(WiringError, match=message):
+            new_path_kind(w, source, target)

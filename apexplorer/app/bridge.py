@@ -27,11 +27,19 @@ import param
 from panel.custom import JSComponent
 
 SHORTCUTS = {" ": "toggle", "ArrowRight": "step", "r": "reset", "R": "reset", "p": "presenter", "P": "presenter",
-             "?": "help", "Escape": "close"}
+             "?": "help", "Escape": "close", "Delete": "delete", "Backspace": "delete"}
+#: Keys with Ctrl (or ⌘), and the keys of the network graph while it has the focus (Tab reaches it).
+CTRL_KEYS = {"z": "undo", "Z": "redo", "y": "redo"}
+GRAPH_KEYS = {"Tab": "graph-next", "Enter": "graph-enter"}
+NAMES = set(SHORTCUTS.values()) | set(CTRL_KEYS.values()) | set(GRAPH_KEYS.values()) | {"graph-prev", "graph-leave"}
 HELP = ("**Keyboard shortcuts** (when no text box has the focus)\n\n"
         "| key | does |\n|---|---|\n| space | Train / Pause |\n| → | Step (one batch) |\n"
         "| R | Reset (a fresh network) |\n| P | presenter layout on / off |\n| ? | show or hide this list |\n"
-        "| Esc | hide this list |")
+        "| Esc | hide this list; cancel a half-made path |\n"
+        "| Tab | on the network: the next block (Shift+Tab: the one before) |\n"
+        "| Enter | on the network: click the outlined block (start or finish a path) |\n"
+        "| Delete | remove the selected path or module |\n"
+        "| Ctrl+Z | undo a wiring or task edit |\n| Ctrl+Shift+Z | redo it |")
 #: The base font of the presenter layout (CSS length): 18px on a 1280-pixel-wide screen, 22px on 1920.
 PRESENTER_FONT = "clamp(18px, 1.15vw, 24px)"
 
@@ -42,6 +50,8 @@ class PageBridge(JSComponent):
     query = param.String(default="", doc="The URL query the page shows (without '?'); replaced, never pushed.")
     keys = param.Dict(default=SHORTCUTS, doc="Key -> shortcut name.")
     pressed = param.Integer(default=0, doc="Shortcuts received (for tests).")
+    graph_at = param.Integer(default=-1, doc="The network graph's block that the keyboard is on (-1: none).")
+    graph_n = param.Integer(default=0, doc="How many blocks Tab goes through on the network graph.")
     presenter = param.Boolean(default=False, doc="Larger base font for a room (see PRESENTER_FONT).")
     font = param.String(default=PRESENTER_FONT, doc="The presenter layout's base font size.")
     figure_scale = param.Number(default=1.3, bounds=(1, 3), doc=(
@@ -177,11 +187,36 @@ class PageBridge(JSComponent):
       }
       setPresenter()
       model.on(["presenter", "font", "figure_scale"], () => setPresenter())
+      const CTRL = {"z": "undo", "Z": "redo", "y": "redo"}, GRAPH = {"Tab": "graph-next", "Enter": "graph-enter"}
       let swallow = false
       const typing = (e) => { const t = e.composedPath()[0]
         return t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName)) }
+      const onGraph = (e) => e.composedPath().some((t) => t && t.dataset && t.dataset.apGraph === "1")
+      const focusable = () => {  // the network drawing takes the focus: Tab reaches it, then goes through its blocks
+        for (const v of plotViews()) if (v.model.name === "ap-network" && v.el.dataset.apGraph !== "1") {
+          v.el.dataset.apGraph = "1"; v.el.tabIndex = 0; v.el.setAttribute("role", "application")
+          v.el.setAttribute("aria-label", "network graph: Tab goes through its blocks, Enter clicks the one outlined")
+          v.el.addEventListener("blur", () => model.send_msg({key: "graph-leave"}))
+        }
+      }
+      focusable()
+      const graphWatch = setInterval(focusable, 1000)
       const down = (e) => {
-        if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) return
+        if (typing(e)) return
+        if ((e.ctrlKey || e.metaKey) && !e.altKey && CTRL[e.key]) {
+          e.preventDefault()
+          model.send_msg({key: e.key === "z" && e.shiftKey ? "redo" : CTRL[e.key]})
+          return
+        }
+        if (e.ctrlKey || e.metaKey || e.altKey) return
+        if (onGraph(e) && GRAPH[e.key]) {
+          const last = e.key === "Tab" && model.graph_n > 0 && model.graph_at >= 0 &&
+            (e.shiftKey ? model.graph_at === 0 : model.graph_at === model.graph_n - 1)
+          if (last) { model.send_msg({key: "graph-leave"}); return }  // the last block: Tab leaves the drawing
+          e.preventDefault()
+          model.send_msg({key: e.key === "Tab" && e.shiftKey ? "graph-prev" : GRAPH[e.key]})
+          return
+        }
         const name = model.keys[e.key]
         if (!name) return
         e.preventDefault(); swallow = e.key === " "
@@ -199,7 +234,7 @@ class PageBridge(JSComponent):
       })
       const resized = () => { if (model.presenter) fitCurves(true) }
       window.addEventListener("resize", resized)
-      model.on("remove", () => { setFont(false); if (watch !== null) clearInterval(watch)
+      model.on("remove", () => { setFont(false); if (watch !== null) clearInterval(watch); clearInterval(graphWatch)
                                  window.removeEventListener("resize", resized)
                                  document.removeEventListener("keydown", down, true)
                                  document.removeEventListener("keyup", up, true) })
@@ -220,7 +255,7 @@ class PageBridge(JSComponent):
     def _handle_msg(self, data) -> None:
         if not isinstance(data, dict):
             return
-        if "key" in data and data["key"] in set(SHORTCUTS.values()):
+        if "key" in data and data["key"] in NAMES:
             self.pressed += 1
             if self.on_key is not None:
                 self.on_key(data["key"])
@@ -232,4 +267,4 @@ class PageBridge(JSComponent):
         self._send_msg({"export": filename})
 
 
-__all__ = ["HELP", "PRESENTER_FONT", "PageBridge", "SHORTCUTS"]
+__all__ = ["CTRL_KEYS", "GRAPH_KEYS", "HELP", "PRESENTER_FONT", "PageBridge", "SHORTCUTS"]

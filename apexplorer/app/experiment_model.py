@@ -422,6 +422,8 @@ class ExperimentModel(param.Parameterized):
                 self.pending = []
             return
         out = pending_names(b.diff(self.experiment))
+        if "wiring" in out and self.same_network(b):  # modules moved on the graph: nothing to build again
+            out = [n for n in out if n not in ("wiring", "spectral radius", "connection rate")]
         if self.wiring.wiring is None and "wiring" not in out:  # an edit that is not a wiring yet
             out.append("wiring")
         if sorted(self.baselines) != sorted(self.built_baselines):
@@ -437,6 +439,26 @@ class ExperimentModel(param.Parameterized):
                 self.notices.show_problem(err)
                 self.runner.discard()
         self.pending = out
+
+    def same_network(self, built: Experiment) -> bool:
+        """Whether the wiring shown builds the same network as ``built``'s: they differ in layout hints
+        (where modules are drawn) at most."""
+        w = self.wiring.wiring
+        if w is None:
+            return False
+        try:
+            return self.wiring_of(built).without_layout() == w.without_layout()
+        except ApexplorerError:
+            return False
+
+    @property
+    def shared(self) -> Experiment:
+        """The experiment the page's URL and "Experiment: save" carry: the network's own while a change of
+        it waits for "Reset and apply" (the pending set is carried once applied), else the page's."""
+        b = self.built
+        if b is not None and self.pending:
+            return b
+        return self.experiment
 
     def structural_changes(self) -> list:
         self.update_pending()

@@ -31,7 +31,8 @@ from .bridge import HELP, PageBridge
 from .files import ServerFiles
 from .curves import CurvesView
 from .live import ErrorView
-from .network_view import NetworkEditor, NetworkGraph, layers_wiring
+from .graph_edit import GraphEditor
+from .network_view import NetworkEditor, layers_wiring
 from .player import ErrorFlowPlayer
 from .plots import held_by_bokeh
 from .run_view import RunControls
@@ -201,7 +202,8 @@ class Explorer(pn.viewable.Viewer):
         self.settings = SettingsView(st)
         self.editor = NetworkEditor(st.wiring, load_preset=st.load_preset)
         self.tasks = TasksView(st, max_upload=self.max_upload)
-        self.graph = NetworkGraph(st.wiring.wiring, st.task)
+        self.wire = GraphEditor(st)
+        self.graph = self.wire.graph
         self._graph_title = pn.pane.Markdown(GRAPH_TITLE, margin=(0, 10))
         self.curves = CurvesView()
         self.errors = ErrorView()
@@ -221,8 +223,8 @@ class Explorer(pn.viewable.Viewer):
         # dynamic: a tab's models reach the page when it is first shown, not in the first paint
         self.tabs = pn.Tabs(*tabs, dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(self._on_tab, "active")
-        st.wiring.param.watch(self._redraw_graph, "spec")
         st.model.param.watch(self._on_task, "task")
+        st.model.param.watch(self._share, "pending")
         st.model.param.watch(self._on_experiment, "experiment")
         self._on_experiment()
         self.presenter = self.presenter or link_presenter()
@@ -276,9 +278,14 @@ class Explorer(pn.viewable.Viewer):
             self._redraw_graph()
         if exp.wiring.preset is not None and exp.wiring.preset in self.editor.preset.options:
             self.editor.preset.value = exp.wiring.preset
-        self.bridge.query = urllib.parse.urlencode({**exp.to_query(), **({"presenter": 1} if self.presenter else {})})
+        self._share()
         if self.paper_note.visible and exp.name != getattr(self, "_paper_name", None):
             self.paper_note.visible = False
+
+    def _share(self, *events) -> None:
+        """The URL carries the experiment (a change waiting for "Reset and apply" once it is applied)."""
+        exp = self.state.model.shared
+        self.bridge.query = urllib.parse.urlencode({**exp.to_query(), **({"presenter": 1} if self.presenter else {})})
 
     def export_figures(self) -> None:
         """Have the page download its figures (PNG and SVG) in one zip (:meth:`PageBridge.export_figures`)."""
@@ -295,8 +302,9 @@ class Explorer(pn.viewable.Viewer):
         self.run.refresh()
 
     def key(self, name: str) -> None:
-        """A keyboard shortcut: ``toggle`` (Train / Pause), ``step``, ``reset``, ``presenter``, ``help`` or
-        ``close`` (the help)."""
+        """A keyboard shortcut: ``toggle`` (Train / Pause), ``step``, ``reset``, ``presenter``, ``help``,
+        ``close`` (the help, else a half-made path), ``delete``, ``undo``, ``redo`` or ``graph-*`` (the
+        keyboard on the network graph: :meth:`GraphEditor.key`)."""
         st = self.state
         if name == "toggle":
             st.pause() if st.runner.state == "running" else st.train()
@@ -308,7 +316,19 @@ class Explorer(pn.viewable.Viewer):
         elif name == "help":
             self.keys_help.visible = not self.keys_help.visible
         elif name == "close":
+            if not self.keys_help.visible:
+                self.wire.escape()
             self.keys_help.visible = False
+        elif name == "delete":
+            self.wire.delete()
+        elif name == "undo":
+            self.wire.undo()
+        elif name == "redo":
+            self.wire.redo()
+        elif name.startswith("graph-"):
+            self.wire.key(name[6:])
+            self.bridge.param.update(graph_at=-1 if self.wire.cursor is None else self.wire.cursor,
+                                     graph_n=len(self.wire.refs()))
         elif name == "presenter":
             self.presenter = not self.presenter
         self.run.refresh()
@@ -316,7 +336,7 @@ class Explorer(pn.viewable.Viewer):
     # -------------------------------------------------------------- wiring
 
     def _redraw_graph(self, *events):
-        wm, exp = self.state.wiring, self.state.experiment
+        exp = self.state.experiment
         self._drawn_method = exp.method.name
         if exp.method.name != "ap":  # a baseline trains: its layers are drawn, not the AP wiring it ignores
             self._graph_title.object = GRAPH_TITLE_LAYERS.format(name=BASELINE_NAMES.get(exp.method.name,
@@ -328,13 +348,9 @@ class Explorer(pn.viewable.Viewer):
                 self.graph.show(None, problem=str(e))
             return
         self._graph_title.object = GRAPH_TITLE
-        if wm.wiring is not None:
-            self.graph.show(wm.wiring, self.state.task)
-        else:  # an invalid edit: drawn as it stands, with its problem, never the last valid wiring
-            self.graph.show(wm.draft(), self.state.task, problem=wm.error or "the wiring is not valid")
+        self.wire.draw()
 
     def _on_task(self, event):
-        self._redraw_graph()
         r = self.state.runner
         r.trace_task = event.new
         r.request_trace()
@@ -401,7 +417,7 @@ class Explorer(pn.viewable.Viewer):
             width=440, margin=(0, 10), styles={"position": "relative"},  # the keys popover floats in here
         )
         self._intro = pn.pane.Markdown(INTRO, sizing_mode="stretch_width", margin=(0, 10))
-        main = pn.Column(self.link_note, self._intro, self._graph_title, self.graph, self.paper_note, self.tabs,
+        main = pn.Column(self.link_note, self._intro, self._graph_title, self.wire, self.paper_note, self.tabs,
                          sizing_mode="stretch_width")
         self._show_presenter()
         return pn.Row(self._left, main, self.bridge, sizing_mode="stretch_width")

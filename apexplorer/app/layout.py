@@ -1,6 +1,7 @@
 """Where to draw a wiring: pure functions from a :class:`Wiring` to boxes and curves.
 
-Columns follow the feedforward depth (inputs left, outputs right).  Every
+Columns follow the feedforward depth (inputs left, outputs right); a module
+with a layout hint (:attr:`Wiring.layout`, a drag on the graph) sits where the hint says.  Every
 module is a box cut into its blocks (one row each); modules that no
 feedforward path touches sit side by side in a row below the others, not in
 a column of their own.  A path is a chain of Bezier curves from its source's
@@ -129,19 +130,24 @@ def boxes(wiring: Wiring) -> list:
             kind, size = ports[n]
             out.append(Box(n, None, kind, x - BOX_W / 2, top - height[n], x + BOX_W / 2, top, size))
 
+    hinted = {m: (x, y) for m, x, y in getattr(wiring, "layout", ()) if m in mods}
     bottom = 0.0
     for c, names in stacks.items():
+        names = [n for n in names if n not in hinted]
         total = sum(height[n] for n in names) + GAP * (len(names) - 1)
         top = total / 2
         for n in names:
             put(n, c * COLUMN, top)
             top -= height[n] + GAP
         bottom = min(bottom, top + GAP)
+    loose = [n for n in loose if n not in hinted]
     if loose:  # a row of their own: the drawing grows sideways, where the page has room
         top = bottom - GAP - TITLE_H
         first = 1 if wiring.inputs else 0
         for i, n in enumerate(loose):
             put(n, (first + i) * COLUMN, top)
+    for n, (x, top) in hinted.items():  # where the user put them (a drag on the graph)
+        put(n, x, top)
     return out
 
 

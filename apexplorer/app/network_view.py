@@ -31,12 +31,42 @@ from .wiring_model import WiringModel
 FF_COLOR = "#2166ac"
 FB_COLOR = "#d6604d"
 OFF_COLOR = "#cccccc"
+#: A pending edit (waiting for "Reset and apply"): new paths dashed in this colour, removed ones crossed out.
+NEW_COLOR = "#e7298a"
+GONE_COLOR = "#b2182b"
+#: The selection's outline, and the block a half-made path starts from.
+SELECT_COLOR = "#ffb000"
+START_COLOR = "#1b9e77"
 
 
-SOURCES = ("blocks", "frames", "focus", "ff_on", "ff_off", "fb_on", "fb_off", "heads", "labels", "titles", "notes")
+SOURCES = ("blocks", "frames", "focus", "ff_on", "ff_off", "fb_on", "fb_off", "heads", "labels", "titles", "notes",
+           "marks", "picked", "added", "removed", "crosses", "ghost")
 
 
-def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict | None = None) -> dict:
+def union(wiring: Wiring, built: Wiring) -> tuple:
+    """(what to draw, added path names, removed path names, removed modules): ``wiring`` with what
+    ``built`` has and it lacks put back, so that a pending edit can be drawn over the network that runs."""
+    from dataclasses import replace
+
+    names = set(wiring.path_names)
+    old = set(built.path_names)
+    added = [n for n in wiring.path_names if n not in old]
+    gone_mods = [m for m in built.modules if m.name not in set(wiring.module_names)]
+    removed = {}
+    for kind in ("feedforward", "feedback"):
+        removed[kind] = tuple(p for p in getattr(built, kind) if p.name not in names)
+    ports = {p.name for p in wiring.inputs + wiring.outputs}
+    ok = set(wiring.module_names) | {m.name for m in gone_mods} | ports
+    keep = {k: tuple(p for p in v if p.source.split(".")[0] in ok and p.target.split(".")[0] in ok)
+            for k, v in removed.items()}
+    drawn = replace(wiring, modules=wiring.modules + tuple(gone_mods),
+                    feedforward=wiring.feedforward + keep["feedforward"],
+                    feedback=wiring.feedback + keep["feedback"])
+    return drawn, added, [p.name for v in keep.values() for p in v], [m.name for m in gone_mods]
+
+
+def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict | None = None,
+               pending: Wiring | None = None, marks: dict | None = None) -> dict:
     """The columns of every layer of the drawing, and the extent (pure; no Bokeh).
 
     Parameters
@@ -63,6 +93,12 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
         "labels": {k: [] for k in ("x", "y", "text")},
         "titles": {k: [] for k in ("x", "y", "text")},
         "notes": {k: [] for k in ("x", "y", "text")},
+        "marks": {k: [] for k in ("left", "right", "bottom", "top", "color", "dash")},
+        "picked": {k: [] for k in ("xs", "ys")},
+        "added": {k: [] for k in ("xs", "ys", "path", "kind", "status", "width")},
+        "removed": {k: [] for k in ("xs", "ys", "path", "kind", "status", "width")},
+        "crosses": {k: [] for k in ("xs", "ys")},
+        "ghost": {k: [] for k in ("left", "right", "bottom", "top")},
         "extent": (-1.0, -1.0, 1.0, 1.0),
         "height": L.MIN_PX,
     }
@@ -70,6 +106,10 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
         out[k] = {c: [] for c in ("xs", "ys", "path", "kind", "status", "width")}
     if wiring is None:
         return out
+    added, removed, gone_mods = (), (), ()
+    if pending is not None:
+        wiring, added, removed, gone_mods = union(wiring, pending)
+    added, removed = set(added), set(removed)
     bxs = L.boxes(wiring)
     names = [t.name for t in wiring.tasks]
     t = wiring.task(task) if task in names else wiring.tasks[0]
@@ -98,6 +138,9 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
         if name == hl.get("module"):
             for k, v in zip(("left", "bottom", "right", "top"), (x0 - 0.06, y0 - 0.06, x1 + 0.06, y1 + 0.06)):
                 out["focus"][k].append(v)
+        if name in gone_mods:
+            out["crosses"]["xs"] += [[x0, x1], [x0, x1]]
+            out["crosses"]["ys"] += [[y0, y1], [y1, y0]]
     widths = hl.get("paths") or {}
     eds = L.edges(wiring, bxs)
     for e in eds:
@@ -106,6 +149,14 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
         status = ("active" if on else "suppressed in this task") + (", frozen in this task" if on and
                                                                     e.kind == "feedforward" and not learn else "")
         key = ("ff" if e.kind == "feedforward" else "fb") + ("_on" if on else "_off")
+        if e.name in added:
+            key, status = "added", "new: waiting for Reset and apply"
+        elif e.name in removed:
+            key, status = "removed", "removed: waiting for Reset and apply"
+            i = len(e.xs) // 2
+            mx, my, r = e.xs[i], e.ys[i], 0.18
+            out["crosses"]["xs"] += [[mx - r, mx + r], [mx - r, mx + r]]
+            out["crosses"]["ys"] += [[my - r, my + r], [my + r, my - r]]
         col = out[key]
         col["xs"].append(list(e.xs))
         col["ys"].append(list(e.ys))
@@ -117,14 +168,36 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
         out["heads"]["x"].append(e.xs[-1])
         out["heads"]["y"].append(e.ys[-1])
         out["heads"]["angle"].append(e.angle - math.pi / 2)
-        out["heads"]["color"].append((FF_COLOR if e.kind == "feedforward" else FB_COLOR) if on else OFF_COLOR)
+        out["heads"]["color"].append(NEW_COLOR if e.name in added else OFF_COLOR if e.name in removed or not on
+                                     else FF_COLOR if e.kind == "feedforward" else FB_COLOR)
     for x, y, text in hl.get("notes", []):
         out["notes"]["x"].append(x)
         out["notes"]["y"].append(y)
         out["notes"]["text"].append(text)
+    _marks(out, marks or {}, bxs, L.module_frames(wiring, bxs), eds)
     out["extent"] = L.extent(bxs, eds)
     out["height"] = L.height_px(out["extent"])
     return out
+
+
+def _marks(out: dict, marks: dict, bxs: list, frames: dict, eds: list) -> None:
+    """The editing marks (:func:`graph_data`'s ``marks``) as outlines and a thick underlay."""
+    by_ref = {b.ref: (b.x0, b.y0, b.x1, b.y1) for b in bxs}
+    M = out["marks"]
+    for key, color, pad, dash in (("select", SELECT_COLOR, 0.08, "solid"), ("start", START_COLOR, 0.05, "solid"),
+                                  ("cursor", "#222222", 0.11, "dashed")):
+        ref = marks.get(key)
+        box = frames.get(ref) or by_ref.get(ref)
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box
+        for k, v in zip(("left", "bottom", "right", "top", "color", "dash"),
+                        (x0 - pad, y0 - pad, x1 + pad, y1 + pad, color, dash)):
+            M[k].append(v)
+    for e in eds:
+        if e.name == marks.get("path"):
+            out["picked"]["xs"].append(list(e.xs))
+            out["picked"]["ys"].append(list(e.ys))
 
 
 class NetworkGraph(pn.viewable.Viewer):
@@ -134,6 +207,9 @@ class NetworkGraph(pn.viewable.Viewer):
     legend_rows = param.Integer(1, bounds=(1, 3), doc=(
         "Rows of the paths' legend above the drawing (2 where the figure is narrow: the error-flow player's)."))
     key = param.String("graph", doc="Prefix of the sources' names (graph-blocks, graph-titles...).")
+    editable = param.Boolean(False, doc=(
+        "Clicks (taps) and drags on the drawing reach Python (:attr:`on_tap`, :attr:`on_drag`): a drag moves "
+        "a module, so the figure has no pan tool (the wheel zooms, reset shows it all)."))
 
     def __init__(self, wiring: Wiring | None = None, task: str | None = None, **params):
         super().__init__(**params)
@@ -145,17 +221,24 @@ class NetworkGraph(pn.viewable.Viewer):
         self.sources = {k: ColumnDataSource(data=v, name=f"{self.key}-{k}") for k, v in graph_data(None).items()
                         if k in SOURCES}
         S = self.sources
-        f = figure(height=self.height, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save",
+        # editable: a drag moves a module, so the view has no pan tool (wheel zoom and reset stay)
+        f = figure(height=self.height, sizing_mode="stretch_width",
+                   tools="wheel_zoom,reset,save" if self.editable else "pan,wheel_zoom,reset,save",
                    toolbar_location="above", x_range=Range1d(-1, 1), y_range=Range1d(-1, 1))
         f.axis.visible = False
         f.grid.visible = False
         f.outline_line_color = None
         f.toolbar.logo = None
         lines = {}
+        f.multi_line("xs", "ys", source=S["picked"], line_color=SELECT_COLOR, line_width=9, line_alpha=0.6)
         for key, color, dash in (("ff_off", OFF_COLOR, "solid"), ("fb_off", OFF_COLOR, "dashed"),
                                  ("ff_on", FF_COLOR, "solid"), ("fb_on", FB_COLOR, "dashed")):
             lines[key] = f.multi_line("xs", "ys", source=S[key], line_color=color, line_dash=dash,
                                       line_width="width", line_alpha=0.9)
+        lines["added"] = f.multi_line("xs", "ys", source=S["added"], line_color=NEW_COLOR, line_dash=[8, 5],
+                                      line_width=3.2)
+        lines["removed"] = f.multi_line("xs", "ys", source=S["removed"], line_color=GONE_COLOR, line_width=2,
+                                        line_alpha=0.45)
         f.scatter("x", "y", source=S["heads"], marker="triangle", angle="angle", color="color", size=10)
         rects = f.quad(left="left", right="right", bottom="bottom", top="top", source=S["blocks"],
                        fill_color="color", line_color="white", line_width=1)
@@ -163,6 +246,11 @@ class NetworkGraph(pn.viewable.Viewer):
                line_color="#444444", line_width=1.5)
         f.quad(left="left", right="right", bottom="bottom", top="top", source=S["focus"], fill_alpha=0,
                line_color="#ff7f00", line_width=5)
+        f.quad(left="left", right="right", bottom="bottom", top="top", source=S["marks"], fill_alpha=0,
+               line_color="color", line_dash="dash", line_width=3.5)
+        f.multi_line("xs", "ys", source=S["crosses"], line_color=GONE_COLOR, line_width=3.5)
+        f.quad(left="left", right="right", bottom="bottom", top="top", source=S["ghost"], fill_color=SELECT_COLOR,
+               fill_alpha=0.15, line_color=SELECT_COLOR, line_dash="dashed", line_width=2.5)
         f.text("x", "y", "text", source=S["labels"], text_align="center", text_baseline="middle",
                text_font_size="11px", text_color="#222222")
         f.text("x", "y", "text", source=S["titles"], text_align="center", text_baseline="bottom",
@@ -184,18 +272,29 @@ class NetworkGraph(pn.viewable.Viewer):
                         background_fill_alpha=0.8, padding=2, margin=2)
         f.add_layout(legend, "above")
         self.figure = f
+        #: on_tap(x, y) and on_drag(stage, x, y) (stage: start, move, end), in the drawing's units
+        self.on_tap = self.on_drag = None
+        if self.editable:
+            from bokeh import events
+
+            f.name = "ap-network"
+            # a second click soon after the first is a double tap to Bokeh: a click all the same
+            for ev in (events.Tap, events.DoubleTap):
+                f.on_event(ev, lambda e: self.on_tap and self.on_tap(e.x, e.y))
+            for ev, stage in ((events.PanStart, "start"), (events.Pan, "move"), (events.PanEnd, "end")):
+                f.on_event(ev, lambda e, stage=stage: self.on_drag and self.on_drag(stage, e.x, e.y))
         self._pane = pn.pane.Bokeh(f, sizing_mode="stretch_width")
         self.show(wiring, task)
 
     @edits_models
     def show(self, wiring: Wiring | None, task: str | None = None, highlight: dict | None = None,
-             problem: str = "") -> None:
+             problem: str = "", pending: Wiring | None = None, marks: dict | None = None) -> None:
         """Redraw for ``wiring`` with ``task``'s suppressed paths grey and an optional highlight.
 
         ``problem``: the wiring is an invalid draft (:meth:`WiringModel.draft`): it is drawn as it
         stands, framed in red, with the problem written above it."""
         try:
-            d = graph_data(wiring, task, highlight)
+            d = graph_data(wiring, task, highlight, pending, marks)
         except Exception:  # noqa: BLE001 - a draft the layout cannot place: the problem alone is drawn
             if not problem:
                 raise

@@ -42,8 +42,9 @@ class SessionFiles:
             return path.read_bytes()
 
     def experiment_text(self) -> str:
-        """The experiment as a TOML file (``apexplorer run FILE`` trains it)."""
-        return self.model.experiment.to_toml()
+        """The experiment as a TOML file (``apexplorer run FILE`` trains it); a change waiting for "Reset and
+        apply" is in it once applied (:attr:`ExperimentModel.shared`)."""
+        return self.model.shared.to_toml()
 
     def load_experiment_upload(self, data: bytes, filename: str) -> bool:
         """Open an uploaded experiment file (.toml or .json)."""

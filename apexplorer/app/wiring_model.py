@@ -193,6 +193,10 @@ class WiringModel(param.Parameterized):
             if name not in self.module_names:
                 raise WiringError(f"module {name!r} does not exist; modules are {', '.join(self.module_names)}")
             spec["modules"] = [m for m in spec["modules"] if m["name"] != name]
+            if isinstance(spec.get("layout"), dict):
+                spec["layout"].pop(name, None)
+                if not spec["layout"]:
+                    spec.pop("layout")
             gone = set()
             for k in ("feedforward", "feedback"):
                 keep = []
@@ -204,8 +208,45 @@ class WiringModel(param.Parameterized):
                         keep.append(p)
                 spec[k] = keep
             _drop_from_tasks(spec, gone)
+            self.removed_paths = len(gone)
+
+        self.removed_paths = 0
+        return self._edit(fn)
+
+    def paths_of(self, module: str) -> list:
+        """The names of the paths that touch ``module``."""
+        return [_pname(p) for k in ("feedforward", "feedback") for p in self.spec.get(k, [])
+                if any(_end(p, i).split(".")[0] == module for i in (0, 1))]
+
+    def move_module(self, name: str, x: float, y: float) -> bool:
+        """A layout hint: draw module ``name`` centred at ``x``, its top at ``y`` (nothing built changes)."""
+        def fn(spec):
+            if name not in self.module_names:
+                raise WiringError(f"module {name!r} does not exist; modules are {', '.join(self.module_names)}")
+            layout = spec.get("layout") if isinstance(spec.get("layout"), dict) else {}
+            layout[name] = [round(float(x), 3), round(float(y), 3)]
+            spec["layout"] = layout
 
         return self._edit(fn)
+
+    def new_path(self, source: str, target: str) -> tuple:
+        """(kind, '') for a path ``source -> target`` the wiring takes, by its blocks' roles
+        (:func:`~apexplorer.wiring_checks.new_path_kind`); ('', the library's message) for one it refuses."""
+        from ..wiring_checks import new_path_kind
+
+        w = self.wiring or self.draft()
+        if w is None:
+            return "", self.error or "the wiring is not valid"
+        try:
+            kind = new_path_kind(w, source, target)
+        except ApexplorerError as e:
+            return "", str(e)
+        spec = copy.deepcopy(self.spec)
+        spec.setdefault(kind, []).append({"source": source, "target": target})
+        _, err = validate(spec)
+        if err and self.wiring is None and f"{source}->{target}" not in self.path_names:
+            return kind, ""  # an invalid wiring being mended: its own problem is shown already
+        return (kind, "") if not err else ("", err)
 
     def resize_module(self, name: str, size=None, blocks: dict | None = None) -> bool:
         """Change a module's size (equal blocks if none given) or its block sizes."""

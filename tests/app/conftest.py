@@ -230,9 +230,9 @@ def browser():
 class Page:
     """A browser page on one explorer session, with the helpers the browser tests share."""
 
-    def __init__(self, browser, url, viewport=(1500, 1000)):
+    def __init__(self, browser, url, viewport=(1500, 1000), touch=False):
         self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
-                                           accept_downloads=True)
+                                           accept_downloads=True, has_touch=touch)
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)
         self.errors = []

@@ -27,6 +27,11 @@ K-seed ensemble on digits (``curves_hz``: new points of the AP training curve pe
 in the page's BokehJS document; ``status_hz`` beside it), over ``--seconds``, each round
 a fresh session.
 
+``--graph`` measures instead each graph action's server round trip on fig5c's 4 modules (issue 29):
+from the click (a key, a drag) until the network drawing is redrawn (the last change of its sources in
+the page's BokehJS document, once they have been quiet for 150 ms), in ms, per action (``*_ms``: medians
+over ``--rounds`` fresh sessions; ``max_ms``: the slowest action's median; ``all``: every round).
+
 The machine's load averages are printed with the figures; a shared machine's
 figures mean little without them.  Needs /usr/bin/chromium.
 """
@@ -272,6 +277,80 @@ def summary(out) -> dict:
     return {"median": med, "rounds": rounds, "cpus": os.cpu_count()}
 
 
+WATCH_GRAPH = """() => {
+  window.__g = {n: 0, t: 0};
+  for (const m of Bokeh.documents[0]._all_models.values())
+    if (m.name && m.name.startsWith('graph-') && m.data) m.change.connect(() => { window.__g.n += 1;
+                                                                                  window.__g.t = performance.now(); });
+}"""
+REDRAWN = """async (n0) => {
+  while (window.__g.n === n0) await new Promise(r => setTimeout(r, 5));
+  while (performance.now() - window.__g.t < 150) await new Promise(r => setTimeout(r, 10));
+  return window.__g.t;
+}"""
+
+
+def graph_round(url: str) -> dict:
+    """One fresh session on fig5c: each graph action's round trip (ms), click to redrawn drawing."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.app import test_browser_wire_on_graph as W
+
+    out = {}
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            pg = Page(b, url + "?preset=fig5c", viewport=(1280, 720)).open(timeout=300_000)
+            pg.js(WATCH_GRAPH)
+            page = pg.page
+
+            def timed(name, act):
+                n0 = pg.js("() => window.__g.n")
+                t0 = pg.js("() => performance.now()")
+                act()
+                out[f"{name}_ms"] = round(pg.js(REDRAWN, n0) - t0, 1)
+
+            timed("select_module", lambda: W.click(pg, W.title_at(pg, "L2")))
+            timed("select_path", lambda: W.click(pg, W.path_at(pg, "L3.SI->L4.RI")))
+            timed("start_path", lambda: W.click(pg, W.block_at(pg, "L2.SI")))
+            W.click(pg, W.block_at(pg, "L4.RI"))  # the tasks popover: not the graph
+            pg.button("Add path").wait_for()
+            timed("add_path", lambda: pg.button("Add path").click())
+            timed("delete_path", lambda: page.keyboard.press("Delete"))
+            timed("undo", lambda: page.keyboard.press("Control+z"))
+            page.get_by_label("A click on a path").select_option("toggles it in task A")
+            timed("toggle_task", lambda: W.click(pg, W.path_at(pg, "yA->L4.RE2")))
+            x, y = W.title_at(pg, "L3")
+
+            def drag():
+                page.mouse.move(x, y)
+                page.mouse.down()
+                for i in range(1, 6):
+                    page.mouse.move(x + 8 * i, y + 6 * i)
+                n0 = pg.js("() => window.__g.n")
+                t0 = pg.js("() => performance.now()")
+                page.mouse.up()
+                return n0, t0
+
+            n0, t0 = drag()
+            out["drag_module_ms"] = round(pg.js(REDRAWN, n0) - t0, 1)
+            pg.close()
+        finally:
+            b.close()
+    return out
+
+
+def graph_rates(url: str, rounds: int) -> list:
+    return [graph_round(url) for _ in range(rounds)]
+
+
+def graph_summary(rows: list) -> dict:
+    keys = list(rows[0])
+    med = {k: statistics.median(r[k] for r in rows) for k in keys}
+    return {**med, "max_ms": max(med.values()), "within_300_ms": max(med.values()) <= 300, "rounds": len(rows),
+            "load_avg": list(os.getloadavg()), "all": rows}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--url", help="measure this served explorer instead of starting one")
@@ -280,6 +359,8 @@ def main(argv=None):
                     help="measure the Curves view's update rate while a K-seed ensemble trains on digits")
     ap.add_argument("--boundary", action="store_true",
                     help="measure the Boundary tab's redraws while the toy preset trains on moons")
+    ap.add_argument("--graph", action="store_true",
+                    help="measure each graph action's round trip (click to redrawn graph) on fig5c")
     ap.add_argument("--seconds", type=float, default=10.0,
                     help="how long each --ensemble or --boundary round counts updates")
     args = ap.parse_args(argv)
@@ -287,6 +368,8 @@ def main(argv=None):
         sys.exit(f"needs {CHROMIUM}")
 
     def run(url):
+        if args.graph:
+            return graph_summary(graph_rates(url, args.rounds))
         if args.boundary:
             return summary(boundary_rate(url, args.seconds, args.rounds))
         if args.ensemble:

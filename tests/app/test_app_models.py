@@ -352,3 +352,33 @@ def test_the_time_left_comes_from_the_pace_between_drains_not_from_batches_drain
         only.add(SimpleNamespace(epoch=1, batch=b, n_batches=1000, acc=0.5))
     only.mark()
     assert only.left(2) == {}  # one drain: no pace yet, rather than 0:00
+
+
+def test_a_layout_hint_moves_a_box_and_its_paths_follow(small_wiring):
+    m = WiringModel(small_wiring)
+    name = m.module_names[0]
+    assert m.move_module(name, 20.0, 9.0)
+    frames = L.module_frames(m.wiring)
+    x0, _, x1, y1 = frames[name]
+    assert (x0 + x1) / 2 == pytest.approx(20.0) and y1 == pytest.approx(9.0)
+    for e in L.edges(m.wiring):
+        if name in (e.name.split("->")[0].split(".")[0], e.name.split("->")[1].split(".")[0]):
+            assert any(abs(x - 20.0) <= L.BOX_W / 2 + 1e-6 for x in (e.xs[0], e.xs[-1]))
+    m.remove_module(name)
+    assert "layout" not in m.spec  # its hint goes with it
+
+
+def test_history_undoes_wiring_and_task_edits_only():
+    from apexplorer.app.history import History
+    from apexplorer.experiment import Experiment
+
+    a = Experiment.from_preset("digits")
+    h = History(a)
+    assert not h.record(a.with_changes({"train.lr": 0.01}))  # not a wiring or task edit
+    b = a.with_changes({"ap.spectral_radius": 0.5})
+    assert h.record(b) and h.can_undo and not h.can_redo
+    now = b.with_changes({"train.lr": 0.02})
+    back, draft = h.undo(now)
+    assert back.ap.spectral_radius == a.ap.spectral_radius and back.train.lr == 0.02 and draft is None
+    again, _ = h.redo(back)
+    assert again.ap.spectral_radius == 0.5 and h.redo(again) is None

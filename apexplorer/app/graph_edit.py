@@ -1,0 +1,509 @@
+"""Wiring on the graph: clicks, taps, drags and keys on the network drawing edit the wiring.
+
+:class:`GraphEditor` puts the page's :class:`~.network_view.NetworkGraph` to work (Bokeh's own
+Tap and Pan events, answered in Python; no front-end framework):
+
+* a click on a sending block (SI, SE, an input or output port) starts a path, a click on a receiving
+  block (RI, RE, an output port) finishes it; its kind follows the blocks' roles
+  (:func:`apexplorer.wiring_checks.new_path_kind`), and a pair the wiring refuses is refused with
+  the library's message beside the graph.  A wiring of several tasks asks which tasks get the path;
+* a click on a module's name or a block selects the module (its size, blocks, ρ and c in the panel beside
+  the graph), a click on a path selects the path; Delete removes what is selected;
+* with a task chosen in "A click on a path", a click on a path suppresses it in that task, or restores it;
+* a drag moves a module: its position becomes a layout hint of the wiring (:meth:`Wiring.with_position`);
+* "+ module", undo and redo (:class:`~.history.History`), and the keyboard: Tab through the blocks,
+  Enter to click the one outlined, Esc to cancel, Delete, Ctrl+Z and Ctrl+Shift+Z (the page's bridge).
+
+A structural edit of a trained network is drawn as pending until "Reset and apply" (new paths dashed,
+removed ones crossed out).
+"""
+
+from __future__ import annotations
+
+import math
+
+import panel as pn
+
+from ..errors import ApexplorerError
+from ..wiring_checks import role
+from . import layout as L
+from .history import History
+from .network_view import NetworkGraph, format_blocks, parse_blocks
+from .plots import edits_models
+from .safe import escape, message, show
+
+#: How near (in the drawing's units) a click must be to a path to pick it.
+NEAR = 0.22
+
+
+def hit(d: dict, x: float, y: float) -> tuple:
+    """What a click at (x, y) is on, in :func:`~.network_view.graph_data`'s drawing ``d``:
+    ``("block", ref)`` (a block or a port), ``("module", name)`` (a module's name above its box),
+    ``("path", name)`` or ``(None, None)``."""
+    B = d["blocks"]
+    for i, ref in enumerate(B["ref"]):
+        if B["left"][i] <= x <= B["right"][i] and B["bottom"][i] <= y <= B["top"][i]:
+            return "block", ref
+    F = d["frames"]
+    for i, name in enumerate(F["module"]):
+        if F["left"][i] <= x <= F["right"][i] and F["top"][i] <= y <= F["top"][i] + L.TITLE_H:
+            return "module", name
+    best, near = None, NEAR
+    for key in ("ff_on", "fb_on", "ff_off", "fb_off", "added", "removed"):
+        col = d.get(key) or {}
+        for name, xs, ys in zip(col.get("path", []), col.get("xs", []), col.get("ys", [])):
+            dist = _distance(x, y, xs, ys)
+            if dist < near:
+                best, near = name, dist
+    return ("path", best) if best else (None, None)
+
+
+def _distance(x, y, xs, ys) -> float:
+    """The distance from (x, y) to the polyline (xs, ys)."""
+    best = math.inf
+    for x0, y0, x1, y1 in zip(xs, ys, xs[1:], ys[1:]):
+        dx, dy = x1 - x0, y1 - y0
+        n = dx * dx + dy * dy
+        t = 0.0 if n == 0 else max(0.0, min(1.0, ((x - x0) * dx + (y - y0) * dy) / n))
+        best = min(best, math.hypot(x - x0 - t * dx, y - y0 - t * dy))
+    return best
+
+
+def module_of(ref: str) -> str:
+    return ref.split(".")[0]
+
+
+class GraphEditor(pn.viewable.Viewer):
+    """The network drawing, editable by clicks, drags and keys, with its toolbar and selection panel.
+
+    Parameters
+    ----------
+    state : ExplorerState
+        The session; its wiring editor (``state.model.wiring``) takes every edit.
+    """
+
+    def __init__(self, state, **params):
+        super().__init__(**params)
+        self.state = st = state
+        self.wm = st.model.wiring
+        self.graph = NetworkGraph(self.wm.wiring, st.task, editable=True)
+        self.graph.on_tap = self.tap
+        self.graph.on_drag = self.drag
+        self.history = History(st.experiment)
+        self._restoring = False
+        self.selected = None  # ("module", name) or ("path", name)
+        self.start = None  # the block a half-made path starts from
+        self.cursor = None  # the keyboard's block (an index into refs())
+        self.offer = None  # (source, target, kind): a path waiting for its tasks
+        self._drag = None
+        self.redraws = 0  # how many times the graph was drawn (for the timing script)
+        self.hint = pn.pane.Markdown("", margin=(0, 10), css_classes=["ap-wire-hint"], sizing_mode="stretch_width")
+        self.refusal = message("danger", margin=(0, 10), css_classes=["ap-wire-refusal"])
+        self.done = message("info", margin=(0, 10), css_classes=["ap-wire-done"])
+        self.add = pn.widgets.Button(label="+ module", width=95, description="Add a module (drag it where you like)")
+        self.add.on_click(lambda e: self.add_module())
+        self.undo_button = pn.widgets.Button(label="↶ Undo", width=85, disabled=True,
+                                             description="Undo the last wiring or task edit (Ctrl+Z)")
+        self.redo_button = pn.widgets.Button(label="↷ Redo", width=85, disabled=True,
+                                             description="Redo what was undone (Ctrl+Shift+Z)")
+        self.undo_button.on_click(lambda e: self.undo())
+        self.redo_button.on_click(lambda e: self.redo())
+        self.click_mode = pn.widgets.Select(label="A click on a path", options=["selects it"], value="selects it",
+                                            width=210)
+        self.click_mode.param.watch(lambda e: self._say_hint(), "value")
+        # the selection panel
+        self.title = pn.pane.Markdown("", margin=(0, 5))
+        self.size = pn.widgets.IntInput(label="Size", width=90, start=1)
+        self.blocks = pn.widgets.TextInput(label="Blocks", width=200)
+        self.rho = pn.widgets.FloatInput(label="ρ", width=90, step=0.05, start=0)
+        self.rate = pn.widgets.FloatInput(label="c", width=90, step=0.05, start=0.01, end=1)
+        self.delete_button = pn.widgets.Button(label="Delete", color="danger", variant="outline",
+                                               width=90, description="Remove it (Delete or Backspace)")
+        self.delete_button.on_click(lambda e: self.delete())
+        self.size.param.watch(lambda e: self._edit_module("size", e.new), "value")
+        self.blocks.param.watch(lambda e: self._edit_module("blocks", e.new), "value")
+        self.rho.param.watch(lambda e: self._edit_module("spectral_radius", e.new), "value")
+        self.rate.param.watch(lambda e: self._edit_module("connection_rate", e.new), "value")
+        self._filling = False
+        self.module_fields = pn.Column(pn.Row(self.size, self.rho, self.rate), self.blocks, margin=0)
+        # the path's tasks (a popover beside the graph)
+        self.tasks = pn.widgets.CheckBoxGroup(label="Tasks", options=[], inline=False)
+        self.make = pn.widgets.Button(label="Add path", color="primary", width=90)
+        self.cancel = pn.widgets.Button(label="Cancel", width=80)
+        self.make.on_click(lambda e: self._make_offer())
+        self.cancel.on_click(lambda e: self.escape())
+        self.ask_tasks = pn.Column(pn.pane.Markdown("", margin=(0, 5)), self.tasks, pn.Row(self.make, self.cancel),
+                                   visible=False, css_classes=["ap-path-tasks"], margin=0)
+        self.panel = pn.Column(self.title, self.module_fields, self.delete_button, self.ask_tasks, width=300,
+                               visible=False, css_classes=["ap-wire-panel"],
+                               styles={"background": "#fffef5", "border": "1px solid #bbb", "border-radius": "6px",
+                                       "padding": "4px 8px"})
+        self.wm.param.watch(self._on_wiring, "spec")
+        st.model.param.watch(lambda e: self.draw(), ["pending", "task"])
+        st.model.param.watch(self._on_experiment, "experiment")
+        self._say_hint()
+        self._tasks_changed()
+
+    # ------------------------------------------------------------------ drawing
+    def marks(self) -> dict:
+        sel = self.selected or (None, None)
+        refs = self.refs()
+        return {"select": sel[1] if sel[0] == "module" else None, "path": sel[1] if sel[0] == "path" else None,
+                "start": self.start,
+                "cursor": refs[self.cursor] if self.cursor is not None and self.cursor < len(refs) else None}
+
+    def pending_wiring(self):
+        """The wiring of the network that runs, while a structural edit of it waits (else None)."""
+        m = self.state.model
+        if m.built is None or "wiring" not in m.pending or self.wm.wiring is None:
+            return None
+        try:
+            return m.wiring_of(m.built)
+        except ApexplorerError:
+            return None
+
+    @edits_models
+    def draw(self) -> None:
+        """Redraw the graph: the wiring (or the invalid draft), the pending edit and the marks."""
+        st, wm = self.state, self.wm
+        if st.experiment.method.name != "ap":
+            return  # the explorer draws a baseline's layers
+        self.redraws += 1
+        if wm.wiring is not None:
+            self.graph.show(wm.wiring, st.task, pending=self.pending_wiring(), marks=self.marks())
+        else:  # an invalid edit: drawn as it stands, with its problem, never the last valid wiring
+            self.graph.show(wm.draft(), st.task, problem=wm.error or "the wiring is not valid", marks=self.marks())
+
+    def refs(self) -> list:
+        """The blocks and ports, in the drawing's order (what Tab goes through)."""
+        return list(self.graph.data.get("blocks", {}).get("ref", []))
+
+    # ------------------------------------------------------------------ the model's changes
+    def _on_wiring(self, *events):
+        w = self.wm
+        if w.wiring is None and not self._restoring:  # an invalid step of an edit: undone like the others
+            self.history.record(self.state.experiment, w.spec)
+            self._buttons()
+        if self.selected and self.selected[0] == "module" and self.selected[1] not in w.module_names:
+            self.selected = None
+        if self.selected and self.selected[0] == "path" and self.selected[1] not in w.path_names:
+            self.selected = None
+        if self.start and module_of(self.start) not in w.module_names and self.start not in self._ports():
+            self.start = None
+        self._tasks_changed()
+        self._fill_panel()
+        self.draw()
+
+    def _on_experiment(self, *events):
+        if not self._restoring:
+            self.history.record(self.state.experiment, None if self.wm.wiring is not None else self.wm.spec)
+        self._buttons()
+
+    def _buttons(self):
+        self.undo_button.disabled = not self.history.can_undo
+        self.redo_button.disabled = not self.history.can_redo
+
+    def _tasks_changed(self):
+        names = self.wm.task_names
+        opts = ["selects it"] + [f"toggles it in task {t}" for t in names]
+        if self.click_mode.options != opts:
+            value = self.click_mode.value
+            self.click_mode.options = opts
+            self.click_mode.value = value if value in opts else "selects it"
+
+    def _ports(self) -> list:
+        return [p["name"] for k in ("inputs", "outputs") for p in self.wm.spec.get(k, [])]
+
+    # ------------------------------------------------------------------ clicks
+    def tap(self, x: float, y: float) -> None:
+        """A click (or a tap) at (x, y) on the drawing."""
+        what, ref = hit(self.graph.data, x, y)
+        self.click(what, ref)
+
+    def click(self, what, ref) -> None:
+        """A click on ``what`` (block, module, path or None) named ``ref``."""
+        self.refusal.visible = False
+        self.done.visible = False
+        self.offer = None
+        if what == "block":
+            self._click_block(ref)
+        elif what == "module":
+            self.start = None
+            self.selected = ("module", ref)
+        elif what == "path":
+            self.start = None
+            mode = self.click_mode.value
+            if mode.startswith("toggles it in task "):
+                self._toggle(mode[len("toggles it in task "):], ref)
+            else:
+                self.selected = ("path", ref)
+        else:
+            self.start = None
+            self.selected = None
+        self._fill_panel()
+        self._say_hint()
+        self.draw()
+
+    def _click_block(self, ref: str) -> None:
+        w = self.wm.wiring
+        try:
+            r = role(w, ref) if w is not None else ""
+        except ApexplorerError:
+            r = ""
+        mod = module_of(ref) if "." in ref else None
+        if self.start is not None and r in ("RI", "RE", "output"):
+            self._finish(self.start, ref)
+            return
+        if self.start is not None and r not in ("SI", "SE", "input"):
+            self._finish(self.start, ref)  # a block with no role, or RI as target: the library says why
+            return
+        if r in ("SI", "SE", "input", "output"):
+            self.start = ref
+        else:
+            self.start = None
+        self.selected = ("module", mod) if mod else None
+
+    def _finish(self, source: str, target: str) -> None:
+        kind, err = self.wm.new_path(source, target)
+        if err:
+            show(self.refusal, f"Not joined: {err}")
+            return
+        tasks = [t for t in self.wm.spec.get("tasks", []) if t.get("paths") is not None]
+        if len(self.wm.task_names) > 1 and tasks:  # which tasks take it: asked beside the graph
+            self.offer = (source, target, kind)
+            self.ask_tasks[0].object = f"**{escape(source)} → {escape(target)}** ({kind}) is active in:"
+            self.tasks.options = self.wm.task_names
+            self.tasks.value = list(self.wm.task_names)
+            return
+        self._add(source, target, kind, None)
+
+    def _make_offer(self) -> None:
+        if self.offer is None:
+            return
+        source, target, kind = self.offer
+        self.offer = None
+        self._add(source, target, kind, list(self.tasks.value))
+        self._fill_panel()
+        self._say_hint()
+        self.draw()
+
+    def _add(self, source, target, kind, tasks) -> None:
+        self.start = None
+        if self.wm.add_path(kind, source, target, tasks):
+            self.selected = ("path", f"{source}->{target}")
+            show(self.done, f"added the {kind} path {source} → {target}")
+        else:
+            show(self.refusal, f"Not joined: {self.wm.error}")
+
+    def _toggle(self, task: str, path: str) -> None:
+        try:
+            on = path in self.wm.active(task)
+        except ApexplorerError as e:
+            show(self.refusal, str(e))
+            return
+        if self.wm.set_active(task, path, not on):
+            show(self.done, f"{path} is {'suppressed' if on else 'active again'} in task {task}")
+        else:
+            err = self.wm.error
+            self.wm.set_active(task, path, on)  # the task needs it: it stays as it was
+            show(self.refusal, f"{path} stays {'active' if on else 'suppressed'} in task {task}: {err}")
+
+    def escape(self) -> bool:
+        """Esc: cancel a half-made path (or the tasks question), else clear the selection; whether it did."""
+        had = self.start is not None or self.offer is not None or self.selected is not None
+        self.start = self.offer = self.selected = None
+        self.refusal.visible = False
+        self._fill_panel()
+        self._say_hint()
+        self.draw()
+        return had
+
+    def delete(self) -> None:
+        """Delete or Backspace: remove the selected path or module (a module's paths go with it)."""
+        sel = self.selected
+        if sel is None:
+            return
+        kind, name = sel
+        if kind == "path":
+            self.wm.remove_path(name)
+            if name not in self.wm.path_names:
+                show(self.done, f"removed the path {name}")
+        else:
+            self.wm.remove_module(name)
+            if name not in self.wm.module_names:
+                n = self.wm.removed_paths
+                show(self.done, f"removed module {name} and its {n} path{'s' if n != 1 else ''}")
+        self.selected = None
+        self._fill_panel()
+        self._say_hint()
+        self.draw()
+
+    def add_module(self) -> None:
+        """"+ module": a module like the last one (four equal blocks), named L1, L2, ... (the first free name)."""
+        names = self.wm.module_names
+        i = 1
+        while f"L{i}" in names:
+            i += 1
+        mods = self.wm.spec.get("modules", [])
+        size = mods[-1].get("size", 64) if mods else 64
+        if not isinstance(size, int) or size <= 0 or size % 4:
+            size = 64
+        if self.wm.add_module(f"L{i}", size):
+            self.selected = ("module", f"L{i}")
+            self.start = None
+            show(self.done, f"added module L{i} ({size} neurons): drag it where you like, and click its blocks "
+                            "to join it")
+        self._fill_panel()
+        self.draw()
+
+    # ------------------------------------------------------------------ drags
+    def drag(self, stage: str, x: float, y: float) -> None:
+        """A drag on the drawing: one that starts on a module moves it."""
+        d = self.graph.data
+        if stage == "start":
+            F = d["frames"]
+            self._drag = None
+            for i, name in enumerate(F["module"]):
+                if F["left"][i] <= x <= F["right"][i] and F["bottom"][i] <= y <= F["top"][i] + L.TITLE_H:
+                    self._drag = (name, x, y, (F["left"][i], F["bottom"][i], F["right"][i], F["top"][i]))
+            return
+        if self._drag is None:
+            return
+        name, x0, y0, (l, b, r, t) = self._drag
+        dx, dy = x - x0, y - y0
+        if stage == "move":
+            self.graph.sources["ghost"].data = {"left": [l + dx], "right": [r + dx], "bottom": [b + dy],
+                                                "top": [t + dy]}
+            return
+        self._drag = None
+        self.graph.sources["ghost"].data = {"left": [], "right": [], "bottom": [], "top": []}
+        if abs(dx) < 1e-3 and abs(dy) < 1e-3:
+            return
+        self.move(name, (l + r) / 2 + dx, t + dy)
+
+    def move(self, name: str, x: float, y: float) -> None:
+        """Put module ``name`` centred at ``x``, its top at ``y`` (a layout hint of the wiring)."""
+        if self.wm.wiring is None:
+            show(self.refusal, f"a module is moved once the wiring is valid: {self.wm.error}")
+            return
+        self.wm.move_module(name, x, y)
+
+    # ------------------------------------------------------------------ keys
+    def key(self, name: str) -> bool:
+        """A key on the graph: ``next`` / ``prev`` (Tab, Shift+Tab), ``enter``, ``leave``; returns whether
+        the graph took it."""
+        refs = self.refs()
+        if not refs:
+            return False
+        if name in ("next", "prev"):
+            step = 1 if name == "next" else -1
+            if self.cursor is None:
+                self.cursor = 0 if step > 0 else len(refs) - 1
+            else:
+                self.cursor = (self.cursor + step) % len(refs)
+        elif name == "enter":
+            if self.cursor is None:
+                self.cursor = 0
+            else:
+                self.click("block", refs[self.cursor])
+                return True
+        elif name == "leave":
+            self.cursor = None
+        self._say_hint()
+        self.draw()
+        return True
+
+    # ------------------------------------------------------------------ undo
+    def undo(self) -> None:
+        self._restore(self.history.undo(self.state.experiment), "undid")
+
+    def redo(self) -> None:
+        self._restore(self.history.redo(self.state.experiment), "redid")
+
+    def _restore(self, entry, verb: str) -> None:
+        if entry is None:
+            show(self.done, "nothing to " + ("undo" if verb == "undid" else "redo"))
+            return
+        exp, draft = entry
+        self._restoring = True
+        try:
+            # (an invalid draft in the editor goes: the experiment's wiring is shown again)
+            self.state.model.set_experiment(exp, f"{verb} a wiring or task edit")
+            if draft is not None:
+                self.wm.set_spec(draft)
+        finally:
+            self._restoring = False
+        show(self.done, f"{verb} a wiring or task edit")
+        self.start = self.offer = None
+        self._buttons()
+
+    # ------------------------------------------------------------------ the panel beside
+    def _fill_panel(self) -> None:
+        sel = self.selected
+        self.ask_tasks.visible = self.offer is not None
+        self.panel.visible = sel is not None or self.offer is not None
+        self.module_fields.visible = bool(sel and sel[0] == "module")
+        self.delete_button.visible = sel is not None
+        if sel is None:
+            self.title.object = ""
+            return
+        kind, name = sel
+        if kind == "path":
+            ff = any(p.get("name", f"{p['source']}->{p['target']}") == name
+                     for p in self.wm.spec.get("feedforward", []) if isinstance(p, dict))
+            self.title.object = (f"**Path {escape(name)}** ({'feedforward, learnable' if ff else 'feedback, fixed'})"
+                                 "  \nDelete removes it.")
+            return
+        m = next((m for m in self.wm.spec.get("modules", []) if m.get("name") == name), None)
+        if m is None:
+            return
+        self.title.object = (f"**Module {escape(name)}**: {len(self.wm.paths_of(name))} paths  \n"
+                             "Delete removes it with its paths.")
+        self._filling = True
+        try:
+            size = m.get("size")
+            self.size.value = size if isinstance(size, int) and size > 0 else None
+            self.blocks.value = format_blocks(m.get("blocks", {}))
+            self.rho.value = float(m.get("spectral_radius", 0.25))
+            self.rate.value = float(m.get("connection_rate", 0.25))
+        finally:
+            self._filling = False
+
+    def _edit_module(self, key: str, value) -> None:
+        if self._filling or not self.selected or self.selected[0] != "module" or value is None:
+            return
+        name = self.selected[1]
+        if key == "size":
+            self.wm.resize_module(name, size=value)
+        elif key == "blocks":
+            try:
+                self.wm.resize_module(name, blocks=parse_blocks(str(value)))
+            except ApexplorerError as e:
+                self.wm.error = f"module {name!r}: {e}"
+        else:
+            self.wm.set_module_value(name, key, value)
+        if self.wm.error:
+            show(self.refusal, self.wm.error)
+
+    def _say_hint(self) -> None:
+        refs = self.refs()
+        cur = refs[self.cursor] if self.cursor is not None and self.cursor < len(refs) else None
+        if self.start is not None:
+            text = (f"Path from **{escape(self.start)}**: click a receiving block (RI, RE or an output port); "
+                    "Esc cancels.")
+        elif self.click_mode.value.startswith("toggles"):
+            text = f"Click a path: it is suppressed, or active again, in task {escape(self.click_mode.value[19:])}."
+        else:
+            text = ("Click a sending block (SI, SE, a port), then a receiving one (RI, RE, an output) to join them; "
+                    "click a module's name or a path to select it; drag a module to move it.")
+        if cur is not None:
+            text += f" Keyboard on **{escape(cur)}**: Enter clicks it, Tab goes on."
+        self.hint.object = text
+
+    def __panel__(self):
+        bar = pn.Row(self.add, self.undo_button, self.redo_button, self.click_mode, margin=(0, 5))
+        return pn.Column(bar, self.hint, self.refusal, self.done,
+                         pn.Row(self.graph, self.panel, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+
+
+__all__ = ["GraphEditor", "hit"]
