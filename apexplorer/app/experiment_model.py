@@ -424,6 +424,7 @@ class ExperimentModel(param.Parameterized):
         out = pending_names(b.diff(self.experiment))
         if "wiring" in out and self.same_network(b):  # modules moved on the graph: nothing to build again
             out = [n for n in out if n not in ("wiring", "spectral radius", "connection rate")]
+            self._follow_layout(b)
         if self.wiring.wiring is None and "wiring" not in out:  # an edit that is not a wiring yet
             out.append("wiring")
         if sorted(self.baselines) != sorted(self.built_baselines):
@@ -450,6 +451,22 @@ class ExperimentModel(param.Parameterized):
             return self.wiring_of(built).without_layout() == w.without_layout()
         except ApexplorerError:
             return False
+
+    def _follow_layout(self, built: Experiment) -> None:
+        """The running network's experiment takes the page's wiring, which builds the same network (its
+        modules only drawn elsewhere), so that a link to it keeps where they are drawn."""
+        tr = self.runner.trainer
+        if tr is None or self.runner.state == "building" or getattr(tr, "experiment", None) is not built:
+            return
+        d, mine = built.to_dict(), self.experiment.to_dict()
+        d["wiring"] = mine["wiring"]
+        ap = {k: v for k, v in d.get("ap", {}).items() if k not in ("spectral_radius", "connection_rate")}
+        ap.update({k: v for k, v in mine.get("ap", {}).items() if k in ("spectral_radius", "connection_rate")})
+        d["ap"] = ap
+        try:
+            tr.experiment = Experiment.from_dict(d)
+        except ApexplorerError:
+            pass  # the link keeps the network's own drawing
 
     @property
     def shared(self) -> Experiment:

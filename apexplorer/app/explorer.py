@@ -433,6 +433,7 @@ class Explorer(pn.viewable.Viewer):
             return
         self._intro.visible = not on
         self._graph_title.visible = not on
+        self.wire.hint.visible = not on  # the graph's hint line: room for the curves above the fold
         self._setup_tabs.visible = not on
         self._left.width = 480 if on else 440
         self.curves.stacked = not on  # side by side: the network and both curves above the fold at 1280x720

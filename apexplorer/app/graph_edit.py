@@ -9,7 +9,7 @@ Tap and Pan events, answered in Python; no front-end framework):
   the library's message beside the graph.  A wiring of several tasks asks which tasks get the path;
 * a click on a module's name or a block selects the module (its size, blocks, ρ and c in the panel beside
   the graph), a click on a path selects the path; Delete removes what is selected;
-* with a task chosen in "A click on a path", a click on a path suppresses it in that task, or restores it;
+* with "a click on a path toggles it in task T" chosen, a click on a path suppresses it in T, or restores it;
 * a drag moves a module: its position becomes a layout hint of the wiring (:meth:`Wiring.with_position`);
 * "+ module", undo and redo (:class:`~.history.History`), and the keyboard: Tab through the blocks,
   Enter to click the one outlined, Esc to cancel, Delete, Ctrl+Z and Ctrl+Shift+Z (the page's bridge).
@@ -21,6 +21,7 @@ removed ones crossed out).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import panel as pn
 
@@ -32,6 +33,9 @@ from .network_view import NetworkGraph, format_blocks, parse_blocks
 from .plots import edits_models
 from .safe import escape, message, show
 
+#: What a click on a path does: select it, or toggle it in a task (TOGGLES + the task's name).
+SELECTS = "a click on a path selects it"
+TOGGLES = "a click on a path toggles it in task "
 #: How near (in the drawing's units) a click must be to a path to pick it.
 NEAR = 0.22
 
@@ -73,6 +77,18 @@ def module_of(ref: str) -> str:
     return ref.split(".")[0]
 
 
+def _drawn_once(method):
+    """The action draws the graph once, at its end (:meth:`GraphEditor.one_draw`)."""
+    import functools
+
+    @functools.wraps(method)
+    def once(self, *args, **kwargs):
+        with self.one_draw():
+            return method(self, *args, **kwargs)
+
+    return once
+
+
 class GraphEditor(pn.viewable.Viewer):
     """The network drawing, editable by clicks, drags and keys, with its toolbar and selection panel.
 
@@ -96,6 +112,7 @@ class GraphEditor(pn.viewable.Viewer):
         self.cursor = None  # the keyboard's block (an index into refs())
         self.offer = None  # (source, target, kind): a path waiting for its tasks
         self._drag = None
+        self._deferred = None  # inside one_draw: None outside, else whether a draw is owed
         self.redraws = 0  # how many times the graph was drawn (for the timing script)
         self.hint = pn.pane.Markdown("", margin=(0, 10), css_classes=["ap-wire-hint"], sizing_mode="stretch_width")
         self.refusal = message("danger", margin=(0, 10), css_classes=["ap-wire-refusal"])
@@ -108,8 +125,9 @@ class GraphEditor(pn.viewable.Viewer):
                                              description="Redo what was undone (Ctrl+Shift+Z)")
         self.undo_button.on_click(lambda e: self.undo())
         self.redo_button.on_click(lambda e: self.redo())
-        self.click_mode = pn.widgets.Select(label="A click on a path", options=["selects it"], value="selects it",
-                                            width=210)
+        self.click_mode = pn.widgets.Select(options=[SELECTS], value=SELECTS, width=290, css_classes=["ap-click-mode"],
+                                            description="What a click on a path does: select it (Delete removes "
+                                                        "it), or suppress it in a task (a click again restores it)")
         self.click_mode.param.watch(lambda e: self._say_hint(), "value")
         # the selection panel
         self.title = pn.pane.Markdown("", margin=(0, 5))
@@ -128,7 +146,7 @@ class GraphEditor(pn.viewable.Viewer):
         self.module_fields = pn.Column(pn.Row(self.size, self.rho, self.rate), self.blocks, margin=0)
         # the path's tasks (a popover beside the graph)
         self.tasks = pn.widgets.CheckBoxGroup(label="Tasks", options=[], inline=False)
-        self.make = pn.widgets.Button(label="Add path", color="primary", width=90)
+        self.make = pn.widgets.Button(label="Add this path", color="primary", width=120)
         self.cancel = pn.widgets.Button(label="Cancel", width=80)
         self.make.on_click(lambda e: self._make_offer())
         self.cancel.on_click(lambda e: self.escape())
@@ -162,9 +180,27 @@ class GraphEditor(pn.viewable.Viewer):
         except ApexplorerError:
             return None
 
+    @contextmanager
+    def one_draw(self):
+        """Draw once when the block ends, however many changes it makes (an edit redraws on the wiring's
+        change, the pending set's and the marks')."""
+        if self._deferred is not None:
+            yield
+            return
+        self._deferred = False
+        try:
+            yield
+        finally:
+            again, self._deferred = self._deferred, None
+            if again:
+                self.draw()
+
     @edits_models
     def draw(self) -> None:
         """Redraw the graph: the wiring (or the invalid draft), the pending edit and the marks."""
+        if self._deferred is not None:
+            self._deferred = True
+            return
         st, wm = self.state, self.wm
         if st.experiment.method.name != "ap":
             return  # the explorer draws a baseline's layers
@@ -205,11 +241,11 @@ class GraphEditor(pn.viewable.Viewer):
 
     def _tasks_changed(self):
         names = self.wm.task_names
-        opts = ["selects it"] + [f"toggles it in task {t}" for t in names]
+        opts = [SELECTS] + [TOGGLES + t for t in names]
         if self.click_mode.options != opts:
             value = self.click_mode.value
             self.click_mode.options = opts
-            self.click_mode.value = value if value in opts else "selects it"
+            self.click_mode.value = value if value in opts else SELECTS
 
     def _ports(self) -> list:
         return [p["name"] for k in ("inputs", "outputs") for p in self.wm.spec.get(k, [])]
@@ -217,9 +253,12 @@ class GraphEditor(pn.viewable.Viewer):
     # ------------------------------------------------------------------ clicks
     def tap(self, x: float, y: float) -> None:
         """A click (or a tap) at (x, y) on the drawing."""
+        if self.state.experiment.method.name != "ap":
+            return  # a baseline's layers are drawn: nothing to wire
         what, ref = hit(self.graph.data, x, y)
         self.click(what, ref)
 
+    @_drawn_once
     def click(self, what, ref) -> None:
         """A click on ``what`` (block, module, path or None) named ``ref``."""
         self.refusal.visible = False
@@ -233,8 +272,8 @@ class GraphEditor(pn.viewable.Viewer):
         elif what == "path":
             self.start = None
             mode = self.click_mode.value
-            if mode.startswith("toggles it in task "):
-                self._toggle(mode[len("toggles it in task "):], ref)
+            if mode.startswith(TOGGLES):
+                self._toggle(mode[len(TOGGLES):], ref)
             else:
                 self.selected = ("path", ref)
         else:
@@ -277,6 +316,7 @@ class GraphEditor(pn.viewable.Viewer):
             return
         self._add(source, target, kind, None)
 
+    @_drawn_once
     def _make_offer(self) -> None:
         if self.offer is None:
             return
@@ -318,6 +358,7 @@ class GraphEditor(pn.viewable.Viewer):
         self.draw()
         return had
 
+    @_drawn_once
     def delete(self) -> None:
         """Delete or Backspace: remove the selected path or module (a module's paths go with it)."""
         sel = self.selected
@@ -338,6 +379,7 @@ class GraphEditor(pn.viewable.Viewer):
         self._say_hint()
         self.draw()
 
+    @_drawn_once
     def add_module(self) -> None:
         """"+ module": a module like the last one (four equal blocks), named L1, L2, ... (the first free name)."""
         names = self.wm.module_names
@@ -359,6 +401,8 @@ class GraphEditor(pn.viewable.Viewer):
     # ------------------------------------------------------------------ drags
     def drag(self, stage: str, x: float, y: float) -> None:
         """A drag on the drawing: one that starts on a module moves it."""
+        if self.state.experiment.method.name != "ap":
+            return
         d = self.graph.data
         if stage == "start":
             F = d["frames"]
@@ -381,6 +425,7 @@ class GraphEditor(pn.viewable.Viewer):
             return
         self.move(name, (l + r) / 2 + dx, t + dy)
 
+    @_drawn_once
     def move(self, name: str, x: float, y: float) -> None:
         """Put module ``name`` centred at ``x``, its top at ``y`` (a layout hint of the wiring)."""
         if self.wm.wiring is None:
@@ -414,9 +459,11 @@ class GraphEditor(pn.viewable.Viewer):
         return True
 
     # ------------------------------------------------------------------ undo
+    @_drawn_once
     def undo(self) -> None:
         self._restore(self.history.undo(self.state.experiment), "undid")
 
+    @_drawn_once
     def redo(self) -> None:
         self._restore(self.history.redo(self.state.experiment), "redid")
 
@@ -491,8 +538,9 @@ class GraphEditor(pn.viewable.Viewer):
         if self.start is not None:
             text = (f"Path from **{escape(self.start)}**: click a receiving block (RI, RE or an output port); "
                     "Esc cancels.")
-        elif self.click_mode.value.startswith("toggles"):
-            text = f"Click a path: it is suppressed, or active again, in task {escape(self.click_mode.value[19:])}."
+        elif self.click_mode.value.startswith(TOGGLES):
+            text = (f"Click a path: it is suppressed, or active again, in task "
+                    f"{escape(self.click_mode.value[len(TOGGLES):])}.")
         else:
             text = ("Click a sending block (SI, SE, a port), then a receiving one (RI, RE, an output) to join them; "
                     "click a module's name or a path to select it; drag a module to move it.")

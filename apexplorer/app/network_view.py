@@ -309,9 +309,10 @@ class NetworkGraph(pn.viewable.Viewer):
         self.problem = problem
         self.figure.outline_line_color = "#b2182b" if problem else None
         self.figure.outline_line_width = 3 if problem else 1
-        self.data = d
+        old, self.data = self.data, d
         for k, src in self.sources.items():
-            src.data = d[k]
+            if old.get(k) != d[k]:  # what did not change is not sent again (a click changes only its marks)
+                src.data = d[k]
         x0, y0, x1, y1 = d["extent"]
         f = self.figure
         f.x_range.start, f.x_range.end = x0, x1

@@ -83,12 +83,16 @@ class TasksView(pn.viewable.Viewer):
         multi = len(names) > 1
         self.schedule.visible = multi
         self._schedule_help.visible = multi
-        key = (tuple(names), tuple(m.path_names), tuple(sorted(st.datasets.items())))
-        if key == getattr(self, "_key", None):  # the same tasks: only the ticks may have changed
-            for t in names:
+        key = (tuple(names), tuple(sorted(st.datasets.items())))
+        if key == getattr(self, "_key", None):  # the same tasks: only their paths and ticks may have changed
+            for t in names:  # (kept, not rebuilt: a path drawn on the graph is sent as two lists, not new cards)
                 box = self._widgets[t][1]
-                if list(box.value) != m.active(t):
-                    box.value = m.active(t)
+                if list(box.options) != list(m.path_names) or list(box.value) != m.active(t):
+                    self._syncing = True  # the box follows the wiring: not an edit of it
+                    try:
+                        box.param.update(options=list(m.path_names), value=m.active(t))
+                    finally:
+                        self._syncing = False
             return
         cards = []
         for t in names:
@@ -112,6 +116,8 @@ class TasksView(pn.viewable.Viewer):
         show(self.note, "\n".join(m.notes))
 
     def _on_paths(self, task, old, new):
+        if getattr(self, "_syncing", False):
+            return
         m = self.state.wiring
         for p in set(old) - set(new):
             m.set_active(task, p, False)

@@ -27,7 +27,8 @@ K-seed ensemble on digits (``curves_hz``: new points of the AP training curve pe
 in the page's BokehJS document; ``status_hz`` beside it), over ``--seconds``, each round
 a fresh session.
 
-``--graph`` measures instead each graph action's server round trip on fig5c's 4 modules (issue 29):
+``--graph`` measures instead each graph action's server round trip on fig5c's 4 modules (issue 29),
+trained for one batch (so an edit is drawn pending rather than building a fresh network meanwhile),
 from the click (a key, a drag) until the network drawing is redrawn (the last change of its sources in
 the page's BokehJS document, once they have been quiet for 150 ms), in ms, per action (``*_ms``: medians
 over ``--rounds`` fresh sessions; ``max_ms``: the slowest action's median; ``all``: every round).
@@ -283,8 +284,11 @@ WATCH_GRAPH = """() => {
     if (m.name && m.name.startsWith('graph-') && m.data) m.change.connect(() => { window.__g.n += 1;
                                                                                   window.__g.t = performance.now(); });
 }"""
+QUIET = """async () => { while (performance.now() - window.__g.t < 400) await new Promise(r => setTimeout(r, 20)); }"""
 REDRAWN = """async (n0) => {
-  while (window.__g.n === n0) await new Promise(r => setTimeout(r, 5));
+  const t0 = performance.now();
+  while (window.__g.n === n0) { if (performance.now() - t0 > 20000) return null;
+                                 await new Promise(r => setTimeout(r, 5)); }
   while (performance.now() - window.__g.t < 150) await new Promise(r => setTimeout(r, 10));
   return window.__g.t;
 }"""
@@ -301,24 +305,36 @@ def graph_round(url: str) -> dict:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             pg = Page(b, url + "?preset=fig5c", viewport=(1280, 720)).open(timeout=300_000)
+            print("fig5c is ready", file=sys.stderr)
+            # one batch: a trained network, so that an edit waits for "Reset and apply" (drawn pending)
+            # instead of building a fresh fig5c meanwhile, which would be timed with it
+            pg.button("Step").click()
+            pg.wait_status(r"batch 1/", timeout=120_000)
             pg.js(WATCH_GRAPH)
             page = pg.page
 
             def timed(name, act):
+                pg.js(QUIET)
                 n0 = pg.js("() => window.__g.n")
                 t0 = pg.js("() => performance.now()")
                 act()
-                out[f"{name}_ms"] = round(pg.js(REDRAWN, n0) - t0, 1)
+                t = pg.js(REDRAWN, n0)
+                if t is None:
+                    raise SystemExit(f"{name}: the graph was not redrawn within 20 s")
+                out[f"{name}_ms"] = round(t - t0, 1)
+                print(name, out[f"{name}_ms"], file=sys.stderr)
 
             timed("select_module", lambda: W.click(pg, W.title_at(pg, "L2")))
             timed("select_path", lambda: W.click(pg, W.path_at(pg, "L3.SI->L4.RI")))
             timed("start_path", lambda: W.click(pg, W.block_at(pg, "L2.SI")))
             W.click(pg, W.block_at(pg, "L4.RI"))  # the tasks popover: not the graph
-            pg.button("Add path").wait_for()
-            timed("add_path", lambda: pg.button("Add path").click())
+            pg.button("Add this path").wait_for()
+            pg.page.wait_for_timeout(500)  # quiet
+            timed("add_path", lambda: pg.button("Add this path").click())
             timed("delete_path", lambda: page.keyboard.press("Delete"))
             timed("undo", lambda: page.keyboard.press("Control+z"))
-            page.get_by_label("A click on a path").select_option("toggles it in task A")
+            page.locator(".ap-click-mode select").select_option("a click on a path toggles it in task A")
+            pg.page.wait_for_timeout(500)  # the choice has reached the server
             timed("toggle_task", lambda: W.click(pg, W.path_at(pg, "yA->L4.RE2")))
             x, y = W.title_at(pg, "L3")
 
@@ -333,7 +349,10 @@ def graph_round(url: str) -> dict:
                 return n0, t0
 
             n0, t0 = drag()
-            out["drag_module_ms"] = round(pg.js(REDRAWN, n0) - t0, 1)
+            t = pg.js(REDRAWN, n0)
+            if t is None:
+                raise SystemExit("drag_module: the graph was not redrawn within 20 s")
+            out["drag_module_ms"] = round(t - t0, 1)
             pg.close()
         finally:
             b.close()

@@ -350,3 +350,33 @@ def test_choosing_another_dataset_fits_the_ports_and_rebuilds_the_untrained_netw
     for _ in range(5):
         e.tick()
     assert e.state.message == "" and e.state.runner.trainer.data["main"].name == "2afc"
+
+
+def test_a_module_moved_on_a_trained_network_asks_nothing_and_the_link_keeps_it(explorer, wait):
+    """A drag changes where a module is drawn, not the network: no "Reset and apply"; the URL has it at once.
+    A path added waits (drawn pending) and the URL keeps the network's experiment until it is applied."""
+    e = explorer
+    e.state.step()
+    assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
+    query = e.bridge.query
+    e.wire.move("L2", 9.0, 4.0)
+    assert e.state.pending == [] and not e.settings.confirm.visible
+    assert e.state.runner.trainer.position == 1  # the same network, still trained
+    assert e.bridge.query != query and e.state.experiment.wiring.inline["layout"] == {"L2": [9.0, 4.0]}
+    query = e.bridge.query
+    e.wire.click("block", "x")
+    e.wire.click("block", "L2.RI")
+    assert e.state.pending == ["wiring"] and e.settings.confirm.visible
+    assert e.graph.data["added"]["path"] == ["x->L2.RI"]
+    assert e.bridge.query == query and "x->L2.RI" not in _saved_paths(e)
+    e.settings.apply.clicks += 1
+    assert wait(lambda: e.state.runner.state == "ready", tick=e.tick)
+    assert e.graph.data["added"]["path"] == [] and "x->L2.RI" in e.graph.data["ff_on"]["path"]
+    assert e.bridge.query != query and "x->L2.RI" in _saved_paths(e)
+
+
+def _saved_paths(e) -> list:
+    """The path names of the experiment that "Experiment: save" writes."""
+    from apexplorer.experiment import Experiment
+
+    return list(Experiment.from_toml(e.state.files.experiment_text()).inline_wiring().path_names)

@@ -157,10 +157,10 @@ def test_a_chain_of_three_modules_is_made_by_clicks_then_edited_undone_and_train
     i = before["module"].index("L3")
     wait_graph(pg, "(s, [l, i]) => Math.abs(s.frames.left[i] - l) > 0.3", [before["left"][i], i])
     # suppress the feedback path into L1 in task main (a click with the task chosen)
-    pg.page.get_by_label("A click on a path").select_option("toggles it in task main")
+    pg.page.locator(".ap-click-mode select").select_option("a click on a path toggles it in task main")
     click(pg, path_at(pg, "L2.SE->L1.RE"))
     wait_graph(pg, "(s) => Array.from(s.fb_off.path).includes('L2.SE->L1.RE')")
-    pg.page.get_by_label("A click on a path").select_option("selects it")
+    pg.page.locator(".ap-click-mode select").select_option("a click on a path selects it")
     edited = wiring_json(pg)
     assert edited["modules"][2]["spectral_radius"] == 0.6 and "L3" in edited["layout"]
     assert edited["tasks"][0]["paths"] and "L2.SE->L1.RE" not in edited["tasks"][0]["paths"]
@@ -168,13 +168,13 @@ def test_a_chain_of_three_modules_is_made_by_clicks_then_edited_undone_and_train
     # deleted and undone is history's): undone to the start, the wiring JSON identical; then redone
     for _ in range(10):
         pg.button("Undo").click()
-        pg.page.wait_for_timeout(150)
+        pg.page.wait_for_timeout(50)
     wait_graph(pg, "(s) => !Array.from(s.frames.module).includes('L3')")
     expect(pg.button("Undo")).to_be_disabled()
     assert wiring_json(pg) == start
     for _ in range(10):
         pg.page.keyboard.press("Control+Shift+z")
-        pg.page.wait_for_timeout(150)
+        pg.page.wait_for_timeout(50)
     wait_graph(pg, "(s) => Array.from(s.fb_off.path).includes('L2.SE->L1.RE')")
     expect(pg.button("Redo")).to_be_disabled()
     assert wiring_json(pg) == edited
@@ -237,7 +237,7 @@ def test_taps_keys_a_pending_edit_and_a_tasks_suppression(browser, server):
         pg.page.wait_for_timeout(500)
         pg.button("Load preset").click()
         wait_graph(pg, "(s) => Array.from(s.frames.module).includes('L4')")
-        pg.page.get_by_label("A click on a path").select_option("toggles it in task A")
+        pg.page.locator(".ap-click-mode select").select_option("a click on a path toggles it in task A")
         click(pg, path_at(pg, "yA->L4.RE2"), touch=True)
         wait_graph(pg, "(s) => Array.from(s.fb_off.path).includes('yA->L4.RE2')")
         expect(shown(pg, ".ap-wire-done")).to_contain_text("suppressed in task A")
