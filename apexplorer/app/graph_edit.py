@@ -131,10 +131,10 @@ class GraphEditor(pn.viewable.Viewer):
         self.click_mode.param.watch(lambda e: self._say_hint(), "value")
         # the selection panel
         self.title = pn.pane.Markdown("", margin=(0, 5))
-        self.size = pn.widgets.IntInput(label="Size", width=90, start=1)
-        self.blocks = pn.widgets.TextInput(label="Blocks", width=200)
-        self.rho = pn.widgets.FloatInput(label="ρ", width=90, step=0.05, start=0)
-        self.rate = pn.widgets.FloatInput(label="c", width=90, step=0.05, start=0.01, end=1)
+        self.size = pn.widgets.IntInput(label="Size", width=80, start=1)
+        self.blocks = pn.widgets.TextInput(label="Blocks", width=250)
+        self.rho = pn.widgets.FloatInput(label="ρ", width=70, step=0.05, start=0)
+        self.rate = pn.widgets.FloatInput(label="c", width=70, step=0.05, start=0.01, end=1)
         self.delete_button = pn.widgets.Button(label="Delete", color="danger", variant="outline",
                                                width=90, description="Remove it (Delete or Backspace)")
         self.delete_button.on_click(lambda e: self.delete())

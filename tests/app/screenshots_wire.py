@@ -24,7 +24,7 @@ from tests.app.conftest import Page
 
 
 def _graph_in_view(pg):
-    pg.page.locator(".ap-wire-hint").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    pg.page.locator(".ap-click-mode").first.evaluate("e => e.scrollIntoView({block: 'start'})")
     time.sleep(0.5)
 
 
