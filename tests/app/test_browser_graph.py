@@ -104,9 +104,18 @@ def test_no_cell_of_the_module_table_is_cut(page):
     pg = page.open()
     _set_size(pg, "L1", 100_000)
     expect(pg.page.locator(".tabulator-cell", has_text="100,000").first).to_be_visible()
-    pg.page.wait_for_timeout(500)
-    cut = pg.page.locator(".tabulator-cell, .tabulator-col-title").evaluate_all(
-        "cs => cs.filter(c => c.innerText.trim() && c.scrollWidth > c.clientWidth + 1).map(c => c.innerText)")
-    assert not cut, cut
+    cells = pg.page.locator(".tabulator-cell, .tabulator-col-title")
+    shown = "cs => cs.filter(c => c.innerText.trim() && c.clientWidth > 0)"
+    cut = f"cs => ({shown})(cs).filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.innerText)"
+    # the new value and the columns' new widths reach the table one after the other: wait for both, drawn
+    try:
+        pg.page.wait_for_function(f"() => {{ const cs = [...document.querySelectorAll('*')].flatMap(e => e.shadowRoot ?"
+                                  f" [...e.shadowRoot.querySelectorAll('.tabulator-cell, .tabulator-col-title')] : []);"
+                                  f" return ({shown})(cs).length > 0 && ({cut})(cs).length === 0; }}",
+                                  timeout=10_000, polling=100)
+    except Exception:  # noqa: BLE001 - say which cells are cut
+        pass
+    assert cells.evaluate_all(shown + ".length") > 0
+    assert not cells.evaluate_all(cut), cells.evaluate_all(cut)
     table = pg.page.locator(".tabulator").first.evaluate("t => [t.scrollWidth, t.clientWidth]")
     assert table[0] <= table[1] + 1, table  # nothing hidden to the right either
