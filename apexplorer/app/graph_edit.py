@@ -264,6 +264,13 @@ class GraphEditor(pn.viewable.Viewer):
         self.refusal.visible = False
         self.done.visible = False
         self.offer = None
+        gone = (what == "path" and ref not in self.wm.path_names) or \
+            (what in ("module", "block") and "." in (ref or "") + ("." if what == "module" else "") and
+             module_of(ref) not in self.wm.module_names)
+        if gone:  # drawn crossed out: the running network's, removed by an edit that waits
+            show(self.done, f"{ref} is removed by the edit waiting for Reset and apply (Keep the trained network "
+                            "brings it back)")
+            what = None
         if what == "block":
             self._click_block(ref)
         elif what == "module":
@@ -365,6 +372,9 @@ class GraphEditor(pn.viewable.Viewer):
         if sel is None:
             return
         kind, name = sel
+        if name not in (self.wm.path_names if kind == "path" else self.wm.module_names):
+            self.selected = None
+            return
         if kind == "path":
             self.wm.remove_path(name)
             if name not in self.wm.path_names:
@@ -408,6 +418,8 @@ class GraphEditor(pn.viewable.Viewer):
             F = d["frames"]
             self._drag = None
             for i, name in enumerate(F["module"]):
+                if name not in self.wm.module_names:
+                    continue  # a module an edit removed (drawn crossed out until it is applied)
                 if F["left"][i] <= x <= F["right"][i] and F["bottom"][i] <= y <= F["top"][i] + L.TITLE_H:
                     self._drag = (name, x, y, (F["left"][i], F["bottom"][i], F["right"][i], F["top"][i]))
             return

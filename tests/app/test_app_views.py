@@ -369,9 +369,17 @@ def test_a_module_moved_on_a_trained_network_asks_nothing_and_the_link_keeps_it(
     assert e.state.pending == ["wiring"] and e.settings.confirm.visible
     assert e.graph.data["added"]["path"] == ["x->L2.RI"]
     assert e.bridge.query == query and "x->L2.RI" not in _saved_paths(e)
+    e.wire.click("path", "L2.SE->L1.RE")
+    e.wire.delete()
+    assert e.graph.data["removed"]["path"] == ["L2.SE->L1.RE"]
+    e.wire.click("path", "L2.SE->L1.RE")  # drawn crossed out: a click says so, Delete does nothing more
+    assert e.wire.selected is None and "waiting for Reset and apply" in e.wire.done.object
+    e.wire.delete()
+    assert e.state.wiring.error == "" and not e.state.blocker()
     e.settings.apply.clicks += 1
     assert wait(lambda: e.state.runner.state == "ready", tick=e.tick)
     assert e.graph.data["added"]["path"] == [] and "x->L2.RI" in e.graph.data["ff_on"]["path"]
+    assert e.graph.data["removed"]["path"] == [] and "L2.SE->L1.RE" not in e.state.wiring.path_names
     assert e.bridge.query != query and "x->L2.RI" in _saved_paths(e)
 
 
