@@ -51,19 +51,24 @@ def title_at(pg, module):
 
 
 def path_at(pg, name):
-    for key in ("ff_on", "fb_on", "ff_off", "fb_off", "added", "removed"):
-        d = data(pg, key)
+    """A point of path ``name`` off every box and as far as can be from every other path."""
+    drawn = {k: data(pg, k) for k in ("ff_on", "fb_on", "ff_off", "fb_off", "added", "removed")}
+    b = data(pg, "blocks")
+    f = data(pg, "frames")
+    boxes = list(zip(b["left"], b["bottom"], b["right"], b["top"])) + \
+        [(x0, y1, x1, y1 + 0.7) for x0, y1, x1 in zip(f["left"], f["top"], f["right"])]  # names above modules
+    others = [(x, y) for d in drawn.values() for p, xs, ys in zip(d["path"], d["xs"], d["ys"]) if p != name
+              for x, y in zip(xs, ys)]
+    for d in drawn.values():
         if name in d["path"]:
             i = d["path"].index(name)
-            xs, ys = d["xs"][i], d["ys"][i]
-            f = data(pg, "frames")
-            boxes = list(zip(f["left"], f["bottom"], f["right"], f["top"]))
-
-            def free(x, y):  # not on a module (or its name above it)
-                return not any(x0 - 0.2 <= x <= x1 + 0.2 and y0 - 0.2 <= y <= y1 + 0.7 for x0, y0, x1, y1 in boxes)
-
-            j = next((j for j in range(len(xs) // 3, len(xs)) if free(xs[j], ys[j])), len(xs) // 3)
-            return pg.js(TO_PAGE, [xs[j], ys[j]])
+            pts = list(zip(d["xs"][i], d["ys"][i]))
+            pts = pts[len(pts) // 6: len(pts) - len(pts) // 6]
+            free = [(x, y) for x, y in pts
+                    if not any(x0 - 0.15 <= x <= x1 + 0.15 and y0 - 0.15 <= y <= y1 + 0.15 for x0, y0, x1, y1 in boxes)]
+            x, y = max(free or pts, key=lambda p: min(((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2 for q in others),
+                                                       default=1.0))
+            return pg.js(TO_PAGE, [x, y])
     raise AssertionError(f"path {name} is not drawn")
 
 
@@ -158,6 +163,7 @@ def test_a_chain_of_three_modules_is_made_by_clicks_then_edited_undone_and_train
     wait_graph(pg, "(s, [l, i]) => Math.abs(s.frames.left[i] - l) > 0.3", [before["left"][i], i])
     # suppress the feedback path into L1 in task main (a click with the task chosen)
     pg.page.locator(".ap-click-mode select").select_option("a click on a path toggles it in task main")
+    expect(shown(pg, ".ap-wire-hint")).to_contain_text("suppressed, or active again, in task main")
     click(pg, path_at(pg, "L2.SE->L1.RE"))
     wait_graph(pg, "(s) => Array.from(s.fb_off.path).includes('L2.SE->L1.RE')")
     pg.page.locator(".ap-click-mode select").select_option("a click on a path selects it")
@@ -238,6 +244,7 @@ def test_taps_keys_a_pending_edit_and_a_tasks_suppression(browser, server):
         pg.button("Load preset").click()
         wait_graph(pg, "(s) => Array.from(s.frames.module).includes('L4')")
         pg.page.locator(".ap-click-mode select").select_option("a click on a path toggles it in task A")
+        expect(shown(pg, ".ap-wire-hint")).to_contain_text("suppressed, or active again, in task A")
         click(pg, path_at(pg, "yA->L4.RE2"), touch=True)
         wait_graph(pg, "(s) => Array.from(s.fb_off.path).includes('yA->L4.RE2')")
         expect(shown(pg, ".ap-wire-done")).to_contain_text("suppressed in task A")
