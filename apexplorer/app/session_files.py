@@ -110,7 +110,7 @@ class SessionFiles(param.Parameterized):
                     done()
 
         m.asked = True
-        self.runner.build(factory, {"wiring": wiring, "loaded": name}, experiment=exp)
+        self.runner.build(factory, {"wiring": wiring, "loaded": name, "previous": m.built}, experiment=exp)
         m.built_baselines = []
         m.baselines = []  # after the build is asked for: the loaded network is the one they compare with
         m.pending = []
