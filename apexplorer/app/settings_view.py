@@ -62,7 +62,9 @@ class SettingsView(pn.viewable.Viewer):
         s.param.watch(self._on_device, "device")
         self._on_device()
         # ticked baselines are a structural change: they train beside a fresh network (Reset / apply)
-        self.baselines = {m: pn.widgets.Checkbox(label=label, value=m in state.baselines, margin=(5, 0, 5, 10))
+        # a box per baseline (a group of one: its label is the box's accessible name), each with its tooltip
+        self.baselines = {m: pn.widgets.CheckBoxGroup(options={label: m}, value=[m] if m in state.baselines else [],
+                                                      margin=(5, 0, 5, 10))
                           for label, m in BASELINE_LABELS.items()}
         for box in self.baselines.values():
             box.param.watch(self._on_baselines, "value")
@@ -85,14 +87,18 @@ class SettingsView(pn.viewable.Viewer):
         """The baselines ticked, in the boxes' order."""
         return [m for m, box in self.baselines.items() if box.value]
 
+    def tick(self, method: str, on: bool = True) -> None:
+        """Tick (or untick) the box of baseline ``method``, as a click does."""
+        self.baselines[method].value = [method] if on else []
+
     def _on_baselines(self, event):
         if sorted(self.ticked()) != sorted(self.state.baselines):
             self.state.baselines = self.ticked()
 
     def _follow_baselines(self, event):
         for m, box in self.baselines.items():
-            if box.value != (m in event.new):
-                box.value = m in event.new
+            if bool(box.value) != (m in event.new):
+                box.value = [m] if m in event.new else []
 
     def _on_revert(self, event=None):
         self.state.revert()
@@ -168,7 +174,8 @@ class SettingsView(pn.viewable.Viewer):
             self.where,
             pn.pane.Markdown("**Compare** (baselines train beside AP on the same batches, with hidden layers as "
                              "wide as AP's modules; ticking one rebuilds the network)", margin=(0, 5)),
-            pn.Row(*(w for m in self.baselines for w in (self.baselines[m], self.baseline_help[m])),
-                   css_classes=["ap-baselines"]),
+            # each box with its tooltip; the pairs wrap within the panel's width
+            pn.FlexBox(*(pn.Row(self.baselines[m], self.baseline_help[m]) for m in self.baselines),
+                       flex_wrap="wrap", sizing_mode="stretch_width", css_classes=["ap-baselines"]),
             sizing_mode="stretch_width",
         )

@@ -259,7 +259,7 @@ def test_ticked_baselines_train_beside_ap_and_the_export_holds_every_seeds_batch
         assert drive(st, [curves], lambda: st.runner.state == "ready" and st.runner.trainer is not None
                      and st.runner.trainer.learner_members == 2, wait)
         assert "no history" not in st.message and rc._history("csv").read().startswith("run,kind,epoch")
-        sv.baselines["bp"].value = True
+        sv.tick("bp")
         assert st.baselines == ["bp"]  # an untrained network is rebuilt with it at once
         assert drive(st, [curves], lambda: st.runner.state == "ready" and list(st.runner.baselines) == ["bp"], wait)
         assert st.built_baselines == ["bp"] and not st.pending
@@ -282,7 +282,7 @@ def test_ticked_baselines_train_beside_ap_and_the_export_holds_every_seeds_batch
             assert curves.sources[(run, "acc", "test", "main")].data["y"] == [pytest.approx(100 * float(
                 mean["test_acc"]))]
         # a baseline untick after training is a pending change, applied with Reset
-        sv.baselines["bp"].value = False
+        sv.tick("bp", False)
         assert "baselines" in st.pending and sv.confirm.visible
         sv.apply.clicks += 1
         assert drive(st, [curves], lambda: st.runner.state == "ready" and not st.runner.baselines, wait)
