@@ -92,13 +92,19 @@ class SettingsView(pn.viewable.Viewer):
         self.baselines[method].value = [method] if on else []
 
     def _on_baselines(self, event):
+        if getattr(self, "_following", False):  # the boxes follow the experiment one by one: not an edit
+            return
         if sorted(self.ticked()) != sorted(self.state.baselines):
             self.state.baselines = self.ticked()
 
     def _follow_baselines(self, event):
-        for m, box in self.baselines.items():
-            if bool(box.value) != (m in event.new):
-                box.value = [m] if m in event.new else []
+        self._following = True
+        try:
+            for m, box in self.baselines.items():
+                if bool(box.value) != (m in event.new):
+                    box.value = [m] if m in event.new else []
+        finally:
+            self._following = False
 
     def _on_revert(self, event=None):
         self.state.revert()

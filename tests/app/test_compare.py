@@ -310,3 +310,17 @@ def test_a_baseline_beside_a_multitask_network_is_refused_in_words():
         assert "baselines train one task" in st.problems()
     finally:
         st.close()
+
+
+def test_the_baseline_boxes_follow_an_experiment_with_several_baselines_whole():
+    st = ExplorerState()
+    try:
+        sv = SettingsView(st)
+        st.model.baselines = ["bp", "fa"]  # a revert or a loaded experiment: both at once
+        assert st.baselines == ["bp", "fa"] and sv.ticked() == ["bp", "fa"]
+        sv.tick("ep")
+        assert st.baselines == ["bp", "fa", "ep"]
+        st.model.baselines = []
+        assert sv.ticked() == []
+    finally:
+        st.close()
