@@ -49,6 +49,9 @@ def check_writable(path) -> Path:
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"cannot save to {str(path)!r}: it is a folder; give a file name, e.g. {str(path / 'run.pt')!r}")
+    above = next((p for p in path.parents if p.exists()), None)  # named as the user wrote it
+    if above is not None and not above.is_dir():
+        raise CheckpointError(f"cannot save to {str(path)!r}: {str(above)!r} is a file, not a folder")
     try:
         try_writing(path)
     except OSError as e:

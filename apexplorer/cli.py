@@ -3,13 +3,15 @@
 Every subcommand lives in :mod:`apexplorer.commands` (one module each, with
 ``register(subparsers)``); this module only assembles them.  A user's mistake
 (bad option, bad wiring, missing data, divergence) prints a message and exits
-with code 2, never a traceback.
+with code 2, never a traceback; output cut short by its reader (``apexplorer show run.pt | head``)
+ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 import warnings
@@ -42,7 +44,25 @@ def _unrecognized(parser, args, extra) -> None:
     sub.error(msg)
 
 
+#: The exit code of a command whose reader went away (128 + SIGPIPE, as the shell reports such a command).
+BROKEN_PIPE = 141
+
+
 def main(argv=None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit, so that a reader gone by now is caught below
+        return code
+    except BrokenPipeError:
+        # the reader of the output has gone: stop quietly, as a command killed by SIGPIPE does; stdout
+        # now writes nowhere, so that Python's own last flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return BROKEN_PIPE
+
+
+def _main(argv=None) -> int:
     args = None
     try:
         parser = make_parser()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import ApexplorerError, choices
+from .errors import ApexplorerError, choices, plural
 
 DEVICES = ("auto", "cpu", "cuda")
 #: Why torch sees no GPU (:func:`no_gpu_reason`).
@@ -23,7 +23,7 @@ def resolve_device(device: str) -> torch.device:
         if index and (not device.startswith("cuda:") or not index.isdigit()):
             raise ApexplorerError(f"unknown device {device!r}; choices are {choices(DEVICES)} or cuda:N")
         if index and int(index) >= torch.cuda.device_count():
-            raise ApexplorerError(f"device {device!r}: this machine has {torch.cuda.device_count()} GPU(s), "
+            raise ApexplorerError(f"device {device!r}: this machine has {plural(torch.cuda.device_count(), 'GPU')}, "
                                   f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
         return torch.device(device)
     if device == "cpu":

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import share
-from .errors import ApexplorerError, choices, did_you_mean
+from .errors import ApexplorerError, choices, did_you_mean, plural
 from .sections import (APSettings, ExperimentError, InitSettings, MethodSettings, TaskSpec, TrainSettings,
                        WiringSpec, coerce, parse_text)
 from .table import EP_LR, aliases
@@ -124,8 +124,8 @@ class Experiment:
             datasets = [datasets] * len(names)
         if isinstance(datasets, (list, tuple)):
             if len(datasets) != len(names):
-                raise ExperimentError(f"preset {preset!r} has {len(names)} task(s) ({', '.join(names)}), but "
-                                      f"{len(datasets)} dataset(s) were given ({', '.join(map(str, datasets))})")
+                raise ExperimentError(f"preset {preset!r} has {plural(len(names), 'task')} ({', '.join(names)}), but "
+                                      f"{plural(len(datasets), 'dataset')} given ({', '.join(map(str, datasets))})")
             datasets = dict(zip(names, datasets))
         rec = dict(SETTINGS.get(preset, {}))
         ap = {k: rec[k] for k in APSettings.keys() if k in rec}

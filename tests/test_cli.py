@@ -1,6 +1,7 @@
 """The CLI: JSON lines, exit code 2 and a message (no traceback) for a user's mistake."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,45 @@ def test_save_and_resume_continue_the_epoch_count(tmp_path, capsys):
     assert main(["train", "--dataset", "digits", "--epochs", "2", "--resume", str(ck), "--json"]) == 0
     lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
     assert [l["epoch"] for l in lines if "train_acc" in l] == [2]
+
+
+def test_run_help_says_what_it_trains(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the run an experiment" not in out
+    assert out.count("train the experiment of a file (.toml, .json), of a checkpoint (.pt) or of a shipped example") == 1
+    assert "Train the experiment of a file (.toml, .json), of a checkpoint (.pt) or of a shipped example." in out
+
+
+def test_a_save_under_a_file_says_that_the_file_is_not_a_folder(tmp_path, capsys, monkeypatch):
+    (tmp_path / "afile").write_text("")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--save", "afile/x.pt"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot save to 'afile/x.pt': 'afile' is a file, not a folder" in err, err
+    assert "File exists" not in err and "Traceback" not in err
+
+
+def test_output_into_a_pipe_whose_reader_has_gone_ends_quietly(tmp_path):
+    """``apexplorer show run.pt | head``: the reader closes the pipe; the command stops without a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    from apexplorer.experiment import Experiment
+
+    path = tmp_path / "run.toml"
+    path.write_text(Experiment.from_preset("digits", ["digits"]).to_toml())
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line: every write meets a broken pipe
+    try:
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+        p = subprocess.run([sys.executable, "-m", "apexplorer.cli", "show", str(path)], stdout=write,
+                           stderr=subprocess.PIPE, text=True, timeout=120, cwd=root, env=env)
+    finally:
+        os.close(write)
+    assert p.stderr == "" and p.returncode == 141, (p.returncode, p.stderr)

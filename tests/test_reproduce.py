@@ -99,7 +99,10 @@ def test_a_missing_dataset_is_not_run_and_says_how_to_get_it(tmp_path, monkeypat
     r = tiny("fig2ab", set_={**{k: v for k, v in TINY.items() if k != "dataset"}, "tasks.main.train_size": 300})
     r = dataclasses.replace(r, groups=tuple(dataclasses.replace(g, grid=(("dataset", ("mnist", "digits")),))
                                             for g in r.groups))
-    data = reproduce([r], "quick", None, tmp_path / "out", emit=lambda text: None)
+    lines = []
+    data = reproduce([r], "quick", 1, tmp_path / "out", emit=lines.append)
+    assert lines[0].startswith("fig2ab (Fig. 2a-b): 2 points x 1 seed at the quick scale; 1 run to train, 1 point not "
+                               "run (data missing)"), lines[0]
     block = data["results"][0]
     status = {p["label"]: p["status"] for p in block["points"]}
     assert status == {"AP dataset=mnist": "not run: mnist is not on this machine", "AP dataset=digits": "done"}
@@ -113,6 +116,8 @@ def test_the_command_lists_the_results_and_needs_a_folder(capsys):
     assert main(["reproduce", "--list", "fig5e"]) == 0
     out = capsys.readouterr().out
     assert "fig5e" in out and "digits stands in for MNIST" in out
+    assert main(["reproduce", "--list", "sgd-batch1"]) == 0
+    assert "quick: 1 point x 3 seeds;" in capsys.readouterr().out
     assert main(["reproduce", "fig2c"]) == 2
     assert "give --out DIR" in capsys.readouterr().err
     assert main(["reproduce", "fig9", "--out", "x"]) == 2

@@ -44,12 +44,15 @@ def _children():
             and p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(p.cmdline())]
 
 
-def _wait_final(job, timeout=120):
+def _wait_final(job, timeout=120, messages=None):
+    """(the final progress, the (state, done) pairs seen); ``messages`` (a set) collects the messages seen."""
     end = time.monotonic() + timeout
     seen = set()
     while time.monotonic() < end:
         p = job.progress()
         seen.add((p.state, p.done))
+        if messages is not None:
+            messages.add(p.message)
         if p.final:
             return p, seen
         time.sleep(0.05)
@@ -71,9 +74,11 @@ def test_a_job_on_a_local_dask_cluster_finishes_and_closes_the_cluster(tiny, tmp
     pytest.importorskip("distributed")
     before = {p.pid for p in _children()}
     job = SweepJob(tiny, tmp_path / "t.csv", workers=1).start()
-    p, seen = _wait_final(job)
+    messages = set()
+    p, seen = _wait_final(job, messages=messages)
     assert job.join(30)
     assert (p.state, p.done, p.total, p.executor) == ("finished", 2, 2, "dask"), p
+    assert "training on a local Dask cluster (1 worker process)" in messages, messages  # the Sweeps tab's words
     assert ("running", 0) in seen or ("running", 1) in seen  # progress was readable while it ran
     assert len(job.frame()) == 2 and set(job.frame()["status"]) == {"completed"}
     time.sleep(0.5)

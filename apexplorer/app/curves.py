@@ -74,6 +74,23 @@ def _ghost_lines(f, ghosts, q) -> list:
     return items
 
 
+def ghost_buttons(ghosts, remove) -> list:
+    """"Previous runs:" and a × button per ghost (``remove(ghost_id)`` drops it); none without ghosts."""
+    buttons = []
+    for g in ghosts:
+        text = f"× ghost: {g.label}"
+        b = pn.widgets.Button(label=text, variant="outline", height=30, margin=(2, 4), sizing_mode="fixed",
+                              width=40 + 7 * len(text), description="Remove this previous run from the curves",
+                              css_classes=["ap-ghost"])
+        b.on_click(lambda e, gid=g.id: remove(gid))
+        buttons.append(b)
+    if buttons:
+        buttons.insert(0, pn.pane.Markdown("Previous runs:", margin=(4, 5, 0, 10), sizing_mode="fixed",
+                                           width=180, css_classes=["ap-ghost-label"],
+                                           styles={"white-space": "nowrap"}))  # one line, any font
+    return buttons
+
+
 class CurvesView(LiveView):
     """Loss and accuracy against epochs: AP (an ensemble's mean ± sd and members), baselines and ghosts."""
 
@@ -104,7 +121,8 @@ class CurvesView(LiveView):
         self._panes = [pn.pane.Bokeh(sizing_mode="stretch_width") for _ in QUANTITIES]
         self.speed = pn.pane.Markdown("", css_classes=["ap-speed"], margin=(0, 10), visible=False,
                                       styles={"font-size": "12px"})
-        self.ghost_bar = pn.Row(sizing_mode="stretch_width", visible=False, margin=(0, 5))
+        # the buttons wrap onto more lines rather than widen the page
+        self.ghost_bar = pn.FlexBox(flex_wrap="wrap", sizing_mode="stretch_width", visible=False, margin=(0, 5))
         # stacked, each as wide as the tab, its legend beside it: many runs stay readable
         self._figures = pn.Column(*self._panes, sizing_mode="stretch_width")
         self._layout = pn.Column(self._figures, self.speed, self.ghost_bar, sizing_mode="stretch_width")
@@ -212,18 +230,7 @@ class CurvesView(LiveView):
         return self._name(run).split(" ")[0]
 
     def _show_ghost_bar(self):
-        buttons = []
-        for g in self.ghosts:
-            text = f"× ghost: {g.label}"
-            b = pn.widgets.Button(label=text, variant="outline", height=30, margin=(2, 4), sizing_mode="fixed",
-                                  width=40 + 7 * len(text), description="Remove this previous run from the curves",
-                                  css_classes=["ap-ghost"])
-            b.on_click(lambda e, gid=g.id: self.remove_ghost(gid))
-            buttons.append(b)
-        if buttons:
-            buttons.insert(0, pn.pane.Markdown("Previous runs:", margin=(4, 5, 0, 10), sizing_mode="fixed",
-                                               width=180, css_classes=["ap-ghost-label"],
-                                               styles={"white-space": "nowrap"}))  # one line, any font
+        buttons = ghost_buttons(self.ghosts, self.remove_ghost)
         self.ghost_bar.objects = buttons
         self.ghost_bar.visible = bool(buttons)
 
@@ -245,7 +252,7 @@ class CurvesView(LiveView):
     def on_reset(self, info):
         meta = info.get("meta") or {}
         run_info = (meta.get("experiment"), meta.get("wiring"), tuple(info.get("baselines") or ()))
-        self._keep_ghost(run_info)
+        self._keep_ghost(run_info, meta.get("previous"))
         self._run_info = run_info
         self.tasks = list(info.get("tasks") or ["main"])
         self.runs = ["ap", *(info.get("baselines") or ())]
@@ -261,13 +268,16 @@ class CurvesView(LiveView):
         else:
             self._build()
 
-    def _keep_ghost(self, run_info):
-        """The run shown so far becomes a ghost when it trained (the oldest of MAX_GHOSTS goes)."""
+    def _keep_ghost(self, run_info, trained=None):
+        """The run shown so far becomes a ghost when it trained (the oldest of MAX_GHOSTS goes), named after what
+        differs from the new run; ``trained``: its experiment as it trained (live changes included), when known."""
         curves = {(q, kind, t): (list(s.x), list(s.y)) for (run, q, kind, t), s in self.series.items()
                   if run == "ap" and len(s)}
         if not curves:
             return
         old, new = self._run_info, run_info
+        if trained is not None and old is not None:
+            old = (trained, *old[1:])
         if old is not None and old[0] is not None and new[0] is not None:
             label = ghost_label(old[0], new[0], old[1], new[1], old[2], new[2])
         else:
@@ -375,4 +385,4 @@ class CurvesView(LiveView):
         return self._layout
 
 
-__all__ = ["CurvesView", "Ghost", "MAX_GHOSTS"]
+__all__ = ["CurvesView", "Ghost", "MAX_GHOSTS", "ghost_buttons"]

@@ -528,5 +528,5 @@ class ExperimentModel(param.Parameterized):
         self.pending = []
         self.notices.error("")
         self.asked = True
-        self.runner.build(factory, {"wiring": self.wiring.wiring}, experiment=exp)
+        self.runner.build(factory, {"wiring": self.wiring.wiring, "previous": self.built}, experiment=exp)
         return True

@@ -14,7 +14,7 @@ import panel as pn
 
 from ..errors import ApexplorerError
 from .files import ServerFiles
-from .safe import message, show
+from .safe import escape, message, show
 from .upload import ChunkedUpload
 from .session import ExplorerState
 
@@ -79,6 +79,15 @@ class RunControls(pn.viewable.Viewer):
         self.load = pn.widgets.Button(label="Load from the server", width=160, visible=self.files.enabled)
         self.save.on_click(lambda e: self._on_path(self.state.save))
         self.load.on_click(lambda e: self._on_path(self.state.load, must_exist=True))
+        # a session opened over a trained network asks first, as a structural change does
+        self.load_ask = message("warning", visible=True)
+        self.load_yes = pn.widgets.Button(label="Load the session", color="warning")
+        self.load_no = pn.widgets.Button(label="Keep the trained network", variant="outline")
+        self.load_yes.on_click(lambda e: self.state.files.confirm())
+        self.load_no.on_click(lambda e: self.state.files.keep())
+        self.load_confirm = pn.Column(self.load_ask, pn.Row(self.load_yes, self.load_no), visible=False,
+                                      sizing_mode="stretch_width", css_classes=["ap-load-confirm"])
+        state.files.param.watch(self._on_waiting, "waiting")
         state.param.watch(self._on_state, "status")
         state.notices.param.watch(self._on_state, ["message", "info"])
         # runner.state changes on the worker thread: read it from the drain (refresh), never watch it
@@ -116,6 +125,13 @@ class RunControls(pn.viewable.Viewer):
         cmd = exp.command("experiment.toml")
         where = "" if exp.train_args() is not None else " (with the file downloaded above)"
         self.command.object = f"The same run from a shell{where}:\n\n```bash\n{cmd}\n```"
+
+    def _on_waiting(self, *events):
+        name = self.state.files.waiting
+        self.load_confirm.visible = bool(name)
+        if name:
+            self.load_ask.object = (f"Load the session **{escape(name)}**? It replaces the network trained so far, "
+                                    "which is lost unless you download this session first.")
 
     def _on_path(self, action, must_exist=False):
         try:
@@ -159,7 +175,7 @@ class RunControls(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(
             pn.Row(self.train, self.pause, self.step, self.reset),
-            self.status, self.cancel, self.progress, self.error, self.info, self.slow,
+            self.status, self.cancel, self.progress, self.load_confirm, self.error, self.info, self.slow,
             pn.Card(self.save_experiment, pn.Row("Open an experiment file:", self.open_experiment), self.command,
                     title="Experiment: open, save, command line", collapsed=True, sizing_mode="stretch_width"),
             pn.Card(pn.pane.Markdown("Every batch and epoch so far: one row per task, per seed of an ensemble and "

@@ -8,6 +8,10 @@ panes, alerts) or :func:`escape_html` (HTML panes, card titles):
 * HTML is escaped (``<img onerror=…>`` shows as text, runs nothing);
 * Markdown's punctuation is escaped, so ``[x](javascript:…)`` or ``![](…)`` shows
   as typed and makes no link or image;
+* nothing reads as a web address: an empty tag follows every ``.``, ``:`` and ``@``,
+  so ``nope.pt`` or ``http://x`` is never made a link (``http://nope.pt/``), even by a
+  renderer that joins escaped characters back into the text before it looks for
+  addresses (markdown-it-py before 3.0, which Panel 1.4 accepts);
 * bidirectional controls (right-to-left marks and overrides) are shown as
   ``‹U+202E›``, so they cannot reorder the rest of the message;
 * a very long text is cut at :data:`LIMIT` characters, saying how many were left out.
@@ -30,6 +34,10 @@ BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 #: ASCII punctuation that Markdown (or the page's math) may read; each is backslash-escaped
 _MARKDOWN = set("\\`*_{}[]()#+-.!|~:$=")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+#: the characters that join the parts of a web address (a domain's dots, a scheme's colon, an e-mail's @)
+_ADDRESS = set(".:@")
+#: what follows each of them: an empty tag, invisible, that splits the text where a link finder looks
+_BREAK = "<span></span>"
 #: what a message pane needs besides escaped text: long names wrap instead of widening the page
 WRAP = {"overflow-wrap": "anywhere", "word-break": "break-word"}
 
@@ -53,6 +61,8 @@ def escape(text, limit: int = LIMIT) -> str:
             out.append("\\" + ch)
         else:
             out.append(ch)
+        if ch in _ADDRESS:
+            out.append(_BREAK)
     return "".join(out).replace("\n", "  \n")  # a line break stays one
 
 

@@ -139,27 +139,106 @@ def device_note(device: str) -> str:
         return f"{device} is not on this server, whose GPUs are {', '.join(gpus)}: choose one of them, or auto."
 
 
-@functools.lru_cache(maxsize=1)
-def paper_defaults() -> dict:
-    """The paper's value of every setting (its 2-layer Fashion-MNIST model): name -> value."""
-    from ..experiment import Experiment
-    from ..presets import preset
+#: Settings the paper does not speak of (where this machine trains, which seed).
+NOT_THE_PAPERS = ("device", "seed")
+#: What each baseline is, for its checkbox's tooltip.
+BASELINE_HELP = {
+    "bp": "Backpropagation: the error goes back through the transposed forward weights of a layered network.",
+    "fa": "Feedback alignment: the error goes back through fixed random weights instead of the transposed ones.",
+    "ep": "Equilibrium propagation: a free and a nudged relaxation of a layered network; the difference trains it.",
+}
 
-    exp = Experiment.from_preset("paper-2layer")
-    module = preset("paper-2layer", 784, 10).modules[0]
-    out = {n: exp.get(k) for n, k in KEYS.items()}
-    out.update(spectral_radius=module.spectral_radius, connection_rate=module.connection_rate)
+
+def _fmt(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _and(items) -> str:
+    """Places in the paper, one after another ("Fig. 5a, 5d / Table 1": their own names hold commas)."""
+    return " / ".join(items)
+
+
+@functools.lru_cache(maxsize=1)
+def paper_runs() -> tuple:
+    """The paper's experiments, one per table or figure that trains (``apexplorer/paper/results/*.toml``, at the
+    paper's scale): ((where in the paper, its base Experiment, its seeds, the methods its points train), ...)."""
+    from ..experiment import Experiment
+    from ..paper import results
+    from ..paper.plan import points
+
+    out = []
+    for r in results():
+        pts = points(r, "paper")
+        if not pts:  # analyses only: nothing trains
+            continue
+        sc = r.scale("paper")
+        base = Experiment.from_dict(r.base)
+        out.append((r.figure, base.with_changes(sc.set) if sc.set else base, sc.seeds,
+                    tuple(dict.fromkeys(p.experiment.method.name for p in pts))))
+    return tuple(out)
+
+
+def _value(name: str, exp, seeds: int):
+    """Setting ``name`` in a paper's experiment: rho and c left to the wiring are those of its modules."""
+    if name == "seeds":  # the paper repeats each point; the page's seeds are such repeats, as an ensemble
+        return seeds
+    v = exp.get(KEYS[name])
+    if v is None and name in ("spectral_radius", "connection_rate"):
+        from types import SimpleNamespace
+
+        from ..build import make_wiring
+
+        sizes = SimpleNamespace(n_features=784, n_classes=10)  # the sizes do not change a module's rho or c
+        v = getattr(make_wiring(exp, {t: sizes for t in exp.tasks}).modules[0], name)
+    return v
+
+
+@functools.lru_cache(maxsize=1)
+def paper_values() -> dict:
+    """Each setting's values in the paper's experiments (:func:`paper_runs`): name -> [(value, [where])], the
+    value most of them use first."""
+    out = {}
+    for name in KEYS:
+        if name in NOT_THE_PAPERS:
+            continue
+        where = {}
+        for figure, exp, seeds, _ in paper_runs():
+            where.setdefault(_value(name, exp, seeds), []).append(figure)
+        out[name] = sorted(where.items(), key=lambda kv: -len(kv[1]))
     return out
 
 
+def paper_text(name: str) -> str:
+    """"Paper: 100 (300 in Table 1; ...)": setting ``name`` in the paper's experiment files ('' for none)."""
+    values = paper_values().get(name)
+    if not values:
+        return ""
+    (main, _), *others = values
+    rest = "; ".join(f"{_fmt(v)} in {_and(figures)}" for v, figures in others)
+    return f"Paper: {_fmt(main)}" + (f" ({rest})" if rest else "") + "."
+
+
+def paper_defaults() -> dict:
+    """The value most of the paper's experiments give each setting: name -> value."""
+    return {n: v[0][0] for n, v in paper_values().items()}
+
+
 def help_text(name: str) -> str:
-    """A setting's tooltip: what it means and the paper's default."""
+    """A setting's tooltip: what it means and its values in the paper's experiments."""
     doc = Settings.param[name].doc or ""
-    return f"{doc} Paper: {paper_defaults()[name]}."
+    paper = paper_text(name)
+    return f"{doc} {paper}" if paper else doc
+
+
+def baseline_help(method: str) -> str:
+    """A baseline checkbox's tooltip: what the rule is and where the paper trains it."""
+    figures = [figure for figure, _, _, methods in paper_runs() if method in methods]
+    return BASELINE_HELP[method] + (f" Paper: {_and(figures)}." if figures else "")
 
 
 def fields_of(cls) -> tuple:
     return tuple(f.name for f in fields(cls))
 
 
-__all__ = ["KEYS", "Settings", "device_note", "help_text", "paper_defaults"]
+__all__ = ["KEYS", "Settings", "baseline_help", "device_note", "help_text", "paper_defaults", "paper_text",
+           "paper_values"]

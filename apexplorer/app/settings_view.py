@@ -11,7 +11,7 @@ from ..baseline_runs import BASELINE_NAMES
 from .safe import escape, message, show
 from .session import ExplorerState
 from ..table import widget_rows
-from .settings import device_note, help_text
+from .settings import baseline_help, device_note, help_text
 
 def widget_class(r):
     """The widget of a row of the table: a number box, a menu (two choices: buttons), a checkbox or a text box."""
@@ -62,9 +62,14 @@ class SettingsView(pn.viewable.Viewer):
         s.param.watch(self._on_device, "device")
         self._on_device()
         # ticked baselines are a structural change: they train beside a fresh network (Reset / apply)
-        self.baselines = pn.widgets.CheckBoxGroup(options=BASELINE_LABELS, value=list(state.baselines), inline=True,
-                                                  label="Baselines beside AP", css_classes=["ap-baselines"])
-        self.baselines.param.watch(self._on_baselines, "value")
+        # a box per baseline (a group of one: its label is the box's accessible name), each with its tooltip
+        self.baselines = {m: pn.widgets.CheckBoxGroup(options={label: m}, value=[m] if m in state.baselines else [],
+                                                      margin=(5, 0, 5, 10))
+                          for label, m in BASELINE_LABELS.items()}
+        for box in self.baselines.values():
+            box.param.watch(self._on_baselines, "value")
+        self.baseline_help = {m: pn.widgets.TooltipIcon(value=baseline_help(m), margin=(5, 10, 5, 0))
+                              for m in self.baselines}
         state.model.param.watch(self._follow_baselines, "baselines")
         self.error = message("danger")
         self.ask = message("warning", visible=True)
@@ -78,13 +83,28 @@ class SettingsView(pn.viewable.Viewer):
         state.model.param.watch(self._on_state, "pending")
         self._on_state()
 
+    def ticked(self) -> list:
+        """The baselines ticked, in the boxes' order."""
+        return [m for m, box in self.baselines.items() if box.value]
+
+    def tick(self, method: str, on: bool = True) -> None:
+        """Tick (or untick) the box of baseline ``method``, as a click does."""
+        self.baselines[method].value = [method] if on else []
+
     def _on_baselines(self, event):
-        if sorted(event.new) != sorted(self.state.baselines):
-            self.state.baselines = list(event.new)
+        if getattr(self, "_following", False):  # the boxes follow the experiment one by one: not an edit
+            return
+        if sorted(self.ticked()) != sorted(self.state.baselines):
+            self.state.baselines = self.ticked()
 
     def _follow_baselines(self, event):
-        if sorted(event.new) != sorted(self.baselines.value):
-            self.baselines.value = list(event.new)
+        self._following = True
+        try:
+            for m, box in self.baselines.items():
+                if bool(box.value) != (m in event.new):
+                    box.value = [m] if m in event.new else []
+        finally:
+            self._following = False
 
     def _on_revert(self, event=None):
         self.state.revert()
@@ -93,6 +113,8 @@ class SettingsView(pn.viewable.Viewer):
         """The device menu, by names (``GPU 1: NVIDIA H200 (cuda:1)``), linked both ways to the setting."""
         s = self.state.settings
         kw.pop("options", None)
+        kw.pop("width", None)  # a row of its own: a GPU's whole name shows ("auto (GPU 0: NVIDIA H100 80GB HBM3)")
+        kw["sizing_mode"] = "stretch_width"
         objects = list(dict.fromkeys([*device_choices(), *s.param.device.objects]))  # every GPU the menu offers
         if objects != list(s.param.device.objects):
             s.param.device.objects = objects
@@ -152,12 +174,14 @@ class SettingsView(pn.viewable.Viewer):
                              margin=(0, 5)),
             pn.Row(w["lr"], w["batch_size"]),
             pn.Row(w["epochs"], w["seed"]),
-            pn.Row(w["seeds"], w["device"]),
-            pn.Row(w["precision"]),
+            pn.Row(w["seeds"], w["precision"]),
+            w["device"],
             *self._more(),
             self.where,
             pn.pane.Markdown("**Compare** (baselines train beside AP on the same batches, with hidden layers as "
                              "wide as AP's modules; ticking one rebuilds the network)", margin=(0, 5)),
-            self.baselines,
+            # each box with its tooltip; the pairs wrap within the panel's width
+            pn.FlexBox(*(pn.Row(self.baselines[m], self.baseline_help[m]) for m in self.baselines),
+                       flex_wrap="wrap", sizing_mode="stretch_width", css_classes=["ap-baselines"]),
             sizing_mode="stretch_width",
         )

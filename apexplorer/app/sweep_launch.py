@@ -22,7 +22,7 @@ from pathlib import Path
 
 import panel as pn
 
-from ..errors import ApexplorerError
+from ..errors import ApexplorerError, plural
 from ..experiment import MULTI
 from ..table import axis_rows
 from ..sweep import Sweep, SweepJob, have_dask, parse_axis
@@ -253,7 +253,7 @@ class SweepLauncher(pn.viewable.Viewer):
                     + f" · {p.seconds:.0f} s")
         elif p.state == "finished":
             text = (f"**Finished: {p.done} of {p.total} points** in {p.seconds:.0f} s {where}"
-                    + (f"; {p.errors} point(s) failed, the first with: {escape(p.error)}" if p.errors else ""))
+                    + (f"; {plural(p.errors, 'point')} failed, the first with: {escape(p.error)}" if p.errors else ""))
         elif p.state == "cancelled":
             text = f"**Cancelled** after {p.done} of {p.total} points" + ("; those are shown" if p.done else "")
             self.progress.bar_color = "secondary"

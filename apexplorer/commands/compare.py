@@ -15,6 +15,7 @@ import math
 import sys
 import time
 
+from ..errors import plural
 from .options import add_model_args, experiment_from_args
 
 DEFAULT_METHODS = "ap,bp,fa"
@@ -43,7 +44,7 @@ def _stats(v):
 def _describe(method, learner, wiring):
     if method == "ap":
         sizes = "+".join(str(m.size) for m in wiring.modules)
-        return f"AP, {len(wiring.modules)} module(s) ({sizes}), preset {wiring.name}"
+        return f"AP, {plural(len(wiring.modules), 'module')} ({sizes}), preset {wiring.name}"
     return repr(learner)
 
 
@@ -117,7 +118,7 @@ def cmd_compare(args) -> int:
                          "wall_seconds": time.perf_counter() - t0, "stop": reason})
             if not args.json:
                 acc = "n/a" if last is None else f"{last:.2%}"
-                print(f"{method} seed {s}: test {acc} after {trainer.epoch} epoch(s) ({reason}, "
+                print(f"{method} seed {s}: test {acc} after {plural(trainer.epoch, 'epoch')} ({reason}, "
                       f"{runs[-1]['wall_seconds']:.1f}s)", file=sys.stderr)
         c = trainer.config
         mean, sd = _stats(r["test_acc"] for r in runs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import ApexplorerError
+from ..errors import ApexplorerError, plural
 from ..sections import parse_text, shown
 from ..table import EP_LR, TABLE, default, flags
 
@@ -182,8 +182,8 @@ def base_experiment(args):
     else:
         datasets = [args.dataset or "digits"] * n_tasks
     if len(datasets) != n_tasks:
-        raise ApexplorerError(f"--tasks names {len(datasets)} dataset(s) ({', '.join(datasets)}), but the wiring has "
-                              f"{n_tasks} task(s) ({', '.join(names)})")
+        raise ApexplorerError(f"--tasks names {plural(len(datasets), 'dataset')} ({', '.join(datasets)}), but the wiring has "
+                              f"{plural(n_tasks, 'task')} ({', '.join(names)})")
     if preset is None:
         exp = Experiment.from_dict({"wiring": {"inline": wiring.to_dict()}, "tasks": dict(zip(names, datasets))})
     else:

@@ -45,6 +45,7 @@ def register(sub) -> None:
 
 def _list(args) -> int:
     from ..paper import results, select
+    from ..errors import plural
     from ..paper.plan import points
 
     chosen = select(args.ids) if args.ids else results()
@@ -52,7 +53,7 @@ def _list(args) -> int:
         sc = r.scale(args.scale)
         print(f"{r.id:<8} {r.figure:<22} {r.title}")
         n = len(points(r, args.scale))
-        what = f"{n} points x {sc.seeds} seeds" if n else f"no grid points: the in-process analyses {', '.join(r.analyses)}"
+        what = f"{plural(n, 'point')} x {plural(sc.seeds, 'seed')}" if n else f"no grid points: the in-process analyses {', '.join(r.analyses)}"
         print(f"{'':<8} {args.scale}: {what}; {sc.why}")
     return 0
 

@@ -1,4 +1,4 @@
-"""``apexplorer run EXPERIMENT``: train the run an experiment file (or a checkpoint) describes."""
+"""``apexplorer run EXPERIMENT``: train the experiment of a file (or of a checkpoint, or a shipped example)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,9 @@ def register(sub) -> None:
     import textwrap
 
     epilog = EPILOG.replace("{keys}", "\n".join(textwrap.wrap(_keys(), 110)))
-    p = sub.add_parser("run", help="train the run an experiment file (.toml, .json) or a checkpoint describes",
-                       epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = "train the experiment of a file (.toml, .json), of a checkpoint (.pt) or of a shipped example"
+    p = sub.add_parser("run", help=what, description=what[0].upper() + what[1:] + ".", epilog=epilog,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", metavar="EXPERIMENT", nargs="?",
                    help="an experiment file (.toml or .json), a checkpoint (.pt), or the name of a shipped example "
                         "(see --list)")

@@ -21,6 +21,7 @@ import html
 import json
 from pathlib import Path
 
+from ..errors import plural
 from . import figures
 from .checks import fmt
 
@@ -74,7 +75,7 @@ def blocks(data: dict, figure_paths: dict) -> list:
     span = _span(data)
     out.append(("p", f"Made by `apexplorer reproduce --scale {data['scale']}`" + (f", {span}" if span else "")
                      + f"; written {data['created']}: "
-                     f"{m['cpus']} CPU core(s) ({m['processor']}), torch {m['torch']}"
+                     f"{plural(m['cpus'], 'CPU core')} ({m['processor']}), torch {m['torch']}"
                      + (f", {m['cuda']}" if m.get("cuda") else ", no GPU")
                      + ". Every number below comes from that run; "
                        "`results.json` has each of them with the experiment that produced it."))

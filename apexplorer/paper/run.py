@@ -25,6 +25,7 @@ import platform
 import time
 from pathlib import Path
 
+from ..errors import plural
 from ..sweep import ResultsTable, execute, summary
 from ..sweep.executors import Task
 from ..sweep.grid import Sweep
@@ -154,8 +155,8 @@ def _run_result(r, scale, seeds, table, timings, out, client, threads, data_dir,
     if ensembles:
         tasks = group_tasks(tasks, len(client.scheduler_info().get("workers", {})) if client is not None else 1)
     skipped = len(why)
-    emit(f"{r.id} ({r.figure}): {len(pts)} points x {len(sd)} seeds at the {scale} scale; {n_runs} runs to train"
-         + (f", {skipped} points not run (data missing)" if skipped else ""))
+    emit(f"{r.id} ({r.figure}): {plural(len(pts), 'point')} x {plural(len(sd), 'seed')} at the {scale} scale; "
+         f"{plural(n_runs, 'run')} to train" + (f", {plural(skipped, 'point')} not run (data missing)" if skipped else ""))
     t0, load0 = time.perf_counter(), _load()
     if tasks:
         stub = Sweep(pts[0].experiment, (), sd, data_dir, download)

@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
+from ..errors import plural
 from .grid import Sweep
 
 #: What a job is doing; the last three are final.
@@ -190,7 +191,8 @@ class SweepJob:
 
         workers = self.workers or app_workers(len(tasks))
         threads = max(1, ((os.cpu_count() or 2) - 1) // workers)
-        self._set(message=f"starting a local Dask cluster of {workers} worker process(es)")
+        processes = plural(workers, "worker process", "worker processes")
+        self._set(message=f"starting a local Dask cluster of {processes}")
         cluster = client = None
         try:
             cluster = local_cluster(workers, dashboard=None)
@@ -199,7 +201,7 @@ class SweepJob:
             client = Client(cluster)
             client.register_plugin(cluster.ignore_interrupt)
             self._set(state="running", executor="dask",
-                      message=f"training on a local Dask cluster ({workers} worker process(es))")
+                      message=f"training on a local Dask cluster ({processes})")
             for t, rows in execute(self.sweep, tasks, self.table, client, threads, on_epoch=self._on_epoch,
                                    stop=self._stop):
                 self._record(t, rows)

@@ -179,7 +179,11 @@ def test_a_downloaded_session_uploads_back_whole(explorer, wait):
     data = e.run._download().read()  # what the download button sends
     w = e.state.runner.trainer.net.weights["x->L1.RI"].clone()
     e.state.settings.t2 = 5  # a live change, then load the saved session back
-    e.state.load_upload(data, "mine.pt")
+    assert e.state.load_upload(data, "mine.pt")
+    assert e.state.files.waiting == "mine.pt" and e.run.load_confirm.visible  # over a trained network: asks
+    assert e.state.runner.trainer.position == 1 and e.state.settings.t2 == 5  # nothing replaced yet
+    e.run.load_yes.clicks += 1
+    assert not e.run.load_confirm.visible
     assert wait(lambda: e.state.runner.trainer is not None and e.state.runner.trainer.position == 1
                 and "loaded the session mine.pt" in e.state.info, tick=e.tick)
     assert (e.state.runner.trainer.net.weights["x->L1.RI"] == w).all()

@@ -150,3 +150,68 @@ def test_the_csv_export_holds_every_batch_of_every_seed_and_baseline(page, tmp_p
     dl.value.save_as(path)
     got = json.loads(path.read_text())
     assert len(got) == len(rows) and [r["run"] for r in got] == [r["run"] for r in rows]
+
+
+# how wide each option of a <select> writes, and the room its box gives the text (padding and arrow off)
+OPTION_FITS = """e => { const cs = getComputedStyle(e); const c = document.createElement('canvas').getContext('2d');
+    c.font = cs.font; const room = e.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    return [...e.options].map(o => ({text: o.text, width: c.measureText(o.text).width, room})); }"""
+
+
+def _tooltip(pg, icon, words):
+    """Hover ``icon`` and return the text of the tooltip that shows ``words``."""
+    icon.scroll_into_view_if_needed()
+    icon.hover()
+    tip = pg.page.locator(".bk-tooltip-content", has_text=words).first
+    expect(tip).to_be_visible()
+    text = " ".join(tip.inner_text().split())
+    pg.page.mouse.move(5, 5)
+    return text
+
+
+def test_at_1400_px_the_settings_tell_the_papers_values_the_device_menu_its_whole_text_and_ghosts_wrap(browser, server):
+    from tests.app.conftest import Page
+    from apexplorer.app.settings import baseline_help, help_text
+
+    with Page(browser, server.url, viewport=(1400, 900)) as pg:
+        pg.open()
+        pg.tab("Settings").click()
+        # the device menu writes every choice whole ("auto (the CPU: no GPU found)" was cut to "auto (the CPU: no G")
+        fits = pg.page.get_by_label("Device", exact=True).evaluate(OPTION_FITS)
+        assert fits and all(f["width"] <= f["room"] for f in fits), fits
+        # the tooltips give the paper's values, as its experiment files (reproduce --list) hold them
+        epochs = pg.page.locator(".bk-input-group", has=pg.page.get_by_text("Epochs", exact=True))
+        text = _tooltip(pg, epochs.locator(".bk-description").first, "Passes over the training data")
+        assert "Paper: 100 (" in text and "300 in Table 1" in text and text == " ".join(help_text("epochs").split())
+        tips = pg.page.locator(".ap-baselines .bk-panel-models-widgets-TooltipIcon")
+        expect(tips).to_have_count(3)
+        for i, (method, words) in enumerate((("bp", "Paper: Table 1 / Fig. 4d"), ("fa", "Paper: Table 1 / Fig. 4d"),
+                                             ("ep", "Paper: Fig. 4a-c"))):
+            text = _tooltip(pg, tips.nth(i).locator(".bk-description"), baseline_help(method)[:30])
+            assert words in text and text == baseline_help(method), text
+        # two runs: a live change both share (Epochs) is not in a ghost's name; the ghost buttons wrap
+        pg.button("Step").click()
+        settle(pg, r"batch 1/")
+        _type(pg, "Epochs", 1)  # live: applied to the trained network
+        expect(pg.text("applied epochs to the running network")).to_be_visible()
+        labels = []
+        for rho, c, batch, seed in ((0.5, 0.5, 64, 3), (0.25, 0.25, 32, 0)):
+            for label, value in (("Spectral radius ρ", rho), ("Connection rate c", c), ("Batch size", batch),
+                                 ("Seed", seed)):
+                _type(pg, label, value)
+            pg.button("Reset and apply").click()
+            settle(pg, r"epoch 0/1 .*\(ready\)")
+            pg.button("Step").click()
+            settle(pg, r"batch 1/")
+            labels.append(f"ghost: ρ {0.75 - rho:g} → {rho:g}, c {0.75 - c:g} → {c:g}, "
+                          f"batch {96 - batch} → {batch}, +1 more")  # the seed; not epochs 30 → 1
+        pg.wait_js(f"() => ({LEGEND})('acc').length >= 4")
+        assert [t for t in legend(pg) if t.startswith("ghost")] == labels
+        crosses = pg.page.locator(".ap-ghost")
+        expect(crosses).to_have_count(2)
+        page = pg.js("() => ({width: window.innerWidth, scroll: document.scrollingElement.scrollWidth})")
+        assert page["scroll"] <= page["width"], page  # the page does not grow wider than the window
+        rights = crosses.evaluate_all("bs => bs.map(b => b.getBoundingClientRect().right)")
+        assert max(rights) <= page["width"], rights  # every × is on the screen
+        crosses.nth(1).click()
+        expect(crosses).to_have_count(1)

@@ -94,7 +94,7 @@ def test_the_default_sweeps_tab_reads_no_server_paths(page):
     assert not pg.page.get_by_placeholder("results.csv").count()
 
 
-def test_hurried_clicks_and_a_load_in_the_middle_of_training(page, tmp_path):
+def test_hurried_clicks_and_a_session_loaded_in_the_middle_of_training_asks_first(page, tmp_path):
     pg = page.open()
     pg.button("Step").click()
     pg.wait_status(r"batch 1/")
@@ -107,8 +107,18 @@ def test_hurried_clicks_and_a_load_in_the_middle_of_training(page, tmp_path):
     train.click()
     train.click(force=True)  # twice, the second on a disabled button
     pg.wait_status(r"batch \d+/.*\(running\)")
-    _upload_session(pg, path)  # while it trains
+    _upload_session(pg, path)  # while it trains: the page asks first, and nothing is replaced meanwhile
+    ask = pg.page.locator(".ap-load-confirm")
+    expect(ask.get_by_text("Load the session early.pt?")).to_be_visible(timeout=30_000)
+    ask.get_by_role("button", name="Keep the trained network").click()
+    expect(pg.text("kept the trained network; the session early.pt was not loaded")).to_be_visible()
+    expect(ask).to_be_hidden()
+    pg.wait_status(r"\((running|finished)\)")  # the trained network goes on
+    _upload_session(pg, path)  # again, and this time load it
+    expect(ask.get_by_text("Load the session early.pt?")).to_be_visible(timeout=30_000)
+    ask.get_by_role("button", name="Load the session").click()
     expect(pg.text("loaded the session early.pt")).to_be_visible(timeout=30_000)
+    expect(ask).to_be_hidden()
     pg.wait_status(r"epoch 1/\d+ · batch 1/.*\(paused\)")
     for _ in range(2):
         pg.button("Reset").click()

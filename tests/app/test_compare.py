@@ -259,7 +259,7 @@ def test_ticked_baselines_train_beside_ap_and_the_export_holds_every_seeds_batch
         assert drive(st, [curves], lambda: st.runner.state == "ready" and st.runner.trainer is not None
                      and st.runner.trainer.learner_members == 2, wait)
         assert "no history" not in st.message and rc._history("csv").read().startswith("run,kind,epoch")
-        sv.baselines.value = ["bp"]
+        sv.tick("bp")
         assert st.baselines == ["bp"]  # an untrained network is rebuilt with it at once
         assert drive(st, [curves], lambda: st.runner.state == "ready" and list(st.runner.baselines) == ["bp"], wait)
         assert st.built_baselines == ["bp"] and not st.pending
@@ -282,7 +282,7 @@ def test_ticked_baselines_train_beside_ap_and_the_export_holds_every_seeds_batch
             assert curves.sources[(run, "acc", "test", "main")].data["y"] == [pytest.approx(100 * float(
                 mean["test_acc"]))]
         # a baseline untick after training is a pending change, applied with Reset
-        sv.baselines.value = []
+        sv.tick("bp", False)
         assert "baselines" in st.pending and sv.confirm.visible
         sv.apply.clicks += 1
         assert drive(st, [curves], lambda: st.runner.state == "ready" and not st.runner.baselines, wait)
@@ -308,5 +308,19 @@ def test_a_baseline_beside_a_multitask_network_is_refused_in_words():
     try:
         st.baselines = ["bp"]
         assert "baselines train one task" in st.problems()
+    finally:
+        st.close()
+
+
+def test_the_baseline_boxes_follow_an_experiment_with_several_baselines_whole():
+    st = ExplorerState()
+    try:
+        sv = SettingsView(st)
+        st.model.baselines = ["bp", "fa"]  # a revert or a loaded experiment: both at once
+        assert st.baselines == ["bp", "fa"] and sv.ticked() == ["bp", "fa"]
+        sv.tick("ep")
+        assert st.baselines == ["bp", "fa", "ep"]
+        st.model.baselines = []
+        assert sv.ticked() == []
     finally:
         st.close()

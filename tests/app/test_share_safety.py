@@ -77,3 +77,25 @@ def test_files_that_are_not_what_they_should_be_say_what_they_should_be(tmp_path
         Experiment.load(tmp_path / "bin.toml")
     with pytest.raises(ApexplorerError, match="is empty; a checkpoint is the .pt file"):
         load_checkpoint(tmp_path / "empty.pt")
+
+
+def test_escape_leaves_no_web_address_even_for_a_renderer_that_unescapes_before_it_looks_for_links():
+    """markdown-it-py before 3.0 (which Panel 1.4 accepts) joins a backslash-escaped character back into its text
+    before it looks for web addresses, so an escaped ``nope\\.pt`` in a message became a link to http://nope.pt/.
+    What such a renderer's link finder reads (escapes undone, split at tags) holds no address."""
+    import re
+    from html import unescape
+
+    import panel as pn
+    from linkify_it import LinkifyIt
+
+    finder = LinkifyIt()
+    md = pn.pane.Markdown("")
+    parser = md._get_parser(md.renderer, ())
+    for text in ["checkpoint 'nope.pt' is corrupt or not a checkpoint", "loaded the session run.pt",
+                 "https://evil.example/x", "write to me@example.org", "see www.example.com", "results.csv: 24 rows"]:
+        out = escape(text)
+        read = re.split(r"<[^>]*>", re.sub(r"\\(.)", r"\1", out))
+        assert not any(finder.test(piece) for piece in read), (text, out)
+        html = parser.render(out)  # and the page's own renderer shows the text as typed
+        assert "<a" not in html and unescape(re.sub(r"<[^>]*>", "", html)).strip() == text, html

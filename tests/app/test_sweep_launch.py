@@ -157,6 +157,6 @@ def test_a_point_that_cannot_train_is_named_with_the_librarys_reason(view, wait)
     la.train_size.value = 100000
     assert la.run()
     _finish(view, wait)
-    assert "2 point(s) failed, the first with: " + escape("sr=0.1: digits: a train subset of 100000 samples; it has "
+    assert "2 points failed, the first with: " + escape("sr=0.1: digits: a train subset of 100000 samples; it has "
                                                         "1437") in la.status.object
     assert escape("2 error rows") in view._message.object
