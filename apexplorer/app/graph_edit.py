@@ -38,6 +38,8 @@ SELECTS = "a click on a path selects it"
 TOGGLES = "a click on a path toggles it in task "
 #: How near (in the drawing's units) a click must be to a path to pick it.
 NEAR = 0.22
+#: a drag shorter than this (graph units) in both directions is a click, not a move
+_STILL = 0.001
 
 
 def hit(d: dict, x: float, y: float) -> tuple:
@@ -433,7 +435,7 @@ class GraphEditor(pn.viewable.Viewer):
             return
         self._drag = None
         self.graph.sources["ghost"].data = {"left": [], "right": [], "bottom": [], "top": []}
-        if abs(dx) < 1e-3 and abs(dy) < 1e-3:
+        if abs(dx) < _STILL and abs(dy) < _STILL:
             return
         self.move(name, (l + r) / 2 + dx, t + dy)
 
