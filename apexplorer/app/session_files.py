@@ -84,6 +84,9 @@ class SessionFiles:
             exp, notes = m.fit_machine(exp, data=False)
             cache = m.data_cache(exp)
             wiring = m.wiring_of(exp)
+            refused = m.over_limit(exp, wiring)
+            if refused:
+                return refuse(f"{name!r} cannot be loaded here: {refused}")
         except (ApexplorerError, KeyError, TypeError, AttributeError) as e:
             return refuse(say(e) if isinstance(e, ApexplorerError) else f"cannot load {name!r}: it lacks {e}")
         m.show(exp, wiring)

@@ -1,0 +1,120 @@
+"""A served explorer for a room (issue 30), in a real browser, served by ``apexplorer serve`` with a classroom's
+limits and Panel's sign-in: a wrong password is refused; a setting over a limit is refused with the limit and who
+sets it; with 2 trainings at once, a 3rd visitor waits with its place shown and starts when one ends."""
+
+import sys
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.app.conftest import Page, _checked, _serve, needs_chromium
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+
+PASSWORD = "ap-classroom-2026"
+CLASSROOM = """\
+neurons = 1000
+seeds = 2
+epochs = 500
+trainings = 2
+upload_mb = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory):
+    limits = tmp_path_factory.mktemp("limits") / "classroom.toml"
+    limits.write_text(CLASSROOM)
+
+    def command(port):
+        return [sys.executable, "-m", "apexplorer.cli", "serve", "--port", str(port), "--address", "127.0.0.1",
+                "--allow-websocket-origin", f"127.0.0.1:{port}", "--limits", str(limits),
+                "--basic-auth", PASSWORD, "--cookie-secret", "a-test-secret-of-the-classroom-server"]
+
+    yield from _serve(tmp_path_factory, "serve-classroom", command=command)
+
+
+@pytest.fixture
+def room(classroom):
+    yield from _checked(classroom)
+
+
+def signed_in(browser, url, password=PASSWORD) -> Page:
+    """A page of a visitor who signed in on Panel's login page, with the explorer open."""
+    pg = Page(browser, url)
+    p = pg.page
+    p.goto(url, timeout=120_000)
+    p.locator("input[name=username]").fill("student")
+    p.locator("input[name=password]").fill(password)
+    p.get_by_role("button", name="Sign in").click()
+    p.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=120_000)
+    pg.button("Train").wait_for(timeout=120_000)
+    pg.wait_status(r"\(ready\)", timeout=120_000)
+    return pg
+
+
+def _type(pg, label, value):
+    box = pg.page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Tab")
+
+
+def test_a_wrong_password_is_refused_and_each_limit_names_itself(browser, room):
+    url = f"{room.url}?preset=toy&train.epochs=500"
+    with Page(browser, url) as pg:
+        p = pg.page
+        p.goto(url, timeout=120_000)
+        p.locator("input[name=username]").fill("student")
+        p.locator("input[name=password]").fill("not-the-password")
+        p.get_by_role("button", name="Sign in").click()
+        expect(p.locator(".errormessage")).to_contain_text("Invalid username or password", timeout=30_000)
+        assert p.evaluate("() => !window.Bokeh || Bokeh.documents.length === 0")  # no explorer was served
+    with signed_in(browser, url) as pg:
+        pg.tab("Settings").click()
+        _type(pg, "Seeds (ensemble)", "3")
+        expect(pg.text(r"seeds 3: this server trains at most 2 seeds at once; its operator sets that with --limits "
+                       r"\(seeds = 2\)")).to_be_visible(timeout=60_000)
+        _type(pg, "Seeds (ensemble)", "1")
+        _type(pg, "Epochs", "600")
+        expect(pg.text(r"epochs 600: this server trains at most 500 epochs per run; its operator sets that with "
+                       r"--limits \(epochs = 500\)")).to_be_visible(timeout=60_000)
+        _type(pg, "Epochs", "400")
+        pg.wait_status(r"epoch 0/400 ")
+        pg.tab("Network").click()
+        pg.page.get_by_label("Preset", exact=True).select_option("paper-2layer")
+        pg.button("Load preset").click()
+        expect(pg.text(r"this network has \d+ neurons: this server builds networks of at most 1000 neurons; its "
+                       r"operator sets that with --limits \(neurons = 1000\)")).to_be_visible(timeout=60_000)
+        pg.wait_status(r"epoch 0/400 .*\(ready\)")  # the toy network stays
+    # a link over a limit opens the default network and says why at the top
+    with signed_in(browser, f"{room.url}?preset=toy&train.seeds=4") as pg:
+        expect(pg.text(r"This link's experiment cannot be built here")).to_be_visible()
+        expect(pg.text(r"seeds 4: this server trains at most 2 seeds at once")).to_be_visible()
+
+
+def test_a_third_training_waits_in_line_and_starts_when_one_ends(browser, room):
+    url = f"{room.url}?preset=toy&train.epochs=500"  # long runs: they train while the test reads
+    a, b, c = (signed_in(browser, url) for _ in range(3))
+    try:
+        for pg in (a, b):
+            pg.button("Train").click()
+            pg.wait_status(r"batch \d+/\d+")
+        c.button("Train").click()
+        c.wait_status(r"waiting to train: 1st in line \(this server trains at most 2 networks at once; its operator "
+                      r"sets that with --limits\); it starts when one ends")
+        expect(c.button("Train")).to_be_disabled()
+        time.sleep(1.5)
+        assert "waiting to train" in c.status()  # it does not start while two train
+        a.button("Pause").click()  # one ends: the one in line starts
+        c.wait_status(r"epoch \d+/500 · batch \d+/\d+.*\(running\)", timeout=60_000)
+        a.button("Train").click()  # now a waits behind the two that train
+        a.wait_status(r"waiting to train: 1st in line")
+        c.button("Pause").click()
+        a.wait_status(r"\(running\)", timeout=60_000)
+        assert "waiting" not in b.status()
+    finally:
+        for pg in (a, b, c):
+            pg.close()
+    for pg in (a, b, c):
+        assert not pg.errors, pg.errors
