@@ -180,15 +180,15 @@ def live_call(runner: Runner, built: Experiment, exp: Experiment, keys: list) ->
         return
     baselines = {k: v for k, v in live.items() if k.startswith("train.")}
 
-    def fn(trainer):
+    def fn(trainer, beside):
         trainer.update(live)
-        for name, tr in runner.baselines.items():  # the baselines beside it train as long, at the same rate
+        for name, tr in beside.items():  # the baselines beside it train as long, at the same rate
             mine = dict(baselines, **({"train.lr": exp.method_lr(name, baselines["train.lr"])} if "train.lr" in baselines
                                  else {}))
             if mine:
                 tr.update(mine)
 
-    runner.call(fn, f"applied {', '.join(_NAMES[k] for k in live)} to the running network")
+    runner.call(fn, f"applied {', '.join(_NAMES[k] for k in live)} to the running network", baselines=True)
 
 
 class ExperimentModel(param.Parameterized):

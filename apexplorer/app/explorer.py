@@ -177,6 +177,9 @@ class Explorer(pn.viewable.Viewer):
         The operator's limits of a served page (:class:`~apexplorer.app.limits.Limits`): the largest network,
         seeds and epochs, and the most trainings at once (served, the others wait in the server's line).
         Default none: a notebook's owner sets no limits for herself.
+    runner : Runner or ProcessRunner, optional
+        What trains the session's networks: default a :class:`Runner` (a thread of this process); a served
+        page gets a :class:`~apexplorer.app.worker.ProcessRunner` (a worker process of its own).
     """
 
     period = param.Integer(150, bounds=(50, 1000))
@@ -187,14 +190,14 @@ class Explorer(pn.viewable.Viewer):
     def __init__(self, dataset: str = "digits", preset: str | None = None, trainer: Trainer | None = None,
                  live: bool = True, files: str | ServerFiles | None = None, experiment: Experiment | None = None,
                  max_upload: int | None = None, local_files: bool | None = None, limits: Limits | None = None,
-                 **params):
+                 runner=None, **params):
         super().__init__(**params)
         self.files = files if isinstance(files, ServerFiles) else ServerFiles(files)
         self.max_upload = max_upload or (limits.upload_bytes if limits is not None else upload_limit())
         local_files = not serving() if local_files is None else local_files
         slots = server_slots(limits.trainings) if limits is not None and serving() else None
         self.state = st = ExplorerState(dataset, preset, experiment=experiment, local_files=local_files,
-                                        limits=limits, slots=slots)
+                                        limits=limits, slots=slots, runner=runner)
         # what the page's link asked for and did not get (shown at the top until the page is left)
         self.link_note = message("warning", margin=(0, 10), css_classes=["ap-link-note"])
         if experiment is None and trainer is None:

@@ -7,7 +7,9 @@ serve``) and shows one :class:`~apexplorer.app.Explorer`:
 
 * ``--files DIR`` (or ``$APEXPLORER_FILES``): the server folder visitors may name;
 * ``--limits FILE`` and the limits' flags (:class:`~apexplorer.app.limits.Limits`);
-* ``--presenter``: pages open in the presenter layout.
+* ``--presenter``: pages open in the presenter layout;
+* ``--training process|thread`` (or ``$APEXPLORER_TRAINING``): each session trains in a worker process of
+  its own (:class:`~apexplorer.app.worker.ProcessRunner`, the default), or in a thread of the server.
 
 :func:`serve` runs ``panel serve`` on :data:`SCRIPT` in this process (``apexplorer serve``):
 the imports are warmed before the first visitor (Panel's ``--warm`` runs one session at start),
@@ -36,10 +38,26 @@ LOGIN = SCRIPT.parent / "login.html"
 TITLE = "apexplorer · AP explorer"
 
 
-def _presenter(argv) -> bool:
+#: where a served session trains: ``process`` (a worker process of its own, the default) or ``thread``
+#: (a thread of the web server, as in a notebook); ``--training`` or ``$APEXPLORER_TRAINING``
+TRAINING = ("process", "thread")
+
+
+def _options(argv):
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--presenter", action="store_true")
-    return p.parse_known_args(list(argv or []))[0].presenter
+    p.add_argument("--training", default=None)
+    return p.parse_known_args(list(argv or []))[0]
+
+
+def training_mode(argv) -> str:
+    """``process`` or ``thread`` (``--training`` in ``argv``, else ``$APEXPLORER_TRAINING``, else process)."""
+    import os
+
+    mode = _options(argv).training or os.environ.get("APEXPLORER_TRAINING") or "process"
+    if mode not in TRAINING:
+        raise ApexplorerError(f"--training {mode!r} is not valid; choices are {', '.join(TRAINING)}")
+    return mode
 
 
 def page(argv=None) -> pn.viewable.Viewable:
@@ -49,11 +67,17 @@ def page(argv=None) -> pn.viewable.Viewable:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         limits = Limits.from_args(argv)
+        mode = training_mode(argv)
     except ApexplorerError as e:  # the operator's mistake: every visitor is told, nobody trains unlimited
-        log.error("the server's limits are not valid: %s", e)
-        return pn.pane.Alert(f"This explorer cannot start: its limits are not valid ({e}). Its operator "
-                             "fixes them with --limits FILE or the limits' flags.", alert_type="danger")
-    explorer = Explorer(files=files_folder(argv), limits=limits, presenter=_presenter(argv))
+        log.error("the server's options are not valid: %s", e)
+        return pn.pane.Alert(f"This explorer cannot start: its options are not valid ({e}). Its operator "
+                             "fixes them (--limits FILE, the limits' flags, --training).", alert_type="danger")
+    runner = None
+    if mode == "process":
+        from .worker import ProcessRunner
+
+        runner = ProcessRunner()
+    explorer = Explorer(files=files_folder(argv), limits=limits, presenter=_options(argv).presenter, runner=runner)
     header = pn.pane.Markdown("# apexplorer · Adjoint Propagation explorer", margin=(5, 10),
                               visible=explorer.param.presenter.rx.not_())  # the presenter layout needs its room
     return pn.Column(header, explorer, sizing_mode="stretch_width")
@@ -98,6 +122,8 @@ def panel_args(args) -> list:
         script += ["--files", str(Path(args.files).expanduser().resolve())]
     if args.presenter:
         script.append("--presenter")
+    if getattr(args, "training", "process") != "process":
+        script += ["--training", args.training]
     return out + (["--args", *script] if script else [])
 
 

@@ -29,6 +29,9 @@ def register(sub) -> None:
                    help="a folder whose files visitors may name (sessions, sweep tables); default none")
     p.add_argument("--presenter", action="store_true", help="pages open in the presenter layout (a projector)")
     p.add_argument("--show", action="store_true", help="open the page in this machine's browser")
+    p.add_argument("--training", choices=("process", "thread"), default="process",
+                   help="where a session trains: a worker process of its own at a lower priority than the web "
+                        "server (default), or a thread of the server (as in a notebook)")
     p.add_argument("--basic-auth", default=None, metavar="PASSWORD_OR_FILE",
                    help="Panel's sign-in: one password, or a JSON file of {user: password}")
     p.add_argument("--cookie-secret", default=None, help="Panel's secret that signs the sign-in cookie")

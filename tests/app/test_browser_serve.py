@@ -118,3 +118,59 @@ def test_a_third_training_waits_in_line_and_starts_when_one_ends(browser, room):
             pg.close()
     for pg in (a, b, c):
         assert not pg.errors, pg.errors
+
+
+def _workers(served) -> set:
+    """The pids of the served explorer's training workers (children of its fork server)."""
+    psutil = pytest.importorskip("psutil")
+    out = set()
+    for child in psutil.Process(served.proc.pid).children(recursive=True):
+        try:
+            if child.ppid() != served.proc.pid:  # the fork server is the server's child; workers are its children
+                out.add(child.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def test_a_killed_training_worker_ends_only_its_sessions_training(browser, server):
+    """Each served session trains in a worker process of its own: killing one tells its page, and the other
+    session goes on training; the page that lost its worker trains again with a fresh one."""
+    import os
+    import re
+    import signal
+
+    url = f"{server.url}?preset=toy&train.epochs=500"
+    before = _workers(server)
+    a = Page(browser, url).open()
+    b = None
+    try:
+        mine = _workers(server) - before
+        assert len(mine) == 1, (before, mine)  # a's own worker
+        b = Page(browser, url).open()
+        for pg in (a, b):
+            pg.button("Train").click()
+            pg.wait_status(r"batch \d+/\d+.*\(running\)")
+        a.wait_status(r"epoch [2-9]\d*/500|epoch \d\d+/500")  # an epoch is done before the worker is killed
+        os.kill(mine.pop(), signal.SIGKILL)
+        expect(a.text(r"the training stopped after epoch \d+: its worker process ended \(killed by signal 9\)"))\
+            .to_be_visible(timeout=30_000)
+        a.wait_status(r"^no network")
+        expect(a.page.locator(".bk-tab", has_text="Curves").first).to_be_visible()
+        # the other session did not notice: it still trains, batch after batch
+        seen = b.status()
+        b.wait_status(r"\(running\)")
+        end = time.monotonic() + 30
+        while b.status() == seen and time.monotonic() < end:
+            time.sleep(0.2)
+        assert b.status() != seen and "(running)" in b.status(), b.status()
+        # the page that lost its worker trains again, in a fresh one
+        a.button("Train").click()
+        a.wait_status(r"batch \d+/\d+.*\(running\)", timeout=90_000)
+        assert re.search(r"epoch \d+/500", a.status())
+    finally:
+        for pg in (a, b):
+            if pg is not None:
+                pg.close()
+    for pg in (a, b):
+        assert pg is None or not pg.errors, pg.errors

@@ -1,0 +1,358 @@
+"""Training off the web server (no Panel): a session's :class:`~apexplorer.app.runner.Runner` in a worker process.
+
+A served explorer's sessions all live in the web server's process.  Were their trainings threads
+there too, they would share one GIL and one torch thread pool with the Bokeh event loop, and every
+click would wait for them.  :class:`ProcessRunner` speaks the runner's command/event interface
+(build, train, pause, step, call, ask, the live settings, drain) while the runner itself, and its
+trainer, live in a worker process of their own:
+
+* workers are forked from a *fork server* that has imported torch and apexplorer once, so a
+  session's worker starts in a fraction of a second and shares those pages with the others;
+* each worker runs at a lower priority than the web server (``nice`` 10) with its own torch
+  threads (:func:`~apexplorer.app.explorer.configure_torch_threads`'s rule);
+* commands travel as cloudpickle bytes (a factory or a live change is a closure); a built-in
+  dataset travels by name and is read once per worker; events come back in batches about 30
+  times a second, with the runner's state;
+* a worker that dies (killed, out of memory) ends that session's training with a message; the
+  session's page keeps what it has shown (curves, history), the next Train starts a fresh
+  worker, and no other session notices.
+
+The in-process :class:`~apexplorer.app.runner.Runner` stays for notebooks, where one user owns the kernel.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import io
+import itertools
+import logging
+import multiprocessing
+import os
+import threading
+import time
+
+import param
+
+from ..errors import ApexplorerError
+
+log = logging.getLogger(__name__)
+
+#: seconds between two batches of events sent by a worker
+SEND_EVERY = 0.03
+#: what a session is told when its worker process ends under it
+DIED = ("the training stopped: its worker process ended ({why}); what the page shows so far stays. "
+        "Press Train for a fresh network (Download the session regularly to keep a long run's weights)")
+
+_CTX = None
+_CTX_LOCK = threading.Lock()
+
+
+def context():
+    """The fork server's multiprocessing context (made once; its server imports torch and apexplorer once)."""
+    global _CTX
+    with _CTX_LOCK:
+        if _CTX is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["apexplorer.app.worker_main"])
+            _CTX = ctx
+        return _CTX
+
+
+# ---------------------------------------------------------------------------- pickling
+def _pickler_dumps(obj) -> bytes:
+    """cloudpickle bytes of ``obj``; a dataset read by :func:`apexplorer.data.cached_dataset` travels by its key."""
+    import cloudpickle
+
+    from .. import data
+
+    cached = {id(ds): key for key, ds in list(data._CACHE.items())}
+
+    class Pickler(cloudpickle.Pickler):
+        def reducer_override(self, o):
+            key = cached.get(id(o))
+            if key is not None and isinstance(o, data.Dataset):
+                return _cached, (key,)
+            return super().reducer_override(o)
+
+    buf = io.BytesIO()
+    Pickler(buf, protocol=5).dump(obj)
+    return buf.getvalue()
+
+
+def _cached(key):
+    from ..data import cached_dataset
+
+    name, folder, env = key
+    if env is not None:
+        os.environ.setdefault("APEXPLORER_DATA", env)
+    return cached_dataset(name, folder)
+
+
+def dumps(obj) -> bytes:
+    return _pickler_dumps(obj)
+
+
+def loads(data: bytes):
+    import pickle
+
+    return pickle.loads(data)
+
+
+# ---------------------------------------------------------------------------- the server's side
+class TrainerInfo:
+    """What the page reads of the trainer in the worker: its epoch, its run's epochs, its config and experiment."""
+
+    class Config:
+        def __init__(self, epochs, device):
+            self.epochs, self.device = epochs, device
+
+    def __init__(self, epoch, total_epochs, epochs, device, experiment):
+        self.epoch, self.total_epochs, self.experiment = epoch, total_epochs, experiment
+        self.config = self.Config(epochs, device)
+
+
+class ProcessRunner(param.Parameterized):
+    """A :class:`~apexplorer.app.runner.Runner` whose worker thread is in a worker process (see the module).
+
+    The same commands and the same reads: :attr:`state` (with the promise of a command not yet
+    served), :attr:`experiment`, :attr:`trainer` (a :class:`TrainerInfo`: the trainer stays in the
+    worker), :meth:`drain`, :meth:`ask` and :meth:`export` (answered by the worker).
+    """
+
+    delay = param.Number(0.0, bounds=(0, 2), doc="Seconds to wait between batches (slow motion for demos).")
+    trace_task = param.String(default="", doc="Task of the recorded sample ('' = first task).")
+    trace_index = param.Integer(default=0, bounds=(0, None), doc="Index of the recorded test sample.")
+    boundary_every = param.Number(0.15, bounds=(0, None), doc="Seconds between two frames of a decision plane.")
+
+    STATES = ("empty", "building", "ready", "running", "paused", "finished")
+
+    def __init__(self, threads: int | None = None, **params):
+        super().__init__(**params)
+        self.threads = threads
+        self._requests = itertools.count(1)
+        self._lock = threading.RLock()
+        self._send_lock = threading.Lock()
+        self._items = collections.deque()
+        self._snap = {"got": 0, "state": "empty", "experiment": None, "trainer": None, "baselines": []}
+        self._promise = None  # (request number, state)
+        self._building = None  # (request number, experiment)
+        self._answers: dict = {}
+        self._closing = False
+        self.meta = {}
+        self.baselines = {}
+        self._proc = None
+        self._start()
+        self.param.watch(self._on_setting, ["delay", "trace_task", "trace_index", "boundary_every"])
+
+    # ------------------------------------------------------------ the worker
+    def _start(self) -> None:
+        ctx = context()
+        mine, theirs = ctx.Pipe()
+        settings = {k: getattr(self, k) for k in ("delay", "trace_task", "trace_index", "boundary_every")}
+        self._proc = ctx.Process(target=_worker_entry, args=(theirs, self.threads, settings), daemon=True,
+                                 name="apexplorer-training")
+        self._proc.start()
+        theirs.close()
+        self._conn = mine
+        self._dead = None
+        self._reader = threading.Thread(target=self._read, args=(mine, self._proc), daemon=True,
+                                        name="apexplorer-training-reader")
+        self._reader.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def _read(self, conn, proc) -> None:
+        while True:
+            try:
+                msg = loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                break
+            except Exception:  # noqa: BLE001 - a message that cannot be read is logged, the next one read
+                log.exception("a message of the training worker could not be read")
+                continue
+            kind = msg[0]
+            if kind == "events":
+                _, items, snap = msg
+                with self._lock:
+                    self._items.extend(items)
+                    if snap is not None:
+                        self._snap = snap
+                        self._settle(snap["got"])
+            elif kind == "answer":
+                _, n, ok, value = msg
+                fut = self._answers.pop(n, None)
+                if fut is not None:
+                    fut.set_result(value) if ok else fut.set_exception(value)
+        proc.join(5)
+        if self._closing or proc is not self._proc:
+            return
+        code = proc.exitcode
+        why = (f"killed by signal {-code}" if code is not None and code < 0 else
+               f"exit code {code}" if code is not None else "its connection broke")
+        with self._lock:
+            last = self._snap.get("trainer")
+            self._snap = {"got": self._snap["got"], "state": "empty", "experiment": None, "trainer": None,
+                          "baselines": []}
+            self._promise = self._building = None
+            self._dead = why
+            text = DIED.format(why=why)
+            if last is not None:
+                text = text.replace("stopped:", f"stopped after epoch {last.epoch}:", 1)
+            self._items.append(("error", text))
+            self._items.append(("discard", {}))
+        for fut in list(self._answers.values()):
+            fut.set_exception(ApexplorerError(DIED.format(why=why)))
+        self._answers.clear()
+        log.warning("a session's training worker (pid %s) ended: %s", proc.pid, why)
+
+    def _settle(self, got: int) -> None:
+        if self._promise is not None and self._promise[0] <= got:
+            self._promise = None
+        if self._building is not None and self._building[0] <= got:
+            self._building = None
+
+    def _send(self, cmd: str, arg=None, state: str | None = None) -> int:
+        if self._dead is not None and not self._closing and cmd in ("build", "call", "ask", "export"):
+            self._start()  # a fresh worker for the next network
+        payload = None
+        with self._lock:
+            n = next(self._requests)
+            if state is not None:
+                self._promise = (n, state)
+        try:
+            payload = dumps((n, cmd, arg))
+        except Exception as e:  # noqa: BLE001 - a command that cannot travel is the caller's error
+            with self._lock:
+                if self._promise is not None and self._promise[0] == n:
+                    self._promise = None
+            raise ApexplorerError(f"{cmd} cannot be sent to the training worker: {type(e).__name__}: {e}") from None
+        try:
+            with self._send_lock:
+                self._conn.send_bytes(payload)
+        except (OSError, ValueError):  # the worker is gone: its reader says so on the page
+            pass
+        return n
+
+    def _on_setting(self, *events) -> None:
+        if not self._closing:
+            self._send("set", {e.name: e.new for e in events})
+
+    # ------------------------------------------------------------ what the page reads
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return self._promise[1] if self._promise is not None else self._snap["state"]
+
+    @property
+    def experiment(self):
+        with self._lock:
+            if self._building is not None:
+                return self._building[1]
+            return self._snap["experiment"]
+
+    @property
+    def trainer(self):
+        with self._lock:
+            return self._snap["trainer"]
+
+    @property
+    def alive(self) -> bool:
+        return not self._closing and self._proc is not None
+
+    # ------------------------------------------------------------ commands
+    def build(self, factory, meta: dict | None = None, experiment=None) -> None:
+        self.meta = dict(meta or {})
+        with self._lock:
+            n = self._send("build", (factory, dict(meta or {}), experiment), "building")
+            self._building = (n, experiment)
+
+    def cancel_build(self) -> None:
+        self._send("cancel")
+
+    def discard(self) -> None:
+        self._send("discard", None, "empty")
+
+    def attach(self, trainer, meta: dict | None = None) -> None:
+        raise ApexplorerError("a served session trains its own networks; open a trainer in a notebook instead")
+
+    def train(self) -> None:
+        if self.trainer is None and self.state != "building":
+            return
+        self._send("train", None, None if self.state == "building" else "running")
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def step(self, n: int = 1) -> None:
+        self._send("step", n, "paused" if self.state in ("ready", "running") else None)
+
+    def call(self, fn, label: str = "", baselines: bool = False) -> None:
+        self._send("call", (fn, label, baselines))
+
+    def request_trace(self) -> None:
+        self._send("trace")
+
+    def ask(self, fn, timeout: float = 30.0):
+        """``fn(trainer)`` run by the worker between two batches; its result (the caller waits)."""
+        return self._ask("ask", (fn, timeout), timeout)
+
+    def export(self, fmt: str = "csv") -> str:
+        return self._ask("export", fmt, 30.0)
+
+    def _ask(self, cmd, arg, timeout):
+        if self.state == "building" or self._closing:
+            raise ApexplorerError("the network is being built; try again in a moment" if not self._closing
+                                  else "this session has ended")
+        if self._dead is not None:
+            raise ApexplorerError("there is no network yet: press Step or Train first")
+        fut = concurrent.futures.Future()
+        with self._lock:
+            n = next(self._requests)
+            self._answers[n] = fut
+        with self._send_lock:
+            self._conn.send_bytes(dumps((n, cmd, arg)))
+        try:
+            return fut.result(timeout + 5)
+        except concurrent.futures.TimeoutError:
+            self._answers.pop(n, None)
+            raise ApexplorerError(f"the network did not answer within {timeout:g} s; try again") from None
+
+    def drain(self, limit: int | None = None) -> list:
+        out = []
+        with self._lock:
+            while self._items and (limit is None or len(out) < limit):
+                out.append(self._items.popleft())
+        return out
+
+    def close(self, timeout: float = 5.0) -> None:
+        """End the worker process (on session end).  Safe to call twice."""
+        if self._closing:
+            return
+        self._closing = True
+        proc = self._proc
+        try:
+            with self._send_lock:
+                self._conn.send_bytes(dumps((0, "quit", None)))
+        except (OSError, ValueError):
+            pass
+        if proc is not None:
+            proc.join(timeout)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout)
+        try:
+            self._conn.close()
+        except OSError:
+            pass
+
+
+def _worker_entry(conn, threads, settings) -> None:
+    from .worker_main import serve
+
+    serve(conn, threads, settings)
+
+
+__all__ = ["DIED", "ProcessRunner", "TrainerInfo", "context", "dumps", "loads"]

@@ -1,0 +1,144 @@
+"""A training worker process (no Panel): one session's :class:`~apexplorer.app.runner.Runner`, served over a pipe.
+
+The fork server imports this module once (with torch and the library), so that a session's worker
+forks ready to train.  :func:`serve` reads the commands of a
+:class:`~apexplorer.app.worker.ProcessRunner` and hands them to its runner, and sends back the
+runner's drained events and its state about 30 times a second (see :mod:`apexplorer.app.worker`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+
+import torch  # noqa: F401 - imported once by the fork server, shared by its workers
+
+from .. import build as _build  # noqa: F401 - the same: every worker builds networks
+from ..errors import ApexplorerError
+from .runner import Runner
+
+try:  # the analysis the runner uses while it trains
+    from .. import analysis as _analysis  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+
+
+def _info(runner):
+    from .worker import TrainerInfo
+
+    tr = runner.trainer
+    if tr is None:
+        return None
+    cfg = getattr(tr, "config", None)
+    return TrainerInfo(tr.epoch, getattr(tr, "total_epochs", None), getattr(cfg, "epochs", None),
+                       getattr(cfg, "device", None), getattr(tr, "experiment", None))
+
+
+def _snapshot(runner, got):
+    info = _info(runner)
+    return {"got": got, "state": runner.state, "experiment": runner.experiment, "trainer": info,
+            "baselines": list(runner.baselines)}
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    ta, tb = a["trainer"], b["trainer"]
+    return (a["got"] == b["got"] and a["state"] == b["state"] and a["baselines"] == b["baselines"]
+            and a["experiment"] is b["experiment"] and (ta is None) == (tb is None)
+            and (ta is None or (ta.epoch, ta.total_epochs, ta.config.epochs, ta.config.device, ta.experiment)
+                 == (tb.epoch, tb.total_epochs, tb.config.epochs, tb.config.device, tb.experiment)))
+
+
+def serve(conn, threads=None, settings=None) -> None:
+    """Serve one session's runner until told to quit or until the server goes."""
+    from .explorer import configure_torch_threads
+    from .worker import SEND_EVERY, dumps, loads
+
+    try:
+        os.nice(10)  # below the web server: a click never waits for a training
+    except OSError:
+        pass
+    configure_torch_threads(threads)
+    runner = Runner(**(settings or {}))
+    lock = threading.Lock()
+    got = [0]
+    alive = [True]
+
+    def send(msg) -> None:
+        data = dumps(msg)
+        with lock:
+            conn.send_bytes(data)
+
+    def answer(n, fn) -> None:
+        try:
+            value, ok = fn(), True
+        except Exception as e:  # noqa: BLE001 - the asker gets it
+            value, ok = (e if isinstance(e, ApexplorerError) else ApexplorerError(f"{type(e).__name__}: {e}")), False
+        try:
+            send(("answer", n, ok, value))
+        except (OSError, ValueError):
+            pass
+
+    def read() -> None:
+        while alive[0]:
+            try:
+                n, cmd, arg = loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                break
+            except Exception:  # noqa: BLE001 - a command that cannot be read is said, the next one read
+                runner._emit("error", "a command could not be read: " + traceback.format_exc(limit=2),
+                             important=True)
+                continue
+            if cmd == "quit":
+                break
+            if cmd == "build":
+                factory, meta, experiment = arg
+                runner.build(factory, meta, experiment)
+            elif cmd == "cancel":
+                runner.cancel_build()
+            elif cmd == "discard":
+                runner.discard()
+            elif cmd == "train":
+                runner.train()
+            elif cmd == "pause":
+                runner.pause()
+            elif cmd == "step":
+                runner.step(arg)
+            elif cmd == "call":
+                runner.call(*arg)
+            elif cmd == "trace":
+                runner.request_trace()
+            elif cmd == "set":
+                for k, v in arg.items():
+                    setattr(runner, k, v)
+            elif cmd == "ask":
+                fn, timeout = arg
+                threading.Thread(target=answer, args=(n, lambda: runner.ask(fn, timeout)), daemon=True).start()
+            elif cmd == "export":
+                threading.Thread(target=answer, args=(n, lambda: runner.export(arg)), daemon=True).start()
+            got[0] = max(got[0], n)
+        alive[0] = False
+
+    reader = threading.Thread(target=read, daemon=True, name="apexplorer-commands")
+    reader.start()
+    last = None
+    try:
+        while alive[0]:
+            time.sleep(SEND_EVERY)
+            items = runner.drain()
+            snap = _snapshot(runner, got[0])
+            if items or not _same(snap, last):
+                send(("events", items, snap))
+                last = snap
+    except (OSError, ValueError, BrokenPipeError):
+        pass
+    finally:
+        alive[0] = False
+        runner.close()
+        try:
+            conn.close()
+        except OSError:
+            pass
