@@ -24,22 +24,18 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import io
 import itertools
 import logging
 import multiprocessing
-import os
 import threading
-import time
 
 import param
 
 from ..errors import ApexplorerError
+from .worker_main import SEND_EVERY, TrainerInfo, dumps, loads
 
 log = logging.getLogger(__name__)
 
-#: seconds between two batches of events sent by a worker
-SEND_EVERY = 0.03
 #: what a session is told when its worker process ends under it
 DIED = ("the training stopped: its worker process ended ({why}); what the page shows so far stays. "
         "Press Train for a fresh network (Download the session regularly to keep a long run's weights)")
@@ -59,59 +55,7 @@ def context():
         return _CTX
 
 
-# ---------------------------------------------------------------------------- pickling
-def _pickler_dumps(obj) -> bytes:
-    """cloudpickle bytes of ``obj``; a dataset read by :func:`apexplorer.data.cached_dataset` travels by its key."""
-    import cloudpickle
-
-    from .. import data
-
-    cached = {id(ds): key for key, ds in list(data._CACHE.items())}
-
-    class Pickler(cloudpickle.Pickler):
-        def reducer_override(self, o):
-            key = cached.get(id(o))
-            if key is not None and isinstance(o, data.Dataset):
-                return _cached, (key,)
-            return super().reducer_override(o)
-
-    buf = io.BytesIO()
-    Pickler(buf, protocol=5).dump(obj)
-    return buf.getvalue()
-
-
-def _cached(key):
-    from ..data import cached_dataset
-
-    name, folder, env = key
-    if env is not None:
-        os.environ.setdefault("APEXPLORER_DATA", env)
-    return cached_dataset(name, folder)
-
-
-def dumps(obj) -> bytes:
-    return _pickler_dumps(obj)
-
-
-def loads(data: bytes):
-    import pickle
-
-    return pickle.loads(data)
-
-
 # ---------------------------------------------------------------------------- the server's side
-class TrainerInfo:
-    """What the page reads of the trainer in the worker: its epoch, its run's epochs, its config and experiment."""
-
-    class Config:
-        def __init__(self, epochs, device):
-            self.epochs, self.device = epochs, device
-
-    def __init__(self, epoch, total_epochs, epochs, device, experiment):
-        self.epoch, self.total_epochs, self.experiment = epoch, total_epochs, experiment
-        self.config = self.Config(epochs, device)
-
-
 class ProcessRunner(param.Parameterized):
     """A :class:`~apexplorer.app.runner.Runner` whose worker thread is in a worker process (see the module).
 
@@ -355,4 +299,4 @@ def _worker_entry(conn, threads, settings) -> None:
     serve(conn, threads, settings)
 
 
-__all__ = ["DIED", "ProcessRunner", "TrainerInfo", "context", "dumps", "loads"]
+__all__ = ["DIED", "ProcessRunner", "SEND_EVERY", "TrainerInfo", "context", "dumps", "loads"]

@@ -8,6 +8,7 @@ runner's drained events and its state about 30 times a second (see :mod:`apexplo
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
@@ -25,9 +26,63 @@ except ImportError:  # pragma: no cover
     pass
 
 
-def _info(runner):
-    from .worker import TrainerInfo
+#: seconds between two batches of events sent by a worker
+SEND_EVERY = 0.03
 
+
+# ---------------------------------------------------------------------------- pickling
+def _pickler_dumps(obj) -> bytes:
+    """cloudpickle bytes of ``obj``; a dataset read by :func:`apexplorer.data.cached_dataset` travels by its key."""
+    import cloudpickle
+
+    from .. import data
+
+    cached = {id(ds): key for key, ds in list(data._CACHE.items())}
+
+    class Pickler(cloudpickle.Pickler):
+        def reducer_override(self, o):
+            key = cached.get(id(o))
+            if key is not None and isinstance(o, data.Dataset):
+                return _cached, (key,)
+            return super().reducer_override(o)
+
+    buf = io.BytesIO()
+    Pickler(buf, protocol=5).dump(obj)
+    return buf.getvalue()
+
+
+def _cached(key):
+    from ..data import cached_dataset
+
+    name, folder, env = key
+    if env is not None:
+        os.environ.setdefault("APEXPLORER_DATA", env)
+    return cached_dataset(name, folder)
+
+
+def dumps(obj) -> bytes:
+    return _pickler_dumps(obj)
+
+
+def loads(data: bytes):
+    import pickle
+
+    return pickle.loads(data)
+
+
+class TrainerInfo:
+    """What the page reads of the trainer in the worker: its epoch, its run's epochs, its config and experiment."""
+
+    class Config:
+        def __init__(self, epochs, device):
+            self.epochs, self.device = epochs, device
+
+    def __init__(self, epoch, total_epochs, epochs, device, experiment):
+        self.epoch, self.total_epochs, self.experiment = epoch, total_epochs, experiment
+        self.config = self.Config(epochs, device)
+
+
+def _info(runner):
     tr = runner.trainer
     if tr is None:
         return None
@@ -55,7 +110,6 @@ def _same(a, b) -> bool:
 def serve(conn, threads=None, settings=None) -> None:
     """Serve one session's runner until told to quit or until the server goes."""
     from .explorer import configure_torch_threads
-    from .worker import SEND_EVERY, dumps, loads
 
     try:
         os.nice(10)  # below the web server: a click never waits for a training
