@@ -272,7 +272,7 @@ class ProcessRunner(param.Parameterized):
         return out
 
     def close(self, timeout: float = 5.0) -> None:
-        """End the worker process (on session end).  Safe to call twice."""
+        """End the worker process (on session end; the server does not wait for it).  Safe to call twice."""
         if self._closing:
             return
         self._closing = True
@@ -282,15 +282,20 @@ class ProcessRunner(param.Parameterized):
                 self._conn.send_bytes(dumps((0, "quit", None)))
         except (OSError, ValueError):
             pass
-        if proc is not None:
-            proc.join(timeout)
-            if proc.is_alive():
-                proc.kill()
+        conn = self._conn
+
+        def end():  # off the event loop: a worker in the middle of a batch finishes it first
+            if proc is not None:
                 proc.join(timeout)
-        try:
-            self._conn.close()
-        except OSError:
-            pass
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(timeout)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+        threading.Thread(target=end, daemon=True, name="apexplorer-training-end").start()
 
 
 def _worker_entry(conn, threads, settings) -> None:
