@@ -9,7 +9,9 @@ serve``) and shows one :class:`~apexplorer.app.Explorer`:
 * ``--limits FILE`` and the limits' flags (:class:`~apexplorer.app.limits.Limits`);
 * ``--presenter``: pages open in the presenter layout;
 * ``--training process|thread`` (or ``$APEXPLORER_TRAINING``): each session trains in a worker process of
-  its own (:class:`~apexplorer.app.worker.ProcessRunner`, the default), or in a thread of the server.
+  its own (:class:`~apexplorer.app.worker.ProcessRunner`, the default), or in a thread of the server;
+* ``--scheduler tcp://HOST:8786`` (or ``$APEXPLORER_SCHEDULER``): each session trains on a worker of that
+  Dask cluster instead (:class:`~apexplorer.app.worker.DaskRunner`).
 
 :func:`serve` runs ``panel serve`` on :data:`SCRIPT` in this process (``apexplorer serve``):
 the imports are warmed before the first visitor (Panel's ``--warm`` runs one session at start),
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -47,13 +50,12 @@ def _options(argv):
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--presenter", action="store_true")
     p.add_argument("--training", default=None)
+    p.add_argument("--scheduler", default=None)
     return p.parse_known_args(list(argv or []))[0]
 
 
 def training_mode(argv) -> str:
     """``process`` or ``thread`` (``--training`` in ``argv``, else ``$APEXPLORER_TRAINING``, else process)."""
-    import os
-
     mode = _options(argv).training or os.environ.get("APEXPLORER_TRAINING") or "process"
     if mode not in TRAINING:
         raise ApexplorerError(f"--training {mode!r} is not valid; choices are {', '.join(TRAINING)}")
@@ -73,7 +75,17 @@ def page(argv=None) -> pn.viewable.Viewable:
         return pn.pane.Alert(f"This explorer cannot start: its options are not valid ({e}). Its operator "
                              "fixes them (--limits FILE, the limits' flags, --training).", alert_type="danger")
     runner = None
-    if mode == "process":
+    scheduler = _options(argv).scheduler or os.environ.get("APEXPLORER_SCHEDULER")
+    if scheduler:
+        from .worker import DaskRunner
+
+        try:
+            runner = DaskRunner(scheduler)
+        except ApexplorerError as e:
+            log.error("%s", e)
+            return pn.pane.Alert(f"This explorer cannot start: {e}. Its operator checks --scheduler.",
+                                 alert_type="danger")
+    elif mode == "process":
         from .worker import ProcessRunner
 
         runner = ProcessRunner()
@@ -124,6 +136,8 @@ def panel_args(args) -> list:
         script.append("--presenter")
     if getattr(args, "training", "process") != "process":
         script += ["--training", args.training]
+    if getattr(args, "scheduler", None):
+        script += ["--scheduler", args.scheduler]
     return out + (["--args", *script] if script else [])
 
 

@@ -91,18 +91,22 @@ class ProcessRunner(param.Parameterized):
 
     # ------------------------------------------------------------ the worker
     def _start(self) -> None:
+        self._dead = None
+        self._proc, self._conn = self._launch()
+        self._reader = threading.Thread(target=self._read, args=(self._conn, self._proc), daemon=True,
+                                        name="apexplorer-training-reader")
+        self._reader.start()
+
+    def _launch(self) -> tuple:
+        """A fresh worker: (its process, the server's end of its pipe)."""
         ctx = context()
         mine, theirs = ctx.Pipe()
         settings = {k: getattr(self, k) for k in ("delay", "trace_task", "trace_index", "boundary_every")}
-        self._proc = ctx.Process(target=_worker_entry, args=(theirs, self.threads, settings), daemon=True,
-                                 name="apexplorer-training")
-        self._proc.start()
+        proc = ctx.Process(target=_worker_entry, args=(theirs, self.threads, settings), daemon=True,
+                           name="apexplorer-training")
+        proc.start()
         theirs.close()
-        self._conn = mine
-        self._dead = None
-        self._reader = threading.Thread(target=self._read, args=(mine, self._proc), daemon=True,
-                                        name="apexplorer-training-reader")
-        self._reader.start()
+        return proc, mine
 
     @property
     def pid(self) -> int | None:
@@ -134,8 +138,9 @@ class ProcessRunner(param.Parameterized):
         if self._closing or proc is not self._proc:
             return
         code = proc.exitcode
-        why = (f"killed by signal {-code}" if code is not None and code < 0 else
-               f"exit code {code}" if code is not None else "its connection broke")
+        why = getattr(proc, "reason", None) or (
+            f"killed by signal {-code}" if code is not None and code < 0 else
+            f"exit code {code}" if code is not None else "its connection broke")
         with self._lock:
             last = self._snap.get("trainer")
             self._snap = {"got": self._snap["got"], "state": "empty", "experiment": None, "trainer": None,
@@ -298,10 +303,147 @@ class ProcessRunner(param.Parameterized):
         threading.Thread(target=end, daemon=True, name="apexplorer-training-end").start()
 
 
+# ---------------------------------------------------------------------------- on a Dask cluster
+_CLIENTS: dict = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def dask_client(address: str):
+    """A client of the Dask scheduler at ``address`` (one per server process, made on a thread of its own so
+    that its event loop is not the web server's)."""
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(address)
+        if client is not None and client.status == "running":
+            return client
+        box = {}
+
+        def make():
+            try:
+                from distributed import Client
+
+                box["client"] = Client(address, set_as_default=False, timeout="10s")
+            except Exception as e:  # noqa: BLE001 - said to the visitor and the operator
+                box["error"] = e
+
+        t = threading.Thread(target=make, daemon=True)
+        t.start()
+        t.join(30)
+        if "client" not in box:
+            e = box.get("error")
+            raise ApexplorerError(f"the Dask scheduler {address} cannot be reached"
+                                  + (f": {type(e).__name__}: {e}" if e else ""))
+        _CLIENTS[address] = box["client"]
+        return box["client"]
+
+
+class _DaskTask:
+    """A session's task on a Dask worker, seen as a process (join, exitcode, kill) by :class:`ProcessRunner`."""
+
+    pid = None
+    exitcode = None
+
+    def __init__(self, future):
+        self.future = future
+        self.reason = None
+
+    def done(self) -> bool:
+        if not self.future.done():
+            return False
+        if self.reason is None:
+            try:
+                exc = self.future.exception(timeout=5)
+            except Exception as e:  # noqa: BLE001 - cancelled, or the scheduler is gone
+                exc = e
+            self.reason = (f"its Dask task failed: {type(exc).__name__}: {exc}" if exc is not None
+                           else "its Dask task ended")
+        return True
+
+    def join(self, timeout=None) -> None:
+        try:
+            self.future.result(timeout=timeout)
+        except Exception:  # noqa: BLE001 - the reason is read by done()
+            pass
+        self.done()
+
+    def is_alive(self) -> bool:
+        return not self.future.done()
+
+    def kill(self) -> None:
+        self.future.cancel()
+
+
+class _QueueConn:
+    """The server's end of a Dask session: commands go through one distributed Queue, events come back through
+    another (a thread sends, so that the web server's event loop never waits for the scheduler)."""
+
+    def __init__(self, inbox, outbox, task):
+        import queue
+
+        self.inbox, self.outbox, self.task = inbox, outbox, task
+        self._out = queue.Queue()
+        self._closed = False
+        threading.Thread(target=self._sender, daemon=True, name="apexplorer-dask-sender").start()
+
+    def _sender(self) -> None:
+        while True:
+            data = self._out.get()
+            if data is None:
+                return
+            try:
+                self.inbox.put(data)
+            except Exception:  # noqa: BLE001 - the reader notices the task's end
+                log.warning("a command could not reach the Dask worker")
+
+    def send_bytes(self, data: bytes) -> None:
+        if self._closed:
+            raise OSError("closed")
+        self._out.put(data)
+
+    def recv_bytes(self) -> bytes:
+        while True:
+            if self._closed:
+                raise EOFError
+            try:
+                return self.outbox.get(timeout=1)
+            except Exception:  # noqa: BLE001 - a timeout: is the task still there?
+                if self._closed or self.task.done():
+                    raise EOFError from None
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._out.put(None)
+
+
+class DaskRunner(ProcessRunner):
+    """A :class:`ProcessRunner` whose session trains on a worker of a Dask cluster (``--scheduler``): a
+    long-running task there hosts the runner (:func:`apexplorer.app.worker_main.dask_session`), and its
+    commands and events travel through two of distributed's Queues."""
+
+    def __init__(self, address: str, **params):
+        self.address = address
+        super().__init__(**params)
+
+    def _launch(self) -> tuple:
+        import uuid
+
+        from distributed import Queue
+
+        from .worker_main import dask_session
+
+        client = dask_client(self.address)
+        name = f"apexplorer-session-{uuid.uuid4().hex}"
+        inbox, outbox = Queue(f"{name}-commands", client=client), Queue(f"{name}-events", client=client)
+        settings = {k: getattr(self, k) for k in ("delay", "trace_task", "trace_index", "boundary_every")}
+        future = client.submit(dask_session, inbox.name, outbox.name, self.threads, settings, key=name, pure=False)
+        task = _DaskTask(future)
+        return task, _QueueConn(inbox, outbox, task)
+
+
 def _worker_entry(conn, threads, settings) -> None:
     from .worker_main import serve
 
     serve(conn, threads, settings)
 
 
-__all__ = ["DIED", "ProcessRunner", "SEND_EVERY", "TrainerInfo", "context", "dumps", "loads"]
+__all__ = ["DIED", "DaskRunner", "ProcessRunner", "SEND_EVERY", "TrainerInfo", "context", "dumps", "loads"]

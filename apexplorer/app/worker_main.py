@@ -107,15 +107,50 @@ def _same(a, b) -> bool:
                  == (tb.epoch, tb.total_epochs, tb.config.epochs, tb.config.device, tb.experiment)))
 
 
-def serve(conn, threads=None, settings=None) -> None:
+class QueueConn:
+    """A Dask worker's end of a session (:class:`~apexplorer.app.worker.DaskRunner`): commands come through one
+    distributed Queue, events go back through another."""
+
+    def __init__(self, inbox, outbox):
+        self.inbox, self.outbox = inbox, outbox
+        self.closed = False
+
+    def send_bytes(self, data: bytes) -> None:
+        self.outbox.put(data)
+
+    def recv_bytes(self) -> bytes:
+        while True:
+            if self.closed:
+                raise EOFError
+            try:
+                return self.inbox.get(timeout=1)
+            except Exception:  # noqa: BLE001 - a timeout: wait on
+                continue
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def dask_session(inbox: str, outbox: str, threads=None, settings=None) -> None:
+    """A session's long-running task on a Dask worker: it leaves the worker's thread pool and serves the runner
+    until the session ends."""
+    from distributed import Queue, get_client, secede
+
+    secede()  # a long-running task: the worker's slot is free for the next session
+    client = get_client()
+    serve(QueueConn(Queue(inbox, client=client), Queue(outbox, client=client)), threads, settings, nice=False)
+
+
+def serve(conn, threads=None, settings=None, nice: bool = True) -> None:
     """Serve one session's runner until told to quit or until the server goes."""
     from .explorer import configure_torch_threads
 
-    try:
-        os.nice(10)  # below the web server: a click never waits for a training
-    except OSError:
-        pass
-    configure_torch_threads(threads)
+    if nice:
+        try:
+            os.nice(10)  # below the web server: a click never waits for a training
+        except OSError:
+            pass
+        configure_torch_threads(threads)  # a Dask worker's threads are its operator's
     runner = Runner(**(settings or {}))
     lock = threading.Lock()
     got = [0]

@@ -32,6 +32,9 @@ def register(sub) -> None:
     p.add_argument("--training", choices=("process", "thread"), default="process",
                    help="where a session trains: a worker process of its own at a lower priority than the web "
                         "server (default), or a thread of the server (as in a notebook)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
+                   help="train each session on a worker of this Dask cluster (e.g. a lab's GPU machines; each "
+                        "worker needs apexplorer installed)")
     p.add_argument("--basic-auth", default=None, metavar="PASSWORD_OR_FILE",
                    help="Panel's sign-in: one password, or a JSON file of {user: password}")
     p.add_argument("--cookie-secret", default=None, help="Panel's secret that signs the sign-in cookie")

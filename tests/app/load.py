@@ -38,6 +38,10 @@ from tests.app.conftest import ARGS, BAD_LOG, CHROMIUM, Served
 from tests.app.speed import _batches, first_byte, load, open_page
 
 
+def say(*what) -> None:
+    print(time.strftime("%H:%M:%S"), *what, file=sys.stderr, flush=True)
+
+
 def _procs(served):
     import psutil
 
@@ -110,6 +114,7 @@ def run(training: str, visitors: int, late_after: float, churn: int, steps: int)
                 second["train_usable_s"] = round(r["train_usable_s"], 2)
                 pg.close()
                 out["first_visitor"], out["second_visitor"] = first, second
+                say("first and second visitor", first, second)
                 # visitors train; a late one arrives
                 pages = []
                 started = time.monotonic()  # the late visitor arrives late_after seconds after the first Train
@@ -118,9 +123,11 @@ def run(training: str, visitors: int, late_after: float, churn: int, steps: int)
                     pg.button("Train").click()
                     pg.wait_status(r"batch \d+/", timeout=120_000)
                     pages.append(pg)
+                    say(f"visitor {len(pages)} trains")
                 time.sleep(max(0.0, late_after - (time.monotonic() - started)))
                 out["load_while_training"] = load()
                 late, r = open_page(browser, url)
+                say("the late visitor's page is open", r)
                 lat = step_latency(late, steps)
                 out["late_visitor"] = {"train_usable_s": round(r["train_usable_s"], 2),
                                        "ready_s": round(r["ready_s"], 2), "step_to_batch_s": lat,
@@ -136,9 +143,11 @@ def run(training: str, visitors: int, late_after: float, churn: int, steps: int)
                     pg.close()
                 # sessions open and close, one after another
                 base = _settled(served, {"processes": 1 if training == "process" else 0, "threads": 10 ** 6})
-                for _ in range(churn):
+                say("before the churn", base)
+                for i in range(churn):
                     pg, _ = open_page(browser, url)
                     pg.close()
+                    say(f"session {i + 1} of {churn} opened and closed")
                 after = _settled(served, base)
                 out["churn"] = {"sessions": churn, "before": base, "after": after,
                                 "within_10_percent": {k: after[k] <= base[k] * 1.1 + (1 if k == "processes" else 0)

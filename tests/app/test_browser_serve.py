@@ -3,6 +3,7 @@ limits and Panel's sign-in: a wrong password is refused; a setting over a limit 
 sets it; with 2 trainings at once, a 3rd visitor waits with its place shown and starts when one ends."""
 
 import sys
+from pathlib import Path
 import time
 
 import pytest
@@ -174,3 +175,77 @@ def test_a_killed_training_worker_ends_only_its_sessions_training(browser, serve
                 pg.close()
     for pg in (a, b):
         assert pg is None or not pg.errors, pg.errors
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """A ``dask scheduler`` and one ``dask worker`` (subprocesses, this tree's apexplorer): the scheduler's address."""
+    import os
+    import subprocess
+
+    from tests.app.conftest import ROOT, free_port
+
+    pytest.importorskip("distributed")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("dask")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "APEXPLORER_THREADS": "1"}
+    bin_ = Path(sys.executable).parent
+    address = f"tcp://127.0.0.1:{port}"
+    logs = [open(folder / "scheduler.log", "w"), open(folder / "worker.log", "w")]
+    procs = [subprocess.Popen([bin_ / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], stdout=logs[0], stderr=subprocess.STDOUT, env=env, cwd=folder)]
+    procs.append(subprocess.Popen([bin_ / "dask", "worker", address, "--nthreads", "2", "--no-dashboard",
+                                   "--local-directory", str(folder)], stdout=logs[1], stderr=subprocess.STDOUT,
+                                  env=env, cwd=folder))
+    try:
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for f in logs:
+            f.close()
+
+
+@pytest.fixture(scope="module")
+def on_dask(tmp_path_factory, dask_cluster):
+    def command(port):
+        return [sys.executable, "-m", "apexplorer.cli", "serve", "--port", str(port), "--address", "127.0.0.1",
+                "--allow-websocket-origin", f"127.0.0.1:{port}", "--scheduler", dask_cluster]
+
+    yield from _serve(tmp_path_factory, "serve-dask", command=command)
+
+
+def test_with_a_scheduler_the_sessions_train_on_the_dask_worker_and_the_curves_move(browser, on_dask, dask_cluster):
+    CURVE = ("() => { try { const s = Bokeh.documents[0].get_model_by_name('curve-loss-train-main');"
+             " return s ? s.data.x.length : 0; } catch (e) { return 0; } }")
+    with Page(browser, f"{on_dask.url}?preset=toy&train.epochs=500") as pg:
+        pg.open(timeout=180_000)
+        pg.button("Train").click()
+        pg.wait_status(r"batch \d+/\d+.*\(running\)", timeout=120_000)
+        pg.wait_js(f"() => ({CURVE})() > 3", timeout=60_000)
+        from distributed import Client
+
+        with Client(dask_cluster, timeout="20s") as client:  # the session's task runs on the cluster's worker
+            tasks = client.run_on_scheduler(lambda dask_scheduler: {
+                str(k): (t.state, t.processing_on.address if t.processing_on else None)
+                for k, t in dask_scheduler.tasks.items()})
+            workers = list(client.scheduler_info()["workers"])
+        mine = [v for k, v in tasks.items() if k.startswith("apexplorer-session-")]
+        assert mine and mine[-1][0] == "processing" and mine[-1][1] in workers, tasks
+        n = pg.js(CURVE)
+        pg.wait_js(f"n => ({CURVE})() > n", arg=n, timeout=60_000)  # the curves move
+        pg.tab("Settings").click()
+        _type(pg, "Learning rate", "0.02")  # a live change reaches the trainer on the worker
+        expect(pg.text("applied lr to the running network")).to_be_visible(timeout=60_000)
+        pg.button("Pause").click()
+        pg.wait_status(r"\(paused\)")
+        before = pg.status()
+        pg.button("Step").click()
+        end = time.monotonic() + 30
+        while pg.status() == before and time.monotonic() < end:
+            time.sleep(0.1)
+        assert pg.status() != before and "(paused)" in pg.status()
