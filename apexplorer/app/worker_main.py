@@ -26,6 +26,24 @@ except ImportError:  # pragma: no cover
     pass
 
 
+def _preload() -> None:
+    """What every worker needs first, read once by the fork server: scikit-learn (the built-in and toy datasets)
+    and the default network's dataset (digits).  A worker that read them itself would take seconds more."""
+    try:
+        import sklearn.datasets  # noqa: F401
+
+        from ..data import cached_dataset
+
+        cached_dataset("digits")
+    except Exception:  # noqa: BLE001 - a worker reads what it lacks itself
+        pass
+
+
+_preload()
+
+
+#: how much lower a training worker's priority is than the web server's (``$APEXPLORER_WORKER_NICE``)
+NICE = 10
 #: seconds between two batches of events sent by a worker
 SEND_EVERY = 0.03
 
@@ -146,9 +164,9 @@ def serve(conn, threads=None, settings=None, nice: bool = True) -> None:
     from .explorer import configure_torch_threads
 
     if nice:
-        try:
-            os.nice(10)  # below the web server: a click never waits for a training
-        except OSError:
+        try:  # below the web server: a click never waits for a training
+            os.nice(int(os.environ.get("APEXPLORER_WORKER_NICE") or NICE))
+        except (OSError, ValueError):
             pass
         configure_torch_threads(threads)  # a Dask worker's threads are its operator's
     runner = Runner(**(settings or {}))
