@@ -41,6 +41,8 @@ def _unrecognized(parser, args, extra) -> None:
             key = flags[0][2:].replace("-", "_")
             msg += (f"; run takes the experiment's keys as --set KEY=VALUE, e.g. --set {key}=VALUE "
                     "(apexplorer run --help lists the keys)")
+    elif args.command == "serve":
+        msg += f"; options of panel serve go after --, e.g. apexplorer serve -- {extra[0]}"
     sub.error(msg)
 
 

@@ -180,15 +180,15 @@ def live_call(runner: Runner, built: Experiment, exp: Experiment, keys: list) ->
         return
     baselines = {k: v for k, v in live.items() if k.startswith("train.")}
 
-    def fn(trainer):
+    def fn(trainer, beside):
         trainer.update(live)
-        for name, tr in runner.baselines.items():  # the baselines beside it train as long, at the same rate
+        for name, tr in beside.items():  # the baselines beside it train as long, at the same rate
             mine = dict(baselines, **({"train.lr": exp.method_lr(name, baselines["train.lr"])} if "train.lr" in baselines
                                  else {}))
             if mine:
                 tr.update(mine)
 
-    runner.call(fn, f"applied {', '.join(_NAMES[k] for k in live)} to the running network")
+    runner.call(fn, f"applied {', '.join(_NAMES[k] for k in live)} to the running network", baselines=True)
 
 
 class ExperimentModel(param.Parameterized):
@@ -209,9 +209,11 @@ class ExperimentModel(param.Parameterized):
     asked = param.Boolean(default=False, doc=(
         "A network was asked for: one that failed to build, or was dropped, is built again once it can be."))
 
-    def __init__(self, runner: Runner, notices: Notices, local_files: bool = True, **params):
+    def __init__(self, runner: Runner, notices: Notices, local_files: bool = True, limits=None, **params):
         super().__init__(**params)
         self.runner, self.notices = runner, notices
+        #: the operator's :class:`~apexplorer.app.limits.Limits` of a served page (None: no caps)
+        self.limits = limits
         self.settings = Settings()
         self.wiring = WiringModel()
         #: the datasets this session may use: its uploads, the built-in ones, local files in a notebook
@@ -251,6 +253,10 @@ class ExperimentModel(param.Parameterized):
     def fit_machine(self, exp: Experiment, data: bool = True) -> tuple:
         return fit_machine(exp, data, self.dataset)
 
+    def over_limit(self, exp: Experiment, wiring: Wiring | None) -> str:
+        """Why ``exp`` on ``wiring`` is over the operator's limits ('' when it is not, or none are set)."""
+        return self.limits.refusal(exp, wiring) if self.limits is not None else ""
+
     def data_cache(self, exp: Experiment) -> dict:
         """The datasets of ``exp``'s tasks, loaded, keyed as :func:`apexplorer.build.task_data` looks them up."""
         return {data_key(s): self.dataset(s.dataset) for s in exp.tasks.values()}
@@ -270,6 +276,10 @@ class ExperimentModel(param.Parameterized):
             w = self.wiring_of(exp)
         except ApexplorerError as e:
             self.notices.error(gui_words(str(e)))
+            return False
+        refused = self.over_limit(exp, w)
+        if refused:
+            self.notices.error(refused)
             return False
         self.show(exp, w)
         self.notices.clear()
@@ -318,6 +328,10 @@ class ExperimentModel(param.Parameterized):
         if new == old:
             self.update_pending()
             return True
+        refused = self.over_limit(new, self.wiring.wiring if from_editor else None)
+        if refused:  # the running network keeps its settings (a live change over a limit is not applied)
+            self.notices.show_problem(refused)
+            return False
         if from_editor:
             self.following = True
             try:
@@ -331,6 +345,10 @@ class ExperimentModel(param.Parameterized):
                 w = self.wiring_of(new)
             except ApexplorerError as e:
                 self.notices.show_problem(gui_words(str(e)))
+                return False
+            refused = self.over_limit(new, w)
+            if refused:
+                self.notices.show_problem(refused)
                 return False
             self.show(new, w)
         self.apply_live(list(old.diff(new)))
@@ -494,7 +512,7 @@ class ExperimentModel(param.Parameterized):
     def problems(self) -> str:
         """What stops a network from being built ('' when nothing): the wiring, the settings, or
         the memory it needs (checked before anything is allocated)."""
-        return (self.wiring.error or self.settings.check()
+        return (self.wiring.error or self.settings.check() or self.over_limit(self.experiment, self.wiring.wiring)
                 or machine_problems(self.experiment, self.wiring.wiring, self.baselines, self.build_limit_s))
 
     def blocker(self) -> str:

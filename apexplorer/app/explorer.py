@@ -29,6 +29,7 @@ from ..trainer import Trainer
 from .boundary_view import BoundaryView
 from .bridge import HELP, PageBridge
 from .files import ServerFiles
+from .limits import Limits, server_slots
 from .curves import CurvesView
 from .live import ErrorView
 from .graph_edit import GraphEditor
@@ -110,6 +111,15 @@ def extra_views(explorer, live: bool) -> list:
     return out
 
 
+def serving() -> bool:
+    """Whether this explorer is made for a served browser session (not a notebook's or a test's).
+
+    Not ``pn.state.served``: that reads its caller's module name (``bokeh_app_...`` only in the served
+    script itself), so it is False in every module the script imports, this one included."""
+    doc = pn.state.curdoc
+    return doc is not None and getattr(doc, "session_context", None) is not None
+
+
 def link_presenter() -> bool:
     """Whether the page's URL asks for the presenter layout (``?presenter=1``)."""
     args = getattr(pn.state, "session_args", None) or {}
@@ -164,6 +174,13 @@ class Explorer(pn.viewable.Viewer):
         Milliseconds between two drains.
     presenter : bool
         Start in the presenter layout (also ``?presenter=1`` in the page's URL).
+    limits : Limits, optional
+        The operator's limits of a served page (:class:`~apexplorer.app.limits.Limits`): the largest network,
+        seeds and epochs, and the most trainings at once (served, the others wait in the server's line).
+        Default none: a notebook's owner sets no limits for herself.
+    runner : Runner or ProcessRunner, optional
+        What trains the session's networks: default a :class:`Runner` (a thread of this process); a served
+        page gets a :class:`~apexplorer.app.worker.ProcessRunner` (a worker process of its own).
     """
 
     period = param.Integer(150, bounds=(50, 1000))
@@ -173,12 +190,15 @@ class Explorer(pn.viewable.Viewer):
 
     def __init__(self, dataset: str = "digits", preset: str | None = None, trainer: Trainer | None = None,
                  live: bool = True, files: str | ServerFiles | None = None, experiment: Experiment | None = None,
-                 max_upload: int | None = None, local_files: bool | None = None, **params):
+                 max_upload: int | None = None, local_files: bool | None = None, limits: Limits | None = None,
+                 runner=None, **params):
         super().__init__(**params)
         self.files = files if isinstance(files, ServerFiles) else ServerFiles(files)
-        self.max_upload = max_upload or upload_limit()
-        local_files = not pn.state.served if local_files is None else local_files
-        self.state = st = ExplorerState(dataset, preset, experiment=experiment, local_files=local_files)
+        self.max_upload = max_upload or (limits.upload_bytes if limits is not None else upload_limit())
+        local_files = not serving() if local_files is None else local_files
+        slots = server_slots(limits.trainings) if limits is not None and serving() else None
+        self.state = st = ExplorerState(dataset, preset, experiment=experiment, local_files=local_files,
+                                        limits=limits, slots=slots, runner=runner)
         # what the page's link asked for and did not get (shown at the top until the page is left)
         self.link_note = message("warning", margin=(0, 10), css_classes=["ap-link-note"])
         if experiment is None and trainer is None:
@@ -307,7 +327,7 @@ class Explorer(pn.viewable.Viewer):
         keyboard on the network graph: :meth:`GraphEditor.key`)."""
         st = self.state
         if name == "toggle":
-            st.pause() if st.runner.state == "running" else st.train()
+            st.pause() if st.runner.state == "running" or st.waiting else st.train()
         elif name == "step":
             if st.runner.state != "running":
                 st.step()

@@ -159,11 +159,12 @@ class RunControls(pn.viewable.Viewer):
         """Enable the buttons that make sense now (called on the event loop)."""
         s = self.state.runner.state
         why = self.state.blocker()
-        self.train.disabled = s in ("running", "building") or bool(why)
+        waiting = bool(self.state.waiting)  # in the server's line of trainings: Pause leaves it
+        self.train.disabled = s in ("running", "building") or bool(why) or waiting
         tip = f"Train is off: {why}" if why else None  # no tooltip otherwise: it would cover Pause
         if self.train.description != tip:
             self.train.description = tip
-        self.pause.disabled = s != "running"
+        self.pause.disabled = s != "running" and not waiting
         self.step.disabled = s in ("running", "building") or bool(why)
         self.cancel.visible = s == "building"
         p = self.state.progress

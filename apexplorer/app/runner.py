@@ -216,12 +216,12 @@ class RunnerWorker(param.Parameterized):
         self._trace()
 
     def _call(self, arg) -> None:
-        fn, label = arg
+        fn, label, baselines = arg
         if self.trainer is None:
             self._emit("error", f"{label or 'that'} needs a network: press Reset first", important=True)
             return
         try:
-            out = fn(self.trainer)
+            out = fn(self.trainer, self.baselines) if baselines else fn(self.trainer)
         except ApexplorerError as e:
             self._emit("error", str(e), important=True)
             return
@@ -481,9 +481,11 @@ class Runner(RunnerWorker):
         self._run.clear()
         self._request("step", n, "paused" if self.state in ("ready", "running") else None)
 
-    def call(self, fn, label: str = "") -> None:
-        """Run ``fn(trainer)`` on the worker between two batches (live settings, save, load)."""
-        self._request("call", (fn, label))
+    def call(self, fn, label: str = "", baselines: bool = False) -> None:
+        """Run ``fn(trainer)`` on the worker between two batches (live settings, save, load); with ``baselines``,
+        ``fn(trainer, {name: baseline trainer})``.  ``fn`` reaches the trainer through its arguments only (a
+        :class:`~apexplorer.app.worker.ProcessRunner` runs it in another process)."""
+        self._request("call", (fn, label, baselines))
 
     def ask(self, fn, timeout: float = 30.0):
         """Run ``fn(trainer)`` on the worker between two batches and return its result (the caller waits).

@@ -47,13 +47,19 @@ class ExplorerState(param.Parameterized):
     segments = param.List(default=[], doc="The passes of an epoch [(task, batches)], from the network's reset event.")
     fresh = param.Boolean(default=False, doc=(
         "A network was just built: what changed while it was being built is caught up with once it is ready."))
+    waiting = param.Integer(default=0, doc=(
+        "This session's place in the server's line of trainings (1: next), 0 when it is not waiting."))
 
     def __init__(self, dataset: str = "digits", preset_name: str | None = None, runner: Runner | None = None,
-                 experiment: Experiment | None = None, local_files: bool = True, **params):
+                 experiment: Experiment | None = None, local_files: bool = True, limits=None, slots=None,
+                 **params):
         super().__init__(**params)
         self.runner = runner or Runner()
         self.notices = Notices()
-        self.model = ExperimentModel(self.runner, self.notices, local_files=local_files)
+        #: the operator's limits (:class:`~apexplorer.app.limits.Limits`) and the server's line of trainings
+        #: (:class:`~apexplorer.app.limits.TrainingSlots`) of a served page; None in a notebook
+        self.limits, self.slots = limits, slots
+        self.model = ExperimentModel(self.runner, self.notices, local_files=local_files, limits=limits)
         self.files = SessionFiles(self.model)
         self.progress = Progress()
         if experiment is not None:
@@ -92,7 +98,6 @@ class ExplorerState(param.Parameterized):
     revert = _part("model", "revert")
     problems = _part("model", "problems")
     blocker = _part("model", "blocker")
-    reset = _part("model", "reset")
     save = _part("files", "save")
     session_bytes = _part("files", "session_bytes")
     experiment_text = _part("files", "experiment_text")
@@ -127,11 +132,41 @@ class ExplorerState(param.Parameterized):
                               "to go on, or press Reset for a fresh network")
             return False
         self.notices.error("")  # a new run: the last one's error is history
+        if self.slots is not None and not self.slots.ask(self):
+            self.waiting = self.slots.place(self)  # it starts at its turn (observe)
+            return True
         r.train()
         return True
 
+    def reset(self) -> bool:
+        """A fresh network from the page's experiment (:meth:`ExperimentModel.reset`); a place in line is left."""
+        self._leave_line()
+        return self.model.reset()
+
     def pause(self):
+        self._leave_line()
         self.runner.pause()
+
+    def _leave_line(self) -> None:
+        if self.waiting:
+            self.waiting = 0
+            self.slots.release(self)
+
+    def _follow_line(self) -> None:
+        """A waiting session starts at its turn; one whose training ended gives its slot to the next."""
+        if self.slots is None:
+            return
+        r = self.runner
+        if self.waiting:
+            if r.trainer is None and r.state != "building":  # its network was dropped meanwhile
+                self._leave_line()
+            elif self.slots.turn(self):
+                self.waiting = 0
+                r.train()
+            else:
+                self.waiting = self.slots.place(self)
+        elif r.state not in ("running", "building") and self.slots.holds(self):
+            self.slots.release(self)
 
     def cancel_build(self) -> None:
         """Stop the network being built (an ensemble is drawn member by member); the page keeps its settings."""
@@ -139,6 +174,7 @@ class ExplorerState(param.Parameterized):
             self.runner.cancel_build()
 
     def step(self) -> bool:
+        self._leave_line()
         if self.runner.trainer is None and self.runner.state != "building":
             if not self.model.reset():
                 return False
@@ -146,6 +182,9 @@ class ExplorerState(param.Parameterized):
         return True
 
     def close(self):
+        if self.slots is not None:
+            self.slots.release(self)
+            self.waiting = 0
         self.runner.close()
 
     # -------------------------------------------------------------- status
@@ -171,6 +210,7 @@ class ExplorerState(param.Parameterized):
             elif kind == "epoch":
                 last.update(test_acc=ev.test_acc, epochs=ev.epochs, tasks=ev.tasks)
         self.progress.mark()
+        self._follow_line()
         self.last = last
         m = self.model
         if self.fresh and self.runner.state != "building":
@@ -180,7 +220,9 @@ class ExplorerState(param.Parameterized):
                 m.apply_live(list(m.built.diff(m.experiment)))
                 m.update_pending()
         state = self.runner.state
-        if state == "empty":
+        if self.waiting:
+            self.status = self.limits.queue_text(self.waiting)
+        elif state == "empty":
             self.status = ("no network: Train is off until the problem below is fixed" if m.blocker() else
                            "no network: see the message below" if self.message else "no network yet: press Train")
         else:

@@ -131,7 +131,12 @@ class SessionFiles(param.Parameterized):
                 self.notices.error(f"{name!r} trained {method}; the explorer shows AP runs")
                 return None
             exp, notes = m.fit_machine(exp, data=False)
-            return exp, notes, m.data_cache(exp), m.wiring_of(exp)
+            cache, wiring = m.data_cache(exp), m.wiring_of(exp)
+            refused = m.over_limit(exp, wiring)
+            if refused:
+                self.notices.error(f"{name!r} cannot be loaded here: {refused}")
+                return None
+            return exp, notes, cache, wiring
         except (ApexplorerError, KeyError, TypeError, AttributeError) as e:
             self.notices.error(_words(path, name)(e) if isinstance(e, ApexplorerError)
                                else f"cannot load {name!r}: it lacks {e}")

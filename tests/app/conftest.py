@@ -125,14 +125,16 @@ def free_port() -> int:
 class Served:
     """A running ``panel serve apps/explorer.py``: its URL and its log."""
 
-    def __init__(self, log: Path, extra=(), env=None):
+    def __init__(self, log: Path, extra=(), env=None, command=None):
         self.port = free_port()
         self.log = log
         self.url = f"http://127.0.0.1:{self.port}/explorer"
         base = {k: v for k, v in os.environ.items() if k != "APEXPLORER_FILES"}  # only what the test names
         env = {**base, "APEXPLORER_THREADS": "1", "PYTHONPATH": str(ROOT), **(env or {})}
-        cmd = [sys.executable, "-m", "panel", "serve", "apps/explorer.py", "--port", str(self.port), "--address",
-               "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}", "--num-procs", "1", *extra]
+        # command: another way to start it (``apexplorer serve``), given the port
+        cmd = [*command(self.port), *extra] if command is not None else [
+            sys.executable, "-m", "panel", "serve", "apps/explorer.py", "--port", str(self.port), "--address",
+            "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}", "--num-procs", "1", *extra]
         with open(log, "w") as out:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
         end = time.monotonic() + 90
@@ -166,8 +168,8 @@ class Served:
             self.proc.wait()
 
 
-def _serve(tmp_path_factory, name, extra=(), env=None):
-    served = Served(tmp_path_factory.mktemp(name) / "serve.log", extra, env)
+def _serve(tmp_path_factory, name, extra=(), env=None, command=None):
+    served = Served(tmp_path_factory.mktemp(name) / "serve.log", extra, env, command)
     try:
         yield served
     finally:

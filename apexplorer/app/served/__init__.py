@@ -1,0 +1,1 @@
+"""The scripts that ``panel serve`` runs (:mod:`apexplorer.app.serve`)."""
