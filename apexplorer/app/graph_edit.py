@@ -38,8 +38,8 @@ SELECTS = "a click on a path selects it"
 TOGGLES = "a click on a path toggles it in task "
 #: How near (in the drawing's units) a click must be to a path to pick it.
 NEAR = 0.22
-#: a drag shorter than this (graph units) in both directions is a click, not a move
-_STILL = 0.001
+#: a drag shorter than this (graph units, a box is about 1 wide) in both directions is a click, not a move
+_STILL = 0.002
 
 
 def hit(d: dict, x: float, y: float) -> tuple:
