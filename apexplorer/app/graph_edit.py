@@ -16,6 +16,10 @@ Tap and Pan events, answered in Python; no front-end framework):
 
 A structural edit of a trained network is drawn as pending until "Reset and apply" (new paths dashed,
 removed ones crossed out).
+
+Its parts: :class:`PathMaker` (the path being made by clicks, and a click's toggle in a task),
+:class:`ModuleDrag` (a drag that moves a module), :func:`hit` (what a click is on), :func:`hint_text`
+(the hint line), and in :mod:`.graph_panel` the panel beside the graph and the undo buttons.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ import panel as pn
 from ..errors import ApexplorerError
 from ..wiring_checks import role
 from . import layout as L
-from .history import History
-from .network_view import NetworkGraph, format_blocks, parse_blocks
+from .graph_panel import SelectionPanel, UndoButtons
+from .network_view import NetworkGraph
 from .plots import edits_models
 from .safe import escape, message, show
 
@@ -79,6 +83,21 @@ def module_of(ref: str) -> str:
     return ref.split(".")[0]
 
 
+def hint_text(start: str | None, mode: str, cursor: str | None) -> str:
+    """The hint line above the graph: what a click does now (a path begun at ``start``, the click ``mode``)
+    and, with a block outlined by the keyboard (``cursor``), what the keys do."""
+    if start is not None:
+        text = f"Path from **{escape(start)}**: click a receiving block (RI, RE or an output port); Esc cancels."
+    elif mode.startswith(TOGGLES):
+        text = f"Click a path: it is suppressed, or active again, in task {escape(mode[len(TOGGLES):])}."
+    else:
+        text = ("Click a sending block (SI, SE, a port), then a receiving one (RI, RE, an output) to join them; "
+                "click a module's name or a path to select it; drag a module to move it.")
+    if cursor is not None:
+        text += f" Keyboard on **{escape(cursor)}**: Enter clicks it, Tab goes on."
+    return text
+
+
 def _drawn_once(method):
     """The action draws the graph once, at its end (:meth:`GraphEditor.one_draw`)."""
     import functools
@@ -89,6 +108,125 @@ def _drawn_once(method):
             return method(self, *args, **kwargs)
 
     return once
+
+
+class ModuleDrag:
+    """The drags on the drawing of ``editor`` (a :class:`GraphEditor`): one that starts on a module's box or name
+    moves the module (a ghost box follows the pointer, the release calls :meth:`GraphEditor.move`); one shorter
+    than ``_STILL`` both ways is a click."""
+
+    def __init__(self, editor):
+        self.editor = editor
+        self.grabbed = None  # (module, x, y, its box) while a drag moves a module
+
+    def __call__(self, stage: str, x: float, y: float) -> None:
+        """A drag's ``stage`` (start, move or end) at (x, y)."""
+        ed = self.editor
+        if ed.state.experiment.method.name != "ap":
+            return
+        if stage == "start":
+            F = ed.graph.data["frames"]
+            self.grabbed = None
+            for i, name in enumerate(F["module"]):
+                if name not in ed.wm.module_names:
+                    continue  # a module an edit removed (drawn crossed out until it is applied)
+                if F["left"][i] <= x <= F["right"][i] and F["bottom"][i] <= y <= F["top"][i] + L.TITLE_H:
+                    self.grabbed = (name, x, y, (F["left"][i], F["bottom"][i], F["right"][i], F["top"][i]))
+            return
+        if self.grabbed is None:
+            return
+        name, x0, y0, (l, b, r, t) = self.grabbed
+        dx, dy = x - x0, y - y0
+        ghost = ed.graph.sources["ghost"]
+        if stage == "move":
+            ghost.data = {"left": [l + dx], "right": [r + dx], "bottom": [b + dy], "top": [t + dy]}
+            return
+        self.grabbed = None
+        ghost.data = {"left": [], "right": [], "bottom": [], "top": []}
+        if abs(dx) < _STILL and abs(dy) < _STILL:
+            return
+        ed.move(name, (l + r) / 2 + dx, t + dy)
+
+
+class PathMaker:
+    """The paths made by clicks on the graph of ``editor`` (a :class:`GraphEditor`): a click on a sending block
+    begins one (``start``), a click on a receiving block finishes it, its kind following the blocks' roles; a
+    wiring of several tasks first asks beside the graph which tasks get it (``offer``).  A pair the wiring
+    refuses is refused with the library's message.  A click on a path in a task's toggle mode is here too."""
+
+    def __init__(self, editor):
+        self.editor = editor
+        self.start = None  # the block a half-made path starts from
+        self.offer = None  # (source, target, kind): a path waiting for its tasks
+
+    def click_block(self, ref: str) -> None:
+        """A click on block or port ``ref``: it finishes the path begun, or begins one, or selects its module."""
+        ed = self.editor
+        w = ed.wm.wiring
+        try:
+            r = role(w, ref) if w is not None else ""
+        except ApexplorerError:
+            r = ""
+        mod = module_of(ref) if "." in ref else None
+        if self.start is not None and r in ("RI", "RE", "output"):
+            self.finish(self.start, ref)
+            return
+        if self.start is not None and r not in ("SI", "SE", "input"):
+            self.finish(self.start, ref)  # a block with no role, or RI as target: the library says why
+            return
+        if r in ("SI", "SE", "input", "output"):
+            self.start = ref
+        else:
+            self.start = None
+        ed.selected = ("module", mod) if mod else None
+
+    def finish(self, source: str, target: str) -> None:
+        """Join ``source`` to ``target``, or ask for its tasks first, or say why the wiring refuses it."""
+        ed = self.editor
+        kind, err = ed.wm.new_path(source, target)
+        if err:
+            show(ed.refusal, f"Not joined: {err}")
+            return
+        tasks = [t for t in ed.wm.spec.get("tasks", []) if t.get("paths") is not None]
+        if len(ed.wm.task_names) > 1 and tasks:  # which tasks take it: asked beside the graph
+            self.offer = (source, target, kind)
+            ed.panel.ask(source, target, kind, ed.wm.task_names)
+            return
+        self.add(source, target, kind, None)
+
+    def take_offer(self, tasks: list) -> bool:
+        """Add the offered path, active in ``tasks``; whether a path was offered."""
+        if self.offer is None:
+            return False
+        source, target, kind = self.offer
+        self.offer = None
+        self.add(source, target, kind, tasks)
+        return True
+
+    def add(self, source, target, kind, tasks) -> None:
+        """Add the ``kind`` path ``source -> target``, active in ``tasks`` (None: every task), and select it."""
+        ed = self.editor
+        self.start = None
+        if ed.wm.add_path(kind, source, target, tasks):
+            ed.selected = ("path", f"{source}->{target}")
+            show(ed.done, f"added the {kind} path {source} → {target}")
+        else:
+            show(ed.refusal, f"Not joined: {ed.wm.error}")
+
+    def toggle(self, task: str, path: str) -> None:
+        """Suppress ``path`` in ``task``, or make it active again; one the task needs stays as it was."""
+        ed = self.editor
+        try:
+            on = path in ed.wm.active(task)
+        except ApexplorerError as e:
+            show(ed.refusal, str(e))
+            return
+        if ed.wm.set_active(task, path, not on):
+            show(ed.done, f"{path} is {'suppressed' if on else 'active again'} in task {task}")
+        else:
+            err = ed.wm.error
+            ed.wm.set_active(task, path, on)  # the task needs it: it stays as it was
+            show(ed.refusal, f"{path} stays {'active' if on else 'suppressed'} in task {task}: {err}")
 
 
 class GraphEditor(pn.viewable.Viewer):
@@ -106,14 +244,11 @@ class GraphEditor(pn.viewable.Viewer):
         self.wm = st.model.wiring
         self.graph = NetworkGraph(self.wm.wiring, st.task, editable=True)
         self.graph.on_tap = self.tap
-        self.graph.on_drag = self.drag
-        self.history = History(st.experiment)
-        self._restoring = False
+        self.graph.on_drag = self.drag = ModuleDrag(self)
+        self.undos = UndoButtons(st, self.undo, self.redo)
         self.selected = None  # ("module", name) or ("path", name)
-        self.start = None  # the block a half-made path starts from
         self.cursor = None  # the keyboard's block (an index into refs())
-        self.offer = None  # (source, target, kind): a path waiting for its tasks
-        self._drag = None
+        self.paths = PathMaker(self)  # the half-made path, and one waiting for its tasks
         self._deferred = None  # inside one_draw: None outside, else whether a draw is owed
         self.redraws = 0  # how many times the graph was drawn (for the timing script)
         self.hint = pn.pane.Markdown("", margin=(0, 10), css_classes=["ap-wire-hint"], sizing_mode="stretch_width")
@@ -121,43 +256,11 @@ class GraphEditor(pn.viewable.Viewer):
         self.done = message("info", margin=(0, 10), css_classes=["ap-wire-done"])
         self.add = pn.widgets.Button(label="+ module", width=95, description="Add a module (drag it where you like)")
         self.add.on_click(lambda e: self.add_module())
-        self.undo_button = pn.widgets.Button(label="↶ Undo", width=85, disabled=True,
-                                             description="Undo the last wiring or task edit (Ctrl+Z)")
-        self.redo_button = pn.widgets.Button(label="↷ Redo", width=85, disabled=True,
-                                             description="Redo what was undone (Ctrl+Shift+Z)")
-        self.undo_button.on_click(lambda e: self.undo())
-        self.redo_button.on_click(lambda e: self.redo())
         self.click_mode = pn.widgets.Select(options=[SELECTS], value=SELECTS, width=290, css_classes=["ap-click-mode"],
                                             description="What a click on a path does: select it (Delete removes "
                                                         "it), or suppress it in a task (a click again restores it)")
         self.click_mode.param.watch(lambda e: self._say_hint(), "value")
-        # the selection panel
-        self.title = pn.pane.Markdown("", margin=(0, 5))
-        self.size = pn.widgets.IntInput(label="Size", width=80, start=1)
-        self.blocks = pn.widgets.TextInput(label="Blocks", width=250)
-        self.rho = pn.widgets.FloatInput(label="ρ", width=70, step=0.05, start=0)
-        self.rate = pn.widgets.FloatInput(label="c", width=70, step=0.05, start=0.01, end=1)
-        self.delete_button = pn.widgets.Button(label="Delete", color="danger", variant="outline",
-                                               width=90, description="Remove it (Delete or Backspace)")
-        self.delete_button.on_click(lambda e: self.delete())
-        self.size.param.watch(lambda e: self._edit_module("size", e.new), "value")
-        self.blocks.param.watch(lambda e: self._edit_module("blocks", e.new), "value")
-        self.rho.param.watch(lambda e: self._edit_module("spectral_radius", e.new), "value")
-        self.rate.param.watch(lambda e: self._edit_module("connection_rate", e.new), "value")
-        self._filling = False
-        self.module_fields = pn.Column(pn.Row(self.size, self.rho, self.rate), self.blocks, margin=0)
-        # the path's tasks (a popover beside the graph)
-        self.tasks = pn.widgets.CheckBoxGroup(label="Tasks", options=[], inline=False)
-        self.make = pn.widgets.Button(label="Add this path", color="primary", width=120)
-        self.cancel = pn.widgets.Button(label="Cancel", width=80)
-        self.make.on_click(lambda e: self._make_offer())
-        self.cancel.on_click(lambda e: self.escape())
-        self.ask_tasks = pn.Column(pn.pane.Markdown("", margin=(0, 5)), self.tasks, pn.Row(self.make, self.cancel),
-                                   visible=False, css_classes=["ap-path-tasks"], margin=0)
-        self.panel = pn.Column(self.title, self.module_fields, self.delete_button, self.ask_tasks, width=300,
-                               visible=False, css_classes=["ap-wire-panel"],
-                               styles={"background": "#fffef5", "border": "1px solid #bbb", "border-radius": "6px",
-                                       "padding": "4px 8px"})
+        self.panel = SelectionPanel(self)  # the selection, its fields and the tasks question
         self.wm.param.watch(self._on_wiring, "spec")
         st.model.param.watch(lambda e: self.draw(), ["pending", "task"])
         st.model.param.watch(self._on_experiment, "experiment")
@@ -169,7 +272,7 @@ class GraphEditor(pn.viewable.Viewer):
         sel = self.selected or (None, None)
         refs = self.refs()
         return {"select": sel[1] if sel[0] == "module" else None, "path": sel[1] if sel[0] == "path" else None,
-                "start": self.start,
+                "start": self.paths.start,
                 "cursor": refs[self.cursor] if self.cursor is not None and self.cursor < len(refs) else None}
 
     def pending_wiring(self):
@@ -219,27 +322,20 @@ class GraphEditor(pn.viewable.Viewer):
     # ------------------------------------------------------------------ the model's changes
     def _on_wiring(self, *events):
         w = self.wm
-        if w.wiring is None and not self._restoring:  # an invalid step of an edit: undone like the others
-            self.history.record(self.state.experiment, w.spec)
-            self._buttons()
+        if w.wiring is None:  # an invalid step of an edit: undone like the others
+            self.undos.record(w.spec)
         if self.selected and self.selected[0] == "module" and self.selected[1] not in w.module_names:
             self.selected = None
         if self.selected and self.selected[0] == "path" and self.selected[1] not in w.path_names:
             self.selected = None
-        if self.start and module_of(self.start) not in w.module_names and self.start not in self._ports():
-            self.start = None
+        if self.paths.start and module_of(self.paths.start) not in w.module_names and self.paths.start not in self._ports():
+            self.paths.start = None
         self._tasks_changed()
-        self._fill_panel()
+        self.panel.fill()
         self.draw()
 
     def _on_experiment(self, *events):
-        if not self._restoring:
-            self.history.record(self.state.experiment, None if self.wm.wiring is not None else self.wm.spec)
-        self._buttons()
-
-    def _buttons(self):
-        self.undo_button.disabled = not self.history.can_undo
-        self.redo_button.disabled = not self.history.can_redo
+        self.undos.record(None if self.wm.wiring is not None else self.wm.spec)
 
     def _tasks_changed(self):
         names = self.wm.task_names
@@ -265,7 +361,7 @@ class GraphEditor(pn.viewable.Viewer):
         """A click on ``what`` (block, module, path or None) named ``ref``."""
         self.refusal.visible = False
         self.done.visible = False
-        self.offer = None
+        self.paths.offer = None
         gone = (what == "path" and ref not in self.wm.path_names) or \
             (what in ("module", "block") and "." in (ref or "") + ("." if what == "module" else "") and
              module_of(ref) not in self.wm.module_names)
@@ -274,95 +370,38 @@ class GraphEditor(pn.viewable.Viewer):
                             "brings it back)")
             what = None
         if what == "block":
-            self._click_block(ref)
+            self.paths.click_block(ref)
         elif what == "module":
-            self.start = None
+            self.paths.start = None
             self.selected = ("module", ref)
         elif what == "path":
-            self.start = None
+            self.paths.start = None
             mode = self.click_mode.value
             if mode.startswith(TOGGLES):
-                self._toggle(mode[len(TOGGLES):], ref)
+                self.paths.toggle(mode[len(TOGGLES):], ref)
             else:
                 self.selected = ("path", ref)
         else:
-            self.start = None
+            self.paths.start = None
             self.selected = None
-        self._fill_panel()
+        self.panel.fill()
         self._say_hint()
         self.draw()
-
-    def _click_block(self, ref: str) -> None:
-        w = self.wm.wiring
-        try:
-            r = role(w, ref) if w is not None else ""
-        except ApexplorerError:
-            r = ""
-        mod = module_of(ref) if "." in ref else None
-        if self.start is not None and r in ("RI", "RE", "output"):
-            self._finish(self.start, ref)
-            return
-        if self.start is not None and r not in ("SI", "SE", "input"):
-            self._finish(self.start, ref)  # a block with no role, or RI as target: the library says why
-            return
-        if r in ("SI", "SE", "input", "output"):
-            self.start = ref
-        else:
-            self.start = None
-        self.selected = ("module", mod) if mod else None
-
-    def _finish(self, source: str, target: str) -> None:
-        kind, err = self.wm.new_path(source, target)
-        if err:
-            show(self.refusal, f"Not joined: {err}")
-            return
-        tasks = [t for t in self.wm.spec.get("tasks", []) if t.get("paths") is not None]
-        if len(self.wm.task_names) > 1 and tasks:  # which tasks take it: asked beside the graph
-            self.offer = (source, target, kind)
-            self.ask_tasks[0].object = f"**{escape(source)} → {escape(target)}** ({kind}) is active in:"
-            self.tasks.options = self.wm.task_names
-            self.tasks.value = list(self.wm.task_names)
-            return
-        self._add(source, target, kind, None)
 
     @_drawn_once
-    def _make_offer(self) -> None:
-        if self.offer is None:
-            return
-        source, target, kind = self.offer
-        self.offer = None
-        self._add(source, target, kind, list(self.tasks.value))
-        self._fill_panel()
-        self._say_hint()
-        self.draw()
-
-    def _add(self, source, target, kind, tasks) -> None:
-        self.start = None
-        if self.wm.add_path(kind, source, target, tasks):
-            self.selected = ("path", f"{source}->{target}")
-            show(self.done, f"added the {kind} path {source} → {target}")
-        else:
-            show(self.refusal, f"Not joined: {self.wm.error}")
-
-    def _toggle(self, task: str, path: str) -> None:
-        try:
-            on = path in self.wm.active(task)
-        except ApexplorerError as e:
-            show(self.refusal, str(e))
-            return
-        if self.wm.set_active(task, path, not on):
-            show(self.done, f"{path} is {'suppressed' if on else 'active again'} in task {task}")
-        else:
-            err = self.wm.error
-            self.wm.set_active(task, path, on)  # the task needs it: it stays as it was
-            show(self.refusal, f"{path} stays {'active' if on else 'suppressed'} in task {task}: {err}")
+    def make_offer(self) -> None:
+        """"Add this path": the offered path, active in the tasks ticked."""
+        if self.paths.take_offer(list(self.panel.tasks.value)):
+            self.panel.fill()
+            self._say_hint()
+            self.draw()
 
     def escape(self) -> bool:
         """Esc: cancel a half-made path (or the tasks question), else clear the selection; whether it did."""
-        had = self.start is not None or self.offer is not None or self.selected is not None
-        self.start = self.offer = self.selected = None
+        had = self.paths.start is not None or self.paths.offer is not None or self.selected is not None
+        self.paths.start = self.paths.offer = self.selected = None
         self.refusal.visible = False
-        self._fill_panel()
+        self.panel.fill()
         self._say_hint()
         self.draw()
         return had
@@ -387,7 +426,7 @@ class GraphEditor(pn.viewable.Viewer):
                 n = self.wm.removed_paths
                 show(self.done, f"removed module {name} and its {n} path{'s' if n != 1 else ''}")
         self.selected = None
-        self._fill_panel()
+        self.panel.fill()
         self._say_hint()
         self.draw()
 
@@ -404,41 +443,13 @@ class GraphEditor(pn.viewable.Viewer):
             size = 64
         if self.wm.add_module(f"L{i}", size):
             self.selected = ("module", f"L{i}")
-            self.start = None
+            self.paths.start = None
             show(self.done, f"added module L{i} ({size} neurons): drag it where you like, and click its blocks "
                             "to join it")
-        self._fill_panel()
+        self.panel.fill()
         self.draw()
 
     # ------------------------------------------------------------------ drags
-    def drag(self, stage: str, x: float, y: float) -> None:
-        """A drag on the drawing: one that starts on a module moves it."""
-        if self.state.experiment.method.name != "ap":
-            return
-        d = self.graph.data
-        if stage == "start":
-            F = d["frames"]
-            self._drag = None
-            for i, name in enumerate(F["module"]):
-                if name not in self.wm.module_names:
-                    continue  # a module an edit removed (drawn crossed out until it is applied)
-                if F["left"][i] <= x <= F["right"][i] and F["bottom"][i] <= y <= F["top"][i] + L.TITLE_H:
-                    self._drag = (name, x, y, (F["left"][i], F["bottom"][i], F["right"][i], F["top"][i]))
-            return
-        if self._drag is None:
-            return
-        name, x0, y0, (l, b, r, t) = self._drag
-        dx, dy = x - x0, y - y0
-        if stage == "move":
-            self.graph.sources["ghost"].data = {"left": [l + dx], "right": [r + dx], "bottom": [b + dy],
-                                                "top": [t + dy]}
-            return
-        self._drag = None
-        self.graph.sources["ghost"].data = {"left": [], "right": [], "bottom": [], "top": []}
-        if abs(dx) < _STILL and abs(dy) < _STILL:
-            return
-        self.move(name, (l + r) / 2 + dx, t + dy)
-
     @_drawn_once
     def move(self, name: str, x: float, y: float) -> None:
         """Put module ``name`` centred at ``x``, its top at ``y`` (a layout hint of the wiring)."""
@@ -475,95 +486,27 @@ class GraphEditor(pn.viewable.Viewer):
     # ------------------------------------------------------------------ undo
     @_drawn_once
     def undo(self) -> None:
-        self._restore(self.history.undo(self.state.experiment), "undid")
+        """↶ Undo (Ctrl+Z): the last wiring or task edit."""
+        self._restore("undid")
 
     @_drawn_once
     def redo(self) -> None:
-        self._restore(self.history.redo(self.state.experiment), "redid")
+        """↷ Redo (Ctrl+Shift+Z): what was undone."""
+        self._restore("redid")
 
-    def _restore(self, entry, verb: str) -> None:
-        if entry is None:
+    def _restore(self, verb: str) -> None:
+        if not self.undos.step(verb, self.wm):
             show(self.done, "nothing to " + ("undo" if verb == "undid" else "redo"))
             return
-        exp, draft = entry
-        self._restoring = True
-        try:
-            # (an invalid draft in the editor goes: the experiment's wiring is shown again)
-            self.state.model.set_experiment(exp, f"{verb} a wiring or task edit")
-            if draft is not None:
-                self.wm.set_spec(draft)
-        finally:
-            self._restoring = False
         show(self.done, f"{verb} a wiring or task edit")
-        self.start = self.offer = None
-        self._buttons()
+        self.paths.start = self.paths.offer = None
 
-    # ------------------------------------------------------------------ the panel beside
-    def _fill_panel(self) -> None:
-        sel = self.selected
-        self.ask_tasks.visible = self.offer is not None
-        self.panel.visible = sel is not None or self.offer is not None
-        self.module_fields.visible = bool(sel and sel[0] == "module")
-        self.delete_button.visible = sel is not None
-        if sel is None:
-            self.title.object = ""
-            return
-        kind, name = sel
-        if kind == "path":
-            ff = any(p.get("name", f"{p['source']}->{p['target']}") == name
-                     for p in self.wm.spec.get("feedforward", []) if isinstance(p, dict))
-            self.title.object = (f"**Path {escape(name)}** ({'feedforward, learnable' if ff else 'feedback, fixed'})"
-                                 "  \nDelete removes it.")
-            return
-        m = next((m for m in self.wm.spec.get("modules", []) if m.get("name") == name), None)
-        if m is None:
-            return
-        self.title.object = (f"**Module {escape(name)}**: {len(self.wm.paths_of(name))} paths  \n"
-                             "Delete removes it with its paths.")
-        self._filling = True
-        try:
-            size = m.get("size")
-            self.size.value = size if isinstance(size, int) and size > 0 else None
-            self.blocks.value = format_blocks(m.get("blocks", {}))
-            self.rho.value = float(m.get("spectral_radius", 0.25))
-            self.rate.value = float(m.get("connection_rate", 0.25))
-        finally:
-            self._filling = False
-
-    def _edit_module(self, key: str, value) -> None:
-        if self._filling or not self.selected or self.selected[0] != "module" or value is None:
-            return
-        name = self.selected[1]
-        if key == "size":
-            self.wm.resize_module(name, size=value)
-        elif key == "blocks":
-            try:
-                self.wm.resize_module(name, blocks=parse_blocks(str(value)))
-            except ApexplorerError as e:
-                self.wm.error = f"module {name!r}: {e}"
-        else:
-            self.wm.set_module_value(name, key, value)
-        if self.wm.error:
-            show(self.refusal, self.wm.error)
-
+    # ------------------------------------------------------------------ the hint line
     def _say_hint(self) -> None:
-        refs = self.refs()
-        cur = refs[self.cursor] if self.cursor is not None and self.cursor < len(refs) else None
-        if self.start is not None:
-            text = (f"Path from **{escape(self.start)}**: click a receiving block (RI, RE or an output port); "
-                    "Esc cancels.")
-        elif self.click_mode.value.startswith(TOGGLES):
-            text = (f"Click a path: it is suppressed, or active again, in task "
-                    f"{escape(self.click_mode.value[len(TOGGLES):])}.")
-        else:
-            text = ("Click a sending block (SI, SE, a port), then a receiving one (RI, RE, an output) to join them; "
-                    "click a module's name or a path to select it; drag a module to move it.")
-        if cur is not None:
-            text += f" Keyboard on **{escape(cur)}**: Enter clicks it, Tab goes on."
-        self.hint.object = text
+        self.hint.object = hint_text(self.paths.start, self.click_mode.value, self.marks()["cursor"])
 
     def __panel__(self):
-        bar = pn.Row(self.add, self.undo_button, self.redo_button, self.click_mode, margin=(0, 5))
+        bar = pn.Row(self.add, self.undos.undo_button, self.undos.redo_button, self.click_mode, margin=(0, 5))
         return pn.Column(bar, self.hint, self.refusal, self.done,
                          pn.Row(self.graph, self.panel, sizing_mode="stretch_width"), sizing_mode="stretch_width")
 

@@ -113,8 +113,6 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
     bxs = L.boxes(wiring)
     names = [t.name for t in wiring.tasks]
     t = wiring.task(task) if task in names else wiring.tasks[0]
-    active = set(wiring.active_paths(t))
-    frozen = set(t.frozen)
     B = out["blocks"]
     for b in bxs:
         color = L.role_color(b.block) if b.kind == "block" else L.PORT_COLORS[b.kind]
@@ -141,8 +139,24 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
         if name in gone_mods:
             out["crosses"]["xs"] += [[x0, x1], [x0, x1]]
             out["crosses"]["ys"] += [[y0, y1], [y1, y0]]
-    widths = hl.get("paths") or {}
     eds = L.edges(wiring, bxs)
+    _edge_columns(out, eds, wiring, t, hl.get("paths") or {}, added, removed)
+    for x, y, text in hl.get("notes", []):
+        out["notes"]["x"].append(x)
+        out["notes"]["y"].append(y)
+        out["notes"]["text"].append(text)
+    _marks(out, marks or {}, bxs, L.module_frames(wiring, bxs), eds)
+    out["extent"] = L.extent(bxs, eds)
+    out["height"] = L.height_px(out["extent"])
+    return out
+
+
+def _edge_columns(out: dict, eds: list, wiring: Wiring, task, widths: dict, added: set, removed: set) -> None:
+    """Add the paths ``eds`` to :func:`graph_data`'s columns ``out``: each in its layer (feedforward or feedback,
+    active in ``task`` or not, added or removed by a pending edit, the removed ones crossed out), its
+    line width (``widths``: the paths in use, the others thin) and its arrow head."""
+    active = set(wiring.active_paths(task))
+    frozen = set(task.frozen)
     for e in eds:
         on = e.name in active
         learn = e.kind == "feedforward" and e.name not in frozen
@@ -170,14 +184,6 @@ def graph_data(wiring: Wiring | None, task: str | None = None, highlight: dict |
         out["heads"]["angle"].append(e.angle - math.pi / 2)
         out["heads"]["color"].append(NEW_COLOR if e.name in added else OFF_COLOR if e.name in removed or not on
                                      else FF_COLOR if e.kind == "feedforward" else FB_COLOR)
-    for x, y, text in hl.get("notes", []):
-        out["notes"]["x"].append(x)
-        out["notes"]["y"].append(y)
-        out["notes"]["text"].append(text)
-    _marks(out, marks or {}, bxs, L.module_frames(wiring, bxs), eds)
-    out["extent"] = L.extent(bxs, eds)
-    out["height"] = L.height_px(out["extent"])
-    return out
 
 
 def _marks(out: dict, marks: dict, bxs: list, frames: dict, eds: list) -> None:

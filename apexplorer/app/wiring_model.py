@@ -77,58 +77,7 @@ class WiringModel(param.Parameterized):
 
         Unchecked: its modules with valid sizes and blocks, its ports, and the paths whose
         ends exist; tasks keep only those paths.  Never used to build a network."""
-        from ..wiring import Module, Path, Port, Task
-
-        d = self.spec or {}
-
-        def items(key):
-            v = d.get(key, [])
-            return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
-
-        modules, ports = [], {"inputs": [], "outputs": []}
-        for m in items("modules"):
-            try:
-                size = m["size"]
-                mod = Module(str(m["name"]), size, m.get("blocks") or ())
-                if not isinstance(size, int) or size <= 0 or sum(b for _, b in mod.blocks) != size:
-                    continue
-            except (KeyError, TypeError, ValueError):
-                continue
-            modules.append(mod)
-        for kind in ports:
-            for p in items(kind):
-                if isinstance(p.get("size"), int) and p["size"] > 0 and "name" in p:
-                    ports[kind].append(Port(str(p["name"]), p["size"]))
-        w = Wiring(modules=tuple(modules), inputs=tuple(ports["inputs"]), outputs=tuple(ports["outputs"]),
-                   name=str(d.get("name", "custom")))
-        paths = {}
-        for kind in ("feedforward", "feedback"):
-            keep = []
-            for p in items(kind):
-                try:
-                    path = Path(str(p["source"]), str(p["target"]), str(p.get("name", "")))
-                    w.endpoint(path.source), w.endpoint(path.target)
-                except (KeyError, ApexplorerError):
-                    continue
-                keep.append(path)
-            paths[kind] = tuple(keep)
-        names = {p.name for ps in paths.values() for p in ps}
-        tasks = []
-        for t in items("tasks"):
-            try:
-                ps = t.get("paths")
-                tasks.append(Task(str(t["name"]), str(t["input"]), str(t["output"]),
-                                  None if ps is None else tuple(x for x in ps if x in names),
-                                  tuple(x for x in t.get("frozen", ()) if x in names)))
-            except (KeyError, TypeError):
-                continue
-        if not tasks and w.inputs and w.outputs:
-            tasks = [Task("main", w.inputs[0].name, w.outputs[0].name)]
-        if not tasks or not (modules or w.inputs or w.outputs):
-            return None
-        from dataclasses import replace
-
-        return replace(w, feedforward=paths["feedforward"], feedback=paths["feedback"], tasks=tuple(tasks))
+        return draft_of(self.spec)
 
     def _edit(self, fn) -> bool:
         spec = copy.deepcopy(self.spec)
@@ -344,6 +293,64 @@ class WiringModel(param.Parameterized):
                     p["size"] = n_out
 
         return self._edit(fn)
+
+
+def draft_of(spec: dict) -> Wiring | None:
+    """The wiring ``spec`` describes as it stands, unchecked (:meth:`WiringModel.draft`): its modules with valid
+    sizes and blocks, its ports, the paths whose ends exist; tasks keep only those paths.  None when nothing
+    of it can be drawn."""
+    from ..wiring import Module, Path, Port, Task
+
+    d = spec or {}
+
+    def items(key):
+        v = d.get(key, [])
+        return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+    modules, ports = [], {"inputs": [], "outputs": []}
+    for m in items("modules"):
+        try:
+            size = m["size"]
+            mod = Module(str(m["name"]), size, m.get("blocks") or ())
+            if not isinstance(size, int) or size <= 0 or sum(b for _, b in mod.blocks) != size:
+                continue
+        except (KeyError, TypeError, ValueError):
+            continue
+        modules.append(mod)
+    for kind in ports:
+        for p in items(kind):
+            if isinstance(p.get("size"), int) and p["size"] > 0 and "name" in p:
+                ports[kind].append(Port(str(p["name"]), p["size"]))
+    w = Wiring(modules=tuple(modules), inputs=tuple(ports["inputs"]), outputs=tuple(ports["outputs"]),
+               name=str(d.get("name", "custom")))
+    paths = {}
+    for kind in ("feedforward", "feedback"):
+        keep = []
+        for p in items(kind):
+            try:
+                path = Path(str(p["source"]), str(p["target"]), str(p.get("name", "")))
+                w.endpoint(path.source), w.endpoint(path.target)
+            except (KeyError, ApexplorerError):
+                continue
+            keep.append(path)
+        paths[kind] = tuple(keep)
+    names = {p.name for ps in paths.values() for p in ps}
+    tasks = []
+    for t in items("tasks"):
+        try:
+            ps = t.get("paths")
+            tasks.append(Task(str(t["name"]), str(t["input"]), str(t["output"]),
+                              None if ps is None else tuple(x for x in ps if x in names),
+                              tuple(x for x in t.get("frozen", ()) if x in names)))
+        except (KeyError, TypeError):
+            continue
+    if not tasks and w.inputs and w.outputs:
+        tasks = [Task("main", w.inputs[0].name, w.outputs[0].name)]
+    if not tasks or not (modules or w.inputs or w.outputs):
+        return None
+    from dataclasses import replace
+
+    return replace(w, feedforward=paths["feedforward"], feedback=paths["feedback"], tasks=tuple(tasks))
 
 
 def validate(spec: dict) -> tuple:
