@@ -191,7 +191,85 @@ def live_call(runner: Runner, built: Experiment, exp: Experiment, keys: list) ->
     runner.call(fn, f"applied {', '.join(_NAMES[k] for k in live)} to the running network", baselines=True)
 
 
-class ExperimentModel(param.Parameterized):
+def inline_changes(exp: Experiment, w: Wiring) -> dict:
+    """The changes that make the network editor's wiring ``w`` ``exp``'s own (inline), its modules' rho and c
+    left to the wiring; an imported wiring with other tasks gives each of them the first task's data."""
+    tasks = {t: s.to_dict() for t, s in exp.tasks.items()}
+    names = [t.name for t in w.tasks]
+    if not set(tasks) <= set(names):
+        first = next(iter(tasks.values()))
+        tasks = {t: tasks.get(t, first) for t in names}
+    return {"wiring.inline": w.to_dict(), "tasks": tasks, "ap.spectral_radius": None, "ap.connection_rate": None}
+
+
+def with_wiring_of(built: Experiment, exp: Experiment) -> Experiment:
+    """``built`` with ``exp``'s wiring, rho and c (which build the same network, its modules drawn elsewhere);
+    raises ApexplorerError when that is not an experiment."""
+    d, mine = built.to_dict(), exp.to_dict()
+    d["wiring"] = mine["wiring"]
+    ap = {k: v for k, v in d.get("ap", {}).items() if k not in ("spectral_radius", "connection_rate")}
+    ap.update({k: v for k, v in mine.get("ap", {}).items() if k in ("spectral_radius", "connection_rate")})
+    d["ap"] = ap
+    return Experiment.from_dict(d)
+
+
+class TaskData:
+    """The session's datasets as the experiment's tasks use them (a part of :class:`ExperimentModel`): reading
+    one (a visitor's uploads, the built-in ones, local files in a notebook), the wiring they size, and giving a
+    task a dataset or an upload.  It uses the model's ``data`` (:class:`SessionData`), ``experiment``,
+    ``notices``, ``task`` and :meth:`~ExperimentModel.change`."""
+
+    @property
+    def datasets(self) -> dict:
+        """{task: dataset name} of the experiment."""
+        return {t: s.dataset for t, s in self.experiment.tasks.items()}
+
+    def dataset(self, name: str):
+        """Dataset ``name`` as this session reads it (:meth:`SessionData.get`)."""
+        return self.data.get(name)
+
+    def dataset_choices(self) -> list:
+        return self.data.choices(dataset_names())
+
+    def wiring_of(self, exp: Experiment) -> Wiring:
+        return wiring_of(exp, self.dataset)
+
+    def fit_machine(self, exp: Experiment, data: bool = True) -> tuple:
+        return fit_machine(exp, data, self.dataset)
+
+    def data_cache(self, exp: Experiment) -> dict:
+        """The datasets of ``exp``'s tasks, loaded, keyed as :func:`apexplorer.build.task_data` looks them up."""
+        return {data_key(s): self.dataset(s.dataset) for s in exp.tasks.values()}
+
+    def add_upload(self, data: bytes, name: str, task: str | None = None, label: str | None = None) -> str:
+        """Read a visitor's uploaded ``.csv`` / ``.npz`` (whole or not at all) and give it to ``task`` (default:
+        the task shown); returns its name, or raises DataError (naming the visitor's file, never a server path)."""
+        return self.use_upload(self.data.read(data, name, label), task, label)
+
+    def use_upload(self, d, task: str | None = None, label: str | None = None) -> str:
+        """Give ``task`` an uploaded dataset ``d`` already read (with CSV label column ``label``); returns its name."""
+        name = self.data.keep(d, label)
+        self.set_dataset(task or self.task, name)
+        return name
+
+    def set_dataset(self, task: str, name: str) -> None:
+        """Give ``task`` a dataset; the ports fit it (an inline wiring's ports are resized).  A data file's
+        content hash and label column go into the experiment, as a command-line run records them."""
+        try:
+            d = self.dataset(name)
+        except ApexplorerError as e:
+            self.notices.error(str(e))
+            return
+        changes = self.data.recorded(task, name, d, self.experiment.tasks[task].dataset)
+        if self.experiment.wiring.inline is not None:
+            m = WiringModel(Wiring.from_dict(self.experiment.wiring.inline, warn=False))
+            m.fit_ports(task, d.n_features, d.n_classes)
+            changes["wiring.inline"] = m.spec
+        self.notices.error("")
+        self.change(changes)
+
+
+class ExperimentModel(TaskData, param.Parameterized):
     """The page's experiment, its pending changes, apply (a fresh network) and revert, and its widgets' models."""
 
     experiment = param.ClassSelector(class_=Experiment, doc="The run the page describes (the one source of truth).")
@@ -231,35 +309,13 @@ class ExperimentModel(param.Parameterized):
         """The experiment of the network that runs, or is being built (None without one): the trainer's own."""
         return self.runner.experiment
 
-    @property
-    def datasets(self) -> dict:
-        """{task: dataset name} of the experiment."""
-        return {t: s.dataset for t, s in self.experiment.tasks.items()}
-
-    @property
-    def schedule(self) -> str:
-        return self.experiment.train.schedule
-
-    def dataset(self, name: str):
-        """Dataset ``name`` as this session reads it (:meth:`SessionData.get`)."""
-        return self.data.get(name)
-
-    def dataset_choices(self) -> list:
-        return self.data.choices(dataset_names())
-
-    def wiring_of(self, exp: Experiment) -> Wiring:
-        return wiring_of(exp, self.dataset)
-
-    def fit_machine(self, exp: Experiment, data: bool = True) -> tuple:
-        return fit_machine(exp, data, self.dataset)
-
     def over_limit(self, exp: Experiment, wiring: Wiring | None) -> str:
         """Why ``exp`` on ``wiring`` is over the operator's limits ('' when it is not, or none are set)."""
         return self.limits.refusal(exp, wiring) if self.limits is not None else ""
 
-    def data_cache(self, exp: Experiment) -> dict:
-        """The datasets of ``exp``'s tasks, loaded, keyed as :func:`apexplorer.build.task_data` looks them up."""
-        return {data_key(s): self.dataset(s.dataset) for s in exp.tasks.values()}
+    @property
+    def schedule(self) -> str:
+        return self.experiment.train.schedule
 
     def task_names(self) -> list:
         """The tasks of the wiring (the experiment may train some of them)."""
@@ -355,33 +411,6 @@ class ExperimentModel(param.Parameterized):
         self.update_pending()
         return True
 
-    def add_upload(self, data: bytes, name: str, task: str | None = None, label: str | None = None) -> str:
-        """Read a visitor's uploaded ``.csv`` / ``.npz`` (whole or not at all) and give it to ``task`` (default:
-        the task shown); returns its name, or raises DataError (naming the visitor's file, never a server path)."""
-        return self.use_upload(self.data.read(data, name, label), task, label)
-
-    def use_upload(self, d, task: str | None = None, label: str | None = None) -> str:
-        """Give ``task`` an uploaded dataset ``d`` already read (with CSV label column ``label``); returns its name."""
-        name = self.data.keep(d, label)
-        self.set_dataset(task or self.task, name)
-        return name
-
-    def set_dataset(self, task: str, name: str) -> None:
-        """Give ``task`` a dataset; the ports fit it (an inline wiring's ports are resized).  A data file's
-        content hash and label column go into the experiment, as a command-line run records them."""
-        try:
-            d = self.dataset(name)
-        except ApexplorerError as e:
-            self.notices.error(str(e))
-            return
-        changes = self.data.recorded(task, name, d, self.experiment.tasks[task].dataset)
-        if self.experiment.wiring.inline is not None:
-            m = WiringModel(Wiring.from_dict(self.experiment.wiring.inline, warn=False))
-            m.fit_ports(task, d.n_features, d.n_classes)
-            changes["wiring.inline"] = m.spec
-        self.notices.error("")
-        self.change(changes)
-
     def set_schedule(self, schedule: str) -> None:
         self.change({"train.schedule": schedule})
 
@@ -394,14 +423,7 @@ class ExperimentModel(param.Parameterized):
             self.task = names[0]
         w = self.wiring.wiring
         if w is not None and w.to_dict() != self.shown:
-            exp = self.experiment
-            tasks = {t: s.to_dict() for t, s in exp.tasks.items()}
-            names = [t.name for t in w.tasks]
-            if not set(tasks) <= set(names):  # an imported wiring with other tasks: each gets the first's data
-                first = next(iter(tasks.values()))
-                tasks = {t: tasks.get(t, first) for t in names}
-            self.change({"wiring.inline": w.to_dict(), "tasks": tasks, "ap.spectral_radius": None,
-                         "ap.connection_rate": None}, from_editor=True)
+            self.change(inline_changes(self.experiment, w), from_editor=True)
         else:
             self.update_pending()
         self.notices.recheck(self.problems)
@@ -476,13 +498,8 @@ class ExperimentModel(param.Parameterized):
         tr = self.runner.trainer
         if tr is None or self.runner.state == "building" or getattr(tr, "experiment", None) is not built:
             return
-        d, mine = built.to_dict(), self.experiment.to_dict()
-        d["wiring"] = mine["wiring"]
-        ap = {k: v for k, v in d.get("ap", {}).items() if k not in ("spectral_radius", "connection_rate")}
-        ap.update({k: v for k, v in mine.get("ap", {}).items() if k in ("spectral_radius", "connection_rate")})
-        d["ap"] = ap
         try:
-            tr.experiment = Experiment.from_dict(d)
+            tr.experiment = with_wiring_of(built, self.experiment)
         except ApexplorerError:
             pass  # the link keeps the network's own drawing
 

@@ -146,6 +146,43 @@ def open_link(state: ExplorerState, args: dict):
     return None
 
 
+def keys_popover() -> pn.pane.Markdown:
+    """The keyboard shortcuts' help, hidden: a popover floating over the Run panel (taking no room)."""
+    return pn.pane.Markdown(HELP, visible=False, css_classes=["ap-keys"], margin=0, width=330,
+                            styles={"position": "absolute", "top": "2.6em", "right": "10px", "z-index": "1000",
+                                    "background": "#fffef5", "border": "1px solid #bbb", "border-radius": "6px",
+                                    "box-shadow": "0 4px 14px rgba(0,0,0,0.25)", "padding": "0 12px"})
+
+
+def show_layers(graph, exp: Experiment, dataset) -> None:
+    """Draw on ``graph`` the layered network that ``exp``'s baseline method trains, sized for its first task's
+    data (``dataset(name)`` reads it); a dataset that cannot be read is said on the graph."""
+    try:
+        d = dataset(next(iter(exp.tasks.values())).dataset)
+        graph.show(layers_wiring(exp.method.name, d.n_features, exp.method.hidden, d.n_classes))
+    except ApexplorerError as e:
+        graph.show(None, problem=str(e))
+
+
+def feed(views: list, items: list, shown) -> None:
+    """Hand the drained ``items`` to every live view (only the ``shown`` one draws); one that fails is logged
+    and does not stop the others."""
+    for v in views:
+        try:
+            v.consume(items, draw=v is shown)
+        except Exception:  # noqa: BLE001 - one broken view must not stop the others
+            log.exception("updating %s failed", type(v).__name__)
+
+
+def redraw(view) -> None:
+    """Redraw ``view`` (a tab just shown) from the data it kept while hidden; one that fails is logged."""
+    if view is not None and hasattr(view, "refresh"):
+        try:
+            view.refresh()
+        except Exception:  # noqa: BLE001 - a view that fails to draw must not break the page
+            log.exception("redrawing %s failed", type(view).__name__)
+
+
 class Explorer(pn.viewable.Viewer):
     """The explorer app: ``Explorer()`` in a notebook cell, or served by ``apps/explorer.py``.
 
@@ -205,11 +242,7 @@ class Explorer(pn.viewable.Viewer):
             self._open_link()
         self.bridge = PageBridge(on_key=self.key, on_exported=self._exported)
         # a popover: it floats over the Run panel (taking no room) until ?, Esc or the Keys button hides it
-        self.keys_help = pn.pane.Markdown(HELP, visible=False, css_classes=["ap-keys"], margin=0, width=330,
-                                          styles={"position": "absolute", "top": "2.6em", "right": "10px",
-                                                  "z-index": "1000", "background": "#fffef5",
-                                                  "border": "1px solid #bbb", "border-radius": "6px",
-                                                  "box-shadow": "0 4px 14px rgba(0,0,0,0.25)", "padding": "0 12px"})
+        self.keys_help = keys_popover()
         self.keys_button = pn.widgets.Button(label="⌨ Keys", width=95, variant="outline",
                                              description="Keyboard shortcuts")
         self.keys_button.on_click(lambda e: self.key("help"))
@@ -361,11 +394,7 @@ class Explorer(pn.viewable.Viewer):
         if exp.method.name != "ap":  # a baseline trains: its layers are drawn, not the AP wiring it ignores
             self._graph_title.object = GRAPH_TITLE_LAYERS.format(name=BASELINE_NAMES.get(exp.method.name,
                                                                                           exp.method.name))
-            try:
-                d = self.state.model.dataset(next(iter(exp.tasks.values())).dataset)
-                self.graph.show(layers_wiring(exp.method.name, d.n_features, exp.method.hidden, d.n_classes))
-            except ApexplorerError as e:
-                self.graph.show(None, problem=str(e))
+            show_layers(self.graph, exp, self.state.model.dataset)
             return
         self._graph_title.object = GRAPH_TITLE
         self.wire.draw()
@@ -382,11 +411,7 @@ class Explorer(pn.viewable.Viewer):
         shown = self.shown()
         with held_by_bokeh(pn.state.curdoc):  # the periodic callback holds the document lock
             self.state.observe(items)
-            for v in self.views:
-                try:
-                    v.consume(items, draw=v is shown)
-                except Exception:  # noqa: BLE001 - one broken view must not stop the others
-                    log.exception("updating %s failed", type(v).__name__)
+            feed(self.views, items, shown)
             self.run.refresh()
         return len(items)
 
@@ -396,12 +421,7 @@ class Explorer(pn.viewable.Viewer):
         return self._tab_views[i] if 0 <= i < len(self._tab_views) else None
 
     def _on_tab(self, event):
-        v = self.shown()
-        if v is not None and hasattr(v, "refresh"):
-            try:
-                v.refresh()
-            except Exception:  # noqa: BLE001 - a view that fails to draw must not break the page
-                log.exception("redrawing %s failed", type(v).__name__)
+        redraw(self.shown())
 
     def start(self) -> None:
         """Start draining periodically, and stop the worker when the browser session ends."""
