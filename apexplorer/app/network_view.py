@@ -55,10 +55,11 @@ def union(wiring: Wiring, built: Wiring) -> tuple:
     removed = {}
     for kind in ("feedforward", "feedback"):
         removed[kind] = tuple(p for p in getattr(built, kind) if p.name not in names)
-    ports = {p.name for p in wiring.inputs + wiring.outputs}
-    ok = set(wiring.module_names) | {m.name for m in gone_mods} | ports
-    keep = {k: tuple(p for p in v if p.source.split(".")[0] in ok and p.target.split(".")[0] in ok)
-            for k, v in removed.items()}
+    # a removed path is drawn only where both its ends are drawn: a module kept under its name may have
+    # other blocks now (a preset loaded while the old network still builds), and a port may be gone
+    ok = {p.name for p in wiring.inputs + wiring.outputs}
+    ok |= {f"{m.name}.{b}" for m in wiring.modules + tuple(gone_mods) for b, _ in m.blocks}
+    keep = {k: tuple(p for p in v if p.source in ok and p.target in ok) for k, v in removed.items()}
     drawn = replace(wiring, modules=wiring.modules + tuple(gone_mods),
                     feedforward=wiring.feedforward + keep["feedforward"],
                     feedback=wiring.feedback + keep["feedback"])

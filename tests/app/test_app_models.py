@@ -382,3 +382,17 @@ def test_history_undoes_wiring_and_task_edits_only():
     assert back.ap.spectral_radius == a.ap.spectral_radius and back.train.lr == 0.02 and draft is None
     again, _ = h.redo(back)
     assert again.ap.spectral_radius == 0.5 and h.redo(again) is None
+
+
+@pytest.mark.parametrize("shown, built", [("digits", "fig5b"), ("fig5b", "digits"), ("fig5c", "fig5a"),
+                                          ("2afc", "fig5c")])
+def test_a_pending_wiring_over_another_network_draws_only_paths_whose_ends_are_drawn(shown, built):
+    # a preset loaded while the old network still builds is drawn pending over it: the old network's
+    # paths into blocks the new modules of the same name lack (L2.SE) are not drawn, and nothing fails
+    new, old = ap.preset(shown, 64, 10), ap.preset(built, 64, 10)
+    d = graph_data(new, None, pending=old)
+    refs = set(d["blocks"]["ref"])
+    assert set(new.path_names) == set().union(*(d[k]["path"] for k in ("ff_on", "ff_off", "fb_on", "fb_off", "added")))
+    for p in old.feedforward + old.feedback:
+        drawn = p.name in d["removed"]["path"]
+        assert drawn == (p.name not in new.path_names and p.source in refs and p.target in refs)
