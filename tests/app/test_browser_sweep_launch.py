@@ -14,14 +14,20 @@ from tests.app.conftest import Page, needs_chromium
 pytestmark = [pytest.mark.browser, needs_chromium]
 
 
+def _words(p) -> list:
+    """The module names in a process's command line (``from multiprocessing.forkserver import main`` ...)."""
+    return " ".join(p.cmdline()).replace(".", " ").replace(";", " ").split()
+
+
 def _workers(pid) -> list:
-    """The server's child processes other than multiprocessing's resource tracker: the sweep's workers."""
+    """The server's child processes other than multiprocessing's resource tracker and the training
+    workers' fork server (with the workers forked from it, which share its command line): the sweep's workers."""
     import psutil
 
     out = []
     for p in psutil.Process(pid).children(recursive=True):
         try:
-            if p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(p.cmdline()):
+            if p.status() != psutil.STATUS_ZOMBIE and not {"resource_tracker", "forkserver"} & set(_words(p)):
                 out.append(p.pid)
         except psutil.NoSuchProcess:
             pass
