@@ -36,6 +36,7 @@ from .graph_panel import SelectionPanel, UndoButtons
 from .network_view import NetworkGraph
 from .plots import edits_models
 from .safe import escape, message, show
+from .session_files import TRAINED
 
 #: What a click on a path does: select it, or toggle it in a task (TOGGLES + the task's name).
 SELECTS = "a click on a path selects it"
@@ -279,6 +280,8 @@ class GraphEditor(pn.viewable.Viewer):
         """The wiring of the network that runs, while a structural edit of it waits (else None)."""
         m = self.state.model
         if m.built is None or "wiring" not in m.pending or self.wm.wiring is None:
+            return None
+        if m.runner.state not in TRAINED:  # a network still building is replaced without a question
             return None
         try:
             return m.wiring_of(m.built)
