@@ -18,16 +18,9 @@ import pytest
 from apexplorer.app.limits import Limits, TrainingSlots, ordinal
 from apexplorer.cli import main
 from apexplorer.errors import ApexplorerError
+from tests.app.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _get(url, timeout=60):
@@ -76,7 +69,7 @@ def test_the_wheel_serves_the_explorer_from_an_empty_folder_and_copies_the_lesso
     assert sorted(p.name for p in (empty / "lessons").glob("*.ipynb")) == \
         sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 
-    port = _port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([venv / "bin" / "apexplorer", "serve", "--port", str(port), "--address", "127.0.0.1",

@@ -387,26 +387,26 @@ class GraphEditor(pn.viewable.Viewer):
         else:
             self.paths.start = None
             self.selected = None
-        self.panel.fill()
-        self._say_hint()
-        self.draw()
+        self._refresh()
 
     @_drawn_once
     def make_offer(self) -> None:
         """"Add this path": the offered path, active in the tasks ticked."""
         if self.paths.take_offer(list(self.panel.tasks.value)):
-            self.panel.fill()
-            self._say_hint()
-            self.draw()
+            self._refresh()
+
+    def _refresh(self) -> None:
+        """After a click or a key: the selection panel, the hint line and the graph follow the new state."""
+        self.panel.fill()
+        self._say_hint()
+        self.draw()
 
     def escape(self) -> bool:
         """Esc: cancel a half-made path (or the tasks question), else clear the selection; whether it did."""
         had = self.paths.start is not None or self.paths.offer is not None or self.selected is not None
         self.paths.start = self.paths.offer = self.selected = None
         self.refusal.visible = False
-        self.panel.fill()
-        self._say_hint()
-        self.draw()
+        self._refresh()
         return had
 
     @_drawn_once
@@ -429,9 +429,7 @@ class GraphEditor(pn.viewable.Viewer):
                 n = self.wm.removed_paths
                 show(self.done, f"removed module {name} and its {n} path{'s' if n != 1 else ''}")
         self.selected = None
-        self.panel.fill()
-        self._say_hint()
-        self.draw()
+        self._refresh()
 
     @_drawn_once
     def add_module(self) -> None:

@@ -28,6 +28,15 @@ def _graph_in_view(pg):
     time.sleep(0.5)
 
 
+def _shoot(pg, path):
+    """The graph in view, the pointer out of the way (no hover tooltip): a screenshot at ``path``."""
+    _graph_in_view(pg)
+    pg.page.mouse.move(5, 5)
+    time.sleep(0.5)
+    pg.page.screenshot(path=str(path))
+    return path
+
+
 def shoot(browser, url: str, out: Path):
     with Page(browser, url, viewport=(1280, 720)) as pg:
         pg.page.set_default_timeout(60_000)
@@ -44,11 +53,7 @@ def shoot(browser, url: str, out: Path):
         pg.page.keyboard.press("Escape")
         W.click(pg, W.title_at(pg, "L2"))
         W.wait_graph(pg, "(s) => s.marks.color.includes('#ffb000')")
-        _graph_in_view(pg)
-        pg.page.mouse.move(5, 5)
-        time.sleep(0.5)
-        pg.page.screenshot(path=str(out / "wire-selection-1280.png"))
-        yield out / "wire-selection-1280.png"
+        yield _shoot(pg, out / "wire-selection-1280.png")
     with Page(browser, url, viewport=(1280, 720)) as pg:
         pg.page.set_default_timeout(60_000)
         pg.open()
@@ -61,11 +66,7 @@ def shoot(browser, url: str, out: Path):
         W.wait_graph(pg, "(s) => s.picked.xs.length === 1")
         pg.page.keyboard.press("Delete")
         W.wait_graph(pg, "(s) => Array.from(s.removed.path).includes('L2.SE->L1.RE')")
-        _graph_in_view(pg)
-        pg.page.mouse.move(5, 5)
-        time.sleep(0.5)
-        pg.page.screenshot(path=str(out / "wire-pending-1280.png"))
-        yield out / "wire-pending-1280.png"
+        yield _shoot(pg, out / "wire-pending-1280.png")
 
 
 if __name__ == "__main__":
