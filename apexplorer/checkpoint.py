@@ -67,18 +67,28 @@ def try_writing(path: Path) -> None:
     os.unlink(tmp)
 
 
-def save_atomic(obj: dict, path) -> Path:
-    """Write ``obj`` with torch.save so that ``path`` is either the old file or the complete new one."""
-    path = check_writable(path)
+def to_bytes(obj: dict) -> bytes:
+    """The bytes of the checkpoint file of ``obj`` (a :func:`trainer_state`), as :func:`save_atomic` writes them."""
     buf = io.BytesIO()
     torch.save({"format": FORMAT, "version": VERSION, **obj}, buf)
+    return buf.getvalue()
+
+
+def save_atomic(obj: dict, path) -> Path:
+    """Write ``obj`` with torch.save so that ``path`` is either the old file or the complete new one."""
+    return write_atomic(to_bytes(obj), path)
+
+
+def write_atomic(data: bytes, path) -> Path:
+    """Write the checkpoint bytes ``data`` (:func:`to_bytes`) so that ``path`` is either the old file or the new one."""
+    path = check_writable(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
         raise CheckpointError(f"cannot save to {str(path)!r}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(buf.getbuffer())
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -77,8 +77,11 @@ class Notices(param.Parameterized):
         """What an item drained from the runner says to the visitor."""
         if kind == "reset":
             self.clear()
-            loaded = (ev.get("meta") or {}).get("loaded")
-            if loaded or not self.machine:
+            meta = ev.get("meta") or {}
+            loaded = meta.get("loaded")
+            if meta.get("restored"):
+                self.note(meta["restored"], ready=True)
+            elif loaded or not self.machine:
                 lead = f"{self.lead}: " if self.lead and self.ready else ""
                 self.note(f"loaded the session {loaded}" if loaded else f"{lead}a fresh network is ready", ready=True)
             self.lead = ""

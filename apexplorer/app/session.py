@@ -191,8 +191,11 @@ class ExplorerState(param.Parameterized):
     def observe(self, items) -> None:
         """Update the status line and messages from drained runner items."""
         last = dict(self.last)
+        restore = None
         for kind, ev in items:
             self.notices.observe(kind, ev)
+            if kind == "restore":  # a served session's worker ended: its network comes back from its last state
+                restore = ev
             if kind == "reset":
                 last = {"epochs": ev["epochs"], "epoch": ev["epoch"]}
                 self.segments = ev.get("segments") or []
@@ -212,6 +215,8 @@ class ExplorerState(param.Parameterized):
         self.progress.mark()
         self._follow_line()
         self.last = last
+        if restore is not None:
+            self.files.restore(restore)
         m = self.model
         if self.fresh and self.runner.state != "building":
             self.fresh = False

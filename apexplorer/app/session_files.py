@@ -80,12 +80,18 @@ class SessionFiles(param.Parameterized):
             return self._ask(up.path, up.name, lambda: self.load_upload(data, filename, ask=False), done=up.remove)
         return self.load(up.path, up.name, done=up.remove, ask=False)
 
-    def load(self, path, name: str | None = None, done=None, ask: bool = True) -> bool:
+    def restore(self, kept: dict) -> bool:
+        """Restore the network from the state kept before its worker process ended (a ``restore`` item of
+        :class:`~apexplorer.app.worker.ProcessRunner`: its ``path``, ``epoch`` and ``note``), in a fresh worker."""
+        return self.load(kept["path"], f"kept at epoch {kept['epoch']}", ask=False, restored=kept["note"])
+
+    def load(self, path, name: str | None = None, done=None, ask: bool = True, restored: str = "") -> bool:
         """Restore a saved session: its experiment (every widget shows it) and its trained network.
 
         ``name`` is what messages call the file, and ``done()`` is called once the
         file has been read (or refused).  Over a network that has trained, the file
-        waits for a yes (``ask``; :meth:`confirm`, :meth:`keep`).
+        waits for a yes (``ask``; :meth:`confirm`, :meth:`keep`).  ``restored`` is what the page
+        says once a network is restored (:meth:`restore`), instead of "loaded the session".
         """
         name = name or Path(path).name  # a visitor never sees server paths
         if ask and self.runner.state in TRAINED:
@@ -111,7 +117,8 @@ class SessionFiles(param.Parameterized):
                     done()
 
         m.asked = True
-        self.runner.build(factory, {"wiring": wiring, "loaded": name, "previous": m.built}, experiment=exp)
+        meta = {"wiring": wiring, "loaded": name, "previous": m.built, **({"restored": restored} if restored else {})}
+        self.runner.build(factory, meta, experiment=exp)
         m.built_baselines = []
         m.baselines = []  # after the build is asked for: the loaded network is the one they compare with
         m.pending = []

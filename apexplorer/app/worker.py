@@ -13,9 +13,12 @@ trainer, live in a worker process of their own:
 * commands travel as cloudpickle bytes (a factory or a live change is a closure); a built-in
   dataset travels by name and is read once per worker; events come back in batches about 30
   times a second, with the runner's state;
-* a worker that dies (killed, out of memory) ends that session's training with a message; the
-  session's page keeps what it has shown (curves, history), the next Train starts a fresh
-  worker, and no other session notices.
+* after an epoch (at most every :data:`~.worker_main.KEEP_EVERY` seconds) and at a run's end the
+  worker sends its network's state, which the server keeps in a file of the session's;
+* a worker that dies (killed, out of memory) ends that session's training with a message, and no
+  other session notices.  The session's page keeps what it has shown, and its network is restored
+  from the last kept state in a fresh worker (a ``("restore", {...})`` item, which the session
+  opens as a saved session), or, with none kept yet, the next Train starts a fresh network.
 
 The in-process :class:`~apexplorer.app.runner.Runner` stays for notebooks, where one user owns the kernel.
 """
@@ -27,10 +30,14 @@ import concurrent.futures
 import itertools
 import logging
 import multiprocessing
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 
 import param
 
+from ..checkpoint import write_atomic
 from ..errors import ApexplorerError
 from .worker_main import SEND_EVERY, TrainerInfo, dumps, loads
 
@@ -39,6 +46,9 @@ log = logging.getLogger(__name__)
 #: what a session is told when its worker process ends under it
 DIED = ("the training stopped: its worker process ended ({why}); what the page shows so far stays. "
         "Press Train for a fresh network (Download the session regularly to keep a long run's weights)")
+#: what the session is told once its network is restored from the last state kept before its worker ended
+RESTORED = ("the training's worker process ended ({why}); its network as of epoch {epoch}, kept before that, "
+            "is restored in a fresh worker: press Train to go on")
 
 _CTX = None
 _CTX_LOCK = threading.Lock()
@@ -86,6 +96,9 @@ class ProcessRunner(param.Parameterized):
         self.meta = {}
         self.baselines = {}
         self._proc = None
+        self._network = 0  # the request that built (or discarded) the network: a state kept of an older one is not
+        self._kept = None  # (epoch, path) of the network's last kept state
+        self._kept_dir = None
         self._start()
         self.param.watch(self._on_setting, ["delay", "trace_task", "trace_index", "boundary_every"])
 
@@ -129,6 +142,8 @@ class ProcessRunner(param.Parameterized):
                     if snap is not None:
                         self._snap = snap
                         self._settle(snap["got"])
+            elif kind == "kept":
+                self._keep(*msg[1:])
             elif kind == "answer":
                 _, n, ok, value = msg
                 fut = self._answers.pop(n, None)
@@ -142,20 +157,44 @@ class ProcessRunner(param.Parameterized):
             f"killed by signal {-code}" if code is not None and code < 0 else
             f"exit code {code}" if code is not None else "its connection broke")
         with self._lock:
-            last = self._snap.get("trainer")
+            last, kept = self._snap.get("trainer"), self._kept
             self._snap = {"got": self._snap["got"], "state": "empty", "experiment": None, "trainer": None,
                           "baselines": []}
-            self._promise = self._building = None
+            self._promise = self._building = self._kept = None
             self._dead = why
             text = DIED.format(why=why)
             if last is not None:
                 text = text.replace("stopped:", f"stopped after epoch {last.epoch}:", 1)
             self._items.append(("error", text))
             self._items.append(("discard", {}))
+            if kept is not None:
+                epoch, path = kept
+                self._items.append(("restore", {"path": path, "epoch": epoch,
+                                                "note": RESTORED.format(why=why, epoch=epoch)}))
         for fut in list(self._answers.values()):
             fut.set_exception(ApexplorerError(DIED.format(why=why)))
         self._answers.clear()
         log.warning("a session's training worker (pid %s) ended: %s", proc.pid, why)
+
+    def _keep(self, network: int, epoch: int, data: bytes) -> None:
+        """Keep the state the worker sent of the network built by request ``network`` (one of an older is dropped)."""
+        with self._lock:
+            if network != self._network or self._closing:
+                return
+            if self._kept_dir is None:
+                self._kept_dir = tempfile.mkdtemp(prefix="apexplorer-kept-")
+            path = Path(self._kept_dir) / f"network-{network}.pt"
+        try:
+            write_atomic(data, path)
+        except ApexplorerError as e:  # a full disk: the previous state stays kept
+            log.warning("a session's network state could not be kept: %s", e)
+            return
+        with self._lock:
+            if network == self._network:
+                self._kept = (epoch, path)
+        for old in Path(path.parent).glob("network-*.pt"):  # an older network's, restored from once
+            if old != path:
+                old.unlink(missing_ok=True)
 
     def _settle(self, got: int) -> None:
         if self._promise is not None and self._promise[0] <= got:
@@ -217,12 +256,14 @@ class ProcessRunner(param.Parameterized):
         with self._lock:
             n = self._send("build", (factory, dict(meta or {}), experiment), "building")
             self._building = (n, experiment)
+            self._network, self._kept = n, None
 
     def cancel_build(self) -> None:
         self._send("cancel")
 
     def discard(self) -> None:
-        self._send("discard", None, "empty")
+        with self._lock:
+            self._network, self._kept = self._send("discard", None, "empty"), None
 
     def attach(self, trainer, meta: dict | None = None) -> None:
         raise ApexplorerError("a served session trains its own networks; open a trainer in a notebook instead")
@@ -301,6 +342,8 @@ class ProcessRunner(param.Parameterized):
                 pass
 
         threading.Thread(target=end, daemon=True, name="apexplorer-training-end").start()
+        if self._kept_dir is not None:
+            shutil.rmtree(self._kept_dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------- on a Dask cluster

@@ -17,6 +17,7 @@ import traceback
 import torch  # noqa: F401 - imported once by the fork server, shared by its workers
 
 from .. import build as _build  # noqa: F401 - the same: every worker builds networks
+from ..checkpoint import to_bytes
 from ..errors import ApexplorerError
 from .runner import Runner
 
@@ -46,6 +47,9 @@ _preload()
 NICE = 10
 #: seconds between two batches of events sent by a worker
 SEND_EVERY = 0.03
+#: least seconds between two network states a worker sends to be kept, each taken after an epoch (and at the run's
+#: end): should the worker die, its session's network is restored from the last one (:class:`~.worker.ProcessRunner`)
+KEEP_EVERY = 5.0
 
 
 # ---------------------------------------------------------------------------- pickling
@@ -159,6 +163,29 @@ def dask_session(inbox: str, outbox: str, threads=None, settings=None) -> None:
     serve(QueueConn(Queue(inbox, client=client), Queue(outbox, client=client)), threads, settings, nice=False)
 
 
+#: the commands a runner takes with no argument: its method's name
+_PLAIN = {"cancel": "cancel_build", "discard": "discard", "train": "train", "pause": "pause", "trace": "request_trace"}
+
+
+def _command(runner, n: int, cmd: str, arg, answer) -> None:
+    """Hand request ``n``'s command to the runner; ``ask`` and ``export`` are answered by threads of their own
+    (``answer(n, fn)``), so that the next command is read meanwhile."""
+    if cmd in _PLAIN:
+        getattr(runner, _PLAIN[cmd])()
+    elif cmd in ("build", "call"):
+        getattr(runner, cmd)(*arg)
+    elif cmd == "step":
+        runner.step(arg)
+    elif cmd == "set":
+        for k, v in arg.items():
+            setattr(runner, k, v)
+    elif cmd == "ask":
+        fn, timeout = arg
+        threading.Thread(target=answer, args=(n, lambda: runner.ask(fn, timeout)), daemon=True).start()
+    elif cmd == "export":
+        threading.Thread(target=answer, args=(n, lambda: runner.export(arg)), daemon=True).start()
+
+
 def serve(conn, threads=None, settings=None, nice: bool = True) -> None:
     """Serve one session's runner until told to quit or until the server goes."""
     from .explorer import configure_torch_threads
@@ -173,6 +200,8 @@ def serve(conn, threads=None, settings=None, nice: bool = True) -> None:
     lock = threading.Lock()
     got = [0]
     alive = [True]
+    built = [0]  # the request that built the runner's network: a kept state is tagged with it
+    keeping = [False, -KEEP_EVERY]  # a state is being taken; when the last one was asked for
 
     def send(msg) -> None:
         data = dumps(msg)
@@ -189,6 +218,22 @@ def serve(conn, threads=None, settings=None, nice: bool = True) -> None:
         except (OSError, ValueError):
             pass
 
+    def keep(tag) -> None:
+        try:
+            epoch, data = runner.ask(lambda tr: (tr.epoch, to_bytes(tr.state_dict())), 60.0)
+            send(("kept", tag, epoch, data))
+        except (ApexplorerError, OSError, ValueError):  # no network any more, or the server is gone
+            pass
+        finally:
+            keeping[0] = False
+
+    def kept_after(items) -> None:
+        """Take the network's state once an epoch ends (at most every KEEP_EVERY s) and when its run ends."""
+        now = time.monotonic()
+        if not keeping[0] and any(k == "stop" or (k == "epoch" and now - keeping[1] >= KEEP_EVERY) for k, _ in items):
+            keeping[:] = [True, now]
+            threading.Thread(target=keep, args=(built[0],), daemon=True, name="apexplorer-keep").start()
+
     def read() -> None:
         while alive[0]:
             try:
@@ -201,31 +246,9 @@ def serve(conn, threads=None, settings=None, nice: bool = True) -> None:
                 continue
             if cmd == "quit":
                 break
-            if cmd == "build":
-                factory, meta, experiment = arg
-                runner.build(factory, meta, experiment)
-            elif cmd == "cancel":
-                runner.cancel_build()
-            elif cmd == "discard":
-                runner.discard()
-            elif cmd == "train":
-                runner.train()
-            elif cmd == "pause":
-                runner.pause()
-            elif cmd == "step":
-                runner.step(arg)
-            elif cmd == "call":
-                runner.call(*arg)
-            elif cmd == "trace":
-                runner.request_trace()
-            elif cmd == "set":
-                for k, v in arg.items():
-                    setattr(runner, k, v)
-            elif cmd == "ask":
-                fn, timeout = arg
-                threading.Thread(target=answer, args=(n, lambda: runner.ask(fn, timeout)), daemon=True).start()
-            elif cmd == "export":
-                threading.Thread(target=answer, args=(n, lambda: runner.export(arg)), daemon=True).start()
+            if cmd in ("build", "discard"):
+                built[0] = n
+            _command(runner, n, cmd, arg, answer)
             got[0] = max(got[0], n)
         alive[0] = False
 
@@ -240,6 +263,7 @@ def serve(conn, threads=None, settings=None, nice: bool = True) -> None:
             if items or not _same(snap, last):
                 send(("events", items, snap))
                 last = snap
+                kept_after(items)
     except (OSError, ValueError, BrokenPipeError):
         pass
     finally:

@@ -136,7 +136,8 @@ def _workers(served) -> set:
 
 def test_a_killed_training_worker_ends_only_its_sessions_training(browser, server):
     """Each served session trains in a worker process of its own: killing one tells its page, and the other
-    session goes on training; the page that lost its worker trains again with a fresh one."""
+    session goes on training; the page that lost its worker gets its network back as of the last kept epoch, in a
+    fresh worker, and goes on training from there."""
     import os
     import re
     import signal
@@ -149,14 +150,24 @@ def test_a_killed_training_worker_ends_only_its_sessions_training(browser, serve
         mine = _workers(server) - before
         assert len(mine) == 1, (before, mine)  # a's own worker
         b = Page(browser, url).open()
+        theirs = _workers(server) - before - mine  # b's
         for pg in (a, b):
             pg.button("Train").click()
             pg.wait_status(r"batch \d+/\d+.*\(running\)")
+        time.sleep(6)  # past the first state kept (an epoch's end, at most every KEEP_EVERY = 5 s)
         a.wait_status(r"epoch [2-9]\d*/500|epoch \d\d+/500")  # an epoch is done before the worker is killed
-        os.kill(mine.pop(), signal.SIGKILL)
-        expect(a.text(r"the training stopped after epoch \d+: its worker process ended \(killed by signal 9\)"))\
-            .to_be_visible(timeout=30_000)
-        a.wait_status(r"^no network")
+        killed = mine.pop()
+        os.kill(killed, signal.SIGKILL)
+        note = a.text(r"the training's worker process ended \(killed by signal 9\); its network as of epoch \d+, "
+                      r"kept before that, is restored in a fresh worker: press Train to go on")
+        expect(note).to_be_visible(timeout=60_000)
+        kept = int(re.search(r"as of epoch (\d+)", note.first.inner_text()).group(1))
+        assert kept >= 1
+        # the kept network, taken at a batch after that epoch: paused there, ready to go on
+        a.wait_status(r"\((ready|paused)\)", timeout=60_000)
+        assert int(re.search(r"^epoch (\d+)/500", a.status()).group(1)) in (kept, kept + 1), (kept, a.status())
+        restored = _workers(server) - before - theirs
+        assert len(restored) == 1 and killed not in restored, (killed, restored)  # a fresh worker of its own
         expect(a.page.locator(".bk-tab", has_text="Curves").first).to_be_visible()
         # the other session did not notice: it still trains, batch after batch
         seen = b.status()
@@ -165,10 +176,10 @@ def test_a_killed_training_worker_ends_only_its_sessions_training(browser, serve
         while b.status() == seen and time.monotonic() < end:
             time.sleep(0.2)
         assert b.status() != seen and "(running)" in b.status(), b.status()
-        # the page that lost its worker trains again, in a fresh one
+        # the page that lost its worker goes on training from the kept epoch, in its fresh worker
         a.button("Train").click()
         a.wait_status(r"batch \d+/\d+.*\(running\)", timeout=90_000)
-        assert re.search(r"epoch \d+/500", a.status())
+        assert int(re.search(r"epoch (\d+)/500", a.status()).group(1)) > kept, (kept, a.status())
     finally:
         for pg in (a, b):
             if pg is not None:
