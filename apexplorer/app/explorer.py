@@ -512,6 +512,26 @@ def quiet_closed_tabs() -> None:
 
     loop.set_exception_handler(handler)
     loop._apexplorer_quiet = True
+    logging.getLogger("bokeh.server.protocol_handler").addFilter(_ChangeOfAnEndedSession())
+
+
+class _ChangeOfAnEndedSession(logging.Filter):
+    """A change that a closing tab sent after its session ended (a plot's range, autoscaled as it closed) is dropped
+    by Bokeh, which logs an AssertionError's traceback for it (``ServerConnection.session`` is gone): log one
+    warning line instead.  Nothing is lost: the session it was meant for no longer exists.  Other errors stay."""
+
+    def filter(self, record) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        tb = exc.__traceback__ if isinstance(exc, AssertionError) else None
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        code = tb.tb_frame.f_code if tb is not None else None
+        if code is not None and code.co_name == "session" \
+                and Path(code.co_filename).parts[-3:] == ("bokeh", "server", "connection.py"):
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "a change from a tab whose session had ended was dropped", (), None, None)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 def configure_torch_threads(n: int | None = None) -> int:
