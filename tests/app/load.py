@@ -8,7 +8,9 @@ start) and measures:
 * ``first_visitor``: the server's very first page (HTTP GET until its first byte, then Train usable in
   the browser) beside a second visitor's, before anyone trains;
 * ``late_visitor``: while ``--visitors`` pages train (each pressed Train), a late visitor opens the
-  page ``--late-after`` seconds later: ``train_usable_s`` (until its Train button is enabled and
+  page ``--late-after`` seconds later (in a room, the others' browsers run on their own machines; here
+  they share the server's cores, so they run in a browser of their own at ``--others-nice``, 19 by
+  default, the lowest priority; ``--others-nice 0`` runs them beside the server as equals): ``train_usable_s`` (until its Train button is enabled and
   connected) and ``step_to_batch_s`` (from a click on Step until its status line shows that batch,
   each of ``--steps`` clicks);
 * ``pages_moving``: how many of the training pages' status lines changed over 3 s (all should);
@@ -87,7 +89,17 @@ def _settled(served, base, timeout=90.0) -> dict:
     return _procs(served)
 
 
-def run(training: str, visitors: int, late_after: float, churn: int, steps: int) -> dict:
+def niced_chromium(nice: int) -> str:
+    """A Chromium that runs at ``nice`` (a script that execs it under ``nice``; Playwright launches it as it is)."""
+    if not nice:
+        return CHROMIUM
+    path = Path(tempfile.mkdtemp(prefix="apexplorer-load-")) / "chromium"
+    path.write_text(f'#!/bin/sh\nexec nice -n {int(nice)} {CHROMIUM} "$@"\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+def run(training: str, visitors: int, late_after: float, churn: int, steps: int, others_nice: int = 19) -> dict:
     from playwright.sync_api import sync_playwright
 
     log = Path(tempfile.mkdtemp(prefix="apexplorer-load-")) / "serve.log"
@@ -98,11 +110,13 @@ def run(training: str, visitors: int, late_after: float, churn: int, steps: int)
                 "--max-trainings", str(visitors + 2), "--idle-minutes", "0.1"]
 
     served = Served(log, command=command, env={"APEXPLORER_THREADS": ""})
-    out = {"training": training, "visitors": visitors, "late_after_s": late_after, "load_before": load()}
+    out = {"training": training, "visitors": visitors, "late_after_s": late_after, "others_nice": others_nice,
+           "load_before": load()}
     url = f"{served.url}?train.epochs=500"  # the default network (digits), training through the measurement
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            others = p.chromium.launch(executable_path=niced_chromium(others_nice), args=ARGS)
             try:
                 # the first visitor after start, then a second one
                 first = {"first_byte_s": round(first_byte(served.url), 2)}
@@ -119,7 +133,7 @@ def run(training: str, visitors: int, late_after: float, churn: int, steps: int)
                 pages = []
                 started = time.monotonic()  # the late visitor arrives late_after seconds after the first Train
                 for _ in range(visitors):
-                    pg, _ = open_page(browser, url)
+                    pg, _ = open_page(others, url)
                     pg.button("Train").click()
                     pg.wait_status(r"batch \d+/", timeout=120_000)
                     pages.append(pg)
@@ -153,6 +167,7 @@ def run(training: str, visitors: int, late_after: float, churn: int, steps: int)
                                 "within_10_percent": {k: after[k] <= base[k] * 1.1 + (1 if k == "processes" else 0)
                                                       for k in ("threads", "processes", "server_rss_mb")}}
             finally:
+                others.close()
                 browser.close()
     finally:
         served.stop()
@@ -169,8 +184,11 @@ def main(argv=None) -> int:
     ap.add_argument("--late-after", type=float, default=40.0)
     ap.add_argument("--churn", type=int, default=20)
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--others-nice", type=int, default=19,
+                    help="the priority of the training visitors' browser (0: the server's; see the module)")
     args = ap.parse_args(argv)
-    print(json.dumps(run(args.training, args.visitors, args.late_after, args.churn, args.steps), indent=1))
+    print(json.dumps(run(args.training, args.visitors, args.late_after, args.churn, args.steps, args.others_nice),
+                     indent=1))
     return 0
 
 
