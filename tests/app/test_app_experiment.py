@@ -4,6 +4,7 @@ and what waits for a fresh network is the structural part of ``built.diff(experi
 
 import apexplorer as ap
 from apexplorer.app import Explorer
+from apexplorer.app.explorer import TASKS_TAB
 from apexplorer.app.safe import escape
 from apexplorer.app.session import pending_names
 from apexplorer.paper import gallery
@@ -20,6 +21,7 @@ def test_the_widgets_write_the_experiment_and_follow_it(explorer):
     assert e.state.set_experiment(other)
     w = e.settings.widgets
     assert (w["t1"].value, w["t2"].value, w["seed"].value, w["mode"].value, w["batch_size"].value) == (3, 4, 4, "epe", 50)
+    e._setup_tabs.active = TASKS_TAB  # the Tasks tab, hidden meanwhile, is brought up to date when shown
     assert e.state.datasets == {"main": "2afc"} and e.tasks._widgets["main"][0].value == "2afc"
     assert e.state.experiment == other
 
