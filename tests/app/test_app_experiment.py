@@ -128,6 +128,8 @@ def test_an_experiment_file_opens_and_downloads(explorer):
     assert e.state.load_experiment_upload(changed, "mine.toml")
     assert e.settings.widgets["t1"].value == 3 and e.settings.widgets["lr"].value == 0.02
     assert "opened the experiment mine.toml" in e.state.info
+    assert "--t1 3" not in e.run.command.object  # its card is collapsed: the page is sent nothing for it
+    e.run._experiment_card.collapsed = False  # the command is written when its card is opened
     assert "apexplorer train --preset digits --dataset digits" in e.run.command.object and "--t1 3" in e.run.command.object
     assert not e.state.load_experiment_upload(b"[ap]\nt1 = 0\n", "bad.toml")
     assert "ap.t1 = 0" in e.state.message and e.settings.widgets["t1"].value == 3
