@@ -167,6 +167,12 @@ def show_layers(graph, exp: Experiment, dataset) -> None:
         graph.show(None, problem=str(e))
 
 
+def follow_tasks_tab(tasks, tabs) -> None:
+    """The Tasks panel ``tasks`` follows the edits only while its tab of the setup ``tabs`` is shown (an edit on
+    the graph sends its hidden cards nothing; shown, they are brought up to date)."""
+    tasks.shown = tabs.visible and tabs.active == TASKS_TAB
+
+
 def feed(views: list, items: list, shown) -> None:
     """Hand the drained ``items`` to every live view (only the ``shown`` one draws); one that fails is logged
     and does not stop the others."""
@@ -427,12 +433,6 @@ class Explorer(pn.viewable.Viewer):
     def _on_tab(self, event):
         redraw(self.shown())
 
-    def _on_setup_tab(self, *events):
-        """The Tasks panel follows the edits only while its tab is shown (an edit on the graph sends its hidden
-        cards nothing; shown, they are brought up to date)."""
-        tabs = self._setup_tabs
-        self.tasks.shown = tabs.visible and tabs.active == TASKS_TAB
-
     def start(self) -> None:
         """Start draining periodically, and stop the worker when the browser session ends."""
         if self._callback is None:
@@ -457,7 +457,7 @@ class Explorer(pn.viewable.Viewer):
             # not dynamic: these are light, and Panel gives a panel re-rendered in a hidden tab
             # stylesheets from its CDN (unreachable offline)
             dynamic=False, sizing_mode="stretch_width")
-        self._setup_tabs.param.watch(self._on_setup_tab, ["active", "visible"])
+        self._setup_tabs.param.watch(lambda *e: follow_tasks_tab(self.tasks, self._setup_tabs), ["active", "visible"])
         self._left = pn.Column(
             pn.Row(pn.pane.Markdown("## Run", margin=(0, 10)), pn.layout.HSpacer(), self.export_button,
                    self.presenter_toggle, self.keys_button),
@@ -471,7 +471,7 @@ class Explorer(pn.viewable.Viewer):
         main = pn.Column(self.link_note, self._intro, self._graph_title, self.wire, self.paper_note, self.tabs,
                          sizing_mode="stretch_width")
         self._show_presenter()
-        self._on_setup_tab()
+        follow_tasks_tab(self.tasks, self._setup_tabs)
         return pn.Row(self._left, main, self.bridge, sizing_mode="stretch_width")
 
     @param.depends("presenter", watch=True)
