@@ -16,6 +16,10 @@
   the presenter layout gives every figure its own sizes back.
 * ``presenter`` also grows the curves (figures named ``ap-curve-*``) down to the bottom of the
   screen, so a full-HD screen's lower half is not left empty; they get their own height back after.
+* One layout per message: BokehJS lays the whole page out again for each panel shown or hidden, at
+  once, so one edit of the wiring (a question shown, a popover hidden, a message said) cost a layout
+  each.  The bridge has the page lay itself out once per message from the server instead, at its end;
+  with the edit's changes held together (:func:`~.plots.edits_models`), one edit is one layout.
 * :meth:`export_figures`: every Bokeh figure on the page as PNG and SVG, in one
   zip that the browser downloads (rendered by BokehJS in the page itself:
   offline, no webdriver).
@@ -108,7 +112,34 @@ class PageBridge(JSComponent):
       document.body.appendChild(a); a.click(); a.remove()
       return files.length
     }
-    export function render({ model }) {
+    // One layout of the page per message from the server.  BokehJS lays the whole page out again for each panel
+    // shown or hidden (and each size or class changed), at once, so an edit that shows a question, hides a popover
+    // and says what it did cost three layouts (~100 ms each).  While a message's changes are applied, the layouts
+    // asked for are noted (one per root) and done once at its end, before the browser paints: nothing drawn differs.
+    function oneLayoutPerMessage(view) {
+      const doc = view.model.document
+      let base = Object.getPrototypeOf(view)
+      while (base && !(base.constructor && base.constructor.__name__ === "LayoutDOMView")) base = Object.getPrototypeOf(base)
+      if (!doc || !base || doc.__apOneLayout) return
+      doc.__apOneLayout = true
+      const Layout = base.constructor, invalidate = base.invalidate_layout
+      let asked = null  // the roots to lay out, while a message is applied
+      base.invalidate_layout = function () {
+        if (asked === null) return invalidate.call(this)
+        let root = this
+        while (root.parent instanceof Layout) root = root.parent
+        asked.add(root)
+      }
+      const apply = doc.apply_json_patch
+      doc.apply_json_patch = function (...args) {
+        if (asked !== null) return apply.apply(this, args)
+        asked = new Set()
+        try { return apply.apply(this, args) }
+        finally { const roots = asked; asked = null; for (const r of roots) invalidate.call(r) }
+      }
+    }
+    export function render({ model, view }) {
+      oneLayoutPerMessage(view)
       const setQuery = () => {
         const q = model.query, loc = window.location
         const url = loc.pathname + (q ? "?" + q : "") + loc.hash

@@ -35,7 +35,7 @@ from .live import ErrorView
 from .graph_edit import GraphEditor
 from .network_view import NetworkEditor, layers_wiring
 from .player import ErrorFlowPlayer
-from .plots import held_by_bokeh
+from .plots import edits_models, held_by_bokeh
 from .run_view import RunControls
 from .safe import escape, message
 from .upload import upload_limit
@@ -58,6 +58,9 @@ GRAPH_TITLE = "### Network (task shown on the Tasks tab; hover a path or a block
 #: The heading of the graph when a baseline trains (its layers, not AP's modules).
 GRAPH_TITLE_LAYERS = ("### Network: {name} trains a layered network (input, hidden layers, output); "
                       "the AP settings and wiring do not apply to it")
+
+#: The Tasks tab's place among the setup tabs (Network, Tasks, Settings) on the left.
+TASKS_TAB = 1
 
 #: The view tabs' headers in the presenter layout (the larger font would push the last ones off a 1280 screen).
 PRESENTER_TABS = ".bk-tab { padding: 4px 6px; font-size: 0.85em; }"
@@ -162,6 +165,12 @@ def show_layers(graph, exp: Experiment, dataset) -> None:
         graph.show(layers_wiring(exp.method.name, d.n_features, exp.method.hidden, d.n_classes))
     except ApexplorerError as e:
         graph.show(None, problem=str(e))
+
+
+def follow_tasks_tab(tasks, tabs) -> None:
+    """The Tasks panel ``tasks`` follows the edits only while its tab of the setup ``tabs`` is shown (an edit on
+    the graph sends its hidden cards nothing; shown, they are brought up to date)."""
+    tasks.shown = tabs.visible and tabs.active == TASKS_TAB
 
 
 def feed(views: list, items: list, shown) -> None:
@@ -354,6 +363,7 @@ class Explorer(pn.viewable.Viewer):
             self.state.notices.note(f"downloaded apexplorer-figures.zip: {n // 2} figures as PNG and SVG")
         self.run.refresh()
 
+    @edits_models
     def key(self, name: str) -> None:
         """A keyboard shortcut: ``toggle`` (Train / Pause), ``step``, ``reset``, ``presenter``, ``help``,
         ``close`` (the help, else a half-made path), ``delete``, ``undo``, ``redo`` or ``graph-*`` (the
@@ -447,6 +457,7 @@ class Explorer(pn.viewable.Viewer):
             # not dynamic: these are light, and Panel gives a panel re-rendered in a hidden tab
             # stylesheets from its CDN (unreachable offline)
             dynamic=False, sizing_mode="stretch_width")
+        self._setup_tabs.param.watch(lambda *e: follow_tasks_tab(self.tasks, self._setup_tabs), ["active", "visible"])
         self._left = pn.Column(
             pn.Row(pn.pane.Markdown("## Run", margin=(0, 10)), pn.layout.HSpacer(), self.export_button,
                    self.presenter_toggle, self.keys_button),
@@ -460,6 +471,7 @@ class Explorer(pn.viewable.Viewer):
         main = pn.Column(self.link_note, self._intro, self._graph_title, self.wire, self.paper_note, self.tabs,
                          sizing_mode="stretch_width")
         self._show_presenter()
+        follow_tasks_tab(self.tasks, self._setup_tabs)
         return pn.Row(self._left, main, self.bridge, sizing_mode="stretch_width")
 
     @param.depends("presenter", watch=True)

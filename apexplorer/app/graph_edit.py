@@ -35,7 +35,7 @@ from . import layout as L
 from .graph_panel import SelectionPanel, UndoButtons
 from .network_view import NetworkGraph
 from .plots import edits_models
-from .safe import escape, message, show
+from .safe import escape, message, set_shown, show
 from .session_files import TRAINED
 
 #: What a click on a path does: select it, or toggle it in a task (TOGGLES + the task's name).
@@ -100,12 +100,14 @@ def hint_text(start: str | None, mode: str, cursor: str | None) -> str:
 
 
 def _drawn_once(method):
-    """The action draws the graph once, at its end (:meth:`GraphEditor.one_draw`)."""
+    """The action draws the graph once, at its end (:meth:`GraphEditor.one_draw`), and everything it changes on
+    the page reaches the browser together, in one message (``pn.io.hold``): the page lays itself out once for it,
+    not once for each panel shown or hidden on the way (a toggle shown and hidden again is not sent at all)."""
     import functools
 
     @functools.wraps(method)
     def once(self, *args, **kwargs):
-        with self.one_draw():
+        with pn.io.hold(), self.one_draw():
             return method(self, *args, **kwargs)
 
     return once
@@ -253,8 +255,9 @@ class GraphEditor(pn.viewable.Viewer):
         self._deferred = None  # inside one_draw: None outside, else whether a draw is owed
         self.redraws = 0  # how many times the graph was drawn (for the timing script)
         self.hint = pn.pane.Markdown("", margin=(0, 10), css_classes=["ap-wire-hint"], sizing_mode="stretch_width")
-        self.refusal = message("danger", margin=(0, 10), css_classes=["ap-wire-refusal"])
-        self.done = message("info", margin=(0, 10), css_classes=["ap-wire-done"])
+        # said at almost every click: shown and hidden in CSS (a Bokeh ``visible`` lays the whole page out again)
+        self.refusal = message("danger", in_place=True, margin=(0, 10), css_classes=["ap-wire-refusal"])
+        self.done = message("info", in_place=True, margin=(0, 10), css_classes=["ap-wire-done"])
         self.add = pn.widgets.Button(label="+ module", width=95, description="Add a module (drag it where you like)")
         self.add.on_click(lambda e: self.add_module())
         self.click_mode = pn.widgets.Select(options=[SELECTS], value=SELECTS, width=290, css_classes=["ap-click-mode"],
@@ -362,8 +365,8 @@ class GraphEditor(pn.viewable.Viewer):
     @_drawn_once
     def click(self, what, ref) -> None:
         """A click on ``what`` (block, module, path or None) named ``ref``."""
-        self.refusal.visible = False
-        self.done.visible = False
+        set_shown(self.refusal, False)
+        set_shown(self.done, False)
         self.paths.offer = None
         gone = (what == "path" and ref not in self.wm.path_names) or \
             (what in ("module", "block") and "." in (ref or "") + ("." if what == "module" else "") and
@@ -405,7 +408,7 @@ class GraphEditor(pn.viewable.Viewer):
         """Esc: cancel a half-made path (or the tasks question), else clear the selection; whether it did."""
         had = self.paths.start is not None or self.paths.offer is not None or self.selected is not None
         self.paths.start = self.paths.offer = self.selected = None
-        self.refusal.visible = False
+        set_shown(self.refusal, False)
         self._refresh()
         return had
 

@@ -13,7 +13,7 @@ import panel as pn
 from ..errors import ApexplorerError
 from .history import History
 from .network_view import format_blocks, parse_blocks
-from .safe import escape, show
+from .safe import escape, in_place, set_shown, show
 
 
 class UndoButtons:
@@ -80,15 +80,19 @@ class SelectionPanel(pn.viewable.Viewer):
         self.rho.param.watch(lambda e: self._edit_module("spectral_radius", e.new), "value")
         self.rate.param.watch(lambda e: self._edit_module("connection_rate", e.new), "value")
         self._filling = False
-        self.module_fields = pn.Column(pn.Row(self.size, self.rho, self.rate), self.blocks, margin=0)
+        # the panel's parts come and go at each click: shown and hidden in CSS (:func:`~.safe.set_shown`), not by a
+        # Bokeh ``visible``, which would lay the whole page out again each time
+        self.module_fields = in_place(pn.Column(pn.Row(self.size, self.rho, self.rate), self.blocks, margin=0))
+        in_place(self.delete_button)
         # the path's tasks (a popover beside the graph)
         self.tasks = pn.widgets.CheckBoxGroup(label="Tasks", options=[], inline=False)
         self.make = pn.widgets.Button(label="Add this path", color="primary", width=120)
         self.cancel = pn.widgets.Button(label="Cancel", width=80)
         self.make.on_click(lambda e: ed.make_offer())
         self.cancel.on_click(lambda e: ed.escape())
-        self.ask_tasks = pn.Column(pn.pane.Markdown("", margin=(0, 5)), self.tasks, pn.Row(self.make, self.cancel),
-                                   visible=False, css_classes=["ap-path-tasks"], margin=0)
+        self.ask_tasks = in_place(pn.Column(pn.pane.Markdown("", margin=(0, 5)), self.tasks,
+                                            pn.Row(self.make, self.cancel), css_classes=["ap-path-tasks"], margin=0))
+        # the panel itself comes and goes by ``visible``: the graph beside it is narrowed by Bokeh's layout
         self.layout = pn.Column(self.title, self.module_fields, self.delete_button, self.ask_tasks, width=300,
                                 visible=False, css_classes=["ap-wire-panel"],
                                 styles={"background": "#fffef5", "border": "1px solid #bbb", "border-radius": "6px",
@@ -104,10 +108,10 @@ class SelectionPanel(pn.viewable.Viewer):
         """Show the editor's selection and offer (hidden when there is neither)."""
         ed = self.editor
         sel, wm = ed.selected, ed.wm
-        self.ask_tasks.visible = ed.paths.offer is not None
+        set_shown(self.ask_tasks, ed.paths.offer is not None)
         self.layout.visible = sel is not None or ed.paths.offer is not None
-        self.module_fields.visible = bool(sel and sel[0] == "module")
-        self.delete_button.visible = sel is not None
+        set_shown(self.module_fields, bool(sel and sel[0] == "module"))
+        set_shown(self.delete_button, sel is not None)
         if sel is None:
             self.title.object = ""
             return

@@ -511,7 +511,9 @@ class NetworkEditor(pn.viewable.Viewer):
                                                                                             "module": 76})
         if widths != self.modules.widths:  # Tabulator fits its columns to the first data only
             self.modules.widths = widths
-        self.modules.value = df
+        old = self.modules.value
+        if old is None or list(old.columns) != list(df.columns) or not old.equals(df):  # a new path: the same rows
+            self.modules.value = df
 
     def _refresh_endpoints(self):
         k = self.path_kind.value

@@ -121,6 +121,11 @@ class RunControls(pn.viewable.Viewer):
         self.state.message = text
 
     def _on_experiment(self, *events):
+        card = getattr(self, "_experiment_card", None)
+        if card is not None and card.collapsed:  # written when the card is opened: a collapsed Card's pane that
+            self._command_stale = True          # changes makes the browser lay the whole page out again
+            return
+        self._command_stale = False
         exp = self.state.experiment
         cmd = exp.command("experiment.toml")
         where = "" if exp.train_args() is not None else " (with the file downloaded above)"
@@ -174,11 +179,14 @@ class RunControls(pn.viewable.Viewer):
             self.progress.value = value
 
     def __panel__(self):
+        self._experiment_card = pn.Card(
+            self.save_experiment, pn.Row("Open an experiment file:", self.open_experiment), self.command,
+            title="Experiment: open, save, command line", collapsed=True, sizing_mode="stretch_width")
+        self._experiment_card.param.watch(lambda e: self._command_stale and self._on_experiment(), "collapsed")
         return pn.Column(
             pn.Row(self.train, self.pause, self.step, self.reset),
             self.status, self.cancel, self.progress, self.load_confirm, self.error, self.info, self.slow,
-            pn.Card(self.save_experiment, pn.Row("Open an experiment file:", self.open_experiment), self.command,
-                    title="Experiment: open, save, command line", collapsed=True, sizing_mode="stretch_width"),
+            self._experiment_card,
             pn.Card(pn.pane.Markdown("Every batch and epoch so far: one row per task, per seed of an ensemble and "
                                      "per baseline (the run column).", margin=(0, 5)),
                     pn.Row(self.export_csv, self.export_json),

@@ -71,24 +71,57 @@ def escape_html(text, limit: int = LIMIT) -> str:
     return html.escape(plain(text, limit), quote=True)
 
 
-def message(alert_type: str | None = None, **params):
+def message(alert_type: str | None = None, in_place: bool = False, **params):
     """A pane for messages that may carry a visitor's text: an Alert of ``alert_type``, or a Markdown pane.
 
-    Fill it with :func:`show` (or give its ``object`` only :func:`escape`'d text)."""
+    Fill it with :func:`show` (or give its ``object`` only :func:`escape`'d text).  ``in_place``: the alert is
+    shown and hidden by :func:`set_shown` in CSS, not by ``visible`` (for messages said at every click)."""
     params.setdefault("sizing_mode", "stretch_width")
     params["styles"] = {**WRAP, **params.get("styles", {})}
     params.setdefault("disable_math", True)
     if alert_type is not None:
-        params.setdefault("visible", False)
-        return pn.pane.Alert("", alert_type=alert_type, **params)
+        if in_place:
+            params["styles"]["display"] = "none"
+        else:
+            params.setdefault("visible", False)
+        pane = pn.pane.Alert("", alert_type=alert_type, **params)
+        pane._ap_in_place = in_place
+        return pane
     return pn.pane.Markdown("", **params)
+
+
+def set_shown(viewable, on: bool) -> None:
+    """Show or hide ``viewable``: one made ``in_place`` (:func:`message`, :func:`in_place`) by the page's CSS
+    (``display``), any other by ``visible``.
+
+    BokehJS lays the whole page out again, at once, when a model's ``visible`` changes (about 100 ms on fig5c's
+    page on a 2-core machine), so a part that comes and goes at each click on the network graph, and whose
+    neighbours keep their sizes, is hidden in CSS instead: the browser's own reflow places the rest."""
+    if getattr(viewable, "_ap_in_place", False):
+        viewable.styles = {**viewable.styles, "display": None if on else "none"}
+    else:
+        viewable.visible = bool(on)
+
+
+def is_shown(viewable) -> bool:
+    """Whether ``viewable`` is shown (:func:`set_shown`)."""
+    if getattr(viewable, "_ap_in_place", False):
+        return viewable.styles.get("display") != "none"
+    return viewable.visible
+
+
+def in_place(viewable, shown: bool = False):
+    """``viewable``, shown and hidden from now on in CSS by :func:`set_shown` (``shown`` at first)."""
+    viewable._ap_in_place = True
+    set_shown(viewable, shown)
+    return viewable
 
 
 def show(pane, text, hide_empty: bool = True) -> None:
     """Show ``text`` (plain, possibly a visitor's) in ``pane``, escaped; an empty text hides an alert."""
     pane.object = escape(text)
     if hide_empty:
-        pane.visible = bool(text)
+        set_shown(pane, bool(text))
 
 
-__all__ = ["BIDI", "LIMIT", "escape", "escape_html", "message", "plain", "show"]
+__all__ = ["BIDI", "LIMIT", "escape", "escape_html", "in_place", "is_shown", "message", "plain", "set_shown", "show"]

@@ -8,7 +8,7 @@ import panel as pn
 
 from ..devices import device_choices, device_labels
 from ..baseline_runs import BASELINE_NAMES
-from .safe import escape, message, show
+from .safe import escape, in_place, message, set_shown, show
 from .session import ExplorerState
 from ..table import widget_rows
 from .settings import baseline_help, device_note, help_text
@@ -77,8 +77,9 @@ class SettingsView(pn.viewable.Viewer):
         self.revert = pn.widgets.Button(label="Keep the trained network", variant="outline")
         self.apply.on_click(lambda e: self.state.reset())
         self.revert.on_click(self._on_revert)
-        self.confirm = pn.Column(self.ask, pn.Row(self.apply, self.revert), visible=False,
-                                  sizing_mode="stretch_width")
+        # comes and goes with each structural edit (a path drawn on the graph): shown and hidden in CSS
+        # (:func:`~.safe.set_shown`), not by a Bokeh ``visible``, which would lay the whole page out again
+        self.confirm = in_place(pn.Column(self.ask, pn.Row(self.apply, self.revert), sizing_mode="stretch_width"))
         state.notices.param.watch(self._on_state, "message")
         state.model.param.watch(self._on_state, "pending")
         self._on_state()
@@ -144,7 +145,7 @@ class SettingsView(pn.viewable.Viewer):
         show(self.error, err)
         pend = st.pending
         trained = st.runner.state in ("running", "paused", "finished")
-        self.confirm.visible = bool(pend) and trained
+        set_shown(self.confirm, bool(pend) and trained)
         if pend:
             self.ask.object = (f"Changed: **{escape(', '.join(p.replace('_', ' ') for p in pend))}**. These change the "
                                "network itself: applying them starts a fresh, untrained network.")

@@ -64,12 +64,37 @@ class TasksView(pn.viewable.Viewer):
         self._tasks = pn.Column(sizing_mode="stretch_width")
         self.error = message("danger")
         self.note = message("warning")
-        state.wiring.param.watch(lambda *events: self._on_check(), ["error", "notes"])
-        self._on_check()
+        self._shown = True
+        self._stale = False  # an edit came while the panel was hidden: brought up to date when it is shown
+        state.wiring.param.watch(lambda *events: self._follow(), ["error", "notes"])
         self._widgets = {}
-        state.wiring.param.watch(lambda e: self._rebuild(), "spec")
-        state.model.param.watch(lambda *events: self._rebuild(), ["experiment", "task"])
+        state.wiring.param.watch(lambda e: self._follow(), "spec")
+        state.model.param.watch(lambda *events: self._follow(), ["experiment", "task"])
+        self._on_check()
         self._rebuild()
+
+    @property
+    def shown(self) -> bool:
+        """Whether the panel is on the page's screen (the explorer says so as its Tasks tab is shown or hidden).
+        While hidden it does not follow the wiring's edits, so that an edit on the network graph sends the browser
+        nothing for it; shown again, it is brought up to date at once.  Default True (a panel on its own)."""
+        return self._shown
+
+    @shown.setter
+    def shown(self, on: bool) -> None:
+        self._shown = bool(on)
+        if self._shown and self._stale:
+            self._follow()
+
+    def _follow(self):
+        """The tasks, their paths and the wiring's messages follow the session (now, or once shown)."""
+        if not self._shown:
+            self._stale = True
+            return
+        self._stale = False
+        with pn.io.hold():
+            self._on_check()
+            self._rebuild()
 
     def _rebuild(self):
         st = self.state

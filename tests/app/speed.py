@@ -29,8 +29,9 @@ a fresh session.
 
 ``--graph`` measures instead each graph action's server round trip on fig5c's 4 modules (issue 29),
 trained for one batch (so an edit is drawn pending rather than building a fresh network meanwhile),
-from the click (a key, a drag) until the network drawing is redrawn (the last change of its sources in
-the page's BokehJS document, once they have been quiet for 150 ms), in ms, per action (``*_ms``: medians
+from the click (a key, a drag) until the network drawing is redrawn (the first frame after the last change of its
+sources in the page's BokehJS document, once they have been quiet for 150 ms: the rest of the server's message and
+the page's layout count too), in ms, per action (``*_ms``: medians
 over ``--rounds`` fresh sessions; ``max_ms``: the slowest action's median; ``all``: every round).
 
 The machine's load averages are printed with the figures; a shared machine's
@@ -279,17 +280,21 @@ def summary(out) -> dict:
 
 
 WATCH_GRAPH = """() => {
-  window.__g = {n: 0, t: 0};
+  // a change of the drawing's sources counts once the page is past it: the first frame after it, so that the
+  // rest of the server's message (other panels, the page's layout) and the drawing's paint are timed with it
+  window.__g = {n: 0, t: 0, waiting: 0};
+  const seen = () => { window.__g.n += 1; window.__g.waiting += 1;
+    requestAnimationFrame(() => setTimeout(() => { window.__g.t = performance.now(); window.__g.waiting -= 1; }, 0)); };
   for (const m of Bokeh.documents[0]._all_models.values())
-    if (m.name && m.name.startsWith('graph-') && m.data) m.change.connect(() => { window.__g.n += 1;
-                                                                                  window.__g.t = performance.now(); });
+    if (m.name && m.name.startsWith('graph-') && m.data) m.change.connect(seen);
 }"""
-QUIET = """async () => { while (performance.now() - window.__g.t < 400) await new Promise(r => setTimeout(r, 20)); }"""
+QUIET = """async () => { while (window.__g.waiting > 0 || performance.now() - window.__g.t < 400)
+                        await new Promise(r => setTimeout(r, 20)); }"""
 REDRAWN = """async (n0) => {
   const t0 = performance.now();
-  while (window.__g.n === n0) { if (performance.now() - t0 > 20000) return null;
-                                 await new Promise(r => setTimeout(r, 5)); }
-  while (performance.now() - window.__g.t < 150) await new Promise(r => setTimeout(r, 10));
+  while (window.__g.n === n0 || window.__g.waiting > 0) { if (performance.now() - t0 > 20000) return null;
+                                                          await new Promise(r => setTimeout(r, 5)); }
+  while (window.__g.waiting > 0 || performance.now() - window.__g.t < 150) await new Promise(r => setTimeout(r, 10));
   return window.__g.t;
 }"""
 
@@ -324,9 +329,13 @@ def graph_round(url: str) -> dict:
                 out[f"{name}_ms"] = round(t - t0, 1)
                 print(name, out[f"{name}_ms"], file=sys.stderr)
 
-            timed("select_module", lambda: W.click(pg, W.title_at(pg, "L2")))
-            timed("select_path", lambda: W.click(pg, W.path_at(pg, "L3.SI->L4.RI")))
-            timed("start_path", lambda: W.click(pg, W.block_at(pg, "L2.SI")))
+            # where to click is found before the clock starts (it reads the drawing's sources from the page)
+            at = W.title_at(pg, "L2")
+            timed("select_module", lambda: W.click(pg, at))
+            at = W.path_at(pg, "L3.SI->L4.RI")
+            timed("select_path", lambda: W.click(pg, at))
+            at = W.block_at(pg, "L2.SI")
+            timed("start_path", lambda: W.click(pg, at))
             W.click(pg, W.block_at(pg, "L4.RI"))  # the tasks popover: not the graph
             pg.button("Add this path").wait_for()
             pg.page.wait_for_timeout(500)  # quiet
@@ -335,7 +344,8 @@ def graph_round(url: str) -> dict:
             timed("undo", lambda: page.keyboard.press("Control+z"))
             page.locator(".ap-click-mode select").select_option("a click on a path toggles it in task A")
             pg.page.wait_for_timeout(500)  # the choice has reached the server
-            timed("toggle_task", lambda: W.click(pg, W.path_at(pg, "yA->L4.RE2")))
+            at = W.path_at(pg, "yA->L4.RE2")
+            timed("toggle_task", lambda: W.click(pg, at))
             x, y = W.title_at(pg, "L3")
 
             def drag():

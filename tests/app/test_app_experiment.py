@@ -4,6 +4,7 @@ and what waits for a fresh network is the structural part of ``built.diff(experi
 
 import apexplorer as ap
 from apexplorer.app import Explorer
+from apexplorer.app.explorer import TASKS_TAB
 from apexplorer.app.safe import escape
 from apexplorer.app.session import pending_names
 from apexplorer.paper import gallery
@@ -20,6 +21,7 @@ def test_the_widgets_write_the_experiment_and_follow_it(explorer):
     assert e.state.set_experiment(other)
     w = e.settings.widgets
     assert (w["t1"].value, w["t2"].value, w["seed"].value, w["mode"].value, w["batch_size"].value) == (3, 4, 4, "epe", 50)
+    e._setup_tabs.active = TASKS_TAB  # the Tasks tab, hidden meanwhile, is brought up to date when shown
     assert e.state.datasets == {"main": "2afc"} and e.tasks._widgets["main"][0].value == "2afc"
     assert e.state.experiment == other
 
@@ -126,6 +128,8 @@ def test_an_experiment_file_opens_and_downloads(explorer):
     assert e.state.load_experiment_upload(changed, "mine.toml")
     assert e.settings.widgets["t1"].value == 3 and e.settings.widgets["lr"].value == 0.02
     assert "opened the experiment mine.toml" in e.state.info
+    assert "--t1 3" not in e.run.command.object  # its card is collapsed: the page is sent nothing for it
+    e.run._experiment_card.collapsed = False  # the command is written when its card is opened
     assert "apexplorer train --preset digits --dataset digits" in e.run.command.object and "--t1 3" in e.run.command.object
     assert not e.state.load_experiment_upload(b"[ap]\nt1 = 0\n", "bad.toml")
     assert "ap.t1 = 0" in e.state.message and e.settings.widgets["t1"].value == 3

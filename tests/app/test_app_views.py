@@ -2,10 +2,12 @@
 
 
 import apexplorer as ap
+import panel as pn
 from apexplorer.app import CurvesView, ErrorFlowPlayer, ErrorView, Explorer, NetworkGraph, PCAView, TrajectoryView
 from apexplorer.trace import trace_sample
 from tests.app.conftest import render
-from apexplorer.app.safe import escape
+from apexplorer.app.explorer import TASKS_TAB
+from apexplorer.app.safe import escape, is_shown
 
 
 def run_to_end(e, wait, timeout=60):
@@ -82,7 +84,7 @@ def test_a_structural_change_asks_before_resetting_a_trained_network(explorer, w
     assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
     trainer = e.state.runner.trainer
     e.settings.widgets["spectral_radius"].value = 0.5
-    assert e.settings.confirm.visible and escape("spectral radius") in e.settings.ask.object
+    assert is_shown(e.settings.confirm) and escape("spectral radius") in e.settings.ask.object
     assert not e.state.train()  # Train waits for the answer
     e.settings.revert.clicks += 1
     assert e.state.settings.spectral_radius == 0.25 and not e.state.pending
@@ -104,6 +106,7 @@ def test_a_live_setting_applies_to_the_running_network(explorer, wait):
 
 def test_suppressing_the_only_route_is_reported_on_the_tasks_tab(explorer):
     e = explorer
+    e._setup_tabs.active = TASKS_TAB  # the visitor ticks the boxes there
     boxes = e.tasks._widgets["main"][1]
     boxes.value = [p for p in boxes.value if p != "L1.SI->L2.RI"]
     assert e.tasks.error.visible
@@ -243,6 +246,7 @@ def test_fig5b_loads_with_two_tasks_and_a_schedule(wait):
     e = Explorer(live=False)
     try:
         render(e)
+        e._setup_tabs.active = TASKS_TAB
         e.state.load_preset("fig5b")
         assert e.state.wiring.task_names == ["A", "B"]
         assert e.tasks.schedule.visible
@@ -260,7 +264,7 @@ def test_loading_a_preset_asks_before_replacing_the_trained_network(explorer, wa
     e.editor.preset.value = "2afc"
     e.editor.load_preset.clicks += 1
     assert e.state.datasets == {"main": "2afc"} and e.state.settings.mode == "epe"
-    assert "wiring" in e.state.pending and e.settings.confirm.visible
+    assert "wiring" in e.state.pending and is_shown(e.settings.confirm)
     e.tick()
     assert e.state.runner.trainer.opt.lr == 5e-3  # nothing was applied to the running network
     assert e.state.runner.trainer.net.wiring.inputs[0].size == 64
@@ -364,13 +368,13 @@ def test_a_module_moved_on_a_trained_network_asks_nothing_and_the_link_keeps_it(
     assert wait(lambda: e.state.runner.trainer.position == 1, tick=e.tick)
     query = e.bridge.query
     e.wire.move("L2", 9.0, 4.0)
-    assert e.state.pending == [] and not e.settings.confirm.visible
+    assert e.state.pending == [] and not is_shown(e.settings.confirm)
     assert e.state.runner.trainer.position == 1  # the same network, still trained
     assert e.bridge.query != query and e.state.experiment.wiring.inline["layout"] == {"L2": [9.0, 4.0]}
     query = e.bridge.query
     e.wire.click("block", "x")
     e.wire.click("block", "L2.RI")
-    assert e.state.pending == ["wiring"] and e.settings.confirm.visible
+    assert e.state.pending == ["wiring"] and is_shown(e.settings.confirm)
     assert e.graph.data["added"]["path"] == ["x->L2.RI"]
     assert e.bridge.query == query and "x->L2.RI" not in _saved_paths(e)
     e.wire.click("path", "L2.SE->L1.RE")
@@ -392,3 +396,31 @@ def _saved_paths(e) -> list:
     from apexplorer.experiment import Experiment
 
     return list(Experiment.from_toml(e.state.files.experiment_text()).inline_wiring().path_names)
+
+
+def test_an_edit_on_the_graph_sends_the_hidden_tasks_tab_nothing_and_showing_it_brings_it_up_to_date(explorer):
+    e = explorer
+    assert e._setup_tabs.active != TASKS_TAB  # the page opens on the Network tab
+    ref, (tabs, _) = next(iter(e._setup_tabs._models.items()))  # the Bokeh Tabs model the page has
+    _, root, doc, _ = pn.state._views[ref]
+    if root.document is None:
+        doc.add_root(root)
+    hidden = {m.id for m in tabs.tabs[TASKS_TAB].child.references()}
+    box = e.tasks._widgets["main"][1]
+    shown = next(m for m, _ in box._models.values())  # the Tasks card's checkboxes, as the page has them
+    sent = []
+    doc.on_change(lambda event: sent.append(event))
+    e.wire.click("path", "L2.SE->L1.RE")
+    e.wire.delete()
+    assert "L2.SE->L1.RE" not in e.state.wiring.path_names
+    assert any(getattr(ev, "model", None) is not None and ev.model.name == "graph-fb_on" for ev in sent)
+    to_tasks = [(type(ev.model).__name__, getattr(ev, "attr", "")) for ev in sent
+                if getattr(ev, "model", None) is not None and ev.model.id in hidden]
+    assert to_tasks == [], f"the hidden Tasks tab was sent {to_tasks}"
+    assert "L2.SE->L1.RE" in shown.labels
+    e._setup_tabs.active = TASKS_TAB
+    assert shown.labels == e.state.wiring.path_names and "L2.SE->L1.RE" not in shown.labels
+    assert [shown.labels[i] for i in shown.active] == e.state.wiring.active("main")
+    e.wire.click("path", "L1.SI->L2.RI")  # shown, it follows each edit at once
+    e.wire.delete()
+    assert "L1.SI->L2.RI" not in shown.labels and e.tasks.error.visible

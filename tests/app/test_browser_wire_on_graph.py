@@ -167,6 +167,11 @@ def test_a_chain_of_three_modules_is_made_by_clicks_then_edited_undone_and_train
     click(pg, path_at(pg, "L2.SE->L1.RE"))
     wait_graph(pg, "(s) => Array.from(s.fb_off.path).includes('L2.SE->L1.RE')")
     pg.page.locator(".ap-click-mode select").select_option("a click on a path selects it")
+    # the Tasks tab, hidden through these edits (it is sent nothing meanwhile), shows them once it is opened
+    pg.tab("Tasks").click()
+    expect(pg.page.get_by_label("L3.SE->L2.RE", exact=True)).to_be_checked()
+    expect(pg.page.get_by_label("L2.SE->L1.RE", exact=True)).not_to_be_checked()
+    pg.tab("Network").click()
     edited = wiring_json(pg)
     assert edited["modules"][2]["spectral_radius"] == 0.6 and "L3" in edited["layout"]
     assert edited["tasks"][0]["paths"] and "L2.SE->L1.RE" not in edited["tasks"][0]["paths"]

@@ -12,6 +12,7 @@ from apexplorer.app.compare import Rate, ghost_label, mean_sd
 from apexplorer.app.curves import MAX_GHOSTS, CurvesView
 from apexplorer.app.live import ErrorView, Series
 from apexplorer.app.run_view import RunControls
+from apexplorer.app.safe import is_shown
 from apexplorer.app.session import ExplorerState
 from apexplorer.app.settings_view import SettingsView
 from apexplorer.events import BatchEvent, EpochEvent
@@ -283,7 +284,7 @@ def test_ticked_baselines_train_beside_ap_and_the_export_holds_every_seeds_batch
                 mean["test_acc"]))]
         # a baseline untick after training is a pending change, applied with Reset
         sv.tick("bp", False)
-        assert "baselines" in st.pending and sv.confirm.visible
+        assert "baselines" in st.pending and is_shown(sv.confirm)
         sv.apply.clicks += 1
         assert drive(st, [curves], lambda: st.runner.state == "ready" and not st.runner.baselines, wait)
         assert [g.label for g in curves.ghosts] == ["baselines BP → none"]
